@@ -1,0 +1,347 @@
+// The IQ3_XXS / IQ3_S quantizers, written once and instantiated per ISA.
+//
+// The algorithm is ggml's quantize_row_iq3_xxs_impl / quantize_row_iq3_s_impl, with its float
+// operations in its order. The only part an ISA replaces is the `Search` policy: the nearest-
+// neighbour search among a short list of grid points, the hot loop. Any Search must return
+// exactly what iq3_scalar_search returns.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "../quant_common.h"
+#include "iq3_grids.h"
+
+namespace gguf_squash {
+
+// ggml's iq3_find_best_neighbour: among the `neighbours[0]` grid points listed after it, the one
+// minimising sum_i weight_i * (scale * q_i - xval_i)^2; the first one wins ties. Writes its levels
+// to L and returns its grid index.
+struct iq3_scalar_search {
+    static int best_neighbour(const uint16_t* neighbours, const uint32_t* grid, const float* xval,
+                              const float* weight, float scale, int8_t* L) {
+        const int count = neighbours[0];
+        float best_d2 = 3.40282347e+38f;  // FLT_MAX
+        int best = -1;
+        for (int j = 1; j <= count; ++j) {
+            int8_t pg[4];
+            std::memcpy(pg, &grid[neighbours[j]], 4);
+            float d2 = 0;
+            for (int i = 0; i < 4; ++i) {
+                const float diff = scale * float(pg[i]) - xval[i];
+                d2 += weight[i] * diff * diff;
+            }
+            if (d2 < best_d2) {
+                best_d2 = d2;
+                best = neighbours[j];
+            }
+        }
+        // ggml asserts a winner; only NaN inputs can leave none. Take the first candidate then.
+        if (best < 0) best = neighbours[1];
+        int8_t pg[4];
+        std::memcpy(pg, &grid[best], 4);
+        for (int i = 0; i < 4; ++i) L[i] = int8_t((pg[i] - 1) / 2);
+        return best;
+    }
+};
+
+namespace iq3_detail {
+
+constexpr int kMaxQ = 8;
+
+// How the two types' scale searches differ.
+struct search_variant {
+    int first_step, last_step;  // trial scales (15 + step * 0.2) / max
+    bool assume_on_grid;        // the initial "best" levels count as on the grid (IQ3_XXS)
+    bool refine_off_grid_only;  // the final refinement re-quantizes only off-grid groups (IQ3_XXS)
+};
+constexpr search_variant kXxsVariant{-15, 15, true, true};
+constexpr search_variant kSVariant{-9, 9, false, false};
+
+inline int clamp_level(int l, int hi) {
+    return l < 0 ? 0 : (l > hi ? hi : l);
+}
+inline float max_of(float a, float b) {
+    return a > b ? a : b;
+}  // ggml's MAX macro
+
+inline int point_of(const int8_t* L) {
+    int u = 0;
+    for (int i = 0; i < 4; ++i) u |= L[i] << (3 * i);
+    return u;
+}
+
+// Searches the scale and levels of one group of 32 magnitudes `xval` (L: 32 levels in [0, 7],
+// every 4 of which form a grid point). Returns the scale, which may be negative.
+template <class Search>
+float search_group(const iq3_search_tables& t, const search_variant& v, const float* xval,
+                   const float* weight, const float* waux, float max, int8_t* L) {
+    int8_t Laux[32];
+    bool on_grid[8];
+    bool on_grid_aux[8];
+    float best = 0;
+    float scale = max / (2 * kMaxQ - 1);
+    for (int k = 0; k < 8; ++k) on_grid[k] = v.assume_on_grid;
+    for (int step = v.first_step; step <= v.last_step; ++step) {
+        const float id = (2 * kMaxQ - 1 + step * 0.2f) / max;
+        const float this_scale = 1 / id;
+        for (int k = 0; k < 8; ++k) {
+            for (int i = 0; i < 4; ++i) {
+                const int l = nearest_int(0.5f * (id * xval[4 * k + i] - 1));
+                Laux[4 * k + i] = int8_t(clamp_level(l, kMaxQ - 1));
+            }
+            const int32_t grid_index = t.map[point_of(Laux + 4 * k)];
+            on_grid_aux[k] = grid_index >= 0;
+            if (grid_index < 0) {
+                Search::best_neighbour(t.neighbours - grid_index - 1, t.grid, xval + 4 * k,
+                                       waux + 4 * k, this_scale, Laux + 4 * k);
+            }
+        }
+        float sumqx = 0, sumq2 = 0;
+        for (int i = 0; i < 32; ++i) {
+            const float w = weight[i];
+            const float q = float(2 * Laux[i] + 1);
+            sumqx += w * xval[i] * q;
+            sumq2 += w * q * q;
+        }
+        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+            scale = sumqx / sumq2;
+            best = scale * sumqx;
+            std::memcpy(L, Laux, 32);
+            for (int k = 0; k < 8; ++k) on_grid[k] = on_grid_aux[k];
+        }
+    }
+    int n_off_grid = 0;
+    for (int k = 0; k < 8; ++k) n_off_grid += on_grid[k] ? 0 : 1;
+    if (n_off_grid > 0 && scale > 0) {
+        const float id = 1 / scale;
+        for (int k = 0; k < 8; ++k) {
+            if (v.refine_off_grid_only && on_grid[k]) continue;
+            int u = 0;
+            for (int i = 0; i < 4; ++i) {
+                const int l = nearest_int(0.5f * (id * xval[4 * k + i] - 1));
+                u |= clamp_level(l, kMaxQ - 1) << (3 * i);
+            }
+            int32_t grid_index = t.map[u];
+            if (grid_index < 0) {
+                grid_index = Search::best_neighbour(t.neighbours - grid_index - 1, t.grid,
+                                                    xval + 4 * k, waux + 4 * k, scale, L + 4 * k);
+            }
+            int8_t pg[4];
+            std::memcpy(pg, &t.grid[grid_index], 4);
+            for (int i = 0; i < 4; ++i) L[4 * k + i] = int8_t((pg[i] - 1) / 2);
+        }
+        float sumqx = 0, sumq2 = 0;
+        for (int i = 0; i < 32; ++i) {
+            const float w = weight[i];
+            const float q = float(2 * L[i] + 1);
+            sumqx += w * xval[i] * q;
+            sumq2 += w * q * q;
+        }
+        if (sumq2 > 0) scale = sumqx / sumq2;
+    }
+    return scale;
+}
+
+// Grid index of the 4 levels at L; levels from search_group are always on the grid (a miss could
+// only come from NaN input, where ggml aborts; we write index 0 instead).
+inline int grid_index_of(const iq3_search_tables& t, const int8_t* L) {
+    const int32_t g = t.map[point_of(L)];
+    return g >= 0 ? g : 0;
+}
+
+// Importance of each of the 32 values of a group: imatrix-weighted when given, else x^2.
+inline void group_weights(const float* xb, const float* qw, float sigma2, float* weight,
+                          float* waux) {
+    if (qw) {
+        for (int i = 0; i < 32; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+    } else {
+        for (int i = 0; i < 32; ++i) weight[i] = xb[i] * xb[i];
+    }
+    for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
+}
+
+inline float super_block_sigma2(const float* xbl) {
+    float sumx2 = 0;
+    for (int i = 0; i < 256; ++i) sumx2 += xbl[i] * xbl[i];
+    return 2 * sumx2 / 256;
+}
+
+}  // namespace iq3_detail
+
+// IQ3_XXS block (98 bytes): fp16 d, 64 grid indices, then per group of 32 a little-endian u32 of
+// four 7-bit sign masks (the 8th sign is the parity) and a 4-bit scale on top.
+template <class Search>
+void quantize_iq3_xxs_rows(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                           const float* imatrix) {
+    using namespace iq3_detail;
+    constexpr size_t kBlockBytes = 98;
+    const iq3_search_tables& t = iq3_xxs_search_tables();
+    const int64_t nblocks = n_per_row / 256;
+    uint8_t* out = static_cast<uint8_t*>(dst);
+    for (int64_t row = 0; row < nrows; ++row) {
+        const float* x = src + row * n_per_row;
+        for (int64_t ibl = 0; ibl < nblocks; ++ibl, out += kBlockBytes) {
+            uint8_t q3[96] = {};
+            uint32_t scales_and_signs[8] = {};
+            float scales[8];
+            float max_scale = 0;
+            const float* xbl = x + 256 * ibl;
+            const float sigma2 = super_block_sigma2(xbl);
+            for (int ib = 0; ib < 8; ++ib) {
+                const float* xb = xbl + 32 * ib;
+                float weight[32], waux[32], xval[32];
+                int8_t L[32] = {};
+                uint8_t block_signs[4];
+                group_weights(xb, imatrix ? imatrix + 256 * ibl + 32 * ib : nullptr, sigma2, weight,
+                              waux);
+                for (int k = 0; k < 4; ++k) {
+                    int nflip = 0;
+                    uint8_t s = 0;
+                    for (int i = 0; i < 8; ++i) {
+                        if (xb[8 * k + i] >= 0) {
+                            xval[8 * k + i] = xb[8 * k + i];
+                        } else {
+                            xval[8 * k + i] = -xb[8 * k + i];
+                            ++nflip;
+                            s |= uint8_t(1 << i);
+                        }
+                    }
+                    // Only 7 signs are stored; the 8th is implied even parity. With an odd count,
+                    // flip the least important value instead.
+                    if (nflip % 2) {
+                        int imin = 0;
+                        float min = weight[8 * k] * xb[8 * k] * xb[8 * k];
+                        for (int i = 1; i < 8; ++i) {
+                            const float ax = weight[8 * k + i] * xb[8 * k + i] * xb[8 * k + i];
+                            if (ax < min) {
+                                min = ax;
+                                imin = i;
+                            }
+                        }
+                        xval[8 * k + imin] = -xval[8 * k + imin];
+                        s ^= uint8_t(1 << imin);
+                    }
+                    block_signs[k] = s & 127;
+                }
+                float max = xval[0];
+                for (int i = 1; i < 32; ++i) max = max_of(max, xval[i]);
+                if (max < 1e-8f) {  // ggml's GROUP_MAX_EPS_IQ3_XXS
+                    scales[ib] = 0;
+                    continue;
+                }
+                float scale = search_group<Search>(t, kXxsVariant, xval, weight, waux, max, L);
+                if (scale < 0) {  // ggml's guard: keep the scale unsigned by flipping the signs
+                    scale = -scale;
+                    for (int k = 0; k < 4; ++k) block_signs[k] = uint8_t(~block_signs[k]) & 127;
+                }
+                for (int k = 0; k < 8; ++k) q3[8 * ib + k] = uint8_t(grid_index_of(t, L + 4 * k));
+                scales_and_signs[ib] = uint32_t(block_signs[0]) | uint32_t(block_signs[1]) << 7 |
+                                       uint32_t(block_signs[2]) << 14 |
+                                       uint32_t(block_signs[3]) << 21;
+                scales[ib] = scale;
+                max_scale = max_of(max_scale, scale);
+            }
+            if (!max_scale) {
+                std::memset(out, 0, kBlockBytes);
+                continue;
+            }
+            const float d = max_scale / 31;
+            const uint16_t dh = fp32_to_fp16(d * 1.0125f);
+            const float id = 1 / d;
+            for (int ib = 0; ib < 8; ++ib) {
+                const int l = clamp_level(nearest_int(0.5f * (id * scales[ib] - 1)), 15);
+                scales_and_signs[ib] |= uint32_t(l) << 28;
+            }
+            std::memcpy(out, &dh, 2);
+            std::memcpy(out + 2, q3, 64);
+            for (int ib = 0; ib < 8; ++ib) {
+                const uint32_t v = scales_and_signs[ib];
+                const uint8_t bytes[4] = {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16),
+                                          uint8_t(v >> 24)};
+                std::memcpy(out + 66 + 4 * ib, bytes, 4);
+            }
+        }
+    }
+}
+
+// IQ3_S block (110 bytes): fp16 d, qs[64] low 8 bits of the grid indices, qh[8] their 9th bits,
+// signs[32], scales[4] (two 4-bit group scales per byte).
+template <class Search>
+void quantize_iq3_s_rows(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                         const float* imatrix) {
+    using namespace iq3_detail;
+    constexpr size_t kBlockBytes = 110;
+    const iq3_search_tables& t = iq3_s_search_tables();
+    const int64_t nblocks = n_per_row / 256;
+    uint8_t* out = static_cast<uint8_t*>(dst);
+    for (int64_t row = 0; row < nrows; ++row) {
+        const float* x = src + row * n_per_row;
+        for (int64_t ibl = 0; ibl < nblocks; ++ibl, out += kBlockBytes) {
+            std::memset(out, 0, kBlockBytes);
+            // ggml advances the qs and signs cursors only for groups it quantizes, so a skipped
+            // (all-zero) group shifts the following groups' bytes down. Reproduce that layout.
+            uint8_t* qs = out + 2;
+            uint8_t* qh = out + 66;
+            uint8_t* signs = out + 74;
+            uint8_t* block_scales = out + 106;
+            float scales[8];
+            float max_scale = 0;
+            const float* xbl = x + 256 * ibl;
+            const float sigma2 = super_block_sigma2(xbl);
+            for (int ib = 0; ib < 8; ++ib) {
+                const float* xb = xbl + 32 * ib;
+                float weight[32], waux[32], xval[32];
+                int8_t L[32] = {};
+                uint8_t block_signs[4];
+                group_weights(xb, imatrix ? imatrix + 256 * ibl + 32 * ib : nullptr, sigma2, weight,
+                              waux);
+                for (int k = 0; k < 4; ++k) {
+                    uint8_t s = 0;
+                    for (int i = 0; i < 8; ++i) {
+                        if (xb[8 * k + i] >= 0) {
+                            xval[8 * k + i] = xb[8 * k + i];
+                        } else {
+                            xval[8 * k + i] = -xb[8 * k + i];
+                            s |= uint8_t(1 << i);
+                        }
+                    }
+                    block_signs[k] = s;
+                }
+                float max = xval[0];
+                for (int i = 1; i < 32; ++i) max = max_of(max, xval[i]);
+                if (!max) {
+                    scales[ib] = 0;
+                    continue;
+                }
+                float scale = search_group<Search>(t, kSVariant, xval, weight, waux, max, L);
+                if (scale < 0) {
+                    scale = -scale;
+                    for (int k = 0; k < 4; ++k) block_signs[k] = uint8_t(~block_signs[k]);
+                }
+                for (int k = 0; k < 8; ++k) {
+                    const int g = grid_index_of(t, L + 4 * k);
+                    qs[k] = uint8_t(g & 255);
+                    qh[ib] |= uint8_t((g >> 8) << k);
+                }
+                qs += 8;
+                std::memcpy(signs, block_signs, 4);
+                signs += 4;
+                scales[ib] = scale;
+                max_scale = max_of(max_scale, scale);
+            }
+            if (!max_scale) continue;
+            const float d = max_scale / 31;
+            const uint16_t dh = fp32_to_fp16(d * 1.033f);
+            std::memcpy(out, &dh, 2);
+            const float id = 1 / d;
+            for (int ib = 0; ib < 8; ib += 2) {
+                const int l1 = clamp_level(nearest_int(0.5f * (id * scales[ib + 0] - 1)), 15);
+                const int l2 = clamp_level(nearest_int(0.5f * (id * scales[ib + 1] - 1)), 15);
+                block_scales[ib / 2] = uint8_t(l1 | (l2 << 4));
+            }
+        }
+    }
+}
+
+}  // namespace gguf_squash

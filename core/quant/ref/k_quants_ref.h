@@ -1,0 +1,111 @@
+// K-quant block layouts (ggml-common.h) and the scalar pieces of their quantizers that the SIMD
+// versions reuse: the SIMD files replace the expensive per-sub-block scale searches and call these
+// for the rest, so every ISA shares one definition of packing and requantization.
+#pragma once
+
+#include <cstdint>
+
+namespace gguf_squash {
+
+inline constexpr int kQkK = 256;  // elements per K-quant super-block
+
+struct block_q2_k {
+    uint8_t scales[kQkK / 16];  // low nibble: scale, high nibble: min
+    uint8_t qs[kQkK / 4];
+    uint16_t d;
+    uint16_t dmin;
+};
+struct block_q3_k {
+    uint8_t hmask[kQkK / 8];
+    uint8_t qs[kQkK / 4];
+    uint8_t scales[12];  // 16 six-bit scales
+    uint16_t d;
+};
+struct block_q4_k {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[12];  // 8 six-bit scales and 8 six-bit mins
+    uint8_t qs[kQkK / 2];
+};
+struct block_q5_k {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[12];
+    uint8_t qh[kQkK / 8];
+    uint8_t qs[kQkK / 2];
+};
+struct block_q6_k {
+    uint8_t ql[kQkK / 2];
+    uint8_t qh[kQkK / 4];
+    int8_t scales[kQkK / 16];
+    uint16_t d;
+};
+struct block_q8_k {
+    float d;
+    int8_t qs[kQkK];
+    int16_t bsums[kQkK / 16];
+};
+static_assert(sizeof(block_q2_k) == 84);
+static_assert(sizeof(block_q3_k) == 110);
+static_assert(sizeof(block_q4_k) == 144);
+static_assert(sizeof(block_q5_k) == 176);
+static_assert(sizeof(block_q6_k) == 210);
+static_assert(sizeof(block_q8_k) == 292);
+
+// ---- Q4_K / Q5_K: 8 sub-blocks of 32 with a 6-bit scale and min each ----
+
+// The weights of ggml's quantize_row_q4_K_ref / q5_K_ref search for one 32-element sub-block.
+void q4_k_ref_weights(const float* x, float* weights);
+
+// Given the 8 sub-block scales and mins of the non-imatrix search (and its levels in L), writes
+// the packed scales, d and dmin, requantizes and packs the levels. nmax is 15 (Q4_K) or 31 (Q5_K).
+void finish_q4_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
+                       block_q4_k* y);
+void finish_q5_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
+                       block_q5_k* y);
+
+// ---- Q6_K: 16 sub-blocks of 16 with an 8-bit signed scale ----
+
+// Given the 16 sub-block scales (make_qx_quants results) and levels L (biased by 32), finishes
+// the block.
+void finish_q6_k_block(const float* x, const float* scales, int8_t* L, block_q6_k* y);
+
+// ---- Q3_K ----
+void finish_q3_k_block(const float* x, const float* scales, int8_t* L, block_q3_k* y);
+
+// ---- Q2_K ----
+void finish_q2_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
+                       block_q2_k* y);
+
+// Whole-block scalar quantizers (no imatrix / with imatrix weights qw for this block's 256
+// columns), used by SIMD files for tails.
+void quantize_block_q2_k(const float* x, block_q2_k* y);
+void quantize_block_q2_k_imatrix(const float* x, const float* qw, block_q2_k* y);
+void quantize_block_q3_k(const float* x, block_q3_k* y);
+void quantize_block_q3_k_imatrix(const float* x, const float* qw, block_q3_k* y);
+void quantize_block_q4_k(const float* x, block_q4_k* y);
+void quantize_block_q4_k_imatrix(const float* x, const float* qw, block_q4_k* y);
+void quantize_block_q5_k(const float* x, block_q5_k* y);
+void quantize_block_q5_k_imatrix(const float* x, const float* qw, block_q5_k* y);
+void quantize_block_q6_k(const float* x, block_q6_k* y);
+void quantize_block_q6_k_imatrix(const float* x, const float* qw, block_q6_k* y);
+
+// Row-level entry points (kernel_table signatures).
+void quantize_q2_k_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                       const float* imatrix);
+void quantize_q3_k_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                       const float* imatrix);
+void quantize_q4_k_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                       const float* imatrix);
+void quantize_q5_k_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                       const float* imatrix);
+void quantize_q6_k_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                       const float* imatrix);
+void dequantize_q2_k_ref(const void* src, float* dst, int64_t n);
+void dequantize_q3_k_ref(const void* src, float* dst, int64_t n);
+void dequantize_q4_k_ref(const void* src, float* dst, int64_t n);
+void dequantize_q5_k_ref(const void* src, float* dst, int64_t n);
+void dequantize_q6_k_ref(const void* src, float* dst, int64_t n);
+void dequantize_q8_k_ref(const void* src, float* dst, int64_t n);
+
+}  // namespace gguf_squash

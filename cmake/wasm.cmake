@@ -1,0 +1,54 @@
+# WebAssembly build (emcmake cmake): the core twice, once with -msimd128 and the wasm128 kernels,
+# once as a baseline without SIMD, because a browser rejects a module holding opcodes it lacks.
+# JS chooses between the two with WebAssembly.validate (wasm/gguf_squash.mjs).
+file(GLOB BINDING_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/wasm/*.cpp)
+
+set(GS_WASM_LINK
+  -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=createGgufSquash
+  -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=32MB
+  -sENVIRONMENT=web,worker,node -sFILESYSTEM=0
+  -sEXPORTED_RUNTIME_METHODS=['UTF8ToString','stringToUTF8','lengthBytesUTF8','HEAPU8','HEAPF32']
+  -sEXPORTED_FUNCTIONS=['_malloc','_free'])
+
+foreach(variant simd base)
+  set(lib gguf_squash_core_${variant})
+  if(variant STREQUAL "simd")
+    add_library(${lib} STATIC ${CORE_SOURCES} ${WASM128_SOURCES})
+    target_compile_options(${lib} PUBLIC -msimd128)
+    target_compile_definitions(${lib} PUBLIC GGUF_SQUASH_HAVE_WASM128_KERNELS=1)
+  else()
+    add_library(${lib} STATIC ${CORE_SOURCES})
+  endif()
+  target_include_directories(${lib} PUBLIC ${CMAKE_SOURCE_DIR}/core)
+
+  if(BINDING_SOURCES)
+    add_executable(gguf_squash_${variant} ${BINDING_SOURCES})
+    target_link_libraries(gguf_squash_${variant} PRIVATE ${lib})
+    target_link_options(gguf_squash_${variant} PRIVATE ${GS_WASM_LINK})
+    set_target_properties(gguf_squash_${variant} PROPERTIES SUFFIX ".mjs")
+  endif()
+
+  # The GoogleTest suite, compiled to wasm and run under node with the real filesystem.
+  find_path(GTEST_SRC_DIR src/gtest-all.cc PATHS /usr/src/googletest/googletest /usr/src/gtest)
+  if(GTEST_SRC_DIR AND NOT TARGET gtest_wasm)
+    add_library(gtest_wasm STATIC ${GTEST_SRC_DIR}/src/gtest-all.cc ${GTEST_SRC_DIR}/src/gtest_main.cc)
+    target_include_directories(gtest_wasm PUBLIC ${GTEST_SRC_DIR}/include ${GTEST_SRC_DIR})
+    target_compile_options(gtest_wasm PRIVATE -w)
+  endif()
+  if(GTEST_SRC_DIR)
+    set(WASM_TEST_SOURCES ${TEST_SOURCES})
+    # Tests that spawn the native CLI or need threads/benchmarks only run natively.
+    list(FILTER WASM_TEST_SOURCES EXCLUDE REGEX "(cli|native|fault|thread)_.*test\\.cpp$")
+    add_executable(gguf_squash_tests_${variant} ${WASM_TEST_SOURCES})
+    target_link_libraries(gguf_squash_tests_${variant} PRIVATE ${lib} gtest_wasm)
+    find_path(NLOHMANN_INCLUDE nlohmann/json.hpp PATHS /usr/include)
+    if(NLOHMANN_INCLUDE)
+      target_include_directories(gguf_squash_tests_${variant} PRIVATE ${NLOHMANN_INCLUDE})
+    endif()
+    target_compile_definitions(gguf_squash_tests_${variant} PRIVATE
+      GGUF_SQUASH_FIXTURES="${CMAKE_SOURCE_DIR}/tests/fixtures" GGUF_SQUASH_WASM_TEST=1)
+    target_link_options(gguf_squash_tests_${variant} PRIVATE
+      -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sEXIT_RUNTIME=1)
+    set_target_properties(gguf_squash_tests_${variant} PROPERTIES SUFFIX ".js")
+  endif()
+endforeach()

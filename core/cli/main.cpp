@@ -1,0 +1,38 @@
+// gguf-squash: inspect, estimate and quantize GGUF models, byte-identical to llama-quantize.
+#include <cstdio>
+#include <cstring>
+
+#include "commands.h"
+
+namespace {
+
+void print_usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: gguf-squash <command> [args]\n"
+                 "\n"
+                 "commands:\n"
+                 "  info FILE... [--json]          show a GGUF file's header, metadata and tensors\n"
+                 "  quantize [options] IN [OUT] TYPE [NTHREADS]\n"
+                 "                                 quantize like llama-quantize (see quantize --help)\n"
+                 "  estimate [options] FILE|URL    exact output sizes and memory for every type\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    const char* cmd = argv[1];
+    if (!std::strcmp(cmd, "-h") || !std::strcmp(cmd, "--help") || !std::strcmp(cmd, "help")) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (!std::strcmp(cmd, "info")) return gguf_squash::cli::run_info(argc - 1, argv + 1);
+    if (!std::strcmp(cmd, "quantize")) return gguf_squash::cli::run_quantize(argc - 1, argv + 1);
+    if (!std::strcmp(cmd, "estimate")) return gguf_squash::cli::run_estimate(argc - 1, argv + 1);
+    std::fprintf(stderr, "gguf-squash: unknown command '%s'\n", cmd);
+    print_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,583 @@
+#include "gguf_reader.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace gguf_squash {
+namespace {
+
+// Caps that hold even when the file size is unknown. Real files are far below all of them.
+constexpr uint64_t kMaxKeyLength = 1 << 16;           // longer keys are corruption, not metadata
+constexpr uint64_t kMaxStringLength = 1ull << 30;     // 1 GiB: gguf.cpp's own limit
+constexpr uint64_t kMaxTensorNameLength = 1 << 16;
+constexpr uint64_t kMaxCount = 1ull << 32;            // keys, tensors, array items
+constexpr uint64_t kMaxAlignment = 1 << 30;
+
+uint64_t read_u64(const uint8_t* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+uint32_t read_u32(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+bool mul_overflows(uint64_t a, uint64_t b, uint64_t& out) {
+    return __builtin_mul_overflow(a, b, &out);
+}
+
+}  // namespace
+
+gguf_reader::gguf_reader(gguf_reader_options options) : options_(options) {}
+
+status gguf_reader::fail(status s) {
+    stage_ = stage::failed;
+    error_ = s;
+    return s;
+}
+
+uint64_t gguf_reader::remaining_after(uint64_t pos) const {
+    if (!options_.file_size) return UINT64_MAX;
+    return *options_.file_size > pos ? *options_.file_size - pos : 0;
+}
+
+bool gguf_reader::take(input_span& in, size_t n, const uint8_t*& out) {
+    if (pending_size_ == 0 && in.remaining() >= n) {
+        out = in.data + in.pos;
+        in.pos += n;
+        pos_ += n;
+        return true;
+    }
+    const size_t want = n - pending_size_;
+    const size_t got = std::min(want, in.remaining());
+    std::memcpy(pending_ + pending_size_, in.data + in.pos, got);
+    pending_size_ += got;
+    in.pos += got;
+    pos_ += got;
+    if (pending_size_ < n) return false;
+    pending_size_ = 0;
+    out = pending_;
+    return true;
+}
+
+bool gguf_reader::take_bulk(input_span& in, std::string* s, std::vector<uint8_t>* raw) {
+    const size_t got = size_t(std::min<uint64_t>(bytes_left_, in.remaining()));
+    if (s) s->append(reinterpret_cast<const char*>(in.data + in.pos), got);
+    if (raw) raw->insert(raw->end(), in.data + in.pos, in.data + in.pos + got);
+    in.pos += got;
+    pos_ += got;
+    bytes_left_ -= got;
+    return bytes_left_ == 0;
+}
+
+std::string gguf_reader::current_field() const {
+    switch (stage_) {
+        case stage::key_length:
+        case stage::key_bytes:
+            return "key " + std::to_string(header_.kv.size());
+        case stage::value_type:
+        case stage::value:
+            return "value of key '" + current_kv_.key + "'";
+        case stage::tensor_name_length:
+        case stage::tensor_name_bytes:
+            return "name of tensor " + std::to_string(header_.tensors.size());
+        case stage::tensor_n_dims:
+        case stage::tensor_dim:
+        case stage::tensor_type:
+        case stage::tensor_offset:
+            return "tensor '" + current_tensor_.name + "'";
+        case stage::padding: return "padding before the data section";
+        case stage::magic: return "magic";
+        case stage::version: return "version";
+        case stage::tensor_count: return "tensor count";
+        case stage::kv_count: return "metadata key count";
+        default: return "header";
+    }
+}
+
+status gguf_reader::check_string_length(uint64_t len, uint64_t field_pos, const std::string& field,
+                                        uint64_t cap) {
+    if (len > cap)
+        return invalid_file_at(field, field_pos,
+                               "length " + std::to_string(len) + " exceeds the limit of " +
+                                   std::to_string(cap) + " bytes");
+    if (len > remaining_after(pos_))
+        return invalid_file_at(field, field_pos,
+                               "length " + std::to_string(len) + " exceeds the " +
+                                   std::to_string(remaining_after(pos_)) +
+                                   " bytes left in the file");
+    return {};
+}
+
+status gguf_reader::begin_value(gguf_value* target, gguf_value_type type, uint64_t field_pos) {
+    if (uint32_t(type) >= kGgufValueTypeCount)
+        return invalid_file_at(current_field() + " type", field_pos,
+                               "unknown value type " + std::to_string(uint32_t(type)));
+    target->type = type;
+    if (type == gguf_value_type::array) {
+        if (frames_.size() >= options_.max_array_depth)
+            return invalid_file_at(current_field(), field_pos,
+                                   "arrays nested deeper than " +
+                                       std::to_string(options_.max_array_depth) + " levels");
+        frames_.push_back({target, value_frame::step::array_item_type});
+    } else {
+        frames_.push_back({target, value_frame::step::type_known});
+    }
+    return {};
+}
+
+// Advances the innermost value frame as far as the input allows.
+status gguf_reader::step_value(input_span& in, bool& progressed) {
+    value_frame& f = frames_.back();
+    gguf_value& v = *f.target;
+    const uint8_t* p = nullptr;
+    progressed = false;
+
+    if (f.at == value_frame::step::type_known) {
+        if (v.type == gguf_value_type::string) {
+            if (f.reading_string_length) {
+                if (pending_size_ == 0) field_start_ = pos_;
+                if (!take(in, 8, p)) return {};
+                const uint64_t len = read_u64(p);
+                GS_RETURN_IF_ERROR(check_string_length(len, field_start_, current_field() + " string",
+                                                       kMaxStringLength));
+                f.reading_string_length = false;
+                bytes_left_ = len;
+                v.str.reserve(size_t(len));
+            }
+            if (!take_bulk(in, &v.str, nullptr)) return {};
+        } else {
+            const size_t sz = gguf_value_type_size(v.type);
+            if (pending_size_ == 0) field_start_ = pos_;
+            if (!take(in, sz, p)) return {};
+            uint64_t bits = 0;
+            std::memcpy(&bits, p, sz);
+            if (v.type == gguf_value_type::boolean && bits > 1)
+                return invalid_file_at(current_field(), field_start_,
+                                       "boolean value " + std::to_string(bits) + " is not 0 or 1");
+            v.scalar_bits = bits;
+        }
+        frames_.pop_back();
+        progressed = true;
+        return {};
+    }
+
+    if (f.at == value_frame::step::array_item_type) {
+        if (pending_size_ == 0) field_start_ = pos_;
+        if (!take(in, 4, p)) return {};
+        const uint32_t t = read_u32(p);
+        if (t >= kGgufValueTypeCount)
+            return invalid_file_at(current_field() + " array item type", field_start_,
+                                   "unknown value type " + std::to_string(t));
+        v.item_type = gguf_value_type(t);
+        f.at = value_frame::step::array_count;
+        progressed = true;
+        return {};
+    }
+
+    if (f.at == value_frame::step::array_count) {
+        if (pending_size_ == 0) field_start_ = pos_;
+        if (!take(in, 8, p)) return {};
+        const uint64_t count = read_u64(p);
+        // Every item takes at least one byte (strings 8, nested arrays 12): a count the remaining
+        // bytes cannot hold is refused before anything is allocated for it.
+        const uint64_t min_item = v.item_type == gguf_value_type::string  ? 8
+                                  : v.item_type == gguf_value_type::array ? 12
+                                                                          : gguf_value_type_size(v.item_type);
+        uint64_t min_bytes = 0;
+        if (count > kMaxCount || mul_overflows(count, min_item, min_bytes) ||
+            min_bytes > remaining_after(pos_))
+            return invalid_file_at(current_field() + " array length", field_start_,
+                                   "array of " + std::to_string(count) + " " +
+                                       gguf_value_type_name(v.item_type) +
+                                       " items does not fit in the " +
+                                       std::to_string(remaining_after(pos_)) +
+                                       " bytes left in the file");
+        v.count = count;
+        f.at = value_frame::step::array_items;
+        f.next_item = 0;
+        if (v.item_type != gguf_value_type::string && v.item_type != gguf_value_type::array) {
+            bytes_left_ = min_bytes;
+            if (options_.file_size) v.raw_items.reserve(size_t(min_bytes));
+        } else if (options_.file_size) {
+            if (v.item_type == gguf_value_type::string) v.strings.reserve(size_t(count));
+            else v.arrays.reserve(size_t(count));
+        }
+        progressed = true;
+        return {};
+    }
+
+    // array_items
+    if (v.item_type != gguf_value_type::string && v.item_type != gguf_value_type::array) {
+        if (!take_bulk(in, nullptr, &v.raw_items)) return {};
+        if (v.item_type == gguf_value_type::boolean) {
+            for (uint64_t i = 0; i < v.count; ++i)
+                if (v.raw_items[i] > 1)
+                    return invalid_file_at(current_field() + " array item " + std::to_string(i),
+                                           pos_ - v.count + i, "boolean value is not 0 or 1");
+        }
+        frames_.pop_back();
+        progressed = true;
+        return {};
+    }
+    if (v.item_type == gguf_value_type::string) {
+        while (f.next_item < v.count) {
+            if (f.reading_string_length) {
+                if (pending_size_ == 0) field_start_ = pos_;
+                if (!take(in, 8, p)) return {};
+                const uint64_t len = read_u64(p);
+                GS_RETURN_IF_ERROR(check_string_length(
+                    len, field_start_,
+                    current_field() + " array item " + std::to_string(f.next_item),
+                    kMaxStringLength));
+                f.reading_string_length = false;
+                bytes_left_ = len;
+                v.strings.emplace_back();
+                v.strings.back().reserve(size_t(len));
+                progressed = true;
+            }
+            if (!take_bulk(in, &v.strings.back(), nullptr)) return {};
+            f.reading_string_length = true;
+            ++f.next_item;
+        }
+        frames_.pop_back();
+        progressed = true;
+        return {};
+    }
+    // Nested arrays: one child frame per item.
+    if (f.next_item < v.count) {
+        v.arrays.emplace_back();
+        ++f.next_item;
+        gguf_value* child = &v.arrays.back();
+        GS_RETURN_IF_ERROR(begin_value(child, gguf_value_type::array, pos_));
+        progressed = true;
+        return {};
+    }
+    frames_.pop_back();
+    progressed = true;
+    return {};
+}
+
+status gguf_reader::finish_kv() {
+    const std::string& key = current_kv_.key;
+    if (key == "general.alignment") {
+        if (current_kv_.value.type != gguf_value_type::uint32)
+            return invalid_file_at("general.alignment", field_start_,
+                                   std::string("must be UINT32 but is ") +
+                                       gguf_value_type_name(current_kv_.value.type));
+        const uint64_t a = current_kv_.value.as_u64();
+        if (a == 0 || (a & (a - 1)) != 0 || a > kMaxAlignment)
+            return invalid_file_at("general.alignment", field_start_,
+                                   "alignment " + std::to_string(a) + " is not a power of two");
+        header_.alignment = a;
+    }
+    header_.kv.push_back(std::move(current_kv_));
+    current_kv_ = gguf_kv{};
+    return {};
+}
+
+status gguf_reader::finish_tensor() {
+    gguf_tensor_info& t = current_tensor_;
+    header_.tensors.push_back(std::move(t));
+    current_tensor_ = gguf_tensor_info{};
+    return {};
+}
+
+status gguf_reader::finish_header() {
+    header_.data_offset = pos_;
+    // Offsets: each tensor must start exactly where the previous one ended, padded to the
+    // alignment (llama.cpp refuses anything else), and the data must lie inside the file.
+    uint64_t expected = 0;
+    for (const gguf_tensor_info& t : header_.tensors) {
+        const std::string field = "tensor '" + t.name + "' data offset";
+        if (t.offset % header_.alignment != 0)
+            return invalid_file_at(field, header_.data_offset,
+                                   "offset " + std::to_string(t.offset) + " is not a multiple of the alignment " +
+                                       std::to_string(header_.alignment));
+        if (t.offset < expected)
+            return invalid_file_at(field, header_.data_offset,
+                                   "offset " + std::to_string(t.offset) +
+                                       " overlaps the previous tensor or is out of order (expected " +
+                                       std::to_string(expected) + ")");
+        if (t.offset > expected)
+            return invalid_file_at(field, header_.data_offset,
+                                   "offset " + std::to_string(t.offset) + " leaves a gap (expected " +
+                                       std::to_string(expected) + ")");
+        const uint64_t padded = align_up(t.nbytes(), header_.alignment);
+        if (padded < t.nbytes() || UINT64_MAX - expected < padded)
+            return invalid_file_at(field, header_.data_offset, "data size overflows");
+        if (options_.file_size) {
+            const uint64_t end = header_.data_offset + t.offset + t.nbytes();
+            if (end < header_.data_offset || end > *options_.file_size)
+                return invalid_file_at(field, header_.data_offset,
+                                       "data ends at byte " + std::to_string(end) +
+                                           ", past the end of the file (" +
+                                           std::to_string(*options_.file_size) + " bytes)");
+        }
+        expected += padded;
+    }
+    stage_ = stage::done;
+    return {};
+}
+
+result<size_t> gguf_reader::feed(input_span& in) {
+    if (stage_ == stage::failed) return error_;
+    const uint8_t* p = nullptr;
+    for (;;) {
+        switch (stage_) {
+            case stage::done: return size_t(0);
+            case stage::failed: return error_;
+
+            case stage::magic: {
+                if (!take(in, 4, p)) return size_t(4 - pending_size_);
+                if (std::memcmp(p, "GGUF", 4) != 0) {
+                    if (std::memcmp(p, "FUGG", 4) == 0)
+                        return fail(make_error(status_code::unsupported,
+                                               "magic at byte offset 0: big-endian GGUF files are not supported"));
+                    char shown[5] = {};
+                    for (int i = 0; i < 4; ++i) shown[i] = (p[i] >= 32 && p[i] < 127) ? char(p[i]) : '?';
+                    return fail(invalid_file_at("magic", 0,
+                                                std::string("expected \"GGUF\", found \"") + shown +
+                                                    "\": not a GGUF file"));
+                }
+                stage_ = stage::version;
+                break;
+            }
+            case stage::version: {
+                if (!take(in, 4, p)) return size_t(4 - pending_size_);
+                const uint32_t v = read_u32(p);
+                if (v == 1)
+                    return fail(make_error(status_code::unsupported,
+                                           "version at byte offset 4: GGUF version 1 is no longer supported"));
+                if (v != 2 && v != 3) {
+                    if ((v & 0xffff) == 0 && v != 0)
+                        return fail(make_error(status_code::unsupported,
+                                               "version at byte offset 4: " + std::to_string(v) +
+                                                   " looks byte-swapped: big-endian GGUF files are not supported"));
+                    return fail(make_error(status_code::unsupported,
+                                           "version at byte offset 4: unknown GGUF version " +
+                                               std::to_string(v) + " (supported: 2, 3)"));
+                }
+                header_.version = v;
+                stage_ = stage::tensor_count;
+                break;
+            }
+            case stage::tensor_count:
+            case stage::kv_count: {
+                const bool tensors = stage_ == stage::tensor_count;
+                const uint64_t at = pos_ - pending_size_;
+                if (!take(in, 8, p)) return size_t(8 - pending_size_);
+                const uint64_t n = read_u64(p);
+                // Each tensor info takes at least 32 bytes, each key-value pair at least 13.
+                const uint64_t min_each = tensors ? 32 : 13;
+                uint64_t need = 0;
+                if (n > kMaxCount || mul_overflows(n, min_each, need) || need > remaining_after(pos_))
+                    return fail(invalid_file_at(tensors ? "tensor count" : "metadata key count", at,
+                                                std::to_string(n) + " does not fit in the " +
+                                                    std::to_string(remaining_after(pos_)) +
+                                                    " bytes left in the file"));
+                if (tensors) {
+                    n_tensors_ = n;
+                    stage_ = stage::kv_count;
+                } else {
+                    n_kv_ = n;
+                    if (options_.file_size) header_.kv.reserve(size_t(n_kv_));
+                    if (options_.file_size) header_.tensors.reserve(size_t(n_tensors_));
+                    stage_ = n_kv_ ? stage::key_length : stage::tensor_name_length;
+                }
+                break;
+            }
+            case stage::key_length: {
+                if (pending_size_ == 0) field_start_ = pos_;
+                if (!take(in, 8, p)) return size_t(8 - pending_size_);
+                const uint64_t len = read_u64(p);
+                if (len == 0) return fail(invalid_file_at(current_field(), field_start_, "empty key"));
+                status s = check_string_length(len, field_start_, current_field() + " length", kMaxKeyLength);
+                if (!s.ok()) return fail(s);
+                bytes_left_ = len;
+                current_kv_.key.reserve(size_t(len));
+                stage_ = stage::key_bytes;
+                break;
+            }
+            case stage::key_bytes: {
+                if (!take_bulk(in, &current_kv_.key, nullptr)) return size_t(bytes_left_);
+                if (!seen_keys_.insert(current_kv_.key).second)
+                    return fail(invalid_file_at("key '" + current_kv_.key + "'", field_start_,
+                                                "duplicate key"));
+                stage_ = stage::value_type;
+                break;
+            }
+            case stage::value_type: {
+                if (pending_size_ == 0) field_start_ = pos_;
+                if (!take(in, 4, p)) return size_t(4 - pending_size_);
+                status s = begin_value(&current_kv_.value, gguf_value_type(read_u32(p)), field_start_);
+                if (!s.ok()) return fail(s);
+                stage_ = stage::value;
+                break;
+            }
+            case stage::value: {
+                while (!frames_.empty()) {
+                    bool progressed = false;
+                    status s = step_value(in, progressed);
+                    if (!s.ok()) return fail(s);
+                    if (!progressed && in.remaining() == 0)
+                        return size_t(bytes_left_ ? bytes_left_ : 8 - pending_size_);
+                }
+                status s = finish_kv();
+                if (!s.ok()) return fail(s);
+                stage_ = header_.kv.size() < n_kv_ ? stage::key_length : stage::tensor_name_length;
+                break;
+            }
+            case stage::tensor_name_length: {
+                if (header_.tensors.size() == n_tensors_) {
+                    // No padding when there are no tensors (gguf.cpp only seeks when n_tensors > 0).
+                    const uint64_t target = n_tensors_ ? align_up(pos_, header_.alignment) : pos_;
+                    padding_left_ = target - pos_;
+                    stage_ = stage::padding;
+                    break;
+                }
+                if (pending_size_ == 0) field_start_ = pos_;
+                if (!take(in, 8, p)) return size_t(8 - pending_size_);
+                const uint64_t len = read_u64(p);
+                status s = check_string_length(len, field_start_, current_field() + " length",
+                                               kMaxTensorNameLength);
+                if (!s.ok()) return fail(s);
+                bytes_left_ = len;
+                stage_ = stage::tensor_name_bytes;
+                break;
+            }
+            case stage::tensor_name_bytes: {
+                if (!take_bulk(in, &current_tensor_.name, nullptr)) return size_t(bytes_left_);
+                if (!seen_tensors_.insert(current_tensor_.name).second)
+                    return fail(invalid_file_at("tensor '" + current_tensor_.name + "' name",
+                                                field_start_, "duplicate tensor name"));
+                stage_ = stage::tensor_n_dims;
+                break;
+            }
+            case stage::tensor_n_dims: {
+                if (pending_size_ == 0) field_start_ = pos_;
+                if (!take(in, 4, p)) return size_t(4 - pending_size_);
+                const uint32_t n = read_u32(p);
+                if (n == 0 || n > kMaxTensorDims)
+                    return fail(invalid_file_at(current_field() + " n_dims", field_start_,
+                                                std::to_string(n) + " dimensions (must be 1 to 4)"));
+                current_tensor_.n_dims = n;
+                dim_index_ = 0;
+                stage_ = stage::tensor_dim;
+                break;
+            }
+            case stage::tensor_dim: {
+                if (pending_size_ == 0) field_start_ = pos_;
+                if (!take(in, 8, p)) return size_t(8 - pending_size_);
+                const uint64_t ne = read_u64(p);
+                const std::string field = current_field() + " dimension " + std::to_string(dim_index_);
+                if (ne == 0) return fail(invalid_file_at(field, field_start_, "zero extent"));
+                if (ne > uint64_t(INT64_MAX))
+                    return fail(invalid_file_at(field, field_start_,
+                                                "extent " + std::to_string(ne) + " is negative as int64"));
+                current_tensor_.ne[dim_index_] = ne;
+                uint64_t total = 1;
+                for (uint32_t d = 0; d <= dim_index_; ++d) {
+                    if (mul_overflows(total, current_tensor_.ne[d], total) || total > uint64_t(INT64_MAX))
+                        return fail(invalid_file_at(field, field_start_, "element count overflows"));
+                }
+                if (++dim_index_ == current_tensor_.n_dims) stage_ = stage::tensor_type;
+                break;
+            }
+            case stage::tensor_type: {
+                if (pending_size_ == 0) field_start_ = pos_;
+                if (!take(in, 4, p)) return size_t(4 - pending_size_);
+                const uint32_t id = read_u32(p);
+                const ggml_type_info* info = ggml_type_lookup(id);
+                if (!info)
+                    return fail(invalid_file_at(current_field() + " type", field_start_,
+                                                "unknown ggml type " + std::to_string(id)));
+                if (!info->valid)
+                    return fail(invalid_file_at(current_field() + " type", field_start_,
+                                                "ggml type " + std::to_string(id) + " (" + info->name +
+                                                    ") has been removed and cannot appear in a file"));
+                if (current_tensor_.ne[0] % info->block_size != 0)
+                    return fail(invalid_file_at(current_field() + " type", field_start_,
+                                                "row length " + std::to_string(current_tensor_.ne[0]) +
+                                                    " is not a multiple of " + info->name +
+                                                    "'s block size " + std::to_string(info->block_size)));
+                uint64_t bytes = 0;
+                if (mul_overflows(current_tensor_.n_elements() / info->block_size, info->type_size, bytes) ||
+                    bytes > uint64_t(INT64_MAX))
+                    return fail(invalid_file_at(current_field() + " type", field_start_,
+                                                "byte size overflows"));
+                current_tensor_.type = ggml_type(id);
+                stage_ = stage::tensor_offset;
+                break;
+            }
+            case stage::tensor_offset: {
+                if (pending_size_ == 0) field_start_ = pos_;
+                if (!take(in, 8, p)) return size_t(8 - pending_size_);
+                current_tensor_.offset = read_u64(p);
+                status s = finish_tensor();
+                if (!s.ok()) return fail(s);
+                stage_ = stage::tensor_name_length;
+                break;
+            }
+            case stage::padding: {
+                const uint64_t got = std::min<uint64_t>(padding_left_, in.remaining());
+                in.pos += size_t(got);
+                pos_ += got;
+                padding_left_ -= got;
+                if (padding_left_ > 0) {
+                    if (options_.file_size && remaining_after(pos_) < padding_left_)
+                        return fail(invalid_file_at(current_field(), pos_, "file ends inside the padding"));
+                    return size_t(padding_left_);
+                }
+                status s = finish_header();
+                if (!s.ok()) return fail(s);
+                return size_t(0);
+            }
+        }
+    }
+}
+
+result<gguf_header> read_gguf_header(const uint8_t* data, size_t size,
+                                     std::optional<uint64_t> file_size) {
+    gguf_reader_options opts;
+    opts.file_size = file_size ? file_size : std::optional<uint64_t>(size);
+    gguf_reader reader(opts);
+    input_span in{data, size, 0};
+    result<size_t> r = reader.feed(in);
+    if (!r.ok()) return r.error();
+    if (!reader.finished())
+        return invalid_file_at("header", reader.position(),
+                               "file is truncated: the header needs more bytes than the " +
+                                   std::to_string(size) + " available");
+    return reader.take_header();
+}
+
+result<gguf_header> read_gguf_header_file(const std::string& path) {
+    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!f) return make_error(status_code::io_error, "cannot open '" + path + "'");
+    if (std::fseek(f.get(), 0, SEEK_END) != 0)
+        return make_error(status_code::io_error, "cannot seek in '" + path + "'");
+    const long long end = std::ftell(f.get());
+    if (end < 0) return make_error(status_code::io_error, "cannot size '" + path + "'");
+    std::fseek(f.get(), 0, SEEK_SET);
+    gguf_reader_options opts;
+    opts.file_size = uint64_t(end);
+    gguf_reader reader(opts);
+    std::vector<uint8_t> buf(1 << 16);
+    while (!reader.finished()) {
+        const size_t n = std::fread(buf.data(), 1, buf.size(), f.get());
+        if (n == 0)
+            return invalid_file_at("header", reader.position(),
+                                   "file is truncated: it ends before the header is complete");
+        input_span in{buf.data(), n, 0};
+        result<size_t> r = reader.feed(in);
+        if (!r.ok()) return r.error();
+    }
+    return reader.take_header();
+}
+
+}  // namespace gguf_squash

@@ -1,0 +1,9 @@
+// sse4 kernel registration: replaces the scalar entries that have a sse4 implementation.
+// Every replacement must produce the scalar reference's bytes exactly (tests/kernel_*_test.cpp).
+#include "../../kernel_table.h"
+
+namespace gguf_squash {
+
+void register_sse4_kernels(kernel_table& table) {}
+
+}  // namespace gguf_squash

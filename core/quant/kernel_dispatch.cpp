@@ -1,0 +1,196 @@
+// Builds the kernel tables and chooses one, once. Highway's advice holds here: dispatch is
+// hoisted out of the kernels, so a kernel never asks which CPU it runs on.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "kernel_table.h"
+#include "quantize.h"
+
+namespace gguf_squash {
+namespace {
+
+kernel_table build_scalar_table() {
+    kernel_table t;
+    register_f16_bf16_ref(t);
+    register_legacy_ref(t);
+    register_k_quants_ref(t);
+    register_low_bit_ref(t);
+    register_iq_ref(t);
+    register_iq3_ref(t);
+    return t;
+}
+
+bool cpu_supports(kernel_isa isa) {
+    switch (isa) {
+        case kernel_isa::scalar: return true;
+#if defined(GGUF_SQUASH_HAVE_X86_KERNELS)
+        case kernel_isa::sse4: return __builtin_cpu_supports("sse4.1");
+        case kernel_isa::avx2:
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("sse4.1");
+#endif
+#if defined(GGUF_SQUASH_HAVE_WASM128_KERNELS)
+        case kernel_isa::wasm128: return true;
+#endif
+        default: return false;
+    }
+}
+
+kernel_table build_table(kernel_isa isa) {
+    kernel_table t = build_scalar_table();
+    switch (isa) {
+#if defined(GGUF_SQUASH_HAVE_X86_KERNELS)
+        case kernel_isa::sse4: register_sse4_kernels(t); break;
+        case kernel_isa::avx2: register_avx2_kernels(t); break;
+#endif
+#if defined(GGUF_SQUASH_HAVE_WASM128_KERNELS)
+        case kernel_isa::wasm128: register_wasm128_kernels(t); break;
+#endif
+        default: break;
+    }
+    return t;
+}
+
+kernel_isa best_isa() {
+    kernel_isa best = kernel_isa::scalar;
+    for (kernel_isa isa : available_kernel_isas()) best = isa;  // listed in increasing order
+    return best;
+}
+
+kernel_isa isa_from_env() {
+    const char* env = std::getenv("GGUF_SQUASH_KERNELS");
+    if (env && *env) {
+        for (kernel_isa isa : available_kernel_isas()) {
+            if (std::strcmp(env, kernel_isa_name(isa)) == 0) return isa;
+        }
+    }
+    return best_isa();
+}
+
+struct dispatch_state {
+    std::once_flag once;
+    std::atomic<const kernel_table*> table{nullptr};
+    std::atomic<kernel_isa> isa{kernel_isa::scalar};
+    kernel_table tables[4];
+};
+
+dispatch_state& state() {
+    static dispatch_state s;
+    return s;
+}
+
+void init_tables() {
+    dispatch_state& s = state();
+    std::call_once(s.once, [&] {
+        for (kernel_isa isa : available_kernel_isas()) s.tables[int(isa)] = build_table(isa);
+        const kernel_isa chosen = isa_from_env();
+        s.isa = chosen;
+        s.table = &s.tables[int(chosen)];
+    });
+}
+
+const kernel_table& active_table() {
+    init_tables();
+    return *state().table.load(std::memory_order_acquire);
+}
+
+status check_rows(ggml_type type, int64_t nrows, int64_t n_per_row) {
+    const ggml_type_info* info = ggml_type_lookup(uint32_t(type));
+    if (!info || !info->valid) return make_error(status_code::invalid_argument, "unknown tensor type");
+    if (nrows < 0 || n_per_row <= 0 || n_per_row % info->block_size != 0) {
+        return make_error(status_code::invalid_argument,
+                          std::string("row length ") + std::to_string(n_per_row) +
+                              " is not a multiple of " + info->name + "'s block size " +
+                              std::to_string(info->block_size));
+    }
+    return {};
+}
+
+}  // namespace
+
+const char* kernel_isa_name(kernel_isa isa) {
+    switch (isa) {
+        case kernel_isa::scalar: return "scalar";
+        case kernel_isa::sse4: return "sse4";
+        case kernel_isa::avx2: return "avx2";
+        case kernel_isa::wasm128: return "wasm128";
+    }
+    return "?";
+}
+
+std::vector<kernel_isa> available_kernel_isas() {
+    std::vector<kernel_isa> out;
+    for (kernel_isa isa : {kernel_isa::scalar, kernel_isa::sse4, kernel_isa::avx2, kernel_isa::wasm128})
+        if (cpu_supports(isa)) out.push_back(isa);
+    return out;
+}
+
+kernel_isa active_kernel_isa() {
+    init_tables();
+    return state().isa.load();
+}
+
+status set_kernel_isa(kernel_isa isa) {
+    init_tables();
+    if (!cpu_supports(isa))
+        return make_error(status_code::unsupported,
+                          std::string("kernel implementation ") + kernel_isa_name(isa) +
+                              " is not available in this build or on this CPU");
+    dispatch_state& s = state();
+    s.isa = isa;
+    s.table.store(&s.tables[int(isa)], std::memory_order_release);
+    return {};
+}
+
+bool can_quantize_to(ggml_type type) {
+    if (type == ggml_type::f32) return true;
+    const ggml_type_info* info = ggml_type_lookup(uint32_t(type));
+    return info && info->valid && active_table().quantize[uint32_t(type)] != nullptr;
+}
+
+bool can_dequantize(ggml_type type) {
+    if (type == ggml_type::f32) return true;
+    const ggml_type_info* info = ggml_type_lookup(uint32_t(type));
+    return info && info->valid && active_table().dequantize[uint32_t(type)] != nullptr;
+}
+
+bool quantize_requires_imatrix(ggml_type type) {
+    return type == ggml_type::iq2_xxs || type == ggml_type::iq2_xs || type == ggml_type::iq1_s;
+}
+
+status quantize_rows(ggml_type type, const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                     const float* imatrix) {
+    GS_RETURN_IF_ERROR(check_rows(type, nrows, n_per_row));
+    if (type == ggml_type::f32) {
+        std::memcpy(dst, src, size_t(nrows * n_per_row) * sizeof(float));
+        return {};
+    }
+    quantize_fn fn = active_table().quantize[uint32_t(type)];
+    if (!fn)
+        return make_error(status_code::unsupported,
+                          std::string("cannot quantize to ") + type_name(type));
+    if (!imatrix && quantize_requires_imatrix(type))
+        return make_error(status_code::refused,
+                          std::string(type_name(type)) + " requires an importance matrix");
+    fn(src, dst, nrows, n_per_row, imatrix);
+    return {};
+}
+
+status dequantize_rows(ggml_type type, const void* src, float* dst, int64_t nrows,
+                       int64_t n_per_row) {
+    GS_RETURN_IF_ERROR(check_rows(type, nrows, n_per_row));
+    if (type == ggml_type::f32) {
+        std::memcpy(dst, src, size_t(nrows * n_per_row) * sizeof(float));
+        return {};
+    }
+    dequantize_fn fn = active_table().dequantize[uint32_t(type)];
+    if (!fn)
+        return make_error(status_code::unsupported,
+                          std::string("cannot dequantize ") + type_name(type));
+    fn(src, dst, nrows * n_per_row);
+    return {};
+}
+
+}  // namespace gguf_squash

@@ -1,0 +1,119 @@
+// Every SIMD implementation must write exactly the scalar reference's bytes. Random rows across
+// seeds, row lengths and value scales (tiny, huge, zeros, constants, spikes), with and without
+// importance weights, for every type we can quantize to.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "quant/quantize.h"
+
+namespace gguf_squash {
+namespace {
+
+enum class value_shape { gauss, tiny, huge, zeros, constant, spikes, onesided, ramp };
+const char* shape_name(value_shape s) {
+    switch (s) {
+        case value_shape::gauss: return "gauss";
+        case value_shape::tiny: return "tiny";
+        case value_shape::huge: return "huge";
+        case value_shape::zeros: return "zeros";
+        case value_shape::constant: return "constant";
+        case value_shape::spikes: return "spikes";
+        case value_shape::onesided: return "onesided";
+        case value_shape::ramp: return "ramp";
+    }
+    return "?";
+}
+
+std::vector<float> make_rows(value_shape shape, size_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.f, 1.f);
+    std::vector<float> x(n);
+    for (size_t i = 0; i < n; ++i) {
+        switch (shape) {
+            case value_shape::gauss: x[i] = normal(rng) * 0.02f; break;
+            case value_shape::tiny: x[i] = normal(rng) * 1e-30f; break;
+            case value_shape::huge: x[i] = normal(rng) * 3e4f; break;
+            case value_shape::zeros: x[i] = 0.f; break;
+            case value_shape::constant: x[i] = 0.125f; break;
+            case value_shape::spikes: x[i] = (rng() % 97 == 0) ? normal(rng) * 50.f : normal(rng) * 0.01f; break;
+            case value_shape::onesided: x[i] = std::fabs(normal(rng)); break;
+            case value_shape::ramp: x[i] = float(int(i % 512) - 256) / 64.f; break;
+        }
+    }
+    return x;
+}
+
+std::vector<ggml_type> quantizable_types() {
+    std::vector<ggml_type> out;
+    for (uint32_t id = 1; id < kGgmlTypeCount; ++id) {
+        const ggml_type_info* info = ggml_type_lookup(id);
+        if (info->valid && can_quantize_to(ggml_type(id))) out.push_back(ggml_type(id));
+    }
+    return out;
+}
+
+TEST(kernel_simd, every_isa_matches_scalar_bytes) {
+    const std::vector<kernel_isa> isas = available_kernel_isas();
+    const kernel_isa restore = active_kernel_isa();
+    size_t compared = 0;
+    for (ggml_type type : quantizable_types()) {
+        const uint32_t block = type_info(type).block_size;
+        // Row lengths: one block, an odd number of blocks (SIMD tails), and a wide row.
+        const std::vector<int64_t> row_lengths = {int64_t(block) * (block >= 256 ? 1 : 8),
+                                                  int64_t(block) * (block >= 256 ? 3 : 13),
+                                                  block >= 256 ? 2048 : 1024};
+        for (int64_t n_per_row : row_lengths) {
+            for (value_shape shape : {value_shape::gauss, value_shape::tiny, value_shape::huge,
+                                      value_shape::zeros, value_shape::constant, value_shape::spikes,
+                                      value_shape::onesided, value_shape::ramp}) {
+                for (uint32_t seed : {1u, 2u}) {
+                    const int64_t nrows = 3;
+                    const std::vector<float> x = make_rows(shape, size_t(n_per_row * nrows), seed);
+                    std::vector<float> im = make_rows(value_shape::onesided, size_t(n_per_row), seed + 100);
+                    for (bool with_imatrix : {false, true}) {
+                        if (!with_imatrix && quantize_requires_imatrix(type)) continue;
+                        const size_t bytes = row_size(type, uint64_t(n_per_row)) * nrows;
+                        std::vector<uint8_t> want(bytes);
+                        ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
+                        ASSERT_TRUE(quantize_rows(type, x.data(), want.data(), nrows, n_per_row,
+                                                  with_imatrix ? im.data() : nullptr).ok());
+                        for (kernel_isa isa : isas) {
+                            if (isa == kernel_isa::scalar) continue;
+                            ASSERT_TRUE(set_kernel_isa(isa).ok());
+                            std::vector<uint8_t> got(bytes, 0xAB);
+                            ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n_per_row,
+                                                      with_imatrix ? im.data() : nullptr).ok());
+                            ++compared;
+                            ASSERT_EQ(got, want)
+                                << type_name(type) << " on " << kernel_isa_name(isa) << ", " << shape_name(shape)
+                                << ", n_per_row " << n_per_row << ", seed " << seed
+                                << (with_imatrix ? ", with imatrix" : "");
+                        }
+                        // Dequantization must agree across ISAs too.
+                        if (can_dequantize(type)) {
+                            std::vector<float> ref(size_t(n_per_row * nrows));
+                            ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
+                            ASSERT_TRUE(dequantize_rows(type, want.data(), ref.data(), nrows, n_per_row).ok());
+                            for (kernel_isa isa : isas) {
+                                if (isa == kernel_isa::scalar) continue;
+                                ASSERT_TRUE(set_kernel_isa(isa).ok());
+                                std::vector<float> got(ref.size());
+                                ASSERT_TRUE(dequantize_rows(type, want.data(), got.data(), nrows, n_per_row).ok());
+                                ASSERT_EQ(0, std::memcmp(got.data(), ref.data(), ref.size() * 4))
+                                    << "dequantize " << type_name(type) << " on " << kernel_isa_name(isa);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    set_kernel_isa(restore);
+    std::printf("[kernel_simd] %zu SIMD outputs compared byte for byte against scalar (%zu ISAs)\n",
+                compared, isas.size());
+}
+
+}  // namespace
+}  // namespace gguf_squash

@@ -1,5 +1,4 @@
-# Sourced by the scripts: environment for emscripten under Debian's packaging.
+# Sourced by the scripts: environment for emscripten under Debian's packaging (its prebuilt,
+# frozen cache must stay the default one, so EM_CACHE is left alone).
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
-export EM_CACHE=${EM_CACHE:-$HOME/.cache/emscripten}
-mkdir -p "$EM_CACHE"
 JOBS=${JOBS:-$(nproc)}

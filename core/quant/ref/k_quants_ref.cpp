@@ -275,14 +275,19 @@ void quantize_block_q4_k(const float* x, block_q4_k* y) {
     finish_q4_k_block(x, scales, mins, L, y);
 }
 
-void quantize_block_q4_k_imatrix(const float* x, const float* qw, block_q4_k* y) {
-    uint8_t L[kQkK];
-    float scales[kQkK / 32], mins[kQkK / 32], sw[kQkK / 32];
-    search_k4_weighted(x, qw, 15, scales, mins, sw, L);
+void finish_q4_k_block_weighted(const float* x, const float* scales, const float* mins,
+                                const float* sw, uint8_t* L, block_q4_k* y) {
     std::memset(y->scales, 0, sizeof(y->scales));
     pack_k4_scales_weighted(scales, mins, sw, false, y->scales, &y->d, &y->dmin);
     requantize_k4(x, y->scales, y->d, y->dmin, 15, L);
     pack_q4_k_levels(L, y);
+}
+
+void quantize_block_q4_k_imatrix(const float* x, const float* qw, block_q4_k* y) {
+    uint8_t L[kQkK];
+    float scales[kQkK / 32], mins[kQkK / 32], sw[kQkK / 32];
+    search_k4_weighted(x, qw, 15, scales, mins, sw, L);
+    finish_q4_k_block_weighted(x, scales, mins, sw, L, y);
 }
 
 void quantize_block_q5_k(const float* x, block_q5_k* y) {
@@ -298,14 +303,19 @@ void quantize_block_q5_k(const float* x, block_q5_k* y) {
     finish_q5_k_block(x, scales, mins, L, y);
 }
 
-void quantize_block_q5_k_imatrix(const float* x, const float* qw, block_q5_k* y) {
-    uint8_t L[kQkK];
-    float scales[kQkK / 32], mins[kQkK / 32], sw[kQkK / 32];
-    search_k4_weighted(x, qw, 31, scales, mins, sw, L);
+void finish_q5_k_block_weighted(const float* x, const float* scales, const float* mins,
+                                const float* sw, uint8_t* L, block_q5_k* y) {
     std::memset(y->scales, 0, sizeof(y->scales));
     pack_k4_scales_weighted(scales, mins, sw, true, y->scales, &y->d, &y->dmin);
     requantize_k4(x, y->scales, y->d, y->dmin, 31, L);
     pack_q5_k_levels(L, y);
+}
+
+void quantize_block_q5_k_imatrix(const float* x, const float* qw, block_q5_k* y) {
+    uint8_t L[kQkK];
+    float scales[kQkK / 32], mins[kQkK / 32], sw[kQkK / 32];
+    search_k4_weighted(x, qw, 31, scales, mins, sw, L);
+    finish_q5_k_block_weighted(x, scales, mins, sw, L, y);
 }
 
 // ---------------------------------------------------------------- Q6_K
@@ -411,7 +421,6 @@ void quantize_block_q3_k_imatrix(const float* x, const float* qw, block_q3_k* y)
     float scales[kQkK / 16];
     float weight[16];
     float sw[kQkK / 16];
-    int8_t Ls[kQkK / 16];
     const float sigma2 = 2 * sum_of_squares(x, kQkK) / kQkK;
     for (int j = 0; j < kQkK / 16; ++j) {
         if (qw) {
@@ -424,6 +433,12 @@ void quantize_block_q3_k_imatrix(const float* x, const float* qw, block_q3_k* y)
         sw[j] = sumw;
         scales[j] = make_qx_quants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
     }
+    finish_q3_k_block_weighted(x, scales, sw, L, y);
+}
+
+void finish_q3_k_block_weighted(const float* x, const float* scales, const float* sw, int8_t* L,
+                                block_q3_k* y) {
+    int8_t Ls[kQkK / 16];
     std::memset(y->scales, 0, sizeof(y->scales));
     const float d_block = make_qx_quants(kQkK / 16, 32, scales, Ls, 1, sw);
     for (int j = 0; j < kQkK / 16; ++j) pack_q3_k_scale(j, Ls[j], y->scales);
@@ -482,7 +497,6 @@ void quantize_block_q2_k_imatrix(const float* x, const float* qw, block_q2_k* y)
     uint8_t Laux[16];
     float scales[kQkK / 16], mins[kQkK / 16], sw[kQkK / 16];
     float weight[16];
-    uint8_t Ls[kQkK / 16], Lm[kQkK / 16];
     const float sigma2 = sum_of_squares(x, kQkK) / kQkK;
     for (int j = 0; j < kQkK / 16; ++j) {
         imatrix_weights(x + 16 * j, qw + 16 * j, sigma2, 16, weight);
@@ -492,6 +506,12 @@ void quantize_block_q2_k_imatrix(const float* x, const float* qw, block_q2_k* y)
         scales[j] = make_qkx3_quants(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux, -0.9f,
                                      0.05f, 36, false);
     }
+    finish_q2_k_block_weighted(x, scales, mins, sw, L, y);
+}
+
+void finish_q2_k_block_weighted(const float* x, const float* scales, const float* mins,
+                                const float* sw, uint8_t* L, block_q2_k* y) {
+    uint8_t Ls[kQkK / 16], Lm[kQkK / 16];
     const float dm = make_qp_quants(kQkK / 16, 15, scales, Ls, sw);
     const float mm = make_qp_quants(kQkK / 16, 15, mins, Lm, sw);
     y->d = fp32_to_fp16(dm);

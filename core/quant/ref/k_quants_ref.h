@@ -52,30 +52,34 @@ static_assert(sizeof(block_q5_k) == 176);
 static_assert(sizeof(block_q6_k) == 210);
 static_assert(sizeof(block_q8_k) == 292);
 
-// ---- Q4_K / Q5_K: 8 sub-blocks of 32 with a 6-bit scale and min each ----
+// ---- Finishing steps shared with the SIMD searches ----
+// Each takes the per-sub-block results of the scale search (scales, mins where the type has
+// them, and the levels L the search chose, in element order), then quantizes the scales, writes
+// d/dmin, requantizes every element against the stored scales and packs the block. The
+// `_weighted` variants are the imatrix paths, which quantize the scales with the sub-block weight
+// sums `sw` (make_qp_quants / make_qx_quants) instead of relative to the largest.
 
-// The weights of ggml's quantize_row_q4_K_ref / q5_K_ref search for one 32-element sub-block.
+// The weights of the non-imatrix Q4_K/Q5_K search for one 32-element sub-block.
 void q4_k_ref_weights(const float* x, float* weights);
 
-// Given the 8 sub-block scales and mins of the non-imatrix search (and its levels in L), writes
-// the packed scales, d and dmin, requantizes and packs the levels. nmax is 15 (Q4_K) or 31 (Q5_K).
-void finish_q4_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
-                       block_q4_k* y);
-void finish_q5_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
-                       block_q5_k* y);
-
-// ---- Q6_K: 16 sub-blocks of 16 with an 8-bit signed scale ----
-
-// Given the 16 sub-block scales (make_qx_quants results) and levels L (biased by 32), finishes
-// the block.
-void finish_q6_k_block(const float* x, const float* scales, int8_t* L, block_q6_k* y);
-
-// ---- Q3_K ----
-void finish_q3_k_block(const float* x, const float* scales, int8_t* L, block_q3_k* y);
-
-// ---- Q2_K ----
 void finish_q2_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
                        block_q2_k* y);
+void finish_q2_k_block_weighted(const float* x, const float* scales, const float* mins,
+                                const float* sw, uint8_t* L, block_q2_k* y);
+// L is biased by 4 (levels 0..7).
+void finish_q3_k_block(const float* x, const float* scales, int8_t* L, block_q3_k* y);
+void finish_q3_k_block_weighted(const float* x, const float* scales, const float* sw, int8_t* L,
+                                block_q3_k* y);
+void finish_q4_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
+                       block_q4_k* y);
+void finish_q4_k_block_weighted(const float* x, const float* scales, const float* mins,
+                                const float* sw, uint8_t* L, block_q4_k* y);
+void finish_q5_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
+                       block_q5_k* y);
+void finish_q5_k_block_weighted(const float* x, const float* scales, const float* mins,
+                                const float* sw, uint8_t* L, block_q5_k* y);
+// L is biased by 32 (levels 0..63); the same step serves both paths.
+void finish_q6_k_block(const float* x, const float* scales, int8_t* L, block_q6_k* y);
 
 // Whole-block scalar quantizers (no imatrix / with imatrix weights qw for this block's 256
 // columns), used by SIMD files for tails.

@@ -48,3 +48,7 @@ if(benchmark_FOUND AND BENCH_SOURCES)
   add_executable(gguf_squash_bench ${BENCH_SOURCES})
   target_link_libraries(gguf_squash_bench PRIVATE gguf_squash_core benchmark::benchmark)
 endif()
+
+# Synthetic llama-style models for benchmarks and large-file tests (scripts/make-bench-model).
+add_executable(make-bench-model ${CMAKE_SOURCE_DIR}/tools/make_bench_model.cpp)
+target_link_libraries(make-bench-model PRIVATE gguf_squash_core)

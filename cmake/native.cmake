@@ -9,6 +9,12 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   set(GGUF_SQUASH_X86 ON)
 endif()
 
+option(GGUF_SQUASH_FUZZ "Build only the libFuzzer targets (needs clang)" OFF)
+if(GGUF_SQUASH_FUZZ)
+  include(${CMAKE_SOURCE_DIR}/cmake/fuzz.cmake)
+  return()
+endif()
+
 add_library(gguf_squash_core STATIC ${CORE_SOURCES} ${NATIVE_ISA_SOURCES})
 target_include_directories(gguf_squash_core PUBLIC ${CMAKE_SOURCE_DIR}/core)
 if(GGUF_SQUASH_X86)

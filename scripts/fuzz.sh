@@ -14,21 +14,21 @@ if [ ${#targets[@]} -eq 0 ]; then
   for t in build/fuzz/fuzz_*; do [ -x "$t" ] && targets+=("$(basename "$t")"); done
 fi
 
-# Seeds: each fixture's first 256 KiB (headers and truncations alike), behind the two control
+# Seeds: each fixture's first 64 KiB (headers and truncations alike), behind the two control
 # bytes the targets read first.
 seeds=build/fuzz/seeds; rm -rf "$seeds"; mkdir -p "$seeds"
 i=0
 for f in tests/fixtures/kernels/*.gguf tests/fixtures/models/*.gguf tests/fixtures/vocab/*.gguf \
          tests/fixtures/malformed/* tests/fuzz/regressions/*; do
   [ -f "$f" ] || continue
-  { printf '\x07\x01'; head -c 262144 "$f"; } > "$seeds/seed-$i"; i=$((i + 1))
+  { printf '\x07\x01'; head -c 65536 "$f"; } > "$seeds/seed-$i"; i=$((i + 1))
 done
 
 status=0
 for t in "${targets[@]}"; do
   corpus=build/fuzz/corpus-$t; mkdir -p "$corpus" build/fuzz/artifacts
   echo "fuzz: $t for ${SECONDS_PER_TARGET}s"
-  if ! build/fuzz/$t "$corpus" "$seeds" -max_total_time="$SECONDS_PER_TARGET" -max_len=262144 \
+  if ! build/fuzz/$t "$corpus" "$seeds" -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 \
        -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
        -artifact_prefix=build/fuzz/artifacts/$t- 2>build/fuzz/$t.log; then
     echo "fuzz: $t FOUND A PROBLEM (see build/fuzz/$t.log and build/fuzz/artifacts/)"

@@ -4,6 +4,10 @@
 
 namespace gguf_squash {
 
-void register_sse4_kernels(kernel_table& table) {}
+void register_iq4_sse4(kernel_table& table);
+
+void register_sse4_kernels(kernel_table& table) {
+    register_iq4_sse4(table);
+}
 
 }  // namespace gguf_squash

@@ -4,6 +4,10 @@
 
 namespace gguf_squash {
 
-void register_wasm128_kernels(kernel_table& table) {}
+void register_iq4_wasm128(kernel_table& table);
+
+void register_wasm128_kernels(kernel_table& table) {
+    register_iq4_wasm128(table);
+}
 
 }  // namespace gguf_squash

@@ -1,0 +1,174 @@
+#include "quantize_args.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+
+namespace gguf_squash {
+namespace {
+
+status usage_error(const std::string& why) {
+    return make_error(status_code::invalid_argument, why);
+}
+
+// std::stoi for NTHREADS: leading integer or failure.
+std::optional<int> leading_int(const std::string& s) {
+    errno = 0;
+    char* end = nullptr;
+    const long v = std::strtol(s.c_str(), &end, 10);
+    if (end == s.c_str() || errno == ERANGE || v > 2147483647L || v < -2147483647L - 1) {
+        return std::nullopt;
+    }
+    return int(v);
+}
+
+}  // namespace
+
+std::string default_output_name(const std::string& input, const std::string& ftype_name,
+                                bool keep_split) {
+    std::string dir;
+    const size_t slash = input.find_last_of("/\\");
+    if (slash != std::string::npos) dir = input.substr(0, slash + 1);
+    std::string out = dir + "ggml-model-" + ftype_name;
+    if (!keep_split) out += ".gguf";
+    return out;
+}
+
+result<quantize_args> parse_quantize_args(const std::vector<std::string>& args,
+                                          const read_text_file_fn& read_text_file) {
+    quantize_args a;
+    quantize_options& o = a.options;
+    size_t i = 0;
+    auto value = [&](const std::string& flag) -> result<std::string> {
+        if (i + 1 >= args.size()) return usage_error(flag + " needs a value");
+        return args[++i];
+    };
+    auto type_value = [&](const std::string& flag) -> result<ggml_type> {
+        auto v = value(flag);
+        if (!v.ok()) return v.error();
+        std::optional<ggml_type> t = parse_ggml_type_name(*v);
+        if (!t) return usage_error("invalid ggml_type '" + *v + "'");
+        return *t;
+    };
+    for (; i < args.size() && args[i].compare(0, 2, "--") == 0; ++i) {
+        const std::string& flag = args[i];
+        if (flag == "--help") {
+            a.help = true;
+            return a;
+        } else if (flag == "--leave-output-tensor") {
+            o.quantize_output_tensor = false;
+        } else if (flag == "--output-tensor-type") {
+            auto t = type_value(flag);
+            if (!t.ok()) return t.error();
+            o.output_tensor_type = *t;
+        } else if (flag == "--token-embedding-type") {
+            auto t = type_value(flag);
+            if (!t.ok()) return t.error();
+            o.token_embedding_type = *t;
+        } else if (flag == "--tensor-type") {
+            auto v = value(flag);
+            if (!v.ok()) return v.error();
+            auto tt = parse_tensor_type_override(*v);
+            if (!tt.ok()) return tt.error();
+            o.tensor_types.push_back(*tt);
+        } else if (flag == "--tensor-type-file") {
+            auto v = value(flag);
+            if (!v.ok()) return v.error();
+            if (!read_text_file) return usage_error("--tensor-type-file is not available here");
+            result<std::string> text = read_text_file(*v);
+            if (!text.ok()) {
+                return usage_error("failed to open file '" + *v + "': " + text.error().message());
+            }
+            // Entries separated by white space, as `file >> word` reads them.
+            const std::string& s = *text;
+            size_t p = 0;
+            while (p < s.size()) {
+                while (p < s.size() && std::isspace(static_cast<unsigned char>(s[p]))) ++p;
+                size_t q = p;
+                while (q < s.size() && !std::isspace(static_cast<unsigned char>(s[q]))) ++q;
+                if (q > p) {
+                    auto tt = parse_tensor_type_override(s.substr(p, q - p));
+                    if (!tt.ok()) return tt.error();
+                    o.tensor_types.push_back(*tt);
+                }
+                p = q;
+            }
+        } else if (flag == "--prune-layers") {
+            auto v = value(flag);
+            if (!v.ok()) return v.error();
+            auto layers = parse_prune_layers(*v);
+            if (!layers.ok()) return layers.error();
+            o.prune_layers = *layers;
+        } else if (flag == "--override-kv") {
+            auto v = value(flag);
+            if (!v.ok()) return v.error();
+            auto kv = parse_kv_override(*v);
+            if (!kv.ok()) return kv.error();
+            o.kv_overrides.push_back(*kv);
+        } else if (flag == "--dry-run") {
+            o.dry_run = true;
+        } else if (flag == "--allow-requantize") {
+            o.allow_requantize = true;
+        } else if (flag == "--pure") {
+            o.pure = true;
+        } else if (flag == "--imatrix") {
+            auto v = value(flag);
+            if (!v.ok()) return v.error();
+            a.imatrix_file = *v;
+        } else if (flag == "--include-weights") {
+            auto v = value(flag);
+            if (!v.ok()) return v.error();
+            a.include_weights.push_back(*v);
+        } else if (flag == "--exclude-weights") {
+            auto v = value(flag);
+            if (!v.ok()) return v.error();
+            a.exclude_weights.push_back(*v);
+        } else if (flag == "--keep-split") {
+            a.keep_split = true;
+        } else if (flag == "--max-buffer-size") {
+            auto v = value(flag);
+            if (!v.ok()) return v.error();
+            const long mib = std::atol(v->c_str());
+            if (mib <= 0) return usage_error("invalid --max-buffer-size '" + *v + "'");
+            a.max_buffer_size = uint64_t(mib) * 1024 * 1024;
+        } else {
+            return usage_error("unknown option " + flag);
+        }
+    }
+    if (args.size() - i < 2) return usage_error("bad arguments");
+    if (!a.include_weights.empty() && !a.exclude_weights.empty()) {
+        return usage_error("--include-weights and --exclude-weights cannot be used together");
+    }
+    a.input = args[i++];
+    // The argument after IN is TYPE when it parses as one, else OUT.
+    if (std::optional<parsed_ftype> f = parse_ftype(args[i])) {
+        a.ftype_name = f->name;
+        o.ftype = f->ftype;
+        o.only_copy = f->only_copy;
+        if (!o.dry_run) a.output = default_output_name(a.input, a.ftype_name, a.keep_split);
+        ++i;
+    } else {
+        a.output = args[i++];
+        const std::string suffix = ".gguf";
+        if (a.keep_split && a.output.find(suffix) != std::string::npos) {
+            a.output = a.output.substr(0, a.output.size() - suffix.size());
+        }
+        if (i >= args.size()) return usage_error("missing ftype");
+        std::optional<parsed_ftype> t = parse_ftype(args[i]);
+        if (!t) return usage_error("invalid ftype '" + args[i] + "'");
+        a.ftype_name = t->name;
+        o.ftype = t->ftype;
+        o.only_copy = t->only_copy;
+        ++i;
+    }
+    if (i < args.size()) {
+        std::optional<int> n = leading_int(args[i]);
+        if (!n) return usage_error("invalid nthread '" + args[i] + "'");
+        a.nthreads = *n;
+        ++i;
+    }
+    o.imatrix_file = a.imatrix_file;
+    return a;
+}
+
+}  // namespace gguf_squash

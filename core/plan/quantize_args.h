@@ -1,0 +1,43 @@
+// llama-quantize's command line, parsed without touching the filesystem, so the native CLI, the
+// wasm CLI and the tests read arguments the same way:
+//   [options] IN [OUT] TYPE [NTHREADS]
+// Options are recognised only before the first positional argument, as in llama-quantize.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../status.h"
+#include "quant_plan.h"
+
+namespace gguf_squash {
+
+struct quantize_args {
+    quantize_options options;  // everything but the imatrix itself
+    std::string input;
+    std::string output;        // as given, or the default name (empty for --dry-run)
+    std::string ftype_name;    // canonical option name ("Q4_K_M", "Q4_K", "COPY")
+    int nthreads = 0;          // 0: not given
+    std::string imatrix_file;  // --imatrix
+    std::vector<std::string> include_weights, exclude_weights;
+    bool keep_split = false;
+    uint64_t max_buffer_size = 0;  // --max-buffer-size in bytes, 0: default
+    bool help = false;
+};
+
+// Reads a --tensor-type-file's contents.
+using read_text_file_fn = std::function<result<std::string>(const std::string& path)>;
+
+// Errors are status_code::invalid_argument with the reason; the caller prints usage.
+result<quantize_args> parse_quantize_args(const std::vector<std::string>& args,
+                                          const read_text_file_fn& read_text_file);
+
+// llama-quantize's default output: the input's directory + "ggml-model-" + TYPE + ".gguf"
+// (no extension with --keep-split).
+std::string default_output_name(const std::string& input, const std::string& ftype_name,
+                                bool keep_split);
+
+}  // namespace gguf_squash

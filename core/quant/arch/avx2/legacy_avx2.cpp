@@ -1,0 +1,264 @@
+// AVX2 kernels for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 without importance weights. These formats have no
+// running sums, only a max/min search and element-wise steps, so each block is vectorised on its
+// own (4 vectors of 8). Blocks holding a NaN or infinity, or whose scale is not finite, go to the
+// scalar reference, whose comparison order decides the outcome there. With importance weights
+// the scalar reference runs (its searches accumulate sums element by element).
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "../../kernel_table.h"
+#include "../../quant_common.h"
+#include "../../ref/legacy_ref.h"
+
+namespace gguf_squash {
+namespace {
+
+struct block_vectors {
+    __m256 v[4];
+};
+
+inline block_vectors load_block(const float* x) {
+    return {{_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _mm256_loadu_ps(x + 16),
+             _mm256_loadu_ps(x + 24)}};
+}
+
+inline __m256 abs_ps(__m256 v) {
+    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+}
+
+// True when every element is finite (no NaN, no infinity).
+inline bool all_finite(const block_vectors& b) {
+    const __m256 inf = _mm256_set1_ps(INFINITY);
+    __m256 ok = _mm256_cmp_ps(abs_ps(b.v[0]), inf, _CMP_LT_OQ);
+    ok = _mm256_and_ps(ok, _mm256_cmp_ps(abs_ps(b.v[1]), inf, _CMP_LT_OQ));
+    ok = _mm256_and_ps(ok, _mm256_cmp_ps(abs_ps(b.v[2]), inf, _CMP_LT_OQ));
+    ok = _mm256_and_ps(ok, _mm256_cmp_ps(abs_ps(b.v[3]), inf, _CMP_LT_OQ));
+    return _mm256_movemask_ps(ok) == 0xff;
+}
+
+inline float hmax(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0x4e));
+    m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0xb1));
+    return _mm_cvtss_f32(m);
+}
+
+inline float hmin(__m256 v) {
+    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0x4e));
+    m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0xb1));
+    return _mm_cvtss_f32(m);
+}
+
+// Bit j set where element j equals `value` (as a float comparison, so -0 == +0).
+inline uint32_t equal_mask(const block_vectors& b, __m256 value) {
+    uint32_t mask = 0;
+    for (int k = 0; k < 4; ++k) {
+        mask |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(b.v[k], value, _CMP_EQ_OQ))) << (8 * k);
+    }
+    return mask;
+}
+
+// The scalar loops keep the first element reaching the extreme (strict comparisons), which only
+// matters for the sign of a zero.
+inline float first_equal(const float* x, const block_vectors& b, float value) {
+    if (value != 0.0f) return value;
+    return x[__builtin_ctz(equal_mask(b, _mm256_set1_ps(value)))];
+}
+
+// Signed value of the first largest-magnitude element, +0 if all are zero (finite input).
+inline float signed_abs_max(const float* x, const block_vectors& b, float* amax_out) {
+    const __m256 a = _mm256_max_ps(_mm256_max_ps(abs_ps(b.v[0]), abs_ps(b.v[1])),
+                                   _mm256_max_ps(abs_ps(b.v[2]), abs_ps(b.v[3])));
+    const float amax = hmax(a);
+    *amax_out = amax;
+    if (amax == 0.0f) return 0.0f;
+    const __m256 va = _mm256_set1_ps(amax);
+    uint32_t mask = 0;
+    for (int k = 0; k < 4; ++k) {
+        mask |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(abs_ps(b.v[k]), va, _CMP_EQ_OQ)))
+                << (8 * k);
+    }
+    return x[__builtin_ctz(mask)];
+}
+
+// C's float-to-int conversion on x86 (cvttps2dq), then the low byte's signed value.
+inline __m256i trunc_low_byte_signed(__m256 v) {
+    const __m256i i = _mm256_cvttps_epi32(v);
+    return _mm256_srai_epi32(_mm256_slli_epi32(i, 24), 24);
+}
+
+// Packs 16 int32 lanes (each 0..255) of a and b into 16 bytes in element order.
+inline __m128i pack_u8(__m256i a, __m256i b) {
+    const __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+    return _mm_packus_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+}
+
+// Bit 4 of each of the 32 levels, as ggml's qh word.
+inline uint32_t fifth_bits(const __m256i q[4]) {
+    uint32_t qh = 0;
+    for (int k = 0; k < 4; ++k) {
+        qh |= uint32_t(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(q[k], 27))))
+              << (8 * k);
+    }
+    return qh;
+}
+
+inline void store_nibbles(const __m256i q[4], uint8_t* qs) {
+    const __m256i m = _mm256_set1_epi32(0x0f);
+    const __m256i lo =
+        _mm256_or_si256(_mm256_and_si256(q[0], m), _mm256_slli_epi32(_mm256_and_si256(q[2], m), 4));
+    const __m256i hi =
+        _mm256_or_si256(_mm256_and_si256(q[1], m), _mm256_slli_epi32(_mm256_and_si256(q[3], m), 4));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), pack_u8(lo, hi));
+}
+
+inline bool finite_scale(float d, float id) {
+    return std::isfinite(d) && std::isfinite(id);
+}
+
+void quantize_block_q8_0_avx2(const float* x, block_q8_0* y) {
+    const block_vectors b = load_block(x);
+    if (!all_finite(b)) return quantize_block_q8_0_ref(x, y);
+    const __m256 a = _mm256_max_ps(_mm256_max_ps(abs_ps(b.v[0]), abs_ps(b.v[1])),
+                                   _mm256_max_ps(abs_ps(b.v[2]), abs_ps(b.v[3])));
+    const float amax = hmax(a);
+    const float d = amax / 127;
+    const float id = d ? 1.0f / d : 0.0f;
+    if (!finite_scale(d, id)) return quantize_block_q8_0_ref(x, y);
+    y->d = fp32_to_fp16(d);
+    const __m256 vid = _mm256_set1_ps(id);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 half = _mm256_set1_ps(0.5f);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256i q[4];
+    for (int k = 0; k < 4; ++k) {
+        // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
+        // fraction x - trunc(x) is exact for these magnitudes).
+        const __m256 v = _mm256_mul_ps(b.v[k], vid);
+        const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m256 frac = abs_ps(_mm256_sub_ps(v, t));
+        const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ),
+                                          _mm256_or_ps(one, _mm256_and_ps(v, sign)));
+        q[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+    }
+    const __m256i p01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
+    const __m256i p23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
+    const __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi16(p01, p23), 0xd8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y->qs), p);
+}
+
+// Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
+template <int Nmax>
+inline bool symmetric_levels(const float* x, uint16_t* d_out, __m256i q[4]) {
+    const block_vectors b = load_block(x);
+    if (!all_finite(b)) return false;
+    float amax;
+    const float max = signed_abs_max(x, b, &amax);
+    const float d = max / -Nmax;
+    const float id = d ? 1.0f / d : 0.0f;
+    if (!finite_scale(d, id)) return false;
+    *d_out = fp32_to_fp16(d);
+    const __m256 vid = _mm256_set1_ps(id);
+    const __m256 bias = _mm256_set1_ps(float(Nmax) + 0.5f);
+    const __m256i top = _mm256_set1_epi32(2 * Nmax - 1);
+    for (int k = 0; k < 4; ++k) {
+        const __m256 v = _mm256_add_ps(_mm256_mul_ps(b.v[k], vid), bias);
+        q[k] = _mm256_and_si256(_mm256_min_epi32(trunc_low_byte_signed(v), top),
+                                _mm256_set1_epi32(0xff));
+    }
+    return true;
+}
+
+// Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
+template <int Nmax>
+inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, __m256i q[4]) {
+    const block_vectors b = load_block(x);
+    if (!all_finite(b)) return false;
+    const float vmin =
+        hmin(_mm256_min_ps(_mm256_min_ps(b.v[0], b.v[1]), _mm256_min_ps(b.v[2], b.v[3])));
+    const float vmax =
+        hmax(_mm256_max_ps(_mm256_max_ps(b.v[0], b.v[1]), _mm256_max_ps(b.v[2], b.v[3])));
+    const float min = first_equal(x, b, vmin);
+    const float max = first_equal(x, b, vmax);
+    const float d = (max - min) / Nmax;
+    const float id = d ? 1.0f / d : 0.0f;
+    if (!finite_scale(d, id)) return false;
+    *d_out = fp32_to_fp16(d);
+    *m_out = fp32_to_fp16(min);
+    const __m256 vid = _mm256_set1_ps(id);
+    const __m256 vmin8 = _mm256_set1_ps(min);
+    const __m256 half = _mm256_set1_ps(0.5f);
+    for (int k = 0; k < 4; ++k) {
+        const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(b.v[k], vmin8), vid), half);
+        if constexpr (Nmax == 15) {
+            q[k] =
+                _mm256_and_si256(_mm256_min_epi32(trunc_low_byte_signed(v), _mm256_set1_epi32(15)),
+                                 _mm256_set1_epi32(0xff));
+        } else {
+            q[k] = _mm256_cvttps_epi32(v);  // ggml stores the low byte without clamping
+        }
+    }
+    return true;
+}
+
+void quantize_block_q4_0_avx2(const float* x, block_q4_0* y) {
+    __m256i q[4];
+    if (!symmetric_levels<8>(x, &y->d, q)) return quantize_block_q4_0_ref(x, y);
+    store_nibbles(q, y->qs);
+}
+
+void quantize_block_q5_0_avx2(const float* x, block_q5_0* y) {
+    __m256i q[4];
+    if (!symmetric_levels<16>(x, &y->d, q)) return quantize_block_q5_0_ref(x, y);
+    store_nibbles(q, y->qs);
+    const uint32_t qh = fifth_bits(q);
+    std::memcpy(y->qh, &qh, 4);
+}
+
+void quantize_block_q4_1_avx2(const float* x, block_q4_1* y) {
+    __m256i q[4];
+    if (!affine_levels<15>(x, &y->d, &y->m, q)) return quantize_block_q4_1_ref(x, y);
+    store_nibbles(q, y->qs);
+}
+
+void quantize_block_q5_1_avx2(const float* x, block_q5_1* y) {
+    __m256i q[4];
+    if (!affine_levels<31>(x, &y->d, &y->m, q)) return quantize_block_q5_1_ref(x, y);
+    store_nibbles(q, y->qs);
+    const uint32_t qh = fifth_bits(q);
+    std::memcpy(y->qh, &qh, 4);
+}
+
+template <typename Block, void (*Simd)(const float*, Block*), quantize_fn Ref>
+void quantize_legacy_avx2(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                          const float* imatrix) {
+    if (imatrix) return Ref(src, dst, nrows, n_per_row, imatrix);
+    Block* out = static_cast<Block*>(dst);
+    const int64_t nb = nrows * n_per_row / kLegacyBlock;
+    for (int64_t i = 0; i < nb; ++i) Simd(src + i * kLegacyBlock, out + i);
+}
+
+void quantize_q8_0_avx2(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                        const float*) {
+    block_q8_0* out = static_cast<block_q8_0*>(dst);
+    const int64_t nb = nrows * n_per_row / kLegacyBlock;
+    for (int64_t i = 0; i < nb; ++i) quantize_block_q8_0_avx2(src + i * kLegacyBlock, out + i);
+}
+
+}  // namespace
+
+void register_legacy_avx2(kernel_table& table) {
+    table.quantize[uint32_t(ggml_type::q8_0)] = quantize_q8_0_avx2;
+    table.quantize[uint32_t(ggml_type::q4_0)] =
+        quantize_legacy_avx2<block_q4_0, quantize_block_q4_0_avx2, quantize_q4_0_ref>;
+    table.quantize[uint32_t(ggml_type::q4_1)] =
+        quantize_legacy_avx2<block_q4_1, quantize_block_q4_1_avx2, quantize_q4_1_ref>;
+    table.quantize[uint32_t(ggml_type::q5_0)] =
+        quantize_legacy_avx2<block_q5_0, quantize_block_q5_0_avx2, quantize_q5_0_ref>;
+    table.quantize[uint32_t(ggml_type::q5_1)] =
+        quantize_legacy_avx2<block_q5_1, quantize_block_q5_1_avx2, quantize_q5_1_ref>;
+}
+
+}  // namespace gguf_squash

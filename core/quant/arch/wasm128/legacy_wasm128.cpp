@@ -1,0 +1,255 @@
+// wasm simd128 kernels for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 without importance weights. These formats
+// have no running sums, only a max/min search and element-wise steps, so each block is vectorised
+// on its own (8 vectors of 4). Blocks holding a NaN or infinity, or whose scale is not finite, go
+// to the scalar reference: there the scalar comparison order and x86's out-of-range conversion
+// (which trunc_sat does not reproduce) decide the bytes. With importance weights the scalar
+// reference runs (its searches accumulate sums element by element).
+#include <wasm_simd128.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "../../kernel_table.h"
+#include "../../quant_common.h"
+#include "../../ref/legacy_ref.h"
+
+namespace gguf_squash {
+namespace {
+
+struct block_vectors {
+    v128_t v[8];
+};
+
+inline block_vectors load_block(const float* x) {
+    block_vectors b;
+    for (int k = 0; k < 8; ++k) b.v[k] = wasm_v128_load(x + 4 * k);
+    return b;
+}
+
+inline bool all_finite(const block_vectors& b) {
+    const v128_t inf = wasm_f32x4_splat(INFINITY);
+    v128_t ok = wasm_f32x4_lt(wasm_f32x4_abs(b.v[0]), inf);
+    for (int k = 1; k < 8; ++k) ok = wasm_v128_and(ok, wasm_f32x4_lt(wasm_f32x4_abs(b.v[k]), inf));
+    return wasm_i32x4_all_true(ok);
+}
+
+inline float hmax(v128_t m) {
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(m, 0);
+}
+
+inline float hmin(v128_t m) {
+    m = wasm_f32x4_pmin(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+    m = wasm_f32x4_pmin(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(m, 0);
+}
+
+inline float abs_max(const block_vectors& b) {
+    v128_t a = wasm_f32x4_abs(b.v[0]);
+    for (int k = 1; k < 8; ++k) a = wasm_f32x4_pmax(a, wasm_f32x4_abs(b.v[k]));
+    return hmax(a);
+}
+
+// Index of the first element whose (absolute, if Abs) value equals `value`.
+template <bool Abs>
+inline int first_equal_index(const block_vectors& b, float value) {
+    const v128_t vv = wasm_f32x4_splat(value);
+    uint32_t mask = 0;
+    for (int k = 0; k < 8; ++k) {
+        const v128_t e = Abs ? wasm_f32x4_abs(b.v[k]) : b.v[k];
+        mask |= uint32_t(wasm_i32x4_bitmask(wasm_f32x4_eq(e, vv))) << (4 * k);
+    }
+    return __builtin_ctz(mask);
+}
+
+// The scalar loops keep the first element reaching the extreme (strict comparisons), which only
+// matters for the sign of a zero.
+inline float first_equal(const float* x, const block_vectors& b, float value) {
+    if (value != 0.0f) return value;
+    return x[first_equal_index<false>(b, value)];
+}
+
+inline float signed_abs_max(const float* x, const block_vectors& b) {
+    const float amax = abs_max(b);
+    if (amax == 0.0f) return 0.0f;
+    return x[first_equal_index<true>(b, amax)];
+}
+
+// The low byte's signed value of a 32-bit lane.
+inline v128_t low_byte_signed(v128_t i) {
+    return wasm_i32x4_shr(wasm_i32x4_shl(i, 24), 24);
+}
+
+// Packs 16 int32 lanes (each 0..255) into 16 bytes in element order.
+inline v128_t pack_u8(const v128_t* q) {
+    return wasm_u8x16_narrow_i16x8(wasm_u16x8_narrow_i32x4(q[0], q[1]),
+                                   wasm_u16x8_narrow_i32x4(q[2], q[3]));
+}
+
+inline uint32_t fifth_bits(const v128_t q[8]) {
+    uint32_t qh = 0;
+    for (int k = 0; k < 8; ++k) {
+        qh |= uint32_t(wasm_i32x4_bitmask(wasm_i32x4_shl(q[k], 27))) << (4 * k);
+    }
+    return qh;
+}
+
+inline void store_nibbles(const v128_t q[8], uint8_t* qs) {
+    const v128_t m = wasm_i32x4_splat(0x0f);
+    v128_t c[4];
+    for (int k = 0; k < 4; ++k) {
+        c[k] = wasm_v128_or(wasm_v128_and(q[k], m), wasm_i32x4_shl(wasm_v128_and(q[k + 4], m), 4));
+    }
+    wasm_v128_store(qs, pack_u8(c));
+}
+
+inline bool finite_scale(float d, float id) {
+    return std::isfinite(d) && std::isfinite(id);
+}
+
+void quantize_block_q8_0_wasm128(const float* x, block_q8_0* y) {
+    const block_vectors b = load_block(x);
+    if (!all_finite(b)) return quantize_block_q8_0_ref(x, y);
+    const float amax = abs_max(b);
+    const float d = amax / 127;
+    const float id = d ? 1.0f / d : 0.0f;
+    if (!finite_scale(d, id)) return quantize_block_q8_0_ref(x, y);
+    y->d = fp32_to_fp16(d);
+    const v128_t vid = wasm_f32x4_splat(id);
+    const v128_t sign = wasm_f32x4_splat(-0.0f);
+    const v128_t half = wasm_f32x4_splat(0.5f);
+    const v128_t one = wasm_f32x4_splat(1.0f);
+    v128_t q[8];
+    for (int k = 0; k < 8; ++k) {
+        // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
+        // fraction x - trunc(x) is exact for these magnitudes).
+        const v128_t v = wasm_f32x4_mul(b.v[k], vid);
+        const v128_t t = wasm_f32x4_trunc(v);
+        const v128_t frac = wasm_f32x4_abs(wasm_f32x4_sub(v, t));
+        const v128_t step =
+            wasm_v128_and(wasm_f32x4_ge(frac, half), wasm_v128_or(one, wasm_v128_and(v, sign)));
+        q[k] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_add(t, step));
+    }
+    const v128_t lo = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[0], q[1]),
+                                              wasm_i16x8_narrow_i32x4(q[2], q[3]));
+    const v128_t hi = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[4], q[5]),
+                                              wasm_i16x8_narrow_i32x4(q[6], q[7]));
+    wasm_v128_store(y->qs, lo);
+    wasm_v128_store(y->qs + 16, hi);
+}
+
+// Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
+template <int Nmax>
+inline bool symmetric_levels(const float* x, uint16_t* d_out, v128_t q[8]) {
+    const block_vectors b = load_block(x);
+    if (!all_finite(b)) return false;
+    const float max = signed_abs_max(x, b);
+    const float d = max / -Nmax;
+    const float id = d ? 1.0f / d : 0.0f;
+    if (!finite_scale(d, id)) return false;
+    *d_out = fp32_to_fp16(d);
+    const v128_t vid = wasm_f32x4_splat(id);
+    const v128_t bias = wasm_f32x4_splat(float(Nmax) + 0.5f);
+    const v128_t top = wasm_i32x4_splat(2 * Nmax - 1);
+    const v128_t byte = wasm_i32x4_splat(0xff);
+    for (int k = 0; k < 8; ++k) {
+        const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(b.v[k], vid), bias);
+        q[k] = wasm_v128_and(wasm_i32x4_min(low_byte_signed(wasm_i32x4_trunc_sat_f32x4(v)), top),
+                             byte);
+    }
+    return true;
+}
+
+// Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
+template <int Nmax>
+inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, v128_t q[8]) {
+    const block_vectors b = load_block(x);
+    if (!all_finite(b)) return false;
+    v128_t vmin = b.v[0], vmax = b.v[0];
+    for (int k = 1; k < 8; ++k) {
+        vmin = wasm_f32x4_pmin(vmin, b.v[k]);
+        vmax = wasm_f32x4_pmax(vmax, b.v[k]);
+    }
+    const float min = first_equal(x, b, hmin(vmin));
+    const float max = first_equal(x, b, hmax(vmax));
+    const float d = (max - min) / Nmax;
+    const float id = d ? 1.0f / d : 0.0f;
+    if (!finite_scale(d, id)) return false;
+    *d_out = fp32_to_fp16(d);
+    *m_out = fp32_to_fp16(min);
+    const v128_t vid = wasm_f32x4_splat(id);
+    const v128_t vmin4 = wasm_f32x4_splat(min);
+    const v128_t half = wasm_f32x4_splat(0.5f);
+    for (int k = 0; k < 8; ++k) {
+        const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(b.v[k], vmin4), vid), half);
+        if constexpr (Nmax == 15) {
+            q[k] = wasm_v128_and(wasm_i32x4_min(low_byte_signed(wasm_i32x4_trunc_sat_f32x4(v)),
+                                                wasm_i32x4_splat(15)),
+                                 wasm_i32x4_splat(0xff));
+        } else {
+            q[k] = wasm_i32x4_trunc_sat_f32x4(v);  // ggml stores the low byte without clamping
+        }
+    }
+    return true;
+}
+
+void quantize_block_q4_0_wasm128(const float* x, block_q4_0* y) {
+    v128_t q[8];
+    if (!symmetric_levels<8>(x, &y->d, q)) return quantize_block_q4_0_ref(x, y);
+    store_nibbles(q, y->qs);
+}
+
+void quantize_block_q5_0_wasm128(const float* x, block_q5_0* y) {
+    v128_t q[8];
+    if (!symmetric_levels<16>(x, &y->d, q)) return quantize_block_q5_0_ref(x, y);
+    store_nibbles(q, y->qs);
+    const uint32_t qh = fifth_bits(q);
+    std::memcpy(y->qh, &qh, 4);
+}
+
+void quantize_block_q4_1_wasm128(const float* x, block_q4_1* y) {
+    v128_t q[8];
+    if (!affine_levels<15>(x, &y->d, &y->m, q)) return quantize_block_q4_1_ref(x, y);
+    store_nibbles(q, y->qs);
+}
+
+void quantize_block_q5_1_wasm128(const float* x, block_q5_1* y) {
+    v128_t q[8];
+    if (!affine_levels<31>(x, &y->d, &y->m, q)) return quantize_block_q5_1_ref(x, y);
+    store_nibbles(q, y->qs);
+    const uint32_t qh = fifth_bits(q);
+    std::memcpy(y->qh, &qh, 4);
+}
+
+template <typename Block, void (*Simd)(const float*, Block*), quantize_fn Ref>
+void quantize_legacy_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                             const float* imatrix) {
+    if (imatrix) return Ref(src, dst, nrows, n_per_row, imatrix);
+    Block* out = static_cast<Block*>(dst);
+    const int64_t nb = nrows * n_per_row / kLegacyBlock;
+    for (int64_t i = 0; i < nb; ++i) Simd(src + i * kLegacyBlock, out + i);
+}
+
+void quantize_q8_0_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                           const float*) {
+    block_q8_0* out = static_cast<block_q8_0*>(dst);
+    const int64_t nb = nrows * n_per_row / kLegacyBlock;
+    for (int64_t i = 0; i < nb; ++i) quantize_block_q8_0_wasm128(src + i * kLegacyBlock, out + i);
+}
+
+}  // namespace
+
+void register_legacy_wasm128(kernel_table& table) {
+    table.quantize[uint32_t(ggml_type::q8_0)] = quantize_q8_0_wasm128;
+    table.quantize[uint32_t(ggml_type::q4_0)] =
+        quantize_legacy_wasm128<block_q4_0, quantize_block_q4_0_wasm128, quantize_q4_0_ref>;
+    table.quantize[uint32_t(ggml_type::q4_1)] =
+        quantize_legacy_wasm128<block_q4_1, quantize_block_q4_1_wasm128, quantize_q4_1_ref>;
+    table.quantize[uint32_t(ggml_type::q5_0)] =
+        quantize_legacy_wasm128<block_q5_0, quantize_block_q5_0_wasm128, quantize_q5_0_ref>;
+    table.quantize[uint32_t(ggml_type::q5_1)] =
+        quantize_legacy_wasm128<block_q5_1, quantize_block_q5_1_wasm128, quantize_q5_1_ref>;
+}
+
+}  // namespace gguf_squash

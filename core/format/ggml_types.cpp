@@ -5,7 +5,9 @@
 namespace gguf_squash {
 namespace {
 
-constexpr ggml_type_info kRemoved(const char* name) { return {name, name, 1, 0, false, false}; }
+constexpr ggml_type_info kRemoved(const char* name) {
+    return {name, name, 1, 0, false, false};
+}
 
 constexpr ggml_type_info kTypeTable[kGgmlTypeCount] = {
     /* 0 */ {"F32", "f32", 1, 4, false, true},

@@ -53,18 +53,22 @@ enum class ggml_type : uint32_t {
 constexpr uint32_t kGgmlTypeCount = 43;  // one past the largest id
 
 struct ggml_type_info {
-    const char* name;        // upper-case, as gguf-py prints it ("Q4_K", "IQ2_XXS")
-    const char* ggml_name;   // ggml's own lower-case name ("q4_K", "iq2_xxs")
-    uint32_t block_size;     // elements per block
-    uint32_t type_size;      // bytes per block
+    const char* name;       // upper-case, as gguf-py prints it ("Q4_K", "IQ2_XXS")
+    const char* ggml_name;  // ggml's own lower-case name ("q4_K", "iq2_xxs")
+    uint32_t block_size;    // elements per block
+    uint32_t type_size;     // bytes per block
     bool is_quantized;
-    bool valid;              // false for the removed ids, which a file must not use
+    bool valid;  // false for the removed ids, which a file must not use
 };
 
 // Info for any id < kGgmlTypeCount; nullptr for ids past the table.
 const ggml_type_info* ggml_type_lookup(uint32_t id);
-inline const ggml_type_info& type_info(ggml_type t) { return *ggml_type_lookup(uint32_t(t)); }
-inline const char* type_name(ggml_type t) { return type_info(t).name; }
+inline const ggml_type_info& type_info(ggml_type t) {
+    return *ggml_type_lookup(uint32_t(t));
+}
+inline const char* type_name(ggml_type t) {
+    return type_info(t).name;
+}
 inline bool is_valid_type_id(uint32_t id) {
     const ggml_type_info* info = ggml_type_lookup(id);
     return info && info->valid;

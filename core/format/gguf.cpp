@@ -6,19 +6,32 @@ namespace gguf_squash {
 
 const char* gguf_value_type_name(gguf_value_type type) {
     switch (type) {
-        case gguf_value_type::uint8: return "UINT8";
-        case gguf_value_type::int8: return "INT8";
-        case gguf_value_type::uint16: return "UINT16";
-        case gguf_value_type::int16: return "INT16";
-        case gguf_value_type::uint32: return "UINT32";
-        case gguf_value_type::int32: return "INT32";
-        case gguf_value_type::float32: return "FLOAT32";
-        case gguf_value_type::boolean: return "BOOL";
-        case gguf_value_type::string: return "STRING";
-        case gguf_value_type::array: return "ARRAY";
-        case gguf_value_type::uint64: return "UINT64";
-        case gguf_value_type::int64: return "INT64";
-        case gguf_value_type::float64: return "FLOAT64";
+        case gguf_value_type::uint8:
+            return "UINT8";
+        case gguf_value_type::int8:
+            return "INT8";
+        case gguf_value_type::uint16:
+            return "UINT16";
+        case gguf_value_type::int16:
+            return "INT16";
+        case gguf_value_type::uint32:
+            return "UINT32";
+        case gguf_value_type::int32:
+            return "INT32";
+        case gguf_value_type::float32:
+            return "FLOAT32";
+        case gguf_value_type::boolean:
+            return "BOOL";
+        case gguf_value_type::string:
+            return "STRING";
+        case gguf_value_type::array:
+            return "ARRAY";
+        case gguf_value_type::uint64:
+            return "UINT64";
+        case gguf_value_type::int64:
+            return "INT64";
+        case gguf_value_type::float64:
+            return "FLOAT64";
     }
     return "UNKNOWN";
 }
@@ -27,16 +40,21 @@ size_t gguf_value_type_size(gguf_value_type type) {
     switch (type) {
         case gguf_value_type::uint8:
         case gguf_value_type::int8:
-        case gguf_value_type::boolean: return 1;
+        case gguf_value_type::boolean:
+            return 1;
         case gguf_value_type::uint16:
-        case gguf_value_type::int16: return 2;
+        case gguf_value_type::int16:
+            return 2;
         case gguf_value_type::uint32:
         case gguf_value_type::int32:
-        case gguf_value_type::float32: return 4;
+        case gguf_value_type::float32:
+            return 4;
         case gguf_value_type::uint64:
         case gguf_value_type::int64:
-        case gguf_value_type::float64: return 8;
-        default: return 0;
+        case gguf_value_type::float64:
+            return 8;
+        default:
+            return 0;
     }
 }
 
@@ -49,20 +67,28 @@ bool gguf_value::is_integer() const {
         case gguf_value_type::uint32:
         case gguf_value_type::int32:
         case gguf_value_type::uint64:
-        case gguf_value_type::int64: return true;
-        default: return false;
+        case gguf_value_type::int64:
+            return true;
+        default:
+            return false;
     }
 }
 
 int64_t gguf_value::as_i64() const {
     switch (type) {
-        case gguf_value_type::int8: return int8_t(scalar_bits);
-        case gguf_value_type::int16: return int16_t(scalar_bits);
-        case gguf_value_type::int32: return int32_t(scalar_bits);
-        case gguf_value_type::int64: return int64_t(scalar_bits);
+        case gguf_value_type::int8:
+            return int8_t(scalar_bits);
+        case gguf_value_type::int16:
+            return int16_t(scalar_bits);
+        case gguf_value_type::int32:
+            return int32_t(scalar_bits);
+        case gguf_value_type::int64:
+            return int64_t(scalar_bits);
         case gguf_value_type::float32:
-        case gguf_value_type::float64: return int64_t(as_f64());
-        default: return int64_t(scalar_bits);
+        case gguf_value_type::float64:
+            return int64_t(as_f64());
+        default:
+            return int64_t(scalar_bits);
     }
 }
 
@@ -71,10 +97,13 @@ uint64_t gguf_value::as_u64() const {
         case gguf_value_type::int8:
         case gguf_value_type::int16:
         case gguf_value_type::int32:
-        case gguf_value_type::int64: return uint64_t(as_i64());
+        case gguf_value_type::int64:
+            return uint64_t(as_i64());
         case gguf_value_type::float32:
-        case gguf_value_type::float64: return uint64_t(as_f64());
-        default: return scalar_bits;
+        case gguf_value_type::float64:
+            return uint64_t(as_f64());
+        default:
+            return scalar_bits;
     }
 }
 
@@ -94,8 +123,10 @@ double gguf_value::as_f64() const {
         case gguf_value_type::int8:
         case gguf_value_type::int16:
         case gguf_value_type::int32:
-        case gguf_value_type::int64: return double(as_i64());
-        default: return double(scalar_bits);
+        case gguf_value_type::int64:
+            return double(as_i64());
+        default:
+            return double(scalar_bits);
     }
 }
 
@@ -108,11 +139,21 @@ gguf_value scalar(gguf_value_type t, uint64_t bits) {
 }
 }  // namespace
 
-gguf_value gguf_value::make_u32(uint32_t v) { return scalar(gguf_value_type::uint32, v); }
-gguf_value gguf_value::make_i32(int32_t v) { return scalar(gguf_value_type::int32, uint32_t(v)); }
-gguf_value gguf_value::make_u64(uint64_t v) { return scalar(gguf_value_type::uint64, v); }
-gguf_value gguf_value::make_i64(int64_t v) { return scalar(gguf_value_type::int64, uint64_t(v)); }
-gguf_value gguf_value::make_bool(bool v) { return scalar(gguf_value_type::boolean, v ? 1 : 0); }
+gguf_value gguf_value::make_u32(uint32_t v) {
+    return scalar(gguf_value_type::uint32, v);
+}
+gguf_value gguf_value::make_i32(int32_t v) {
+    return scalar(gguf_value_type::int32, uint32_t(v));
+}
+gguf_value gguf_value::make_u64(uint64_t v) {
+    return scalar(gguf_value_type::uint64, v);
+}
+gguf_value gguf_value::make_i64(int64_t v) {
+    return scalar(gguf_value_type::int64, uint64_t(v));
+}
+gguf_value gguf_value::make_bool(bool v) {
+    return scalar(gguf_value_type::boolean, v ? 1 : 0);
+}
 gguf_value gguf_value::make_f32(float v) {
     uint32_t b;
     std::memcpy(&b, &v, 4);

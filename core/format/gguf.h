@@ -100,7 +100,7 @@ struct gguf_tensor_info {
     ggml_type type = ggml_type::f32;
     uint32_t n_dims = 0;
     uint64_t ne[kMaxTensorDims] = {1, 1, 1, 1};  // unused dimensions are 1
-    uint64_t offset = 0;  // relative to the data section
+    uint64_t offset = 0;                         // relative to the data section
 
     uint64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
     uint64_t n_rows() const { return ne[1] * ne[2] * ne[3]; }

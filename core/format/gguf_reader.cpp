@@ -9,10 +9,20 @@ namespace gguf_squash {
 namespace {
 
 // Caps that hold even when the file size is unknown. Real files are far below all of them.
-constexpr uint64_t kMaxKeyLength = 1 << 16;           // longer keys are corruption, not metadata
-constexpr uint64_t kMaxStringLength = 1ull << 30;     // 1 GiB: gguf.cpp's own limit
-constexpr uint64_t kMaxTensorNameLength = 1 << 16;
-constexpr uint64_t kMaxCount = 1ull << 32;            // keys, tensors, array items
+constexpr uint64_t kMaxKeyLength = 1 << 16;        // longer keys are corruption, not metadata
+constexpr uint64_t kMaxStringLength = 1ull << 30;  // 1 GiB
+// ggml keeps names in char[GGML_MAX_NAME = 64] with a terminator; gguf.cpp refuses longer ones.
+constexpr uint64_t kMaxTensorNameLength = 63;
+// Counts are checked against the bytes left when the file size is known, but a 100 GB file
+// leaves room for absurd counts whose bookkeeping would cost far more memory than the file
+// itself (a std::string per 8-byte empty string). Real models stay orders of magnitude below.
+constexpr uint64_t kMaxKeyCount = 1 << 20;
+constexpr uint64_t kMaxTensorCount = 1 << 20;
+constexpr uint64_t kMaxArrayCount = 1 << 26;
+constexpr uint64_t kMaxArrayBytes = 1ull << 30;
+// Memory reserved ahead of reading is bounded; beyond it, containers grow with the bytes read.
+constexpr uint64_t kMaxReserve = 1 << 16;
+constexpr uint64_t kMaxStringReserve = 1 << 19;  // 16 MiB of std::string
 constexpr uint64_t kMaxAlignment = 1 << 30;
 
 uint64_t read_u64(const uint8_t* p) {
@@ -90,17 +100,27 @@ std::string gguf_reader::current_field() const {
         case stage::tensor_type:
         case stage::tensor_offset:
             return "tensor '" + current_tensor_.name + "'";
-        case stage::padding: return "padding before the data section";
-        case stage::magic: return "magic";
-        case stage::version: return "version";
-        case stage::tensor_count: return "tensor count";
-        case stage::kv_count: return "metadata key count";
-        default: return "header";
+        case stage::padding:
+            return "padding before the data section";
+        case stage::magic:
+            return "magic";
+        case stage::version:
+            return "version";
+        case stage::tensor_count:
+            return "tensor count";
+        case stage::kv_count:
+            return "metadata key count";
+        default:
+            return "header";
     }
 }
 
-status gguf_reader::check_string_length(uint64_t len, uint64_t field_pos, const std::string& field,
-                                        uint64_t cap) {
+// The field's name is only built on failure: this runs once per string of a 150k-token vocab.
+status gguf_reader::check_string_length(uint64_t len, uint64_t field_pos, const char* suffix,
+                                        uint64_t cap, int64_t item) {
+    if (len <= cap && len <= remaining_after(pos_)) return {};
+    std::string field = current_field() + suffix;
+    if (item >= 0) field += " " + std::to_string(item);
     if (len > cap)
         return invalid_file_at(field, field_pos,
                                "length " + std::to_string(len) + " exceeds the limit of " +
@@ -143,11 +163,11 @@ status gguf_reader::step_value(input_span& in, bool& progressed) {
                 if (pending_size_ == 0) field_start_ = pos_;
                 if (!take(in, 8, p)) return {};
                 const uint64_t len = read_u64(p);
-                GS_RETURN_IF_ERROR(check_string_length(len, field_start_, current_field() + " string",
-                                                       kMaxStringLength));
+                GS_RETURN_IF_ERROR(
+                    check_string_length(len, field_start_, " string", kMaxStringLength));
                 f.reading_string_length = false;
                 bytes_left_ = len;
-                v.str.reserve(size_t(len));
+                if (options_.file_size) v.str.reserve(size_t(len));
             }
             if (!take_bulk(in, &v.str, nullptr)) return {};
         } else {
@@ -185,27 +205,34 @@ status gguf_reader::step_value(input_span& in, bool& progressed) {
         const uint64_t count = read_u64(p);
         // Every item takes at least one byte (strings 8, nested arrays 12): a count the remaining
         // bytes cannot hold is refused before anything is allocated for it.
-        const uint64_t min_item = v.item_type == gguf_value_type::string  ? 8
-                                  : v.item_type == gguf_value_type::array ? 12
-                                                                          : gguf_value_type_size(v.item_type);
+        const uint64_t min_item = v.item_type == gguf_value_type::string ? 8
+                                  : v.item_type == gguf_value_type::array
+                                      ? 12
+                                      : gguf_value_type_size(v.item_type);
         uint64_t min_bytes = 0;
-        if (count > kMaxCount || mul_overflows(count, min_item, min_bytes) ||
-            min_bytes > remaining_after(pos_))
+        if (count > kMaxArrayCount)
             return invalid_file_at(current_field() + " array length", field_start_,
-                                   "array of " + std::to_string(count) + " " +
-                                       gguf_value_type_name(v.item_type) +
-                                       " items does not fit in the " +
-                                       std::to_string(remaining_after(pos_)) +
-                                       " bytes left in the file");
+                                   "array of " + std::to_string(count) +
+                                       " items exceeds the limit of " +
+                                       std::to_string(kMaxArrayCount));
+        if (mul_overflows(count, min_item, min_bytes) || min_bytes > remaining_after(pos_) ||
+            min_bytes > kMaxArrayBytes)
+            return invalid_file_at(
+                current_field() + " array length", field_start_,
+                "array of " + std::to_string(count) + " " + gguf_value_type_name(v.item_type) +
+                    " items does not fit in the " + std::to_string(remaining_after(pos_)) +
+                    " bytes left in the file");
         v.count = count;
         f.at = value_frame::step::array_items;
         f.next_item = 0;
         if (v.item_type != gguf_value_type::string && v.item_type != gguf_value_type::array) {
             bytes_left_ = min_bytes;
             if (options_.file_size) v.raw_items.reserve(size_t(min_bytes));
-        } else if (options_.file_size) {
-            if (v.item_type == gguf_value_type::string) v.strings.reserve(size_t(count));
-            else v.arrays.reserve(size_t(count));
+        } else if (v.item_type == gguf_value_type::string) {
+            // Vocabularies reach ~256k tokens; reserving them up front avoids regrowth.
+            v.strings.reserve(size_t(std::min(count, kMaxStringReserve)));
+        } else {
+            v.arrays.reserve(size_t(std::min(count, kMaxReserve)));
         }
         progressed = true;
         return {};
@@ -230,14 +257,12 @@ status gguf_reader::step_value(input_span& in, bool& progressed) {
                 if (pending_size_ == 0) field_start_ = pos_;
                 if (!take(in, 8, p)) return {};
                 const uint64_t len = read_u64(p);
-                GS_RETURN_IF_ERROR(check_string_length(
-                    len, field_start_,
-                    current_field() + " array item " + std::to_string(f.next_item),
-                    kMaxStringLength));
+                GS_RETURN_IF_ERROR(check_string_length(len, field_start_, " array item",
+                                                       kMaxStringLength, int64_t(f.next_item)));
                 f.reading_string_length = false;
                 bytes_left_ = len;
                 v.strings.emplace_back();
-                v.strings.back().reserve(size_t(len));
+                if (options_.file_size) v.strings.back().reserve(size_t(len));
                 progressed = true;
             }
             if (!take_bulk(in, &v.strings.back(), nullptr)) return {};
@@ -280,8 +305,37 @@ status gguf_reader::finish_kv() {
     return {};
 }
 
+// Called with field_start_ at the tensor's offset field. The offsets must be exactly the ones
+// gguf.cpp computes (each tensor right after the previous one, padded to the alignment), which
+// refuses misaligned, out-of-order, overlapping and gapped offsets alike. The alignment is known
+// here because all key-value pairs precede the tensor infos.
 status gguf_reader::finish_tensor() {
     gguf_tensor_info& t = current_tensor_;
+    const std::string field = "tensor '" + t.name + "' data offset";
+    if (t.offset % header_.alignment != 0)
+        return invalid_file_at(field, field_start_,
+                               "offset " + std::to_string(t.offset) +
+                                   " is not a multiple of the alignment " +
+                                   std::to_string(header_.alignment));
+    if (t.offset < next_offset_)
+        return invalid_file_at(field, field_start_,
+                               "offset " + std::to_string(t.offset) +
+                                   " overlaps the previous tensor or is out of order (expected " +
+                                   std::to_string(next_offset_) + ")");
+    if (t.offset > next_offset_)
+        return invalid_file_at(field, field_start_,
+                               "offset " + std::to_string(t.offset) + " leaves a gap (expected " +
+                                   std::to_string(next_offset_) + ")");
+    // nbytes fits in int64 (checked with the type); its padded sum must not wrap.
+    const uint64_t padded = align_up(t.nbytes(), header_.alignment);
+    if (padded < t.nbytes() || UINT64_MAX - next_offset_ < padded)
+        return invalid_file_at(field, field_start_, "data section size overflows");
+    if (options_.file_size && next_offset_ + t.nbytes() > *options_.file_size)
+        return invalid_file_at(field, field_start_,
+                               "data ends past the end of the file (" +
+                                   std::to_string(*options_.file_size) + " bytes)");
+    next_offset_ += padded;
+    last_offset_field_ = field_start_;
     header_.tensors.push_back(std::move(t));
     current_tensor_ = gguf_tensor_info{};
     return {};
@@ -289,39 +343,25 @@ status gguf_reader::finish_tensor() {
 
 status gguf_reader::finish_header() {
     header_.data_offset = pos_;
-    // Offsets: each tensor must start exactly where the previous one ended, padded to the
-    // alignment (llama.cpp refuses anything else), and the data must lie inside the file.
-    uint64_t expected = 0;
-    for (const gguf_tensor_info& t : header_.tensors) {
-        const std::string field = "tensor '" + t.name + "' data offset";
-        if (t.offset % header_.alignment != 0)
-            return invalid_file_at(field, header_.data_offset,
-                                   "offset " + std::to_string(t.offset) + " is not a multiple of the alignment " +
-                                       std::to_string(header_.alignment));
-        if (t.offset < expected)
-            return invalid_file_at(field, header_.data_offset,
-                                   "offset " + std::to_string(t.offset) +
-                                       " overlaps the previous tensor or is out of order (expected " +
-                                       std::to_string(expected) + ")");
-        if (t.offset > expected)
-            return invalid_file_at(field, header_.data_offset,
-                                   "offset " + std::to_string(t.offset) + " leaves a gap (expected " +
-                                       std::to_string(expected) + ")");
-        const uint64_t padded = align_up(t.nbytes(), header_.alignment);
-        if (padded < t.nbytes() || UINT64_MAX - expected < padded)
-            return invalid_file_at(field, header_.data_offset, "data size overflows");
-        if (options_.file_size) {
-            const uint64_t end = header_.data_offset + t.offset + t.nbytes();
-            if (end < header_.data_offset || end > *options_.file_size)
-                return invalid_file_at(field, header_.data_offset,
-                                       "data ends at byte " + std::to_string(end) +
-                                           ", past the end of the file (" +
-                                           std::to_string(*options_.file_size) + " bytes)");
-        }
-        expected += padded;
+    // The data must lie inside the file; offsets are contiguous, so the last tensor ends last.
+    if (options_.file_size && !header_.tensors.empty()) {
+        const gguf_tensor_info& t = header_.tensors.back();
+        const uint64_t end = header_.data_offset + t.offset + t.nbytes();
+        if (end < header_.data_offset || end > *options_.file_size)
+            return invalid_file_at("tensor '" + t.name + "' data offset", last_offset_field_,
+                                   "data ends at byte " + std::to_string(end) +
+                                       ", past the end of the file (" +
+                                       std::to_string(*options_.file_size) + " bytes)");
     }
     stage_ = stage::done;
     return {};
+}
+
+status gguf_reader::end_of_input() const {
+    if (stage_ == stage::done) return {};
+    if (stage_ == stage::failed) return error_;
+    return invalid_file_at(current_field(), stage_ == stage::padding ? pos_ : field_start_,
+                           "file is truncated at byte " + std::to_string(pos_));
 }
 
 result<size_t> gguf_reader::feed(input_span& in) {
@@ -329,17 +369,22 @@ result<size_t> gguf_reader::feed(input_span& in) {
     const uint8_t* p = nullptr;
     for (;;) {
         switch (stage_) {
-            case stage::done: return size_t(0);
-            case stage::failed: return error_;
+            case stage::done:
+                return size_t(0);
+            case stage::failed:
+                return error_;
 
             case stage::magic: {
+                field_start_ = 0;
                 if (!take(in, 4, p)) return size_t(4 - pending_size_);
                 if (std::memcmp(p, "GGUF", 4) != 0) {
                     if (std::memcmp(p, "FUGG", 4) == 0)
-                        return fail(make_error(status_code::unsupported,
-                                               "magic at byte offset 0: big-endian GGUF files are not supported"));
+                        return fail(make_error(
+                            status_code::unsupported,
+                            "magic at byte offset 0: big-endian GGUF files are not supported"));
                     char shown[5] = {};
-                    for (int i = 0; i < 4; ++i) shown[i] = (p[i] >= 32 && p[i] < 127) ? char(p[i]) : '?';
+                    for (int i = 0; i < 4; ++i)
+                        shown[i] = (p[i] >= 32 && p[i] < 127) ? char(p[i]) : '?';
                     return fail(invalid_file_at("magic", 0,
                                                 std::string("expected \"GGUF\", found \"") + shown +
                                                     "\": not a GGUF file"));
@@ -348,16 +393,19 @@ result<size_t> gguf_reader::feed(input_span& in) {
                 break;
             }
             case stage::version: {
+                field_start_ = 4;
                 if (!take(in, 4, p)) return size_t(4 - pending_size_);
                 const uint32_t v = read_u32(p);
                 if (v == 1)
-                    return fail(make_error(status_code::unsupported,
-                                           "version at byte offset 4: GGUF version 1 is no longer supported"));
+                    return fail(make_error(
+                        status_code::unsupported,
+                        "version at byte offset 4: GGUF version 1 is no longer supported"));
                 if (v != 2 && v != 3) {
                     if ((v & 0xffff) == 0 && v != 0)
-                        return fail(make_error(status_code::unsupported,
-                                               "version at byte offset 4: " + std::to_string(v) +
-                                                   " looks byte-swapped: big-endian GGUF files are not supported"));
+                        return fail(make_error(
+                            status_code::unsupported,
+                            "version at byte offset 4: " + std::to_string(v) +
+                                " looks byte-swapped: big-endian GGUF files are not supported"));
                     return fail(make_error(status_code::unsupported,
                                            "version at byte offset 4: unknown GGUF version " +
                                                std::to_string(v) + " (supported: 2, 3)"));
@@ -370,13 +418,20 @@ result<size_t> gguf_reader::feed(input_span& in) {
             case stage::kv_count: {
                 const bool tensors = stage_ == stage::tensor_count;
                 const uint64_t at = pos_ - pending_size_;
+                field_start_ = at;
                 if (!take(in, 8, p)) return size_t(8 - pending_size_);
                 const uint64_t n = read_u64(p);
                 // Each tensor info takes at least 32 bytes, each key-value pair at least 13.
                 const uint64_t min_each = tensors ? 32 : 13;
                 uint64_t need = 0;
-                if (n > kMaxCount || mul_overflows(n, min_each, need) || need > remaining_after(pos_))
-                    return fail(invalid_file_at(tensors ? "tensor count" : "metadata key count", at,
+                const char* field = tensors ? "tensor count" : "metadata key count";
+                const uint64_t cap = tensors ? kMaxTensorCount : kMaxKeyCount;
+                if (n > cap)
+                    return fail(invalid_file_at(
+                        field, at,
+                        std::to_string(n) + " exceeds the limit of " + std::to_string(cap)));
+                if (mul_overflows(n, min_each, need) || need > remaining_after(pos_))
+                    return fail(invalid_file_at(field, at,
                                                 std::to_string(n) + " does not fit in the " +
                                                     std::to_string(remaining_after(pos_)) +
                                                     " bytes left in the file"));
@@ -385,8 +440,8 @@ result<size_t> gguf_reader::feed(input_span& in) {
                     stage_ = stage::kv_count;
                 } else {
                     n_kv_ = n;
-                    if (options_.file_size) header_.kv.reserve(size_t(n_kv_));
-                    if (options_.file_size) header_.tensors.reserve(size_t(n_tensors_));
+                    header_.kv.reserve(size_t(std::min(n_kv_, kMaxReserve)));
+                    header_.tensors.reserve(size_t(std::min(n_tensors_, kMaxReserve)));
                     stage_ = n_kv_ ? stage::key_length : stage::tensor_name_length;
                 }
                 break;
@@ -395,11 +450,11 @@ result<size_t> gguf_reader::feed(input_span& in) {
                 if (pending_size_ == 0) field_start_ = pos_;
                 if (!take(in, 8, p)) return size_t(8 - pending_size_);
                 const uint64_t len = read_u64(p);
-                if (len == 0) return fail(invalid_file_at(current_field(), field_start_, "empty key"));
-                status s = check_string_length(len, field_start_, current_field() + " length", kMaxKeyLength);
+                if (len == 0)
+                    return fail(invalid_file_at(current_field(), field_start_, "empty key"));
+                status s = check_string_length(len, field_start_, " length", kMaxKeyLength);
                 if (!s.ok()) return fail(s);
                 bytes_left_ = len;
-                current_kv_.key.reserve(size_t(len));
                 stage_ = stage::key_bytes;
                 break;
             }
@@ -414,7 +469,8 @@ result<size_t> gguf_reader::feed(input_span& in) {
             case stage::value_type: {
                 if (pending_size_ == 0) field_start_ = pos_;
                 if (!take(in, 4, p)) return size_t(4 - pending_size_);
-                status s = begin_value(&current_kv_.value, gguf_value_type(read_u32(p)), field_start_);
+                status s =
+                    begin_value(&current_kv_.value, gguf_value_type(read_u32(p)), field_start_);
                 if (!s.ok()) return fail(s);
                 stage_ = stage::value;
                 break;
@@ -434,7 +490,8 @@ result<size_t> gguf_reader::feed(input_span& in) {
             }
             case stage::tensor_name_length: {
                 if (header_.tensors.size() == n_tensors_) {
-                    // No padding when there are no tensors (gguf.cpp only seeks when n_tensors > 0).
+                    // No padding when there are no tensors (gguf.cpp only seeks when n_tensors >
+                    // 0).
                     const uint64_t target = n_tensors_ ? align_up(pos_, header_.alignment) : pos_;
                     padding_left_ = target - pos_;
                     stage_ = stage::padding;
@@ -443,8 +500,7 @@ result<size_t> gguf_reader::feed(input_span& in) {
                 if (pending_size_ == 0) field_start_ = pos_;
                 if (!take(in, 8, p)) return size_t(8 - pending_size_);
                 const uint64_t len = read_u64(p);
-                status s = check_string_length(len, field_start_, current_field() + " length",
-                                               kMaxTensorNameLength);
+                status s = check_string_length(len, field_start_, " length", kMaxTensorNameLength);
                 if (!s.ok()) return fail(s);
                 bytes_left_ = len;
                 stage_ = stage::tensor_name_bytes;
@@ -463,8 +519,9 @@ result<size_t> gguf_reader::feed(input_span& in) {
                 if (!take(in, 4, p)) return size_t(4 - pending_size_);
                 const uint32_t n = read_u32(p);
                 if (n == 0 || n > kMaxTensorDims)
-                    return fail(invalid_file_at(current_field() + " n_dims", field_start_,
-                                                std::to_string(n) + " dimensions (must be 1 to 4)"));
+                    return fail(
+                        invalid_file_at(current_field() + " n_dims", field_start_,
+                                        std::to_string(n) + " dimensions (must be 1 to 4)"));
                 current_tensor_.n_dims = n;
                 dim_index_ = 0;
                 stage_ = stage::tensor_dim;
@@ -474,16 +531,20 @@ result<size_t> gguf_reader::feed(input_span& in) {
                 if (pending_size_ == 0) field_start_ = pos_;
                 if (!take(in, 8, p)) return size_t(8 - pending_size_);
                 const uint64_t ne = read_u64(p);
-                const std::string field = current_field() + " dimension " + std::to_string(dim_index_);
+                const std::string field =
+                    current_field() + " dimension " + std::to_string(dim_index_);
                 if (ne == 0) return fail(invalid_file_at(field, field_start_, "zero extent"));
                 if (ne > uint64_t(INT64_MAX))
-                    return fail(invalid_file_at(field, field_start_,
-                                                "extent " + std::to_string(ne) + " is negative as int64"));
+                    return fail(
+                        invalid_file_at(field, field_start_,
+                                        "extent " + std::to_string(ne) + " is negative as int64"));
                 current_tensor_.ne[dim_index_] = ne;
                 uint64_t total = 1;
                 for (uint32_t d = 0; d <= dim_index_; ++d) {
-                    if (mul_overflows(total, current_tensor_.ne[d], total) || total > uint64_t(INT64_MAX))
-                        return fail(invalid_file_at(field, field_start_, "element count overflows"));
+                    if (mul_overflows(total, current_tensor_.ne[d], total) ||
+                        total > uint64_t(INT64_MAX))
+                        return fail(
+                            invalid_file_at(field, field_start_, "element count overflows"));
                 }
                 if (++dim_index_ == current_tensor_.n_dims) stage_ = stage::tensor_type;
                 break;
@@ -497,16 +558,19 @@ result<size_t> gguf_reader::feed(input_span& in) {
                     return fail(invalid_file_at(current_field() + " type", field_start_,
                                                 "unknown ggml type " + std::to_string(id)));
                 if (!info->valid)
-                    return fail(invalid_file_at(current_field() + " type", field_start_,
-                                                "ggml type " + std::to_string(id) + " (" + info->name +
-                                                    ") has been removed and cannot appear in a file"));
+                    return fail(
+                        invalid_file_at(current_field() + " type", field_start_,
+                                        "ggml type " + std::to_string(id) + " (" + info->name +
+                                            ") has been removed and cannot appear in a file"));
                 if (current_tensor_.ne[0] % info->block_size != 0)
-                    return fail(invalid_file_at(current_field() + " type", field_start_,
-                                                "row length " + std::to_string(current_tensor_.ne[0]) +
-                                                    " is not a multiple of " + info->name +
-                                                    "'s block size " + std::to_string(info->block_size)));
+                    return fail(
+                        invalid_file_at(current_field() + " type", field_start_,
+                                        "row length " + std::to_string(current_tensor_.ne[0]) +
+                                            " is not a multiple of " + info->name +
+                                            "'s block size " + std::to_string(info->block_size)));
                 uint64_t bytes = 0;
-                if (mul_overflows(current_tensor_.n_elements() / info->block_size, info->type_size, bytes) ||
+                if (mul_overflows(current_tensor_.n_elements() / info->block_size, info->type_size,
+                                  bytes) ||
                     bytes > uint64_t(INT64_MAX))
                     return fail(invalid_file_at(current_field() + " type", field_start_,
                                                 "byte size overflows"));
@@ -530,7 +594,8 @@ result<size_t> gguf_reader::feed(input_span& in) {
                 padding_left_ -= got;
                 if (padding_left_ > 0) {
                     if (options_.file_size && remaining_after(pos_) < padding_left_)
-                        return fail(invalid_file_at(current_field(), pos_, "file ends inside the padding"));
+                        return fail(
+                            invalid_file_at(current_field(), pos_, "file ends inside the padding"));
                     return size_t(padding_left_);
                 }
                 status s = finish_header();
@@ -549,10 +614,7 @@ result<gguf_header> read_gguf_header(const uint8_t* data, size_t size,
     input_span in{data, size, 0};
     result<size_t> r = reader.feed(in);
     if (!r.ok()) return r.error();
-    if (!reader.finished())
-        return invalid_file_at("header", reader.position(),
-                               "file is truncated: the header needs more bytes than the " +
-                                   std::to_string(size) + " available");
+    if (!reader.finished()) return reader.end_of_input();
     return reader.take_header();
 }
 
@@ -570,9 +632,7 @@ result<gguf_header> read_gguf_header_file(const std::string& path) {
     std::vector<uint8_t> buf(1 << 16);
     while (!reader.finished()) {
         const size_t n = std::fread(buf.data(), 1, buf.size(), f.get());
-        if (n == 0)
-            return invalid_file_at("header", reader.position(),
-                                   "file is truncated: it ends before the header is complete");
+        if (n == 0) return reader.end_of_input();
         input_span in{buf.data(), n, 0};
         result<size_t> r = reader.feed(in);
         if (!r.ok()) return r.error();

@@ -31,7 +31,7 @@ struct gguf_reader_options {
 };
 
 class gguf_reader {
-public:
+  public:
     explicit gguf_reader(gguf_reader_options options = {});
 
     // Consumes header bytes from `in` (advancing in.pos). Returns the number of further bytes the
@@ -39,17 +39,33 @@ public:
     result<size_t> feed(input_span& in);
 
     bool finished() const { return stage_ == stage::done; }
+    // The error to report when the input ends before the header is complete: names the field
+    // being read and where it starts. OK once finished.
+    status end_of_input() const;
     // Absolute number of bytes consumed so far.
     uint64_t position() const { return pos_; }
     const gguf_header& header() const { return header_; }
     gguf_header take_header() { return std::move(header_); }
 
-private:
+  private:
     enum class stage {
-        magic, version, tensor_count, kv_count,
-        key_length, key_bytes, value_type, value,
-        tensor_name_length, tensor_name_bytes, tensor_n_dims, tensor_dim, tensor_type,
-        tensor_offset, padding, done, failed,
+        magic,
+        version,
+        tensor_count,
+        kv_count,
+        key_length,
+        key_bytes,
+        value_type,
+        value,
+        tensor_name_length,
+        tensor_name_bytes,
+        tensor_n_dims,
+        tensor_dim,
+        tensor_type,
+        tensor_offset,
+        padding,
+        done,
+        failed,
     };
     // One value being parsed; arrays push a frame per nesting level.
     struct value_frame {
@@ -68,8 +84,8 @@ private:
     uint64_t remaining_after(uint64_t pos) const;
     status step_value(input_span& in, bool& progressed);
     status begin_value(gguf_value* target, gguf_value_type type, uint64_t field_pos);
-    status check_string_length(uint64_t len, uint64_t field_pos, const std::string& field,
-                               uint64_t cap);
+    status check_string_length(uint64_t len, uint64_t field_pos, const char* suffix, uint64_t cap,
+                               int64_t item = -1);
     status finish_kv();
     status finish_tensor();
     status finish_header();
@@ -79,17 +95,19 @@ private:
     gguf_header header_;
     stage stage_ = stage::magic;
     status error_;
-    uint64_t pos_ = 0;               // absolute offset of the next byte to consume
-    uint64_t field_start_ = 0;       // absolute offset of the field being read
+    uint64_t pos_ = 0;          // absolute offset of the next byte to consume
+    uint64_t field_start_ = 0;  // absolute offset of the field being read
     uint8_t pending_[8] = {};
     size_t pending_size_ = 0;
-    uint64_t bytes_left_ = 0;        // bulk payload still expected
+    uint64_t bytes_left_ = 0;  // bulk payload still expected
     uint64_t n_tensors_ = 0, n_kv_ = 0;
     gguf_kv current_kv_;
     gguf_tensor_info current_tensor_;
     uint32_t dim_index_ = 0;
     std::vector<value_frame> frames_;
     uint64_t padding_left_ = 0;
+    uint64_t next_offset_ = 0;        // where the next tensor's data must start
+    uint64_t last_offset_field_ = 0;  // absolute offset of the last tensor's offset field
     std::unordered_set<std::string> seen_keys_, seen_tensors_;  // duplicate detection
 };
 

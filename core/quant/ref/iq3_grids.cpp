@@ -107,6 +107,7 @@ constexpr std::array<uint32_t, 256> kXxsSearchGrid = expand_points(kIq3XxsPoints
 struct built_tables {
     std::vector<int32_t> map;
     std::vector<uint16_t> neighbours;
+    std::vector<uint32_t> neighbour_points;
     iq3_search_tables view{};
 };
 
@@ -146,7 +147,16 @@ void build(built_tables& out, const uint16_t* points, const uint32_t* grid, int 
         }
         out.neighbours[offset] = uint16_t(out.neighbours.size() - offset - 1);
     }
-    out.view = {grid_size, grid, out.map.data(), out.neighbours.data()};
+    out.neighbour_points.assign(out.neighbours.size() + 8, 0);
+    for (int u = 0; u < kPointCount; ++u) {
+        if (out.map[u] >= 0) continue;
+        const size_t offset = size_t(-out.map[u] - 1);
+        for (size_t j = 1; j <= out.neighbours[offset]; ++j) {
+            out.neighbour_points[offset + j] = grid[out.neighbours[offset + j]];
+        }
+    }
+    out.view = {grid_size, grid, out.map.data(), out.neighbours.data(),
+                out.neighbour_points.data()};
 }
 
 }  // namespace

@@ -29,6 +29,10 @@ struct iq3_search_tables {
     // nearest grid points follow, ordered by (squared distance, index).
     const int32_t* map;
     const uint16_t* neighbours;
+    // Parallel to `neighbours`: the grid tuple of each listed index (0 at the count positions),
+    // then 8 zero entries, so SIMD searches load a list's candidates contiguously and may read up
+    // to 8 entries past its end.
+    const uint32_t* neighbour_points;
 };
 
 // Built once, thread-safely, on first call; never fails.

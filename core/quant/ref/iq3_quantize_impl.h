@@ -13,19 +13,45 @@
 #include "iq3_grids.h"
 
 namespace gguf_squash {
+// Internal linkage on purpose: this header is compiled into the scalar TU and into each ISA's TU
+// (built with -mavx2 etc.). Shared inline definitions would let the linker keep an AVX2-compiled
+// copy for the scalar path; an unnamed namespace gives every TU its own.
+namespace {
 
+namespace iq3_detail {
+
+constexpr int kMaxQ = 8;
+constexpr int kMaxSteps = 32;  // trial scales per group: 31 for IQ3_XXS, 19 for IQ3_S
+
+inline int clamp_level(int l, int hi) {
+    return l < 0 ? 0 : (l > hi ? hi : l);
+}
+
+inline int point_of(const int8_t* L) {
+    int u = 0;
+    for (int i = 0; i < 4; ++i) u |= L[i] << (3 * i);
+    return u;
+}
+
+}  // namespace iq3_detail
+
+// A Search policy supplies the three inner loops of the group search. iq3_scalar_search is
+// the reference; SIMD policies (core/quant/arch/) must return exactly the same values.
+//
 // ggml's iq3_find_best_neighbour: among the `neighbours[0]` grid points listed after it, the one
 // minimising sum_i weight_i * (scale * q_i - xval_i)^2; the first one wins ties. Writes its levels
 // to L and returns its grid index.
 struct iq3_scalar_search {
-    static int best_neighbour(const uint16_t* neighbours, const uint32_t* grid, const float* xval,
+    // `list` is the neighbour-list offset of an off-grid point (map entry -(list + 1)).
+    static int best_neighbour(const iq3_search_tables& t, int32_t list, const float* xval,
                               const float* weight, float scale, int8_t* L) {
+        const uint16_t* neighbours = t.neighbours + list;
         const int count = neighbours[0];
         float best_d2 = 3.40282347e+38f;  // FLT_MAX
         int best = -1;
         for (int j = 1; j <= count; ++j) {
             int8_t pg[4];
-            std::memcpy(pg, &grid[neighbours[j]], 4);
+            std::memcpy(pg, &t.grid[neighbours[j]], 4);
             float d2 = 0;
             for (int i = 0; i < 4; ++i) {
                 const float diff = scale * float(pg[i]) - xval[i];
@@ -38,16 +64,46 @@ struct iq3_scalar_search {
         }
         // ggml asserts a winner; only NaN inputs can leave none. Take the first candidate then.
         if (best < 0) best = neighbours[1];
+        return take_grid_point(t, best, L);
+    }
+
+    // The 32 levels l = clamp(nearest_int(0.5 (id x - 1)), 0, 7) of one trial scale, and the 8
+    // 12-bit points l0 | l1 << 3 | l2 << 6 | l3 << 9 they form.
+    static void group_levels(float id, const float* xval, int8_t* L, int* points) {
+        using iq3_detail::kMaxQ;
+        for (int i = 0; i < 32; ++i) {
+            const int l = nearest_int(0.5f * (id * xval[i] - 1));
+            L[i] = int8_t(iq3_detail::clamp_level(l, kMaxQ - 1));
+        }
+        for (int k = 0; k < 8; ++k) points[k] = iq3_detail::point_of(L + 4 * k);
+    }
+
+    // For each trial s < nsteps: sumqx[s] = sum_i wx[i] q[i][s] and sumq2[s] = sum_i
+    // (weight[i] q) q, summed in element order (q has kMaxSteps columns).
+    static void trial_sums(int nsteps, const float* q, const float* weight, const float* wx,
+                           float* sumqx, float* sumq2) {
+        for (int s = 0; s < nsteps; ++s) {
+            float qx = 0, q2 = 0;
+            for (int i = 0; i < 32; ++i) {
+                const float qi = q[i * iq3_detail::kMaxSteps + s];
+                qx += wx[i] * qi;
+                q2 += weight[i] * qi * qi;
+            }
+            sumqx[s] = qx;
+            sumq2[s] = q2;
+        }
+    }
+
+    // Writes the levels of grid point `index` to L; returns index.
+    static int take_grid_point(const iq3_search_tables& t, int index, int8_t* L) {
         int8_t pg[4];
-        std::memcpy(pg, &grid[best], 4);
+        std::memcpy(pg, &t.grid[index], 4);
         for (int i = 0; i < 4; ++i) L[i] = int8_t((pg[i] - 1) / 2);
-        return best;
+        return index;
     }
 };
 
 namespace iq3_detail {
-
-constexpr int kMaxQ = 8;
 
 // How the two types' scale searches differ.
 struct search_variant {
@@ -58,59 +114,69 @@ struct search_variant {
 constexpr search_variant kXxsVariant{-15, 15, true, true};
 constexpr search_variant kSVariant{-9, 9, false, false};
 
-inline int clamp_level(int l, int hi) {
-    return l < 0 ? 0 : (l > hi ? hi : l);
-}
 inline float max_of(float a, float b) {
     return a > b ? a : b;
 }  // ggml's MAX macro
 
-inline int point_of(const int8_t* L) {
-    int u = 0;
-    for (int i = 0; i < 4; ++i) u |= L[i] << (3 * i);
-    return u;
-}
-
 // Searches the scale and levels of one group of 32 magnitudes `xval` (L: 32 levels in [0, 7],
 // every 4 of which form a grid point). Returns the scale, which may be negative.
+//
+// ggml runs one loop over the trial scales, keeping the best so far. The levels and the two sums
+// of a trial do not depend on earlier trials, so we compute them for all trials first (phases A
+// and B, which a SIMD Search may evaluate several trials at a time) and then replay ggml's
+// sequential choice over them in trial order (phase C). Every float operation is ggml's, in its
+// order, so the choice and the bytes are the same.
 template <class Search>
 float search_group(const iq3_search_tables& t, const search_variant& v, const float* xval,
                    const float* weight, const float* waux, float max, int8_t* L) {
-    int8_t Laux[32];
+    const int nsteps = v.last_step - v.first_step + 1;  // at most kMaxSteps
+    alignas(32) int8_t Laux[kMaxSteps][32];
+    alignas(32) float q_by_element[32][kMaxSteps];  // 2l+1 of element i in trial s at [i][s]
+    bool on_grid_aux[kMaxSteps][8];
+    alignas(32) float wx[32];
+    for (int i = 0; i < 32; ++i) wx[i] = weight[i] * xval[i];
+
+    // Phase A: each trial's levels, off-grid groups moved to their best neighbour.
+    for (int s = 0; s < nsteps; ++s) {
+        const int step = v.first_step + s;
+        const float id = (2 * kMaxQ - 1 + step * 0.2f) / max;
+        const float this_scale = 1 / id;
+        int points[8];
+        Search::group_levels(id, xval, Laux[s], points);
+        for (int k = 0; k < 8; ++k) {
+            const int32_t grid_index = t.map[points[k]];
+            on_grid_aux[s][k] = grid_index >= 0;
+            if (grid_index < 0) {
+                Search::best_neighbour(t, -grid_index - 1, xval + 4 * k, waux + 4 * k, this_scale,
+                                       Laux[s] + 4 * k);
+            }
+        }
+        for (int i = 0; i < 32; ++i) q_by_element[i][s] = float(2 * Laux[s][i] + 1);
+    }
+
+    // SIMD policies sum 8 trials at a time: give the unused trial columns defined values.
+    for (int i = 0; i < 32; ++i) {
+        for (int s = nsteps; s < kMaxSteps; ++s) q_by_element[i][s] = 1;
+    }
+
+    // Phase B: sum_i w x q and sum_i w q^2 of every trial, each summed in element order.
+    alignas(32) float sumqx[kMaxSteps], sumq2[kMaxSteps];
+    Search::trial_sums(nsteps, &q_by_element[0][0], weight, wx, sumqx, sumq2);
+
+    // Phase C: ggml's sequential choice of the best trial.
     bool on_grid[8];
-    bool on_grid_aux[8];
     float best = 0;
     float scale = max / (2 * kMaxQ - 1);
     for (int k = 0; k < 8; ++k) on_grid[k] = v.assume_on_grid;
-    for (int step = v.first_step; step <= v.last_step; ++step) {
-        const float id = (2 * kMaxQ - 1 + step * 0.2f) / max;
-        const float this_scale = 1 / id;
-        for (int k = 0; k < 8; ++k) {
-            for (int i = 0; i < 4; ++i) {
-                const int l = nearest_int(0.5f * (id * xval[4 * k + i] - 1));
-                Laux[4 * k + i] = int8_t(clamp_level(l, kMaxQ - 1));
-            }
-            const int32_t grid_index = t.map[point_of(Laux + 4 * k)];
-            on_grid_aux[k] = grid_index >= 0;
-            if (grid_index < 0) {
-                Search::best_neighbour(t.neighbours - grid_index - 1, t.grid, xval + 4 * k,
-                                       waux + 4 * k, this_scale, Laux + 4 * k);
-            }
-        }
-        float sumqx = 0, sumq2 = 0;
-        for (int i = 0; i < 32; ++i) {
-            const float w = weight[i];
-            const float q = float(2 * Laux[i] + 1);
-            sumqx += w * xval[i] * q;
-            sumq2 += w * q * q;
-        }
-        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-            scale = sumqx / sumq2;
-            best = scale * sumqx;
-            std::memcpy(L, Laux, 32);
-            for (int k = 0; k < 8; ++k) on_grid[k] = on_grid_aux[k];
+    for (int s = 0; s < nsteps; ++s) {
+        if (sumq2[s] > 0 && sumqx[s] * sumqx[s] > best * sumq2[s]) {
+            scale = sumqx[s] / sumq2[s];
+            best = scale * sumqx[s];
+            std::memcpy(L, Laux[s], 32);
+            for (int k = 0; k < 8; ++k) on_grid[k] = on_grid_aux[s][k];
         }
     }
+
     int n_off_grid = 0;
     for (int k = 0; k < 8; ++k) n_off_grid += on_grid[k] ? 0 : 1;
     if (n_off_grid > 0 && scale > 0) {
@@ -124,21 +190,21 @@ float search_group(const iq3_search_tables& t, const search_variant& v, const fl
             }
             int32_t grid_index = t.map[u];
             if (grid_index < 0) {
-                grid_index = Search::best_neighbour(t.neighbours - grid_index - 1, t.grid,
-                                                    xval + 4 * k, waux + 4 * k, scale, L + 4 * k);
+                grid_index = Search::best_neighbour(t, -grid_index - 1, xval + 4 * k, waux + 4 * k,
+                                                    scale, L + 4 * k);
             }
             int8_t pg[4];
             std::memcpy(pg, &t.grid[grid_index], 4);
             for (int i = 0; i < 4; ++i) L[4 * k + i] = int8_t((pg[i] - 1) / 2);
         }
-        float sumqx = 0, sumq2 = 0;
+        float sumqx_final = 0, sumq2_final = 0;
         for (int i = 0; i < 32; ++i) {
             const float w = weight[i];
             const float q = float(2 * L[i] + 1);
-            sumqx += w * xval[i] * q;
-            sumq2 += w * q * q;
+            sumqx_final += w * xval[i] * q;
+            sumq2_final += w * q * q;
         }
-        if (sumq2 > 0) scale = sumqx / sumq2;
+        if (sumq2_final > 0) scale = sumqx_final / sumq2_final;
     }
     return scale;
 }
@@ -344,4 +410,5 @@ void quantize_iq3_s_rows(const float* src, void* dst, int64_t nrows, int64_t n_p
     }
 }
 
+}  // namespace
 }  // namespace gguf_squash

@@ -6,12 +6,14 @@ namespace gguf_squash {
 
 void register_legacy_avx2(kernel_table& table);
 void register_f16_bf16_avx2(kernel_table& table);
+void register_iq3_avx2(kernel_table& table);
 
 void register_iq4_avx2(kernel_table& table);
 
 void register_avx2_kernels(kernel_table& table) {
     register_legacy_avx2(table);
     register_f16_bf16_avx2(table);
+    register_iq3_avx2(table);
     register_iq4_avx2(table);
 }
 

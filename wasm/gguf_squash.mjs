@@ -1,0 +1,385 @@
+// gguf-squash's JavaScript API: loads the WebAssembly core (the SIMD build when the engine
+// validates SIMD, else the baseline build) and wraps its C ABI in a few plain functions.
+//
+//   import { readGgufHeader } from './gguf_squash.mjs';
+//   const info = await readGgufHeader(file);          // a Blob/File, read by slices
+//   const info = await readGgufHeader(asyncChunks);   // any async iterable of Uint8Array chunks
+//
+// Works in browsers, workers and node. Bytes go in, plain objects or a GgufError come out; all
+// parsing and formatting happens in the C++ core.
+
+const isNode = typeof process === 'object' && typeof process.versions?.node === 'string' &&
+               typeof window === 'undefined' && typeof importScripts !== 'function';
+
+// A module using one SIMD opcode (i32.const 0; i8x16.splat; i8x16.popcnt; end), the usual probe:
+// an engine that validates it runs everything clang's -msimd128 emits.
+const kSimdProbe = new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+    10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+export function simdSupported() {
+    try {
+        return WebAssembly.validate(kSimdProbe);
+    } catch {
+        return false;
+    }
+}
+
+// Status codes of core/status.h, by their numeric value.
+const kStatusNames = ['ok', 'invalid_file', 'unsupported', 'invalid_argument', 'refused',
+                      'io_error', 'cancelled', 'out_of_memory', 'internal'];
+
+export class GgufError extends Error {
+    constructor(code, message) {
+        super(message);
+        this.name = 'GgufError';
+        this.code = typeof code === 'number' ? (kStatusNames[code] ?? 'internal') : code;
+    }
+}
+
+// Where the built modules are: next to this file in the deployed site (build/web/wasm/), or in
+// a build directory when running from the source tree.
+function candidateDirs(explicitDir) {
+    const dirs = [];
+    if (explicitDir) dirs.push(new URL(explicitDir.endsWith('/') ? explicitDir : explicitDir + '/',
+                                       isNode ? `file://${process.cwd()}/` : location.href));
+    if (isNode && process.env.GGUF_SQUASH_WASM_DIR) {
+        const d = process.env.GGUF_SQUASH_WASM_DIR;
+        dirs.push(new URL(d.endsWith('/') ? d : d + '/', `file://${process.cwd()}/`));
+    }
+    dirs.push(new URL('./', import.meta.url));
+    if (isNode) dirs.push(new URL('../build/wasm/', import.meta.url));
+    return dirs;
+}
+
+async function instantiate(dirUrl, variant) {
+    const jsUrl = new URL(`gguf_squash_${variant}.mjs`, dirUrl);
+    const wasmUrl = new URL(`gguf_squash_${variant}.wasm`, dirUrl);
+    const opts = {};
+    if (isNode) {
+        const fs = await import('node:fs');
+        const { fileURLToPath } = await import('node:url');
+        const path = await import('node:path');
+        const wasmPath = fileURLToPath(wasmUrl);
+        if (!fs.existsSync(wasmPath) || !fs.existsSync(fileURLToPath(jsUrl))) return null;
+        // Emscripten's ES6 output looks up CommonJS globals when it sees node.
+        if (typeof globalThis.require === 'undefined') {
+            const { createRequire } = await import('node:module');
+            globalThis.require = createRequire(import.meta.url);
+        }
+        if (typeof globalThis.__dirname === 'undefined') globalThis.__dirname = path.dirname(wasmPath);
+        opts.wasmBinary = fs.readFileSync(wasmPath);
+    } else {
+        opts.locateFile = (name) => new URL(name, dirUrl).href;
+    }
+    opts.print = () => {};
+    opts.printErr = () => {};
+    const { default: factory } = await import(jsUrl.href);
+    return factory(opts);
+}
+
+// The C functions return pointers as signed i32; above 2 GiB they must be read unsigned.
+const u32 = (p) => p >>> 0;
+
+// One instance of the core. Every call is synchronous inside; the async parts are the reads.
+export class GgufSquash {
+    constructor(mod, variant) {
+        this.mod = mod;
+        this.variant = variant;
+        this.staging = 0;
+        this.stagingSize = 0;
+    }
+
+    // A heap buffer that JS copies input chunks into (reused; grown when needed).
+    stage(bytes) {
+        const m = this.mod;
+        if (bytes.length > this.stagingSize) {
+            if (this.staging) m._free(this.staging);
+            this.stagingSize = Math.max(bytes.length, 1 << 20);
+            this.staging = u32(m._malloc(this.stagingSize));
+            if (!this.staging) {
+                this.stagingSize = 0;
+                throw new GgufError('out_of_memory', 'cannot allocate an input buffer');
+            }
+        }
+        m.HEAPU8.set(bytes, this.staging);
+        return this.staging;
+    }
+
+    string(ptr) {
+        return this.mod.UTF8ToString(u32(ptr));
+    }
+
+    // Takes a malloc'd C string from the core and frees it.
+    takeString(ptr) {
+        ptr = u32(ptr);
+        if (!ptr) throw new GgufError('out_of_memory', 'the core returned no text');
+        try {
+            return this.mod.UTF8ToString(ptr);
+        } finally {
+            this.mod._gs_free_string(ptr);
+        }
+    }
+
+    // Copies a string into the heap as UTF-8 (NUL-terminated); returns [ptr, byteLength].
+    allocString(str) {
+        const bytes = new TextEncoder().encode(str);
+        const ptr = u32(this.mod._malloc(bytes.length + 1));
+        if (!ptr) throw new GgufError('out_of_memory', 'cannot allocate a string');
+        this.mod.HEAPU8.set(bytes, ptr);
+        this.mod.HEAPU8[ptr + bytes.length] = 0;
+        return [ptr, bytes.length];
+    }
+
+    // Copies bytes into a fresh heap buffer (freed by the caller).
+    allocBytes(bytes) {
+        const ptr = u32(this.mod._malloc(Math.max(1, bytes.length)));
+        if (!ptr) throw new GgufError('out_of_memory', `cannot allocate ${bytes.length} bytes`);
+        this.mod.HEAPU8.set(bytes, ptr);
+        return ptr;
+    }
+
+    // Parses JSON from the core; an {error, code} object becomes a GgufError.
+    takeJson(ptr) {
+        const value = JSON.parse(this.takeString(ptr));
+        if (value && !Array.isArray(value) && typeof value.error === 'string' && 'code' in value)
+            throw new GgufError(value.code, value.error);
+        return value;
+    }
+
+    // Parses a GGUF header from `source` (see sourceChunks) and returns its description in the
+    // shape of `gguf-squash info --json`, plus `bytesRead`.
+    async readHeader(source, options = {}) {
+        const model = await this.openModel([source], options);
+        model.free();
+        return model.info;
+    }
+
+    // Reads the headers of a model (one file, or the shards of a split model, in any order) and
+    // keeps them in the core for estimates. Call free() when done.
+    async openModel(sources, options = {}) {
+        const parts = [];
+        try {
+            for (const source of sources) {
+                const reader = new HeaderReader(this, sizeOf(source));
+                try {
+                    for await (const chunk of sourceChunks(source, () => reader.wanted(), options)) {
+                        if (reader.push(chunk)) break;
+                    }
+                    reader.end();
+                    const handle = reader.takeModel();
+                    const info = this.takeJson(this.mod._gs_model_info_json(handle));
+                    info.bytesRead = reader.position();
+                    parts.push({ source, handle, info });
+                } finally {
+                    reader.free();
+                }
+            }
+        } catch (e) {
+            for (const p of parts) this.mod._gs_model_free(p.handle);
+            throw e;
+        }
+        const splitNo = (p) => Number(p.info.metadata['split.no']?.value ?? 0);
+        parts.sort((a, b) => splitNo(a) - splitNo(b));
+        return new Model(this, parts);
+    }
+
+    // Summary of an importance matrix ({entries, chunk_count, chunk_size, legacy, datasets}).
+    inspectImatrix(bytes) {
+        const ptr = this.allocBytes(bytes);
+        try {
+            return this.takeJson(this.mod._gs_imatrix_summary_json(ptr, bytes.length));
+        } finally {
+            this.mod._free(ptr);
+        }
+    }
+
+    // Every ftype's exact output size for `args` (llama-quantize options) and an optional
+    // imatrix: [{name, ftype, note, description, needs_imatrix, file_size, bpw, fallbacks, error?}].
+    estimate(model, { args = [], imatrix = null, imatrixName = 'imatrix.gguf' } = {}) {
+        const [argPtr, argLen] = this.allocString(args.join('\0'));
+        const [namePtr] = this.allocString(imatrixName);
+        const imPtr = imatrix ? this.allocBytes(imatrix) : 0;
+        try {
+            return this.takeJson(this.mod._gs_estimate_json(model.handle, argPtr, argLen, imPtr,
+                                                            imatrix ? imatrix.length : 0, namePtr));
+        } finally {
+            this.mod._free(argPtr);
+            this.mod._free(namePtr);
+            if (imPtr) this.mod._free(imPtr);
+        }
+    }
+
+    ftypeName(id) {
+        return this.takeString(this.mod._gs_ftype_name(id >>> 0));
+    }
+
+    // Tensor type names this build can write (for --output-tensor-type and friends).
+    quantizableTypes() {
+        return this.takeString(this.mod._gs_writable_types()).split('\n').filter(Boolean);
+    }
+}
+
+// A model whose header(s) live in the core: `info` is the (first) header's info JSON with every
+// shard's tensors, `files` the sources in shard order.
+export class Model {
+    constructor(core, parts) {
+        this.core = core;
+        this.parts = parts;
+        this.handle = parts[0].handle;
+        this.files = parts.map((p) => p.source);
+        this.info = parts.length === 1 ? parts[0].info
+            : { ...parts[0].info, tensors: parts.flatMap((p, shard) => p.info.tensors.map((t) => ({ ...t, shard }))) };
+        this.fileSize = parts.reduce((a, p) => a + (sizeOf(p.source) ?? 0), 0);
+        this.nParams = 0;
+        this.tensorBytes = 0;
+        for (const t of this.info.tensors) {
+            this.nParams += t.shape.reduce((a, b) => a * b, 1);
+            this.tensorBytes += t.nbytes;
+        }
+    }
+
+    ftypeName(id) {
+        return this.core.ftypeName(id);
+    }
+
+    free() {
+        for (const p of this.parts) if (p.handle) this.core.mod._gs_model_free(p.handle);
+        for (const p of this.parts) p.handle = 0;
+        this.handle = 0;
+    }
+}
+
+// A push reader handle: feed chunks, learn what it wants next, then take the parsed model.
+export class HeaderReader {
+    constructor(core, fileSize) {
+        this.core = core;
+        this.fileSize = fileSize;
+        this.handle = core.mod._gs_reader_new(fileSize ?? -1);
+        if (!this.handle) throw new GgufError('out_of_memory', 'cannot allocate a reader');
+        this.done = false;
+    }
+
+    wanted() {
+        return this.core.mod._gs_reader_wanted(this.handle);
+    }
+    position() {
+        return this.core.mod._gs_reader_position(this.handle);
+    }
+
+    // Feeds one chunk; true once the header is complete (the rest of the chunk is not needed).
+    push(chunk) {
+        if (this.done) return true;
+        const m = this.core.mod;
+        const ptr = this.core.stage(chunk);
+        const code = m._gs_reader_feed(this.handle, ptr, chunk.length);
+        if (code !== 0) throw new GgufError(code, this.core.string(m._gs_reader_error(this.handle)));
+        this.done = m._gs_reader_finished(this.handle) !== 0;
+        return this.done;
+    }
+
+    // The input ended: an incomplete header is a truncated file.
+    end() {
+        if (this.done) return;
+        const m = this.core.mod;
+        const code = m._gs_reader_end(this.handle);
+        throw new GgufError(code || 1, this.core.string(m._gs_reader_error(this.handle)));
+    }
+
+    takeModel() {
+        const handle = this.core.mod._gs_reader_take_model(this.handle);
+        if (!handle) throw new GgufError('out_of_memory', 'cannot keep the header');
+        return handle;
+    }
+
+    free() {
+        if (this.handle) this.core.mod._gs_reader_free(this.handle);
+        this.handle = 0;
+    }
+}
+
+function sizeOf(source) {
+    if (typeof Blob !== 'undefined' && source instanceof Blob) return source.size;
+    if (source instanceof ArrayBuffer) return source.byteLength;
+    if (ArrayBuffer.isView(source)) return source.byteLength;
+    if (source && typeof source.read === 'function' && typeof source.size === 'number')
+        return source.size;
+    return null;  // an async iterable: the size is unknown
+}
+
+const kMinSlice = 1 << 20;   // 1 MiB: a small header arrives in one read
+const kMaxSlice = 16 << 20;  // 16 MiB: big vocab arrays arrive in several reads
+
+// Turns any supported source into an async iterator of Uint8Array chunks, reading positioned
+// sources (Blob, {size, read(offset, length)}) only as far as the reader wants.
+//   - Blob / File: read by slice()
+//   - {size, read(offset, length) -> Promise<Uint8Array>}: e.g. a node file handle wrapper
+//   - ArrayBuffer / TypedArray: one chunk
+//   - an async (or sync) iterable of Uint8Array / ArrayBuffer chunks
+export async function* sourceChunks(source, wanted = () => kMinSlice, options = {}) {
+    const signal = options.signal;
+    const toBytes = (c) => c instanceof Uint8Array ? c
+        : ArrayBuffer.isView(c) ? new Uint8Array(c.buffer, c.byteOffset, c.byteLength)
+        : new Uint8Array(c);
+    if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+        yield toBytes(source);
+        return;
+    }
+    const isBlob = typeof Blob !== 'undefined' && source instanceof Blob;
+    if (isBlob || (source && typeof source.read === 'function' && typeof source.size === 'number')) {
+        const size = source.size;
+        let pos = 0;
+        while (pos < size) {
+            signal?.throwIfAborted();
+            const want = Math.min(Math.max(wanted(), options.sliceSize ?? kMinSlice), kMaxSlice);
+            const end = Math.min(size, pos + want);
+            const bytes = isBlob ? new Uint8Array(await source.slice(pos, end).arrayBuffer())
+                                 : toBytes(await source.read(pos, end - pos));
+            if (bytes.length === 0) return;
+            pos += bytes.length;
+            yield bytes;
+        }
+        return;
+    }
+    if (source && (Symbol.asyncIterator in source || Symbol.iterator in source)) {
+        for await (const c of source) {
+            signal?.throwIfAborted();
+            yield toBytes(c);
+        }
+        return;
+    }
+    throw new TypeError('unsupported source: pass a Blob, bytes, {size, read} or an async iterable');
+}
+
+let defaultCore = null;
+
+// Loads the core once per realm. `variant`: 'simd', 'base' or 'auto' (SIMD when supported).
+export async function loadGgufSquash(options = {}) {
+    const wantSimd = (options.variant ?? 'auto') === 'auto' ? simdSupported()
+                                                             : options.variant === 'simd';
+    const variants = wantSimd ? ['simd', 'base'] : ['base'];
+    const errors = [];
+    for (const dir of candidateDirs(options.dir)) {
+        for (const variant of variants) {
+            try {
+                const mod = await instantiate(dir, variant);
+                if (mod) return new GgufSquash(mod, variant);
+            } catch (e) {
+                errors.push(`${variant} in ${dir.href}: ${e?.message ?? e}`);
+            }
+        }
+    }
+    throw new Error('cannot load the gguf-squash WebAssembly module' +
+                    (errors.length ? ': ' + errors.join('; ') : ''));
+}
+
+async function core() {
+    defaultCore ??= loadGgufSquash();
+    return defaultCore;
+}
+
+// Parses a GGUF header; see GgufSquash.readHeader.
+export async function readGgufHeader(source, options = {}) {
+    return (await core()).readHeader(source, options);
+}

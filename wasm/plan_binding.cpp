@@ -1,0 +1,170 @@
+// C ABI glue for the quantization plan: a parsed model header (a "model" handle taken from a
+// finished reader), an importance matrix parsed from bytes, and the estimate of every ftype, all
+// computed by core/plan. Results go back to JS as small JSON documents.
+#include <emscripten/emscripten.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/gguf_reader.h"
+#include "glue_json.h"
+#include "plan/imatrix.h"
+#include "plan/llama_ftype.h"
+#include "plan/quant_plan.h"
+#include "plan/quantize_args.h"
+#include "quant/quantize.h"
+
+namespace gguf_squash::wasm_glue {
+
+// Splits JS's NUL-separated argument list.
+std::vector<std::string> split_args(const char* data, size_t size) {
+    std::vector<std::string> args;
+    size_t start = 0;
+    for (size_t i = 0; i < size; ++i) {
+        if (data[i] == '\0') {
+            args.emplace_back(data + start, i - start);
+            start = i + 1;
+        }
+    }
+    if (start < size) args.emplace_back(data + start, size - start);
+    return args;
+}
+
+std::string error_json(const status& s) {
+    std::string out = "{\"error\":";
+    append_json_string(out, s.message());
+    out += ",\"code\":" + std::to_string(int(s.code())) + "}";
+    return out;
+}
+
+}  // namespace gguf_squash::wasm_glue
+
+using namespace gguf_squash;
+using namespace gguf_squash::wasm_glue;
+
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE void gs_model_free(model_handle* m) {
+    delete m;
+}
+
+// Parses an importance matrix (GGUF or legacy .dat) and returns a JSON summary, or an error.
+EMSCRIPTEN_KEEPALIVE char* gs_imatrix_summary_json(const uint8_t* data, size_t size) {
+    result<imatrix_data> im = parse_imatrix(data, size);
+    if (!im.ok()) return to_c_string(error_json(im.error()));
+    std::string out = "{\"entries\":" + std::to_string(im->entries.size());
+    out += ",\"chunk_count\":" + std::to_string(im->chunk_count);
+    out += ",\"chunk_size\":" + std::to_string(im->chunk_size);
+    out += ",\"legacy\":" + std::string(im->is_legacy ? "true" : "false");
+    out += ",\"datasets\":[";
+    for (size_t i = 0; i < im->datasets.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, im->datasets[i]);
+    }
+    out += "]}";
+    return to_c_string(out);
+}
+
+// The estimate of every ftype llama-quantize offers (aliases left out), for `args` (llama-quantize
+// options, NUL-separated) and an optional imatrix, as a JSON array. Each row comes from
+// make_quant_plan, the same plan the quantizer writes from.
+EMSCRIPTEN_KEEPALIVE char* gs_estimate_json(model_handle* m, const char* args_data,
+                                            size_t args_size, const uint8_t* imatrix_bytes,
+                                            size_t imatrix_size, const char* imatrix_name) {
+    std::vector<std::string> options = split_args(args_data, args_size);
+    std::optional<imatrix_data> im;
+    if (imatrix_bytes && imatrix_size) {
+        result<imatrix_data> parsed = parse_imatrix(imatrix_bytes, imatrix_size);
+        if (!parsed.ok()) return to_c_string(error_json(parsed.error()));
+        im = std::move(parsed.value());
+    }
+    std::string out = "[";
+    bool first = true;
+    bool filtered = false;
+    for (const ftype_option& opt : quantize_ftype_options()) {
+        if (opt.is_alias) continue;
+        std::vector<std::string> argv = options;
+        if (im) {
+            argv.insert(argv.begin(), imatrix_name);
+            argv.insert(argv.begin(), "--imatrix");
+        }
+        argv.push_back("model.gguf");
+        argv.push_back(opt.name);
+        result<quantize_args> parsed = parse_quantize_args(argv, nullptr);
+        if (!parsed.ok()) return to_c_string(error_json(parsed.error()));
+        if (im && !filtered) {
+            status s = filter_imatrix(*im, parsed->include_weights, parsed->exclude_weights);
+            if (!s.ok()) return to_c_string(error_json(s));
+            filtered = true;
+        }
+        quantize_options qo = parsed->options;
+
+        // Without an imatrix: would a real run need one? (a dry run says so instead of refusing)
+        quantize_options dry = qo;
+        dry.imatrix = nullptr;
+        dry.imatrix_file.clear();
+        dry.dry_run = true;
+        result<quant_plan> plain = make_quant_plan(m->header, dry);
+        const bool needs_imatrix = plain.ok() && plain->will_require_imatrix;
+
+        result<quant_plan> plan = plain;
+        if (im) {
+            qo.imatrix = &*im;
+            qo.dry_run = true;  // sizes and refusals only: no imatrix length checks to repeat
+            plan = make_quant_plan(m->header, qo);
+        }
+
+        out += first ? "" : ",";
+        first = false;
+        out += "{\"name\":";
+        append_json_string(out, opt.name);
+        out += ",\"ftype\":" + std::to_string(uint32_t(opt.ftype));
+        out += ",\"note\":";
+        std::string note = opt.note;
+        while (!note.empty() && note.front() == ' ') note.erase(note.begin());
+        append_json_string(out, note);
+        out += ",\"description\":";
+        append_json_string(out, std::string(opt.name) == "COPY" ? "copy tensors unchanged"
+                                                                : ftype_display_name(opt.ftype));
+        out += ",\"needs_imatrix\":" + std::string(needs_imatrix ? "true" : "false");
+        if (plan.ok()) {
+            out += ",\"file_size\":" + std::to_string(plan->file_size);
+            out += ",\"bpw\":" + json_number(plan_bits_per_weight(*plan));
+            out += ",\"fallbacks\":" + std::to_string(plan->n_fallback);
+            out += ",\"tensor_bytes\":" + std::to_string(plan->target_bytes);
+            if (im && plan->will_require_imatrix) {
+                out += ",\"error\":";
+                append_json_string(out, "the imatrix does not cover every tensor that needs one");
+            }
+        } else {
+            out += ",\"file_size\":0,\"bpw\":0,\"fallbacks\":0,\"error\":";
+            append_json_string(out, plan.error().message());
+        }
+        out += "}";
+    }
+    out += "]";
+    return to_c_string(out);
+}
+
+// llama.cpp's display name of a general.file_type value ("Q4_K - Medium").
+EMSCRIPTEN_KEEPALIVE char* gs_ftype_name(uint32_t ftype) {
+    return to_c_string(ftype_display_name(llama_ftype(ftype)));
+}
+
+// Tensor types this build can write, NUL-separated upper-case names (for the options panel).
+EMSCRIPTEN_KEEPALIVE char* gs_writable_types() {
+    std::string out;
+    for (uint32_t id = 0; id < kGgmlTypeCount; ++id) {
+        const ggml_type_info* info = ggml_type_lookup(id);
+        if (!info || !info->valid || !can_quantize_to(ggml_type(id))) continue;
+        out += info->name;
+        out += '\n';
+    }
+    return to_c_string(out);
+}
+
+}  // extern "C"

@@ -7,10 +7,12 @@ namespace gguf_squash {
 void register_legacy_avx2(kernel_table& table);
 void register_f16_bf16_avx2(kernel_table& table);
 void register_iq3_avx2(kernel_table& table);
-
 void register_iq4_avx2(kernel_table& table);
 
+void register_k_quants_avx2(kernel_table& table);
+
 void register_avx2_kernels(kernel_table& table) {
+    register_k_quants_avx2(table);
     register_legacy_avx2(table);
     register_f16_bf16_avx2(table);
     register_iq3_avx2(table);

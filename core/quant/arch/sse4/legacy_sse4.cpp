@@ -1,0 +1,249 @@
+// SSE4.1 kernels for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 without importance weights. These formats have no
+// running sums, only a max/min search and element-wise steps, so each block is vectorised on its
+// own (8 vectors of 4). Blocks holding a NaN or infinity, or whose scale is not finite, go to the
+// scalar reference, whose comparison order decides the outcome there. With importance weights
+// the scalar reference runs (its searches accumulate sums element by element).
+#include <smmintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "../../kernel_table.h"
+#include "../../quant_common.h"
+#include "../../ref/legacy_ref.h"
+
+namespace gguf_squash {
+namespace {
+
+struct block_vectors {
+    __m128 v[8];
+};
+
+inline block_vectors load_block(const float* x) {
+    block_vectors b;
+    for (int k = 0; k < 8; ++k) b.v[k] = _mm_loadu_ps(x + 4 * k);
+    return b;
+}
+
+inline __m128 abs_ps(__m128 v) {
+    return _mm_andnot_ps(_mm_set1_ps(-0.0f), v);
+}
+
+inline bool all_finite(const block_vectors& b) {
+    const __m128 inf = _mm_set1_ps(INFINITY);
+    __m128 ok = _mm_cmplt_ps(abs_ps(b.v[0]), inf);
+    for (int k = 1; k < 8; ++k) ok = _mm_and_ps(ok, _mm_cmplt_ps(abs_ps(b.v[k]), inf));
+    return _mm_movemask_ps(ok) == 0xf;
+}
+
+inline float hmax(__m128 m) {
+    m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0x4e));
+    m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0xb1));
+    return _mm_cvtss_f32(m);
+}
+
+inline float hmin(__m128 m) {
+    m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0x4e));
+    m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0xb1));
+    return _mm_cvtss_f32(m);
+}
+
+inline float abs_max(const block_vectors& b) {
+    __m128 a = abs_ps(b.v[0]);
+    for (int k = 1; k < 8; ++k) a = _mm_max_ps(a, abs_ps(b.v[k]));
+    return hmax(a);
+}
+
+// Index of the first element whose (absolute, if Abs) value equals `value`.
+template <bool Abs>
+inline int first_equal_index(const block_vectors& b, float value) {
+    const __m128 vv = _mm_set1_ps(value);
+    uint32_t mask = 0;
+    for (int k = 0; k < 8; ++k) {
+        const __m128 e = Abs ? abs_ps(b.v[k]) : b.v[k];
+        mask |= uint32_t(_mm_movemask_ps(_mm_cmpeq_ps(e, vv))) << (4 * k);
+    }
+    return __builtin_ctz(mask);
+}
+
+// The scalar loops keep the first element reaching the extreme (strict comparisons), which only
+// matters for the sign of a zero.
+inline float first_equal(const float* x, const block_vectors& b, float value) {
+    if (value != 0.0f) return value;
+    return x[first_equal_index<false>(b, value)];
+}
+
+inline float signed_abs_max(const float* x, const block_vectors& b) {
+    const float amax = abs_max(b);
+    if (amax == 0.0f) return 0.0f;
+    return x[first_equal_index<true>(b, amax)];
+}
+
+// C's float-to-int conversion on x86 (cvttps2dq), then the low byte's signed value.
+inline __m128i trunc_low_byte_signed(__m128 v) {
+    return _mm_srai_epi32(_mm_slli_epi32(_mm_cvttps_epi32(v), 24), 24);
+}
+
+inline uint32_t fifth_bits(const __m128i q[8]) {
+    uint32_t qh = 0;
+    for (int k = 0; k < 8; ++k) {
+        qh |= uint32_t(_mm_movemask_ps(_mm_castsi128_ps(_mm_slli_epi32(q[k], 27)))) << (4 * k);
+    }
+    return qh;
+}
+
+inline void store_nibbles(const __m128i q[8], uint8_t* qs) {
+    const __m128i m = _mm_set1_epi32(0x0f);
+    __m128i c[4];
+    for (int k = 0; k < 4; ++k) {
+        c[k] = _mm_or_si128(_mm_and_si128(q[k], m), _mm_slli_epi32(_mm_and_si128(q[k + 4], m), 4));
+    }
+    const __m128i p = _mm_packus_epi16(_mm_packus_epi32(c[0], c[1]), _mm_packus_epi32(c[2], c[3]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), p);
+}
+
+inline bool finite_scale(float d, float id) {
+    return std::isfinite(d) && std::isfinite(id);
+}
+
+void quantize_block_q8_0_sse4(const float* x, block_q8_0* y) {
+    const block_vectors b = load_block(x);
+    if (!all_finite(b)) return quantize_block_q8_0_ref(x, y);
+    const float amax = abs_max(b);
+    const float d = amax / 127;
+    const float id = d ? 1.0f / d : 0.0f;
+    if (!finite_scale(d, id)) return quantize_block_q8_0_ref(x, y);
+    y->d = fp32_to_fp16(d);
+    const __m128 vid = _mm_set1_ps(id);
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    const __m128 half = _mm_set1_ps(0.5f);
+    const __m128 one = _mm_set1_ps(1.0f);
+    __m128i q[8];
+    for (int k = 0; k < 8; ++k) {
+        // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
+        // fraction x - trunc(x) is exact for these magnitudes).
+        const __m128 v = _mm_mul_ps(b.v[k], vid);
+        const __m128 t = _mm_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m128 frac = abs_ps(_mm_sub_ps(v, t));
+        const __m128 step =
+            _mm_and_ps(_mm_cmpge_ps(frac, half), _mm_or_ps(one, _mm_and_ps(v, sign)));
+        q[k] = _mm_cvttps_epi32(_mm_add_ps(t, step));
+    }
+    const __m128i lo = _mm_packs_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
+    const __m128i hi = _mm_packs_epi16(_mm_packs_epi32(q[4], q[5]), _mm_packs_epi32(q[6], q[7]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y->qs), lo);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y->qs + 16), hi);
+}
+
+// Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
+template <int Nmax>
+inline bool symmetric_levels(const float* x, uint16_t* d_out, __m128i q[8]) {
+    const block_vectors b = load_block(x);
+    if (!all_finite(b)) return false;
+    const float max = signed_abs_max(x, b);
+    const float d = max / -Nmax;
+    const float id = d ? 1.0f / d : 0.0f;
+    if (!finite_scale(d, id)) return false;
+    *d_out = fp32_to_fp16(d);
+    const __m128 vid = _mm_set1_ps(id);
+    const __m128 bias = _mm_set1_ps(float(Nmax) + 0.5f);
+    const __m128i top = _mm_set1_epi32(2 * Nmax - 1);
+    const __m128i byte = _mm_set1_epi32(0xff);
+    for (int k = 0; k < 8; ++k) {
+        const __m128 v = _mm_add_ps(_mm_mul_ps(b.v[k], vid), bias);
+        q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), top), byte);
+    }
+    return true;
+}
+
+// Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
+template <int Nmax>
+inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, __m128i q[8]) {
+    const block_vectors b = load_block(x);
+    if (!all_finite(b)) return false;
+    __m128 vmin = b.v[0], vmax = b.v[0];
+    for (int k = 1; k < 8; ++k) {
+        vmin = _mm_min_ps(vmin, b.v[k]);
+        vmax = _mm_max_ps(vmax, b.v[k]);
+    }
+    const float min = first_equal(x, b, hmin(vmin));
+    const float max = first_equal(x, b, hmax(vmax));
+    const float d = (max - min) / Nmax;
+    const float id = d ? 1.0f / d : 0.0f;
+    if (!finite_scale(d, id)) return false;
+    *d_out = fp32_to_fp16(d);
+    *m_out = fp32_to_fp16(min);
+    const __m128 vid = _mm_set1_ps(id);
+    const __m128 vmin4 = _mm_set1_ps(min);
+    const __m128 half = _mm_set1_ps(0.5f);
+    for (int k = 0; k < 8; ++k) {
+        const __m128 v = _mm_add_ps(_mm_mul_ps(_mm_sub_ps(b.v[k], vmin4), vid), half);
+        if constexpr (Nmax == 15) {
+            q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), _mm_set1_epi32(15)),
+                                 _mm_set1_epi32(0xff));
+        } else {
+            q[k] = _mm_cvttps_epi32(v);  // ggml stores the low byte without clamping
+        }
+    }
+    return true;
+}
+
+void quantize_block_q4_0_sse4(const float* x, block_q4_0* y) {
+    __m128i q[8];
+    if (!symmetric_levels<8>(x, &y->d, q)) return quantize_block_q4_0_ref(x, y);
+    store_nibbles(q, y->qs);
+}
+
+void quantize_block_q5_0_sse4(const float* x, block_q5_0* y) {
+    __m128i q[8];
+    if (!symmetric_levels<16>(x, &y->d, q)) return quantize_block_q5_0_ref(x, y);
+    store_nibbles(q, y->qs);
+    const uint32_t qh = fifth_bits(q);
+    std::memcpy(y->qh, &qh, 4);
+}
+
+void quantize_block_q4_1_sse4(const float* x, block_q4_1* y) {
+    __m128i q[8];
+    if (!affine_levels<15>(x, &y->d, &y->m, q)) return quantize_block_q4_1_ref(x, y);
+    store_nibbles(q, y->qs);
+}
+
+void quantize_block_q5_1_sse4(const float* x, block_q5_1* y) {
+    __m128i q[8];
+    if (!affine_levels<31>(x, &y->d, &y->m, q)) return quantize_block_q5_1_ref(x, y);
+    store_nibbles(q, y->qs);
+    const uint32_t qh = fifth_bits(q);
+    std::memcpy(y->qh, &qh, 4);
+}
+
+template <typename Block, void (*Simd)(const float*, Block*), quantize_fn Ref>
+void quantize_legacy_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                          const float* imatrix) {
+    if (imatrix) return Ref(src, dst, nrows, n_per_row, imatrix);
+    Block* out = static_cast<Block*>(dst);
+    const int64_t nb = nrows * n_per_row / kLegacyBlock;
+    for (int64_t i = 0; i < nb; ++i) Simd(src + i * kLegacyBlock, out + i);
+}
+
+void quantize_q8_0_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                        const float*) {
+    block_q8_0* out = static_cast<block_q8_0*>(dst);
+    const int64_t nb = nrows * n_per_row / kLegacyBlock;
+    for (int64_t i = 0; i < nb; ++i) quantize_block_q8_0_sse4(src + i * kLegacyBlock, out + i);
+}
+
+}  // namespace
+
+void register_legacy_sse4(kernel_table& table) {
+    table.quantize[uint32_t(ggml_type::q8_0)] = quantize_q8_0_sse4;
+    table.quantize[uint32_t(ggml_type::q4_0)] =
+        quantize_legacy_sse4<block_q4_0, quantize_block_q4_0_sse4, quantize_q4_0_ref>;
+    table.quantize[uint32_t(ggml_type::q4_1)] =
+        quantize_legacy_sse4<block_q4_1, quantize_block_q4_1_sse4, quantize_q4_1_ref>;
+    table.quantize[uint32_t(ggml_type::q5_0)] =
+        quantize_legacy_sse4<block_q5_0, quantize_block_q5_0_sse4, quantize_q5_0_ref>;
+    table.quantize[uint32_t(ggml_type::q5_1)] =
+        quantize_legacy_sse4<block_q5_1, quantize_block_q5_1_sse4, quantize_q5_1_ref>;
+}
+
+}  // namespace gguf_squash

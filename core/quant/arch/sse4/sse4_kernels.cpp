@@ -6,6 +6,7 @@ namespace gguf_squash {
 
 void register_legacy_sse4(kernel_table& table);
 void register_f16_bf16_sse4(kernel_table& table);
+void register_iq3_sse4(kernel_table& table);
 void register_iq4_sse4(kernel_table& table);
 
 void register_k_quants_sse4(kernel_table& table);
@@ -14,6 +15,7 @@ void register_sse4_kernels(kernel_table& table) {
     register_k_quants_sse4(table);
     register_legacy_sse4(table);
     register_f16_bf16_sse4(table);
+    register_iq3_sse4(table);
     register_iq4_sse4(table);
 }
 

@@ -1,0 +1,149 @@
+// Hostile files: every class in tests/gguf_malformed_cases.h is refused with an error that names
+// the field and the byte offset, whole or chunked, with or without the file size; every prefix
+// of a valid file is refused as truncated; the committed copies in tests/fixtures/malformed/
+// match the generator. Set GGUF_SQUASH_WRITE_MALFORMED=1 (native) to rewrite them.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "format/gguf_reader.h"
+#include "gguf_fixture_files.h"
+#include "gguf_malformed_cases.h"
+
+namespace gguf_squash {
+namespace {
+
+using testing::gguf_bytes;
+using testing::malformed_case;
+using testing::malformed_cases;
+
+result<gguf_header> read_bytewise(const std::vector<uint8_t>& b, bool know_size) {
+    gguf_reader_options opts;
+    if (know_size) opts.file_size = b.size();
+    gguf_reader reader(opts);
+    for (size_t i = 0; i < b.size() && !reader.finished(); ++i) {
+        input_span in{b.data() + i, 1, 0};
+        result<size_t> r = reader.feed(in);
+        if (!r.ok()) return r.error();
+    }
+    if (!reader.finished()) return reader.end_of_input();
+    return reader.take_header();
+}
+
+std::string at_offset(uint64_t off) {
+    return "at byte offset " + std::to_string(off) + ":";
+}
+
+TEST(GgufMalformed, ValidBaseFileReads) {
+    const gguf_bytes g = testing::valid_small_file();
+    result<gguf_header> h = read_gguf_header(g.b.data(), g.b.size());
+    ASSERT_TRUE(h.ok()) << h.error().message();
+    ASSERT_EQ(h->tensors.size(), 2u);
+    // Invalid UTF-8 is kept as bytes, not refused.
+    const gguf_value* tokens = h->find("tokenizer.ggml.tokens");
+    ASSERT_NE(tokens, nullptr);
+    ASSERT_EQ(tokens->strings.size(), 3u);
+    EXPECT_EQ(tokens->strings[1], "\xff\xfe invalid utf-8 \xc3");
+}
+
+TEST(GgufMalformed, EveryCaseRefusedNamingFieldAndOffset) {
+    for (const malformed_case& c : malformed_cases()) {
+        SCOPED_TRACE(c.name);
+        const gguf_bytes g = c.build();
+        result<gguf_header> h = read_gguf_header(g.b.data(), g.b.size());
+        ASSERT_FALSE(h.ok());
+        const std::string& msg = h.error().message();
+        EXPECT_EQ(h.error().code(),
+                  c.unsupported ? status_code::unsupported : status_code::invalid_file)
+            << msg;
+        EXPECT_NE(msg.find(c.field), std::string::npos) << msg;
+        EXPECT_NE(msg.find(at_offset(g.mark)), std::string::npos) << msg;
+        EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+        // Fed a byte at a time the verdict and message are the same.
+        result<gguf_header> chunked = read_bytewise(g.b, true);
+        ASSERT_FALSE(chunked.ok());
+        EXPECT_EQ(chunked.error().message(), msg);
+        // Without the file size some checks must wait, but the file is still refused.
+        result<gguf_header> blind = read_bytewise(g.b, false);
+        EXPECT_EQ(blind.ok(), c.needs_file_size);
+    }
+}
+
+TEST(GgufMalformed, EveryPrefixOfAValidFileIsRefused) {
+    const gguf_bytes g = testing::valid_small_file();
+    result<gguf_header> full = read_gguf_header(g.b.data(), g.b.size());
+    ASSERT_TRUE(full.ok());
+    // The file is valid once t1's 36 bytes are in; the final padding is optional.
+    const size_t needed = size_t(full->data_offset + 64 + 36);
+    for (size_t len = 0; len < g.b.size(); ++len) {
+        SCOPED_TRACE(len);
+        result<gguf_header> h = read_gguf_header(g.b.data(), len);
+        if (len >= needed) {
+            EXPECT_TRUE(h.ok()) << h.error().message();
+            continue;
+        }
+        ASSERT_FALSE(h.ok());
+        EXPECT_EQ(h.error().code(), status_code::invalid_file);
+        EXPECT_NE(h.error().message().find("at byte offset"), std::string::npos);
+        // The push reader, not told the size, reports the truncation when the input ends.
+        std::vector<uint8_t> prefix(g.b.begin(), g.b.begin() + long(len));
+        result<gguf_header> blind = read_bytewise(prefix, false);
+        if (len < full->data_offset) {
+            ASSERT_FALSE(blind.ok());
+            EXPECT_NE(blind.error().message().find("truncated"), std::string::npos)
+                << blind.error().message();
+        }
+    }
+}
+
+TEST(GgufMalformed, ReaderStaysDeadAfterAnError) {
+    const gguf_bytes g = malformed_cases()[0].build();
+    gguf_reader reader;
+    input_span in{g.b.data(), g.b.size(), 0};
+    result<size_t> first = reader.feed(in);
+    ASSERT_FALSE(first.ok());
+    input_span again{g.b.data(), g.b.size(), 0};
+    result<size_t> second = reader.feed(again);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.error().message(), first.error().message());
+}
+
+TEST(GgufMalformed, CommittedFilesMatchTheGenerator) {
+    const std::string dir = testing::fixture_path("malformed/");
+#ifndef GGUF_SQUASH_WASM_TEST
+    if (std::getenv("GGUF_SQUASH_WRITE_MALFORMED")) {
+        std::string readme =
+            "# Malformed GGUF files\n\n"
+            "One small file per class of damage, generated by tests/gguf_malformed_cases.h\n"
+            "(rewrite with `GGUF_SQUASH_WRITE_MALFORMED=1 gguf_squash_tests "
+            "--gtest_filter=GgufMalformed.*`).\n"
+            "Every one must be refused with a one-line error naming the field and the byte "
+            "offset.\n\n| file | the error names | at byte offset |\n|---|---|---|\n";
+        for (const malformed_case& c : malformed_cases()) {
+            const gguf_bytes g = c.build();
+            FILE* f = std::fopen((dir + c.name + ".gguf").c_str(), "wb");
+            ASSERT_NE(f, nullptr);
+            std::fwrite(g.b.data(), 1, g.b.size(), f);
+            std::fclose(f);
+            readme +=
+                "| `" + c.name + ".gguf` | " + c.field + " | " + std::to_string(g.mark) + " |\n";
+        }
+        FILE* f = std::fopen((dir + "README.md").c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        std::fwrite(readme.data(), 1, readme.size(), f);
+        std::fclose(f);
+    }
+#endif
+    for (const malformed_case& c : malformed_cases()) {
+        SCOPED_TRACE(c.name);
+        const gguf_bytes g = c.build();
+        EXPECT_TRUE(testing::load_file(dir + c.name + ".gguf") == g.b);
+        result<gguf_header> h = read_gguf_header_file(dir + c.name + ".gguf");
+        ASSERT_FALSE(h.ok());
+        EXPECT_NE(h.error().message().find(at_offset(g.mark)), std::string::npos)
+            << h.error().message();
+    }
+}
+
+}  // namespace
+}  // namespace gguf_squash

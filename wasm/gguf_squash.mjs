@@ -215,6 +215,73 @@ export class GgufSquash {
         return this.takeString(this.mod._gs_ftype_name(id >>> 0));
     }
 
+    // llama-quantize's arguments, parsed by the core: {input, output, imatrix_file, ftype,
+    // nthreads, help, keep_split, dry_run}; a GgufError for a usage error.
+    parseQuantizeArgs(args) {
+        const [ptr, len] = this.allocString(args.join('\0'));
+        try {
+            return this.takeJson(this.mod._gs_parse_quantize_args_json(ptr, len));
+        } finally {
+            this.mod._free(ptr);
+        }
+    }
+
+    // Makes a text file's contents available to the argument parser (--tensor-type-file).
+    provideTextFile(name, bytes) {
+        const [namePtr] = this.allocString(name);
+        const dataPtr = this.allocBytes(bytes);
+        try {
+            this.mod._gs_provide_text_file(namePtr, dataPtr, bytes.length);
+        } finally {
+            this.mod._free(namePtr);
+            this.mod._free(dataPtr);
+        }
+    }
+
+    quantizeUsage() {
+        return this.takeString(this.mod._gs_quantize_usage());
+    }
+
+    // `gguf-squash info` output for one model: the human text, or JSON with --json.
+    infoText(model, { json = false, path = '' } = {}) {
+        const [ptr] = this.allocString(path);
+        try {
+            return this.takeString(this.mod._gs_model_info_text(model.handle, json ? 1 : 0, ptr));
+        } finally {
+            this.mod._free(ptr);
+        }
+    }
+
+    // Several files' info texts as the native CLI prints them together.
+    joinInfoTexts(texts, { json = false } = {}) {
+        if (!json || texts.length <= 1) return texts.join('');
+        return `[${texts.map((t) => t.trimEnd()).join(',')}]\n`;
+    }
+
+    // A streaming quantize job for `model` from llama-quantize's arguments
+    // ([options] IN [OUT] TYPE [NTHREADS]); `imatrix` holds the bytes of the --imatrix file.
+    // Throws a GgufError for bad arguments and refusals.
+    createJob(model, args, { imatrix = null, maxBufferBytes = 0 } = {}) {
+        const [argPtr, argLen] = this.allocString(args.join('\0'));
+        const imPtr = imatrix ? this.allocBytes(imatrix) : 0;
+        let handle = 0;
+        try {
+            handle = this.mod._gs_job_new(model.handle, argPtr, argLen, imPtr,
+                                          imatrix ? imatrix.length : 0, maxBufferBytes);
+        } finally {
+            this.mod._free(argPtr);
+            if (imPtr) this.mod._free(imPtr);
+        }
+        if (!handle) throw new GgufError('out_of_memory', 'cannot allocate a quantize job');
+        const code = this.mod._gs_job_status(handle);
+        if (code !== 0) {
+            const message = this.string(this.mod._gs_job_error(handle));
+            this.mod._gs_job_free(handle);
+            throw new GgufError(code, message);
+        }
+        return new QuantizeJob(this, handle);
+    }
+
     // Tensor type names this build can write (for --output-tensor-type and friends).
     quantizableTypes() {
         return this.takeString(this.mod._gs_writable_types()).split('\n').filter(Boolean);
@@ -249,6 +316,85 @@ export class Model {
         for (const p of this.parts) p.handle = 0;
         this.handle = 0;
     }
+}
+
+// A running quantize job: the core asks for input at offsets and produces the output in order.
+export class QuantizeJob {
+    constructor(core, handle) {
+        this.core = core;
+        this.handle = handle;
+        this.plan = JSON.parse(core.string(core.mod._gs_job_plan_json(handle)));
+        this.progressBuf = 0;
+    }
+
+    error() {
+        const m = this.core.mod;
+        return new GgufError(m._gs_job_status(this.handle), this.core.string(m._gs_job_error(this.handle)));
+    }
+
+    progress() {
+        const m = this.core.mod;
+        this.progressBuf ||= u32(m._malloc(8 * 8));
+        m._gs_job_progress(this.handle, this.progressBuf);
+        const f = new Float64Array(m.HEAPU8.buffer, this.progressBuf, 7);
+        const tensorIndex = f[0];
+        return {
+            tensorIndex, tensorCount: f[1], tensorRowsDone: f[2], tensorRows: f[3],
+            bytesIn: f[4], bytesOut: f[5], totalOut: f[6],
+            tensor: this.core.string(m._gs_job_tensor_name(this.handle)),
+            tensorType: this.core.string(m._gs_job_tensor_type(this.handle, tensorIndex)),
+        };
+    }
+
+    // Runs the job to its end. `read(offset, length)` returns (a promise of) up to `length`
+    // input bytes at that absolute offset (fewer only at the end of the input); `write(bytes)` is
+    // awaited for each output chunk, in order (the chunk is a fresh copy the callee may keep or
+    // transfer). `onProgress` gets progress() after each step; `signal` aborts between steps.
+    async run({ read, write, onProgress = null, signal = null, chunkSize = 1 << 20 }) {
+        const m = this.core.mod;
+        const out = u32(m._malloc(chunkSize));
+        if (!out) throw new GgufError('out_of_memory', 'cannot allocate an output buffer');
+        try {
+            while (!m._gs_job_done(this.handle)) {
+                signal?.throwIfAborted();
+                const want = m._gs_job_input_wanted(this.handle);
+                if (want > 0) {
+                    const offset = m._gs_job_input_offset(this.handle);
+                    const bytes = await read(offset, Math.min(want, chunkSize));
+                    signal?.throwIfAborted();
+                    if (!bytes || bytes.length === 0) {
+                        m._gs_job_finish(this.handle);
+                        throw this.error();  // names the tensor that was cut short
+                    }
+                    const ptr = this.core.stage(bytes);
+                    if (m._gs_job_feed(this.handle, ptr, bytes.length) !== 0) throw this.error();
+                }
+                const n = m._gs_job_drain(this.handle, out, chunkSize);
+                if (n < 0) throw this.error();
+                if (n > 0) await write(m.HEAPU8.slice(out, out + n));
+                if (want === 0 && n === 0 && !m._gs_job_done(this.handle))
+                    throw new GgufError('internal', 'quantize job made no progress');
+                onProgress?.(this.progress());
+            }
+            if (m._gs_job_finish(this.handle) !== 0) throw this.error();
+        } finally {
+            m._free(out);
+        }
+    }
+
+    free() {
+        if (this.progressBuf) this.core.mod._free(this.progressBuf);
+        if (this.handle) this.core.mod._gs_job_free(this.handle);
+        this.handle = 0;
+        this.progressBuf = 0;
+    }
+}
+
+// Positioned reads over the sources of a model (one file, or shards in order: offsets are the
+// first shard's, since the plan reads the model as one file when it has one shard).
+export function blobReader(blob) {
+    return async (offset, length) =>
+        new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer());
 }
 
 // A push reader handle: feed chunks, learn what it wants next, then take the parsed model.

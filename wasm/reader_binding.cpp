@@ -186,6 +186,16 @@ EMSCRIPTEN_KEEPALIVE char* gs_model_info_json(model_handle* m) {
     return wasm_glue::to_c_string(header_json(m->header));
 }
 
+// `gguf-squash info` output for one file: JSON (json != 0) or text.
+// TODO(web): switch to core/format/gguf_json.h once it lands, so the output matches the native CLI.
+EMSCRIPTEN_KEEPALIVE char* gs_model_info_text(model_handle* m, int json, const char* path) {
+    if (json) return wasm_glue::to_c_string(header_json(m->header) + "\n");
+    std::string out = std::string(path) + ": GGUF v" + std::to_string(m->header.version) + ", " +
+                      std::to_string(m->header.kv.size()) + " keys, " +
+                      std::to_string(m->header.tensors.size()) + " tensors\n";
+    return wasm_glue::to_c_string(out);
+}
+
 EMSCRIPTEN_KEEPALIVE const char* gs_status_name(int code) {
     return status_code_name(status_code(code));
 }

@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// gguf-squash's command line on the WebAssembly build, for node:
+//   node wasm/cli.mjs info FILE... [--json]
+//   node wasm/cli.mjs quantize [options] IN [OUT] TYPE [NTHREADS]
+// Same arguments, output and exit codes as the native build/native/gguf-squash (0 success,
+// 1 invalid input or failure, 2 usage error). The core parses and formats; this file does I/O.
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
+
+const kUsage = `usage: gguf-squash <command> [args]
+
+commands:
+  info FILE... [--json]          show a GGUF file's header, metadata and tensors
+  quantize [options] IN [OUT] TYPE [NTHREADS]
+                                 quantize like llama-quantize (see quantize --help)
+  estimate [options] FILE|URL    exact output sizes and memory for every type
+`;
+
+// Positioned reads from a node file, in the {size, read} shape the JS API takes.
+function fileSource(file) {
+    const fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    return {
+        size,
+        fd,
+        read(offset, length) {
+            const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+            let got = 0;
+            while (got < buf.length) {
+                const n = fs.readSync(fd, buf, got, buf.length - got, offset + got);
+                if (n === 0) break;
+                got += n;
+            }
+            return Promise.resolve(got === buf.length ? buf : buf.subarray(0, got));
+        },
+        close() {
+            fs.closeSync(fd);
+        },
+    };
+}
+
+function writeOut(text) {
+    // Synchronous, so large outputs are complete before the process exits.
+    fs.writeSync(1, text);
+}
+
+async function runInfo(core, args) {
+    const files = [];
+    let json = false;
+    for (const a of args) {
+        if (a === '--json') json = true;
+        else if (a === '-h' || a === '--help') {
+            writeOut('usage: gguf-squash info FILE... [--json]\n');
+            return 0;
+        } else if (a.startsWith('-') && a !== '-') {
+            process.stderr.write(`gguf-squash info: unknown option '${a}'\n`);
+            return 2;
+        } else files.push(a);
+    }
+    if (!files.length) {
+        process.stderr.write('usage: gguf-squash info FILE... [--json]\n');
+        return 2;
+    }
+    const texts = [];
+    let status = 0;
+    for (const file of files) {
+        let src;
+        try {
+            src = fileSource(file);
+        } catch (e) {
+            process.stderr.write(`gguf-squash info: ${file}: cannot open: ${e.code ?? e.message}\n`);
+            status = 1;
+            continue;
+        }
+        try {
+            const model = await core.openModel([src]);
+            try {
+                texts.push(core.infoText(model, { json, path: file }));
+            } finally {
+                model.free();
+            }
+        } catch (e) {
+            if (!(e instanceof GgufError)) throw e;
+            process.stderr.write(`gguf-squash info: ${file}: ${e.message}\n`);
+            status = 1;
+        } finally {
+            src.close();
+        }
+    }
+    writeOut(core.joinInfoTexts(texts, { json }));
+    return status;
+}
+
+async function runQuantize(core, args) {
+    let parsed;
+    try {
+        for (let i = 0; i < args.length - 1; i++) {
+            if (args[i] === '--tensor-type-file') {
+                try {
+                    core.provideTextFile(args[i + 1], fs.readFileSync(args[i + 1]));
+                } catch { /* the parser reports the missing file */ }
+            }
+        }
+        parsed = core.parseQuantizeArgs(args);
+    } catch (e) {
+        if (!(e instanceof GgufError)) throw e;
+        process.stderr.write(`gguf-squash quantize: ${e.message}\n`);
+        process.stderr.write(core.quantizeUsage());
+        return 2;
+    }
+    if (parsed.help) {
+        writeOut(core.quantizeUsage());
+        return 0;
+    }
+    let imatrix = null;
+    if (parsed.imatrix_file) {
+        try {
+            imatrix = fs.readFileSync(parsed.imatrix_file);
+        } catch (e) {
+            process.stderr.write(`gguf-squash quantize: cannot read imatrix '${parsed.imatrix_file}': ${e.code ?? e.message}\n`);
+            return 1;
+        }
+    }
+    let src;
+    try {
+        src = fileSource(parsed.input);
+    } catch (e) {
+        process.stderr.write(`gguf-squash quantize: cannot open '${parsed.input}': ${e.code ?? e.message}\n`);
+        return 1;
+    }
+    const tmp = parsed.output ? `${parsed.output}.tmp-${process.pid}` : null;
+    let model = null, job = null, fd = null;
+    try {
+        model = await core.openModel([src]);
+        job = core.createJob(model, args, { imatrix });
+        if (parsed.dry_run) {
+            const p = job.plan;
+            writeOut(`${parsed.ftype}: ${p.file_size} bytes, ${p.bpw.toFixed(2)} bpw\n`);
+            return 0;
+        }
+        fd = fs.openSync(tmp, 'w');
+        const t0 = performance.now();
+        const tty = process.stderr.isTTY;
+        let lastTensor = -1;
+        await job.run({
+            read: (offset, length) => src.read(offset, length),
+            write: (bytes) => {
+                let off = 0;
+                while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+            },
+            onProgress: tty ? (p) => {
+                if (p.tensorIndex !== lastTensor && p.tensorIndex < p.tensorCount) {
+                    lastTensor = p.tensorIndex;
+                    process.stderr.write(`[${String(p.tensorIndex + 1).padStart(4)}/${p.tensorCount}] ${p.tensor} -> ${p.tensorType}\n`);
+                }
+            } : null,
+        });
+        fs.closeSync(fd);
+        fd = null;
+        fs.renameSync(tmp, parsed.output);
+        if (tty) {
+            const secs = (performance.now() - t0) / 1000;
+            const p = job.plan;
+            process.stderr.write(`model size  = ${(p.source_bytes / 1048576).toFixed(2)} MiB\n` +
+                                 `quant size  = ${(p.target_bytes / 1048576).toFixed(2)} MiB (${p.bpw.toFixed(2)} BPW)\n` +
+                                 `time        = ${secs.toFixed(2)} s, ${(src.size / 1e6 / secs).toFixed(1)} MB/s\n`);
+        }
+        return 0;
+    } catch (e) {
+        if (!(e instanceof GgufError) && !e?.code) throw e;
+        process.stderr.write(`gguf-squash quantize: ${e.message}\n`);
+        return 1;
+    } finally {
+        if (fd !== null) fs.closeSync(fd);
+        if (tmp && fs.existsSync(tmp)) fs.unlinkSync(tmp);
+        job?.free();
+        model?.free();
+        src.close();
+    }
+}
+
+async function main(argv) {
+    if (argv.length < 1) {
+        process.stderr.write(kUsage);
+        return 2;
+    }
+    const [cmd, ...rest] = argv;
+    if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
+        writeOut(kUsage);
+        return 0;
+    }
+    if (cmd !== 'info' && cmd !== 'quantize') {
+        process.stderr.write(`gguf-squash: unknown command '${cmd}'\n${kUsage}`);
+        return 2;
+    }
+    const core = await loadGgufSquash({ variant: process.env.GGUF_SQUASH_WASM_VARIANT ?? 'auto' });
+    return cmd === 'info' ? runInfo(core, rest) : runQuantize(core, rest);
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+    process.stderr.write(`gguf-squash: ${e?.stack ?? e}\n`);
+    process.exitCode = 1;
+});

@@ -1,13 +1,390 @@
-// gguf-squash quantize: being written.
+// gguf-squash quantize [options] IN [OUT] TYPE [NTHREADS]: llama-quantize's command, writing
+// byte-identical files. The core plans and streams; this file does the I/O: it reads the input by
+// offset, writes the output to a temporary name next to OUT and renames it only when complete, so
+// no partial file is ever left (failure, refusal, full disk, SIGINT/SIGTERM).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "commands.h"
+#include "format/gguf_reader.h"
+#include "pipeline/quantize_job.h"
+#include "plan/imatrix.h"
+#include "plan/quant_plan.h"
+#include "plan/quantize_args.h"
 
 namespace gguf_squash::cli {
+namespace {
+
+std::atomic<int> g_signal{0};
+// The temporary file being written, removed by the signal handler path (unlink is
+// async-signal-safe); a fixed buffer because the handler may not allocate.
+char g_temp_path[4096] = {0};
+
+extern "C" void on_terminate_signal(int sig) {
+    g_signal.store(sig);
+}
+
+void print_usage(FILE* out, const char* exe) {
+    std::fprintf(
+        out,
+        "usage: %s quantize [--help] [--allow-requantize] [--leave-output-tensor] [--pure] "
+        "[--imatrix] [--include-weights]\n"
+        "       [--exclude-weights] [--output-tensor-type] [--token-embedding-type] "
+        "[--tensor-type] [--tensor-type-file]\n"
+        "       [--prune-layers] [--keep-split] [--override-kv] [--dry-run] "
+        "[--max-buffer-size] [--allow-non-finite]\n"
+        "       model-f32.gguf [model-quant.gguf] type [nthreads]\n\n",
+        exe);
+    std::fprintf(out,
+                 "  --allow-requantize\n"
+                 "        allow requantizing tensors that have already been quantized\n"
+                 "        WARNING: this can severely reduce quality compared to quantizing from "
+                 "16bit or 32bit!\n"
+                 "  --leave-output-tensor\n"
+                 "        leave output.weight un(re)quantized\n"
+                 "        increases model size but may also increase quality, especially when "
+                 "requantizing\n"
+                 "  --pure\n"
+                 "        disable k-quant mixtures and quantize all tensors to the same type\n"
+                 "  --imatrix file_name\n"
+                 "        use data in file_name as importance matrix for quant optimizations\n"
+                 "  --include-weights tensor_name\n"
+                 "        use importance matrix for this/these tensor(s)\n"
+                 "  --exclude-weights tensor_name\n"
+                 "        do not use importance matrix for this/these tensor(s)\n"
+                 "  --output-tensor-type ggml_type\n"
+                 "        use this ggml_type for the output.weight tensor\n"
+                 "  --token-embedding-type ggml_type\n"
+                 "        use this ggml_type for the token embeddings tensor\n"
+                 "  --tensor-type tensor_name=ggml_type\n"
+                 "        quantize this tensor to this ggml_type (tensor_name is a regular "
+                 "expression)\n"
+                 "        may be specified multiple times. example: --tensor-type attn_q=q8_0\n"
+                 "  --tensor-type-file tensor_types.txt\n"
+                 "        list of tensor_name=ggml_type entries, separated by spaces or newlines\n"
+                 "  --prune-layers L0,L1,L2...\n"
+                 "        comma-separated list of layer numbers to prune from the model\n"
+                 "        WARNING: this is an advanced option, use with care.\n"
+                 "  --keep-split\n"
+                 "        generate quantized model in the same shards as input (not supported "
+                 "yet)\n"
+                 "  --override-kv KEY=TYPE:VALUE\n"
+                 "        override model metadata by key in the quantized model (TYPE: int, "
+                 "float, bool, str)\n"
+                 "        may be specified multiple times. WARNING: advanced option, use with "
+                 "care.\n"
+                 "  --dry-run\n"
+                 "        calculate and show the final quantization size without quantizing\n"
+                 "  --max-buffer-size MiB\n"
+                 "        max amount of tensor rows kept in memory while quantizing one tensor "
+                 "(default: 32)\n"
+                 "  --allow-non-finite\n"
+                 "        quantize weights holding NaN or Inf instead of refusing the model\n\n"
+                 "note: --include-weights and --exclude-weights cannot be used together\n\n");
+    std::fprintf(
+        out,
+        "-----------------------------------------------------------------------------\n"
+        " allowed quantization types (size and perplexity notes as llama-quantize "
+        "publishes them)\n"
+        "-----------------------------------------------------------------------------\n\n");
+    for (const ftype_option& o : quantize_ftype_options()) {
+        if (std::strcmp(o.name, "COPY") != 0) {
+            std::fprintf(out, "  %2u  or  ", unsigned(o.ftype));
+        } else {
+            std::fprintf(out, "          ");
+        }
+        std::fprintf(out, "%-9s : %s\n", o.name, o.note);
+    }
+}
+
+result<std::vector<uint8_t>> read_whole_file(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return make_error(status_code::io_error, path + ": " + std::strerror(errno));
+    std::vector<uint8_t> bytes;
+    uint8_t buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
+    const bool bad = std::ferror(f);
+    std::fclose(f);
+    if (bad) return make_error(status_code::io_error, path + ": read error");
+    return bytes;
+}
+
+std::string shape_text(const tensor_plan& t) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%5llu, %5llu, %5llu, %5llu", (unsigned long long)t.ne[0],
+                  (unsigned long long)t.ne[1], (unsigned long long)t.ne[2],
+                  (unsigned long long)t.ne[3]);
+    return buf;
+}
+
+void print_tensor_line(FILE* out, size_t i, size_t n, const tensor_plan& t) {
+    const double mib = 1024.0 * 1024.0;
+    std::fprintf(out, "[%4zu/%4zu] %-36s - [%s], type = %6s, ", i + 1, n, t.name.c_str(),
+                 shape_text(t).c_str(), type_info(t.source_type).ggml_name);
+    if (t.converts()) {
+        std::fprintf(out, "converting to %s .. size = %8.2f MiB -> %8.2f MiB\n",
+                     type_info(t.target_type).ggml_name, t.source_bytes / mib,
+                     t.target_bytes / mib);
+    } else {
+        std::fprintf(out, "size = %8.3f MiB\n", t.source_bytes / mib);
+    }
+}
+
+// Removes the temporary output unless committed.
+struct temp_output {
+    std::string path;
+    int fd = -1;
+    bool committed = false;
+    ~temp_output() {
+        if (fd >= 0) ::close(fd);
+        if (!committed && !path.empty()) ::unlink(path.c_str());
+        g_temp_path[0] = 0;
+    }
+};
+
+status write_all(int fd, const uint8_t* data, size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) {
+                if (g_signal.load()) return make_error(status_code::cancelled, "interrupted");
+                continue;
+            }
+            return make_error(status_code::io_error,
+                              std::string("write failed: ") + std::strerror(errno));
+        }
+        data += n;
+        size -= size_t(n);
+    }
+    return {};
+}
+
+}  // namespace
 
 int run_quantize(int argc, char** argv) {
-    std::fprintf(stderr, "gguf-squash quantize: not implemented yet\n");
-    return 2;
+    const char* exe = "gguf-squash";
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto read_text = [](const std::string& path) -> result<std::string> {
+        result<std::vector<uint8_t>> b = read_whole_file(path);
+        if (!b.ok()) return b.error();
+        return std::string(b->begin(), b->end());
+    };
+    result<quantize_args> parsed = parse_quantize_args(args, read_text);
+    if (!parsed.ok()) {
+        std::fprintf(stderr, "gguf-squash quantize: %s\n\n", parsed.error().message().c_str());
+        print_usage(stderr, exe);
+        return 2;
+    }
+    quantize_args& a = *parsed;
+    if (a.help) {
+        print_usage(stdout, exe);
+        return 0;
+    }
+    if (a.keep_split) {
+        std::fprintf(stderr, "gguf-squash quantize: --keep-split is not supported yet\n");
+        return 1;
+    }
+
+    // Importance matrix.
+    imatrix_data imatrix;
+    if (!a.imatrix_file.empty()) {
+        result<std::vector<uint8_t>> bytes = read_whole_file(a.imatrix_file);
+        if (!bytes.ok()) {
+            std::fprintf(stderr, "gguf-squash quantize: failed to load imatrix from '%s': %s\n",
+                         a.imatrix_file.c_str(), bytes.error().message().c_str());
+            return 1;
+        }
+        result<imatrix_data> im = parse_imatrix(bytes->data(), bytes->size());
+        if (!im.ok()) {
+            std::fprintf(stderr, "gguf-squash quantize: failed to load imatrix from '%s': %s\n",
+                         a.imatrix_file.c_str(), im.error().message().c_str());
+            return 1;
+        }
+        imatrix = std::move(*im);
+        std::printf(
+            "load_imatrix: loaded %zu importance matrix entries from %s computed on %d "
+            "chunks\n",
+            imatrix.entries.size(), a.imatrix_file.c_str(), imatrix.chunk_count);
+        status fs = filter_imatrix(imatrix, a.include_weights, a.exclude_weights);
+        if (!fs.ok()) {
+            std::fprintf(stderr, "gguf-squash quantize: %s\n", fs.message().c_str());
+            return 2;
+        }
+        a.options.imatrix = &imatrix;
+    }
+
+    result<gguf_header> header = read_gguf_header_file(a.input);
+    if (!header.ok()) {
+        std::fprintf(stderr, "gguf-squash quantize: %s: %s\n", a.input.c_str(),
+                     header.error().message().c_str());
+        return 1;
+    }
+    result<quant_plan> plan = make_quant_plan(*header, a.options);
+    if (!plan.ok()) {
+        std::fprintf(stderr, "gguf-squash quantize: failed to quantize '%s': %s\n", a.input.c_str(),
+                     plan.error().message().c_str());
+        return 1;
+    }
+    const bool tty = ::isatty(2);
+    const double mib = 1024.0 * 1024.0;
+
+    if (a.options.dry_run) {
+        std::fprintf(stderr, "calculating quantization size for '%s' as %s\n", a.input.c_str(),
+                     a.ftype_name.c_str());
+        for (size_t i = 0; i < plan->tensors.size(); ++i) {
+            print_tensor_line(stderr, i, plan->tensors.size(), plan->tensors[i]);
+        }
+        std::printf("model size  = %8.2f MiB (%.2f BPW)\n", plan->source_bytes / mib,
+                    plan->n_elements ? plan->source_bytes * 8.0 / plan->n_elements : 0.0);
+        std::printf("quant size  = %8.2f MiB (%.2f BPW)\n", plan->target_bytes / mib,
+                    plan_bits_per_weight(*plan));
+        std::printf("file size   = %llu bytes\n", (unsigned long long)plan->file_size);
+        if (plan->will_require_imatrix) {
+            std::printf(
+                "WARNING: dry run completed successfully, but actually completing this "
+                "quantization will require an imatrix!\n");
+        }
+        return 0;
+    }
+
+    std::error_code ec;
+    if (std::filesystem::equivalent(a.input, a.output, ec)) {
+        std::fprintf(stderr,
+                     "gguf-squash quantize: error: input and output files are the same: '%s'\n",
+                     a.input.c_str());
+        return 1;
+    }
+    int nthreads = a.nthreads;
+    if (nthreads <= 0) nthreads = int(std::max(1u, std::thread::hardware_concurrency()));
+
+    const int in_fd = ::open(a.input.c_str(), O_RDONLY);
+    if (in_fd < 0) {
+        std::fprintf(stderr, "gguf-squash quantize: %s: %s\n", a.input.c_str(),
+                     std::strerror(errno));
+        return 1;
+    }
+    struct fd_closer {
+        int fd;
+        ~fd_closer() { ::close(fd); }
+    } in_closer{in_fd};
+
+    // Signals: stop cleanly and remove the temporary file. SIGXFSZ (ulimit -f) becomes an EFBIG
+    // write error instead of killing the process with the file in place.
+    struct sigaction sa {};
+    sa.sa_handler = on_terminate_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: a blocked write returns EINTR
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGXFSZ, SIG_IGN);
+
+    temp_output tmp;
+    tmp.path = a.output + ".tmp." + std::to_string(::getpid());
+    std::snprintf(g_temp_path, sizeof g_temp_path, "%s", tmp.path.c_str());
+    tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (tmp.fd < 0) {
+        std::fprintf(stderr, "gguf-squash quantize: cannot create '%s': %s\n", tmp.path.c_str(),
+                     std::strerror(errno));
+        tmp.path.clear();
+        return 1;
+    }
+
+    std::fprintf(stderr, "quantizing '%s' to '%s' as %s using %d threads\n", a.input.c_str(),
+                 a.output.c_str(), a.ftype_name.c_str(), nthreads);
+
+    quantize_job_options jo;
+    jo.threads = nthreads;
+    jo.max_buffer_bytes = a.max_buffer_size;
+    jo.allow_non_finite = a.allow_non_finite;
+    quantize_job job(*plan, a.options.imatrix, jo);
+
+    auto read = [&](uint64_t offset, uint8_t* buf, size_t size) -> result<size_t> {
+        while (true) {
+            const ssize_t n = ::pread(in_fd, buf, size, off_t(offset));
+            if (n >= 0) return size_t(n);
+            if (errno == EINTR && !g_signal.load()) continue;
+            if (g_signal.load()) return make_error(status_code::cancelled, "interrupted");
+            return make_error(status_code::io_error,
+                              a.input + ": read failed: " + std::strerror(errno));
+        }
+    };
+    auto write = [&](const uint8_t* data, size_t size) { return write_all(tmp.fd, data, size); };
+    size_t last_reported = 0;
+    auto progress = [&](const quantize_job_progress& p) {
+        if (tty) {
+            while (last_reported < p.tensor_index) {
+                print_tensor_line(stderr, last_reported, plan->tensors.size(),
+                                  plan->tensors[last_reported]);
+                ++last_reported;
+            }
+        }
+        return g_signal.load() == 0;
+    };
+
+    const auto t0 = std::chrono::steady_clock::now();
+    status s = run_quantize_job(job, read, write, size_t(1) << 20, progress);
+    if (s.ok() && ::fsync(tmp.fd) != 0 && errno != EINVAL) {
+        s = make_error(status_code::io_error, std::string("fsync failed: ") + std::strerror(errno));
+    }
+    if (s.ok() && ::close(tmp.fd) != 0) {
+        tmp.fd = -1;
+        s = make_error(status_code::io_error, std::string("close failed: ") + std::strerror(errno));
+    }
+    tmp.fd = -1;
+    if (s.ok() && g_signal.load()) s = make_error(status_code::cancelled, "interrupted");
+    if (s.ok() && std::rename(tmp.path.c_str(), a.output.c_str()) != 0) {
+        s = make_error(status_code::io_error, "cannot rename '" + tmp.path + "' to '" + a.output +
+                                                  "': " + std::strerror(errno));
+    }
+    if (!s.ok()) {
+        if (s.code() == status_code::cancelled && g_signal.load()) {
+            std::fprintf(stderr,
+                         "\ngguf-squash quantize: interrupted by signal %d; no output "
+                         "written\n",
+                         g_signal.load());
+            return 128 + g_signal.load();
+        }
+        std::fprintf(stderr,
+                     "gguf-squash quantize: failed to quantize '%s': %s; no output "
+                     "written\n",
+                     a.input.c_str(), s.message().c_str());
+        return 1;
+    }
+    tmp.committed = true;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (tty) {
+        while (last_reported < plan->tensors.size()) {
+            print_tensor_line(stderr, last_reported, plan->tensors.size(),
+                              plan->tensors[last_reported]);
+            ++last_reported;
+        }
+    }
+    std::printf("model size  = %8.2f MiB (%.2f BPW)\n", plan->source_bytes / mib,
+                plan->n_elements ? plan->source_bytes * 8.0 / plan->n_elements : 0.0);
+    std::printf("quant size  = %8.2f MiB (%.2f BPW)\n", plan->target_bytes / mib,
+                plan_bits_per_weight(*plan));
+    if (plan->n_fallback > 0) {
+        std::printf("WARNING: %d of %zu tensor(s) required fallback quantization\n",
+                    plan->n_fallback, plan->tensors.size());
+    }
+    std::printf("wrote '%s': %llu bytes in %.2f s (%.1f MB/s of input)\n", a.output.c_str(),
+                (unsigned long long)plan->file_size, seconds,
+                seconds > 0 ? plan->source_bytes / 1e6 / seconds : 0.0);
+    return 0;
 }
 
 }  // namespace gguf_squash::cli

@@ -123,6 +123,8 @@ result<quantize_args> parse_quantize_args(const std::vector<std::string>& args,
             auto v = value(flag);
             if (!v.ok()) return v.error();
             a.exclude_weights.push_back(*v);
+        } else if (flag == "--allow-non-finite") {
+            a.allow_non_finite = true;
         } else if (flag == "--keep-split") {
             a.keep_split = true;
         } else if (flag == "--max-buffer-size") {

@@ -24,7 +24,8 @@ struct quantize_args {
     std::string imatrix_file;  // --imatrix
     std::vector<std::string> include_weights, exclude_weights;
     bool keep_split = false;
-    uint64_t max_buffer_size = 0;  // --max-buffer-size in bytes, 0: default
+    uint64_t max_buffer_size = 0;   // --max-buffer-size in bytes, 0: default
+    bool allow_non_finite = false;  // --allow-non-finite (ours): quantize NaN/Inf weights
     bool help = false;
 };
 

@@ -1,0 +1,408 @@
+#include "quantize_job.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#ifndef __EMSCRIPTEN__
+#include <atomic>
+#include <mutex>
+#include <thread>
+#endif
+
+#include "../format/gguf_writer.h"
+#include "../quant/quant_common.h"
+#include "../quant/quantize.h"
+
+namespace gguf_squash {
+namespace {
+
+constexpr uint64_t kDefaultMaxBuffer = 32ull << 20;
+constexpr int64_t kMinChunkElements = 32 * 512;  // llama-quantize's work unit per thread
+const uint8_t kZeros[256] = {};
+
+// Index of the first non-finite value in a row of a float-like type, or -1.
+int64_t first_non_finite(ggml_type type, const uint8_t* row, int64_t n) {
+    switch (type) {
+        case ggml_type::f32:
+            for (int64_t i = 0; i < n; ++i) {
+                uint32_t u;
+                std::memcpy(&u, row + 4 * i, 4);
+                if ((u & 0x7f800000u) == 0x7f800000u) return i;
+            }
+            return -1;
+        case ggml_type::f16:
+            for (int64_t i = 0; i < n; ++i) {
+                uint16_t h;
+                std::memcpy(&h, row + 2 * i, 2);
+                if ((h & 0x7c00u) == 0x7c00u) return i;
+            }
+            return -1;
+        case ggml_type::bf16:
+            for (int64_t i = 0; i < n; ++i) {
+                uint16_t h;
+                std::memcpy(&h, row + 2 * i, 2);
+                if ((h & 0x7f80u) == 0x7f80u) return i;
+            }
+            return -1;
+        case ggml_type::f64:
+            for (int64_t i = 0; i < n; ++i) {
+                double d;
+                std::memcpy(&d, row + 8 * i, 8);
+                if (!std::isfinite(d)) return i;
+            }
+            return -1;
+        default:
+            return -1;
+    }
+}
+
+int64_t first_non_finite(const float* v, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        if (!std::isfinite(v[i])) return i;
+    }
+    return -1;
+}
+
+bool is_float_like(ggml_type t) {
+    return t == ggml_type::f32 || t == ggml_type::f16 || t == ggml_type::bf16 ||
+           t == ggml_type::f64;
+}
+
+}  // namespace
+
+quantize_job::quantize_job(const quant_plan& plan, const imatrix_data* imatrix,
+                           const quantize_job_options& options)
+    : plan_(plan), imatrix_(imatrix), options_(options) {
+    if (options_.max_buffer_bytes == 0) options_.max_buffer_bytes = kDefaultMaxBuffer;
+    if (options_.threads < 1) options_.threads = 1;
+    progress_.tensor_count = plan_.tensors.size();
+    progress_.total_out = plan_.file_size;
+    result<std::vector<uint8_t>> h = encode_gguf_header(plan_.output);
+    if (!h.ok()) {
+        error_ = h.error();
+        return;
+    }
+    header_ = std::move(*h);
+    if (header_.size() != plan_.header_size) {
+        error_ = make_error(status_code::internal, "encoded header size differs from the plan");
+        return;
+    }
+    for (const tensor_plan& tp : plan_.tensors) {
+        if (!tp.imatrix_present) continue;
+        if (!imatrix_ || !imatrix_->entries.count(tp.imatrix_name) ||
+            imatrix_->entries.at(tp.imatrix_name).size() != tp.ne[0] * tp.ne[2]) {
+            error_ = make_error(status_code::invalid_argument,
+                                "the plan uses imatrix entry " + tp.imatrix_name +
+                                    ", which the given imatrix does not hold");
+            return;
+        }
+    }
+    pending_ = header_.data();
+    pending_size_ = header_.size();
+    pending_pos_ = 0;
+}
+
+quantize_job::~quantize_job() = default;
+
+status quantize_job::fail(status s) {
+    if (error_.ok()) error_ = std::move(s);
+    pending_ = nullptr;
+    pending_size_ = pending_pos_ = 0;
+    return error_;
+}
+
+bool quantize_job::done() const {
+    return error_.ok() && finished_;
+}
+
+status quantize_job::finish() {
+    if (!error_.ok()) return error_;
+    if (finished_) return {};
+    if (tensor_ < plan_.tensors.size() && input_wanted() > 0) {
+        return make_error(status_code::invalid_file,
+                          "input ended early: tensor '" + plan_.tensors[tensor_].source_name +
+                              "' needs bytes from offset " + std::to_string(input_offset()));
+    }
+    return make_error(status_code::internal, "output not fully drained");
+}
+
+void quantize_job::start_tensor() {
+    if (tensor_ >= plan_.tensors.size()) {
+        finished_ = true;
+        progress_.tensor_index = plan_.tensors.size();
+        progress_.tensor_name.clear();
+        return;
+    }
+    const tensor_plan& tp = plan_.tensors[tensor_];
+    progress_.tensor_index = tensor_;
+    progress_.tensor_name = tp.name;
+    progress_.tensor_rows = tp.ne[1] * tp.ne[2] * tp.ne[3];
+    progress_.tensor_rows_done = 0;
+    const uint64_t src_row = row_size(tp.source_type, tp.ne[0]);
+    const uint64_t dst_row = row_size(tp.target_type, tp.ne[0]);
+    uint64_t per_row = src_row;
+    if (tp.converts()) per_row += dst_row + 4 * tp.ne[0];
+    const uint64_t rows = progress_.tensor_rows;
+    rows_per_slab_ = std::max<uint64_t>(
+        1, std::min<uint64_t>(rows, options_.max_buffer_bytes / std::max<uint64_t>(1, per_row)));
+    slab_first_row_ = 0;
+    if (rows == 0 || src_row == 0) {
+        padding_left_ = tensor_padding(tp.target_bytes, plan_.output.alignment);
+        slab_rows_ = 0;
+        return;
+    }
+    start_slab();
+}
+
+void quantize_job::start_slab() {
+    const tensor_plan& tp = plan_.tensors[tensor_];
+    slab_rows_ = std::min(rows_per_slab_, progress_.tensor_rows - slab_first_row_);
+    slab_filled_ = 0;
+    const uint64_t need = slab_rows_ * row_size(tp.source_type, tp.ne[0]);
+    if (in_buf_.size() < need) in_buf_.resize(need);
+}
+
+uint64_t quantize_job::input_offset() const {
+    if (tensor_ >= plan_.tensors.size()) return 0;
+    const tensor_plan& tp = plan_.tensors[tensor_];
+    return tp.source_offset + slab_first_row_ * row_size(tp.source_type, tp.ne[0]) + slab_filled_;
+}
+
+size_t quantize_job::input_wanted() const {
+    if (!error_.ok() || finished_ || !header_done_ || pending_ || padding_left_ > 0) return 0;
+    if (tensor_ >= plan_.tensors.size() || slab_rows_ == 0) return 0;
+    const tensor_plan& tp = plan_.tensors[tensor_];
+    return size_t(slab_rows_ * row_size(tp.source_type, tp.ne[0]) - slab_filled_);
+}
+
+status quantize_job::feed(input_span& in) {
+    if (!error_.ok()) return error_;
+    const size_t want = input_wanted();
+    const size_t take = std::min(want, in.remaining());
+    if (take == 0) return {};
+    std::memcpy(in_buf_.data() + slab_filled_, in.data + in.pos, take);
+    in.pos += take;
+    slab_filled_ += take;
+    progress_.bytes_in += take;
+    if (take == want) return process_slab();
+    return {};
+}
+
+status quantize_job::process_slab() {
+    const tensor_plan& tp = plan_.tensors[tensor_];
+    const int64_t n_per_row = int64_t(tp.ne[0]);
+    const uint64_t src_row = row_size(tp.source_type, tp.ne[0]);
+    const int64_t nrows = int64_t(slab_rows_);
+    const uint64_t rows_per_expert = std::max<uint64_t>(1, tp.ne[1]);
+
+    auto non_finite_error = [&](int64_t row, int64_t col) {
+        const uint64_t global = slab_first_row_ + uint64_t(row);
+        std::string where = "row " + std::to_string(global % rows_per_expert);
+        if (tp.ne[2] > 1 || tp.ne[3] > 1)
+            where += " of matrix " + std::to_string(global / rows_per_expert);
+        return make_error(status_code::invalid_file,
+                          "tensor '" + tp.source_name + "' has NaN or Inf at " + where +
+                              ", column " + std::to_string(col) +
+                              " (use --allow-non-finite to quantize it anyway)");
+    };
+
+    if (!tp.converts()) {
+        // Copied unchanged; the rows are still checked as llama.cpp's loader checks them.
+        if (!options_.allow_non_finite) {
+            if (is_float_like(tp.source_type)) {
+                for (int64_t r = 0; r < nrows; ++r) {
+                    const int64_t c =
+                        first_non_finite(tp.source_type, in_buf_.data() + r * src_row, n_per_row);
+                    if (c >= 0) return fail(non_finite_error(r, c));
+                }
+            } else if (type_info(tp.source_type).is_quantized && can_dequantize(tp.source_type)) {
+                std::vector<float> row(static_cast<size_t>(n_per_row), 0.0f);
+                for (int64_t r = 0; r < nrows; ++r) {
+                    status s = dequantize_rows(tp.source_type, in_buf_.data() + r * src_row,
+                                               row.data(), 1, n_per_row);
+                    if (!s.ok()) return fail(s);
+                    const int64_t c = first_non_finite(row.data(), n_per_row);
+                    if (c >= 0) return fail(non_finite_error(r, c));
+                }
+            }
+        }
+        pending_ = in_buf_.data();
+        pending_size_ = uint64_t(nrows) * src_row;
+        pending_pos_ = 0;
+        return {};
+    }
+
+    const uint64_t dst_row = row_size(tp.target_type, tp.ne[0]);
+    if (f32_buf_.size() < uint64_t(nrows * n_per_row)) f32_buf_.resize(size_t(nrows * n_per_row));
+    if (out_buf_.size() < uint64_t(nrows) * dst_row) out_buf_.resize(size_t(nrows * dst_row));
+    const float* imatrix = nullptr;
+    if (tp.imatrix_present) imatrix = imatrix_->entries.at(tp.imatrix_name).data();
+
+    // Work units: row ranges of about kMinChunkElements weights that never cross a matrix
+    // boundary (each expert matrix has its own imatrix slice).
+    struct unit {
+        int64_t first, count;
+    };
+    std::vector<unit> units;
+    const int64_t chunk_rows =
+        std::max<int64_t>(1, kMinChunkElements / std::max<int64_t>(1, n_per_row));
+    for (int64_t r = 0; r < nrows;) {
+        const uint64_t global = slab_first_row_ + uint64_t(r);
+        const int64_t to_boundary = int64_t(rows_per_expert - global % rows_per_expert);
+        const int64_t count = std::min({chunk_rows, nrows - r, to_boundary});
+        units.push_back({r, count});
+        r += count;
+    }
+    // Per-unit results, so that the reported error is the same for every thread count.
+    std::vector<status> unit_status(units.size());
+
+    auto run_unit = [&](size_t u) {
+        const unit& w = units[u];
+        const uint8_t* src = in_buf_.data() + uint64_t(w.first) * src_row;
+        float* f32 = f32_buf_.data() + w.first * n_per_row;
+        status s;
+        if (tp.source_type == ggml_type::f32) {
+            std::memcpy(f32, src, size_t(w.count * n_per_row) * 4);
+        } else {
+            s = dequantize_rows(tp.source_type, src, f32, w.count, n_per_row);
+        }
+        if (s.ok() && !options_.allow_non_finite) {
+            for (int64_t r = 0; r < w.count; ++r) {
+                const int64_t c = first_non_finite(f32 + r * n_per_row, n_per_row);
+                if (c >= 0) {
+                    s = non_finite_error(w.first + r, c);
+                    break;
+                }
+            }
+        }
+        if (s.ok()) {
+            const uint64_t global = slab_first_row_ + uint64_t(w.first);
+            const float* im = imatrix ? imatrix + (global / rows_per_expert) * tp.ne[0] : nullptr;
+            s = quantize_rows(tp.target_type, f32, out_buf_.data() + uint64_t(w.first) * dst_row,
+                              w.count, n_per_row, im);
+        }
+        unit_status[u] = std::move(s);
+    };
+
+    int threads = 1;
+#ifndef __EMSCRIPTEN__
+    threads = int(std::min<size_t>(size_t(options_.threads), units.size()));
+#endif
+    if (threads <= 1) {
+        for (size_t u = 0; u < units.size(); ++u) {
+            run_unit(u);
+            if (!unit_status[u].ok()) break;
+        }
+    } else {
+#ifndef __EMSCRIPTEN__
+        std::atomic<size_t> next{0};
+        auto worker = [&]() {
+            for (size_t u = next++; u < units.size(); u = next++) run_unit(u);
+        };
+        std::vector<std::thread> pool;
+        pool.reserve(size_t(threads - 1));
+        for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+        worker();
+        for (std::thread& t : pool) t.join();
+#endif
+    }
+    for (status& s : unit_status) {
+        if (!s.ok()) return fail(std::move(s));
+    }
+    pending_ = out_buf_.data();
+    pending_size_ = uint64_t(nrows) * dst_row;
+    pending_pos_ = 0;
+    return {};
+}
+
+status quantize_job::drain(output_span& out) {
+    if (!error_.ok()) return error_;
+    while (out.remaining() > 0 && !finished_) {
+        if (pending_) {
+            const uint64_t n = std::min<uint64_t>(out.remaining(), pending_size_ - pending_pos_);
+            std::memcpy(out.data + out.pos, pending_ + pending_pos_, size_t(n));
+            out.pos += size_t(n);
+            pending_pos_ += n;
+            progress_.bytes_out += n;
+            if (pending_pos_ < pending_size_) break;
+            pending_ = nullptr;
+            pending_size_ = pending_pos_ = 0;
+            if (!header_done_) {
+                header_done_ = true;
+                start_tensor();
+                continue;
+            }
+            // A slab is out: next slab, or the tensor's padding.
+            slab_first_row_ += slab_rows_;
+            progress_.tensor_rows_done = slab_first_row_;
+            if (slab_first_row_ < progress_.tensor_rows) {
+                start_slab();
+                break;  // needs input
+            }
+            const tensor_plan& tp = plan_.tensors[tensor_];
+            padding_left_ = tensor_padding(tp.target_bytes, plan_.output.alignment);
+            slab_rows_ = 0;
+            if (padding_left_ == 0) {
+                ++tensor_;
+                start_tensor();
+            }
+            continue;
+        }
+        if (padding_left_ > 0) {
+            const uint64_t n = std::min<uint64_t>({out.remaining(), padding_left_, sizeof kZeros});
+            std::memcpy(out.data + out.pos, kZeros, size_t(n));
+            out.pos += size_t(n);
+            padding_left_ -= n;
+            progress_.bytes_out += n;
+            if (padding_left_ == 0) {
+                ++tensor_;
+                start_tensor();
+            }
+            continue;
+        }
+        if (header_done_ && slab_rows_ == 0 && tensor_ < plan_.tensors.size()) {
+            // An empty tensor with no padding.
+            ++tensor_;
+            start_tensor();
+            continue;
+        }
+        break;  // waiting for input
+    }
+    return {};
+}
+
+}  // namespace gguf_squash
+
+namespace gguf_squash {
+
+status run_quantize_job(quantize_job& job, const read_at_fn& read, const write_fn& write,
+                        size_t chunk, const progress_fn& progress) {
+    if (!job.error().ok()) return job.error();
+    if (chunk == 0) chunk = 1;
+    std::vector<uint8_t> in_buf(chunk), out_buf(chunk);
+    while (!job.done()) {
+        const uint64_t before_in = job.progress().bytes_in, before_out = job.progress().bytes_out;
+        if (const size_t want = job.input_wanted()) {
+            const size_t n = std::min(want, chunk);
+            result<size_t> got = read(job.input_offset(), in_buf.data(), n);
+            if (!got.ok()) return got.error();
+            if (*got == 0) return job.finish();  // says which tensor was cut short
+            input_span in{in_buf.data(), *got, 0};
+            GS_RETURN_IF_ERROR(job.feed(in));
+        }
+        output_span out{out_buf.data(), out_buf.size(), 0};
+        GS_RETURN_IF_ERROR(job.drain(out));
+        if (out.pos > 0) GS_RETURN_IF_ERROR(write(out_buf.data(), out.pos));
+        if (!job.done() && job.progress().bytes_in == before_in &&
+            job.progress().bytes_out == before_out) {
+            return make_error(status_code::internal, "quantize job made no progress");
+        }
+        if (progress && !progress(job.progress())) {
+            return make_error(status_code::cancelled, "cancelled");
+        }
+    }
+    return job.finish();
+}
+
+}  // namespace gguf_squash

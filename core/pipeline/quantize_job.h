@@ -1,0 +1,139 @@
+// The streaming quantize job: turns an input model into llama-quantize's output file, given the
+// plan (core/plan/quant_plan.h), with bounded memory and no file I/O of its own (the native CLI
+// and the wasm glue do the I/O), in the shape zstd made familiar:
+//
+//   quantize_job job(plan, imatrix, options);           // check job.error() / create()
+//   while (!job.done()) {
+//       if (size_t want = job.input_wanted()) {           // bytes wanted, starting at
+//           input_span in = read(job.input_offset(), want);   // this absolute input offset
+//           job.feed(in);
+//       }
+//       output_span out = {buf, size};
+//       job.drain(out);                                   // write out.data[0, out.pos)
+//   }
+//   job.finish();
+//
+// Input: llama-quantize writes tensors in the model loader's order, which is not the input file's
+// order, so the job asks for each tensor's bytes at their offset (`input_offset()`); within a
+// tensor the bytes are read in order, in chunks of any size. Sources that can only stream (a
+// pipe) are not supported; files, Blobs and HTTP ranges all can seek.
+//
+// Output: strictly sequential, header first (its size is known from the plan), then each tensor
+// and its padding; exactly plan.file_size bytes.
+//
+// Memory: one slab of whole rows at a time (input rows, their F32 form and the output rows), kept
+// under `max_buffer_bytes` (at least one row), like llama-quantize's --max-buffer-size.
+//
+// Threads: with `threads` > 1 (native builds only), a slab's rows are converted and quantized in
+// parallel in row ranges; each row's bytes never depend on the split, so the output is identical
+// for every thread count.
+//
+// Errors: any error (bad input data, NaN/Inf in a weight row, a kernel failure) makes the job
+// dead; every later call returns the same error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../plan/imatrix.h"
+#include "../plan/quant_plan.h"
+#include "../status.h"
+#include "../stream.h"
+
+namespace gguf_squash {
+
+struct quantize_job_options {
+    // Cap on one slab's buffers (input rows + F32 rows + output rows); 0 selects 32 MiB.
+    uint64_t max_buffer_bytes = 0;
+    // Worker threads for a slab (1: the calling thread only). Ignored in single-threaded builds.
+    int threads = 1;
+    // Quantize rows holding NaN or Inf instead of refusing them (llama-quantize refuses).
+    bool allow_non_finite = false;
+};
+
+struct quantize_job_progress {
+    size_t tensor_index = 0;  // tensor being processed (== tensor count when done)
+    size_t tensor_count = 0;
+    std::string tensor_name;
+    uint64_t tensor_rows_done = 0;  // rows of the current tensor written
+    uint64_t tensor_rows = 0;
+    uint64_t bytes_in = 0;   // input bytes consumed in total
+    uint64_t bytes_out = 0;  // output bytes drained in total
+    uint64_t total_out = 0;  // output file size
+};
+
+class quantize_job {
+  public:
+    // `plan` is copied; `imatrix` (may be null) must outlive the job.
+    quantize_job(const quant_plan& plan, const imatrix_data* imatrix,
+                 const quantize_job_options& options = {});
+    ~quantize_job();
+    quantize_job(const quantize_job&) = delete;
+    quantize_job& operator=(const quantize_job&) = delete;
+
+    // Construction errors (a header that cannot be encoded, an imatrix entry missing).
+    const status& error() const { return error_; }
+
+    // Absolute input offset of the next byte the job wants.
+    uint64_t input_offset() const;
+    // Bytes the job wants next, starting at input_offset(); 0 while output is pending or when done.
+    size_t input_wanted() const;
+
+    // Consumes input starting at input_offset(), up to input_wanted() bytes. Completing a slab
+    // converts it, which makes output pending.
+    status feed(input_span& in);
+    // Writes pending output into `out`.
+    status drain(output_span& out);
+
+    bool done() const;
+    // Succeeds once every byte of the output has been drained; otherwise says what is missing.
+    status finish();
+
+    const quantize_job_progress& progress() const { return progress_; }
+    const quant_plan& plan() const { return plan_; }
+
+  private:
+    status fail(status s);
+    void start_tensor();
+    void start_slab();
+    status process_slab();
+
+    quant_plan plan_;
+    const imatrix_data* imatrix_;
+    quantize_job_options options_;
+    status error_;
+    quantize_job_progress progress_;
+
+    std::vector<uint8_t> header_;
+    size_t tensor_ = 0;  // index into plan_.tensors
+    uint64_t rows_per_slab_ = 1;
+    uint64_t slab_first_row_ = 0;  // first row of the current slab within the tensor
+    uint64_t slab_rows_ = 0;
+    uint64_t slab_filled_ = 0;  // input bytes of the slab received
+    std::vector<uint8_t> in_buf_;
+    std::vector<float> f32_buf_;
+    std::vector<uint8_t> out_buf_;
+    const uint8_t* pending_ = nullptr;  // output not yet drained
+    uint64_t pending_size_ = 0;
+    uint64_t pending_pos_ = 0;
+    uint64_t padding_left_ = 0;  // zero bytes after the current tensor
+    bool header_done_ = false;
+    bool finished_ = false;
+};
+
+// Reads up to `size` bytes at absolute `offset` into `buf`; returns the count (0 at end of input).
+using read_at_fn = std::function<result<size_t>(uint64_t offset, uint8_t* buf, size_t size)>;
+// Writes all of `size` bytes.
+using write_fn = std::function<status(const uint8_t* data, size_t size)>;
+// Called after each step with the job's progress; returning false cancels the run.
+using progress_fn = std::function<bool(const quantize_job_progress&)>;
+
+// Runs a job to the end with caller-supplied I/O, `chunk` bytes at a time. A short input is an
+// error naming the tensor; a cancelled run returns status_code::cancelled.
+status run_quantize_job(quantize_job& job, const read_at_fn& read, const write_fn& write,
+                        size_t chunk = size_t(1) << 20, const progress_fn& progress = nullptr);
+
+}  // namespace gguf_squash

@@ -1,0 +1,206 @@
+// The whole pipeline against llama-quantize: every successful run of llama-gqa.reference.json is
+// replayed in process (plan + streaming job, input read by offset from memory) and the output's
+// sha256 must equal the reference file's. On a mismatch the test names the tensors that differ
+// and whether the header does. Portable: runs natively and in wasm.
+#include "pipeline_reference.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "pipeline/quantize_job.h"
+#include "sha256.h"
+
+namespace gguf_squash {
+namespace {
+
+using testing::reference_run;
+
+const std::vector<uint8_t>& input_bytes() {
+    static const std::vector<uint8_t> b =
+        testing::read_all(testing::models_dir() + "/llama-gqa.gguf");
+    return b;
+}
+
+struct run_output {
+    status st;
+    std::vector<uint8_t> bytes;
+};
+
+run_output quantize_in_memory(const quant_plan& plan, const imatrix_data* imatrix,
+                              const quantize_job_options& opts, size_t chunk) {
+    run_output r;
+    quantize_job job(plan, imatrix, opts);
+    const std::vector<uint8_t>& in = input_bytes();
+    auto read = [&](uint64_t off, uint8_t* buf, size_t n) -> result<size_t> {
+        if (off >= in.size()) return size_t(0);
+        const size_t k = std::min<uint64_t>(n, in.size() - off);
+        std::memcpy(buf, in.data() + off, k);
+        return k;
+    };
+    auto write = [&](const uint8_t* d, size_t n) -> status {
+        r.bytes.insert(r.bytes.end(), d, d + n);
+        return {};
+    };
+    r.st = run_quantize_job(job, read, write, chunk);
+    return r;
+}
+
+// Compares with the reference; returns "" when identical, else a description.
+std::string compare(const reference_run& run, const std::vector<uint8_t>& out) {
+    if (testing::sha256_hex(out.data(), out.size()) == run.file_sha256) return "";
+    std::string why;
+    if (out.size() != run.file_size) {
+        why += "size " + std::to_string(out.size()) + " != " + std::to_string(run.file_size) + "; ";
+    }
+    if (out.size() < run.header_size ||
+        testing::sha256_hex(out.data(), run.header_size) != run.header_sha256) {
+        why += "header differs; ";
+    }
+    int bad = 0;
+    for (const auto& t : run.tensors) {
+        const uint64_t at = run.header_size + t.offset;
+        if (at + t.nbytes > out.size() ||
+            testing::sha256_hex(out.data() + at, t.nbytes) != t.sha256) {
+            if (bad < 6) why += t.name + " (" + t.type + ") ";
+            ++bad;
+        }
+    }
+    if (bad) why += "— " + std::to_string(bad) + " tensors differ";
+    return why;
+}
+
+// GGUF_SQUASH_RUNS=name1,name2 limits the runs (handy while kernels land).
+bool selected(const std::string& name) {
+    const char* env = std::getenv("GGUF_SQUASH_RUNS");
+    if (!env || !*env) return true;
+    const std::string list = std::string(",") + env + ",";
+    return list.find("," + name + ",") != std::string::npos;
+}
+
+TEST(PipelineReference, EveryRunIsByteIdentical) {
+    const auto& runs = testing::reference_runs();
+    ASSERT_EQ(runs.size(), 78u);
+    ASSERT_FALSE(input_bytes().empty());
+    const gguf_header& input = testing::reference_input_header();
+    int identical = 0, tried = 0, refused_ok = 0, refusals = 0;
+    std::vector<std::string> failures;
+    for (const auto& run : runs) {
+        if (!selected(run.name)) continue;
+        SCOPED_TRACE(run.name);
+        auto prep = testing::prepare_run(run);
+        ASSERT_TRUE(prep.ok()) << prep.error().message();
+        auto plan = make_quant_plan(input, prep->args.options);
+        if (run.refused()) {
+            ++refusals;
+            refused_ok += !plan.ok();
+            EXPECT_FALSE(plan.ok());
+            continue;
+        }
+        ++tried;
+        ASSERT_TRUE(plan.ok()) << plan.error().message();
+        run_output out = quantize_in_memory(*plan, prep->imatrix.get(), {}, 1 << 20);
+        if (!out.st.ok()) {
+            failures.push_back(run.name + ": " + out.st.message());
+            ADD_FAILURE() << out.st.message();
+            continue;
+        }
+        const std::string why = compare(run, out.bytes);
+        if (why.empty()) {
+            ++identical;
+        } else {
+            failures.push_back(run.name + ": " + why);
+            ADD_FAILURE() << why;
+        }
+    }
+    for (const auto& f : failures) std::printf("  [pipeline] FAIL %s\n", f.c_str());
+    std::printf("[pipeline] %d of %d runs byte-identical; %d of %d refusals refused\n", identical,
+                tried, refused_ok, refusals);
+}
+
+// Chunk sizes and buffer caps change how the job slices its work, never the bytes.
+TEST(PipelineReference, ChunkingAndSlabSizeDoNotChangeBytes) {
+    const auto& runs = testing::reference_runs();
+    const gguf_header& input = testing::reference_input_header();
+    for (const char* name : {"Q8_0", "Q4_0+imatrix"}) {
+        SCOPED_TRACE(name);
+        const reference_run* run = nullptr;
+        for (const auto& r : runs) {
+            if (r.name == name) run = &r;
+        }
+        ASSERT_NE(run, nullptr);
+        auto prep = testing::prepare_run(*run);
+        ASSERT_TRUE(prep.ok());
+        auto plan = make_quant_plan(input, prep->args.options);
+        ASSERT_TRUE(plan.ok());
+        for (auto [chunk, cap] :
+             {std::pair<size_t, uint64_t>{1021, 4096}, {1 << 16, 100000}, {1 << 22, 0}}) {
+            quantize_job_options o;
+            o.max_buffer_bytes = cap;
+            run_output out = quantize_in_memory(*plan, prep->imatrix.get(), o, chunk);
+            ASSERT_TRUE(out.st.ok()) << out.st.message();
+            EXPECT_EQ(compare(*run, out.bytes), "") << "chunk " << chunk << " cap " << cap;
+        }
+    }
+}
+
+TEST(PipelineReference, TruncatedInputNamesTheTensor) {
+    const gguf_header& input = testing::reference_input_header();
+    quantize_options o;
+    o.ftype = llama_ftype::mostly_q8_0;
+    auto plan = make_quant_plan(input, o);
+    ASSERT_TRUE(plan.ok());
+    quantize_job job(*plan, nullptr);
+    const std::vector<uint8_t>& in = input_bytes();
+    const uint64_t cut = in.size() / 2;
+    auto read = [&](uint64_t off, uint8_t* buf, size_t n) -> result<size_t> {
+        if (off >= cut) return size_t(0);
+        const size_t k = std::min<uint64_t>(n, cut - off);
+        std::memcpy(buf, in.data() + off, k);
+        return k;
+    };
+    auto write = [](const uint8_t*, size_t) { return status{}; };
+    status s = run_quantize_job(job, read, write, 1 << 16);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), status_code::invalid_file);
+    EXPECT_NE(s.message().find("tensor '"), std::string::npos) << s.message();
+}
+
+TEST(PipelineReference, NonFiniteWeightsAreRefusedWithTensorAndRow) {
+    const gguf_header& input = testing::reference_input_header();
+    quantize_options o;
+    o.ftype = llama_ftype::mostly_q8_0;
+    auto plan = make_quant_plan(input, o);
+    ASSERT_TRUE(plan.ok());
+    std::vector<uint8_t> in = input_bytes();
+    const int64_t ti = input.find_tensor("blk.3.ffn_up.weight");
+    ASSERT_GE(ti, 0);
+    const gguf_tensor_info& t = input.tensors[size_t(ti)];
+    ASSERT_EQ(t.type, ggml_type::f16);
+    const uint64_t row = 5, col = 7;
+    const uint64_t at = input.data_offset + t.offset + (row * t.ne[0] + col) * 2;
+    in[at] = 0x00;
+    in[at + 1] = 0x7e;  // F16 NaN
+    for (bool allow : {false, true}) {
+        quantize_job_options jo;
+        jo.allow_non_finite = allow;
+        quantize_job job(*plan, nullptr, jo);
+        auto read = [&](uint64_t off, uint8_t* buf, size_t n) -> result<size_t> {
+            const size_t k = std::min<uint64_t>(n, in.size() - off);
+            std::memcpy(buf, in.data() + off, k);
+            return k;
+        };
+        auto write = [](const uint8_t*, size_t) { return status{}; };
+        status s = run_quantize_job(job, read, write);
+        if (allow) {
+            EXPECT_TRUE(s.ok()) << s.message();
+        } else {
+            ASSERT_FALSE(s.ok());
+            EXPECT_NE(s.message().find("blk.3.ffn_up.weight"), std::string::npos) << s.message();
+            EXPECT_NE(s.message().find("row 5"), std::string::npos) << s.message();
+        }
+    }
+}
+
+}  // namespace
+}  // namespace gguf_squash

@@ -1,0 +1,172 @@
+// The only way the page reaches the WebAssembly workers (Squoosh's WorkerBridge, grown a pool):
+//  - every call takes an AbortSignal; aborting a running call terminates its worker at once;
+//  - calls are queued per worker and started in order;
+//  - a worker idle for a while is released, and a new one starts lazily on the next call;
+//  - buffers are transferred, never copied.
+
+const kIdleMs = 20_000;
+
+function abortError(signal) {
+    return signal?.reason instanceof Error ? signal.reason : new DOMException('Aborted', 'AbortError');
+}
+
+// Errors cross the worker boundary as plain objects; rebuild something with name/code/message.
+function reviveError(e) {
+    const err = new Error(e?.message ?? String(e));
+    err.name = e?.name ?? 'Error';
+    if (e?.code) err.code = e.code;
+    return err;
+}
+
+export class WorkerBridge {
+    constructor(url = new URL('./worker.mjs', import.meta.url), { idleMs = kIdleMs } = {}) {
+        this.url = url;
+        this.idleMs = idleMs;
+        this.worker = null;
+        this.queue = [];
+        this.current = null;
+        this.nextId = 1;
+        this.idleTimer = 0;
+    }
+
+    // Runs `method` in the worker with `params`; `transfer` lists buffers to move, not copy.
+    // `onMessage` receives the worker's intermediate messages (progress, output chunks).
+    call(method, params, { signal = null, transfer = [], onMessage = null } = {}) {
+        if (signal?.aborted) return Promise.reject(abortError(signal));
+        return new Promise((resolve, reject) => {
+            const task = { id: this.nextId++, method, params, transfer, onMessage, resolve, reject, signal };
+            task.onAbort = () => this.abortTask(task);
+            signal?.addEventListener('abort', task.onAbort, { once: true });
+            this.queue.push(task);
+            this.pump();
+        });
+    }
+
+    ensureWorker() {
+        if (this.worker) return this.worker;
+        const w = new Worker(this.url, { type: 'module', name: 'gguf-squash' });
+        w.onmessage = (ev) => this.onWorkerMessage(ev.data);
+        w.onerror = (ev) => {
+            ev.preventDefault?.();
+            this.failCurrent(new Error(ev.message || 'the worker failed to start'));
+            this.terminate();
+        };
+        this.worker = w;
+        return w;
+    }
+
+    pump() {
+        if (this.current || !this.queue.length) return;
+        clearTimeout(this.idleTimer);
+        const task = this.queue.shift();
+        this.current = task;
+        try {
+            this.ensureWorker().postMessage({ id: task.id, method: task.method, params: task.params }, task.transfer);
+        } catch (e) {
+            this.failCurrent(e);
+        }
+    }
+
+    onWorkerMessage(msg) {
+        const task = this.current;
+        if (!task || msg.id !== task.id) return;
+        if ('message' in msg) {
+            task.onMessage?.(msg.message);
+            return;
+        }
+        this.finish(task);
+        if (msg.error) task.reject(reviveError(msg.error));
+        else task.resolve(msg.result);
+    }
+
+    finish(task) {
+        task.signal?.removeEventListener('abort', task.onAbort);
+        if (this.current === task) this.current = null;
+        this.pump();
+        if (!this.current && !this.queue.length) {
+            clearTimeout(this.idleTimer);
+            this.idleTimer = setTimeout(() => this.terminate(), this.idleMs);
+        }
+    }
+
+    failCurrent(err) {
+        const task = this.current;
+        if (!task) return;
+        this.finish(task);
+        task.reject(err);
+    }
+
+    abortTask(task) {
+        const queued = this.queue.indexOf(task);
+        if (queued >= 0) {
+            this.queue.splice(queued, 1);
+            task.reject(abortError(task.signal));
+            return;
+        }
+        if (this.current === task) {
+            // The worker may be deep inside a synchronous wasm call: only terminating stops it.
+            this.terminate();
+            this.current = null;
+            task.reject(abortError(task.signal));
+            this.pump();
+        }
+    }
+
+    terminate() {
+        clearTimeout(this.idleTimer);
+        this.worker?.terminate();
+        this.worker = null;
+    }
+}
+
+// Pool size: one worker per core, capped (each holds a wasm heap of up to a few tens of MiB).
+export function poolSize() {
+    const n = Number(globalThis.navigator?.hardwareConcurrency) || 2;
+    return Math.max(1, Math.min(n, 8));
+}
+
+// Quantization behind the bridge. The coordinator worker reads the input by slices, runs the
+// core's streaming job and writes the output to OPFS (or memory when OPFS is missing); see
+// worker.mjs. Resolves with {kind: 'opfs', name, size} or {kind: 'blob', blob, size}.
+export class QuantizeBridge {
+    constructor() {
+        this.bridge = new WorkerBridge();
+    }
+
+    async quantize({ files, args, type, imatrix = null, imatrixName, outName, signal, onProgress, onPlan }) {
+        const imatrixCopy = imatrix ? imatrix.slice() : null;  // the page keeps its own copy
+        try {
+            return await this.bridge.call('quantize', {
+                files, args, type, imatrix: imatrixCopy, imatrixName, outName, workers: poolSize(),
+            }, {
+                signal,
+                transfer: imatrixCopy ? [imatrixCopy.buffer] : [],
+                onMessage: (m) => {
+                    if (m.type === 'progress') onProgress?.(m);
+                    else if (m.type === 'plan') onPlan?.(m);
+                },
+            });
+        } finally {
+            if (signal?.aborted) await removeOpfsFile(outName);
+        }
+    }
+
+    dispose() {
+        this.bridge.terminate();
+    }
+}
+
+// Deletes an OPFS file, retrying while a terminated worker's access handle is still closing.
+export async function removeOpfsFile(name) {
+    if (!name || !navigator.storage?.getDirectory) return;
+    const root = await navigator.storage.getDirectory();
+    for (let attempt = 0; attempt < 20; attempt++) {
+        try {
+            await root.removeEntry(name);
+            return;
+        } catch (e) {
+            if (e?.name === 'NotFoundError') return;
+            await new Promise((r) => setTimeout(r, 50));
+        }
+    }
+}

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <memory>
 
+#include "gguf_json.h"
+
 namespace gguf_squash {
 namespace {
 
@@ -34,6 +36,16 @@ uint32_t read_u32(const uint8_t* p) {
     uint32_t v;
     std::memcpy(&v, p, 4);
     return v;
+}
+
+// A key or tensor name from the file as it appears in an error message: one line, valid UTF-8,
+// bounded (names can be 64 KiB of anything).
+std::string shown_name(std::string_view name) {
+    std::string quoted;
+    append_json_string(quoted, name.substr(0, 96));
+    std::string body = quoted.substr(1, quoted.size() - 2);
+    if (name.size() > 96) body += "...";
+    return "'" + body + "'";
 }
 
 bool mul_overflows(uint64_t a, uint64_t b, uint64_t& out) {
@@ -91,7 +103,7 @@ std::string gguf_reader::current_field() const {
             return "key " + std::to_string(header_.kv.size());
         case stage::value_type:
         case stage::value:
-            return "value of key '" + current_kv_.key + "'";
+            return "value of key " + shown_name(current_kv_.key);
         case stage::tensor_name_length:
         case stage::tensor_name_bytes:
             return "name of tensor " + std::to_string(header_.tensors.size());
@@ -99,7 +111,7 @@ std::string gguf_reader::current_field() const {
         case stage::tensor_dim:
         case stage::tensor_type:
         case stage::tensor_offset:
-            return "tensor '" + current_tensor_.name + "'";
+            return "tensor " + shown_name(current_tensor_.name);
         case stage::padding:
             return "padding before the data section";
         case stage::magic:
@@ -311,7 +323,7 @@ status gguf_reader::finish_kv() {
 // here because all key-value pairs precede the tensor infos.
 status gguf_reader::finish_tensor() {
     gguf_tensor_info& t = current_tensor_;
-    const std::string field = "tensor '" + t.name + "' data offset";
+    const std::string field = "tensor " + shown_name(t.name) + " data offset";
     if (t.offset % header_.alignment != 0)
         return invalid_file_at(field, field_start_,
                                "offset " + std::to_string(t.offset) +
@@ -348,10 +360,10 @@ status gguf_reader::finish_header() {
         const gguf_tensor_info& t = header_.tensors.back();
         const uint64_t end = header_.data_offset + t.offset + t.nbytes();
         if (end < header_.data_offset || end > *options_.file_size)
-            return invalid_file_at("tensor '" + t.name + "' data offset", last_offset_field_,
-                                   "data ends at byte " + std::to_string(end) +
-                                       ", past the end of the file (" +
-                                       std::to_string(*options_.file_size) + " bytes)");
+            return invalid_file_at(
+                "tensor " + shown_name(t.name) + " data offset", last_offset_field_,
+                "data ends at byte " + std::to_string(end) + ", past the end of the file (" +
+                    std::to_string(*options_.file_size) + " bytes)");
     }
     stage_ = stage::done;
     return {};
@@ -461,7 +473,7 @@ result<size_t> gguf_reader::feed(input_span& in) {
             case stage::key_bytes: {
                 if (!take_bulk(in, &current_kv_.key, nullptr)) return size_t(bytes_left_);
                 if (!seen_keys_.insert(current_kv_.key).second)
-                    return fail(invalid_file_at("key '" + current_kv_.key + "'", field_start_,
+                    return fail(invalid_file_at("key " + shown_name(current_kv_.key), field_start_,
                                                 "duplicate key"));
                 stage_ = stage::value_type;
                 break;
@@ -509,8 +521,9 @@ result<size_t> gguf_reader::feed(input_span& in) {
             case stage::tensor_name_bytes: {
                 if (!take_bulk(in, &current_tensor_.name, nullptr)) return size_t(bytes_left_);
                 if (!seen_tensors_.insert(current_tensor_.name).second)
-                    return fail(invalid_file_at("tensor '" + current_tensor_.name + "' name",
-                                                field_start_, "duplicate tensor name"));
+                    return fail(
+                        invalid_file_at("tensor " + shown_name(current_tensor_.name) + " name",
+                                        field_start_, "duplicate tensor name"));
                 stage_ = stage::tensor_n_dims;
                 break;
             }

@@ -4,16 +4,17 @@
 
 namespace gguf_squash {
 
-void register_f16_bf16_wasm128(kernel_table& table);
-
 void register_legacy_wasm128(kernel_table& table);
-
+void register_f16_bf16_wasm128(kernel_table& table);
 void register_iq3_wasm128(kernel_table& table);
 void register_iq4_wasm128(kernel_table& table);
 
+void register_k_quants_wasm128(kernel_table& table);
+
 void register_wasm128_kernels(kernel_table& table) {
-    register_f16_bf16_wasm128(table);
+    register_k_quants_wasm128(table);
     register_legacy_wasm128(table);
+    register_f16_bf16_wasm128(table);
     register_iq3_wasm128(table);
     register_iq4_wasm128(table);
 }

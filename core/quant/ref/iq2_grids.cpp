@@ -374,6 +374,7 @@ void build_tables(iq2_grid_kind kind, iq2_search_tables& t) {
     int nwant = 0;
     const uint16_t* levels = levels_of(kind, &t.grid_size, &nwant);
     const int n = t.grid_size;
+    t.levels = levels;
     t.grid.assign(size_t(n), 0);
     t.map.assign(kPointCount, -1);
     for (int k = 0; k < n; ++k) {
@@ -383,36 +384,53 @@ void build_tables(iq2_grid_kind kind, iq2_search_tables& t) {
         t.map[levels[k]] = k;
     }
     // ggml sorts all grid points by (distance, index) and keeps those at the nwant smallest
-    // distinct distances. Gathering level by level in index order gives the same lists without a
-    // sort. Points with a level 3 never occur (levels are clamped to [0, 2]), so ggml's lists
-    // for them are not built.
-    std::vector<int> dist(static_cast<size_t>(n));
+    // distinct distances. A counting sort over the (small) distances gives the same lists.
+    // Distances are in squared level steps (ggml's are 4 times larger: same order). Points with
+    // a level 3 never occur (levels are clamped to [0, 2]), so ggml's lists for them are not built.
+    //
+    // Squared distance between two packed halves of 4 levels, indexed [a << 8 | b].
+    std::vector<uint8_t> half(1 << 16);
+    for (int a = 0; a < 256; ++a) {
+        for (int b = 0; b < 256; ++b) {
+            int d = 0;
+            for (int i = 0; i < 4; ++i) {
+                const int diff = ((a >> 2 * i) & 3) - ((b >> 2 * i) & 3);
+                d += diff * diff;
+            }
+            half[size_t(a << 8 | b)] = uint8_t(d);
+        }
+    }
+    constexpr int kMaxDistance = 2 * 4 * 9;
+    std::vector<uint8_t> dist(static_cast<size_t>(n));
     for (int u = 0; u < kPointCount; ++u) {
         if (t.map[u] >= 0 || !all_levels_below_3(u)) continue;
+        const uint8_t* lo = &half[size_t(u & 255) << 8];
+        const uint8_t* hi = &half[size_t(u >> 8) << 8];
+        int count_at[kMaxDistance + 1] = {};
         for (int j = 0; j < n; ++j) {
-            int d2 = 0;
-            for (int i = 0; i < 8; ++i) {
-                const int diff = 2 * (((levels[j] >> 2 * i) & 3) - ((u >> 2 * i) & 3));
-                d2 += diff * diff;
-            }
-            dist[size_t(j)] = d2;
+            const int d = lo[levels[j] & 255] + hi[levels[j] >> 8];
+            dist[size_t(j)] = uint8_t(d);
+            ++count_at[d];
+        }
+        // Slot of each kept distance in the list, nearest first; -1 for distances not kept.
+        int start_at[kMaxDistance + 1];
+        int total = 0, have = 0;
+        for (int d = 0; d <= kMaxDistance; ++d) {
+            start_at[d] = -1;
+            if (count_at[d] == 0 || have == nwant) continue;
+            start_at[d] = total;
+            total += count_at[d];
+            ++have;
         }
         const size_t offset = t.neighbours.size();
         t.map[u] = -int32_t(offset + 1);
-        t.neighbours.push_back(0);
-        int previous = -1;
-        for (int have = 0; have < nwant; ++have) {
-            int next = -1;
-            for (int j = 0; j < n; ++j) {
-                const int d = dist[size_t(j)];
-                if (d > previous && (next < 0 || d < next)) next = d;
-            }
-            if (next < 0) break;
-            for (int j = 0; j < n; ++j)
-                if (dist[size_t(j)] == next) t.neighbours.push_back(uint16_t(j));
-            previous = next;
+        t.neighbours.resize(offset + 1 + size_t(total));
+        t.neighbours[offset] = uint16_t(total);
+        uint16_t* list = &t.neighbours[offset + 1];
+        for (int j = 0; j < n; ++j) {
+            const int d = dist[size_t(j)];
+            if (start_at[d] >= 0) list[start_at[d]++] = uint16_t(j);
         }
-        t.neighbours[offset] = uint16_t(t.neighbours.size() - offset - 1);
     }
 }
 

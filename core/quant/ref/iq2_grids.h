@@ -27,6 +27,8 @@ enum class iq2_grid_kind { iq2_xxs, iq2_xs, iq2_s, iq1 };
 // The quantizer's view of one grid.
 struct iq2_search_tables {
     int grid_size = 0;
+    // Per grid index, the packed levels (one of the kIq*GridLevels arrays).
+    const uint16_t* levels = nullptr;
     // Per grid index, 8 signed bytes 2l+1 (ggml's kgrid_q2xs; the searches read them as int8).
     std::vector<uint64_t> grid;
     // Per 16-bit point u = sum l_i << 2i (only l_i in [0, 2] are ever looked up): its grid index

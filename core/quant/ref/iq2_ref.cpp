@@ -55,28 +55,74 @@ inline int on_grid_index(const iq2_search_tables& t, const int8_t* L) {
     return t.map[u];
 }
 
+// Weighted squared distances of grid points to a group of 8, from per-coordinate, per-level
+// terms: term[3*i + l] is coordinate i's weight*diff*diff at level l, the same float value ggml
+// computes inside its loop, and the terms are summed in ggml's order (0 + t0 + t1 + ... + t7, left
+// to right), so each distance is bit-identical to ggml's. For long neighbour lists the sums of the
+// first four terms are tabulated per level combination (81 of 256 entries), which halves the
+// per-neighbour work without changing a single rounding.
+struct group_distances {
+    float term[24];
+    float head[256];
+    bool use_head = false;
+
+    void tabulate_head() {
+        use_head = true;
+        for (int l0 = 0; l0 < 3; ++l0) {
+            float s0 = 0;
+            s0 += term[l0];
+            for (int l1 = 0; l1 < 3; ++l1) {
+                const float s1 = s0 + term[3 + l1];
+                for (int l2 = 0; l2 < 3; ++l2) {
+                    const float s2 = s1 + term[6 + l2];
+                    for (int l3 = 0; l3 < 3; ++l3)
+                        head[l0 | l1 << 2 | l2 << 4 | l3 << 6] = s2 + term[9 + l3];
+                }
+            }
+        }
+    }
+    float operator()(uint16_t levels) const {
+        float d2;
+        int i = 0;
+        if (use_head) {
+            d2 = head[levels & 255];
+            i = 4;
+        } else {
+            d2 = 0;
+        }
+        for (; i < 8; ++i) d2 += term[3 * i + ((levels >> 2 * i) & 3)];
+        return d2;
+    }
+};
+
+// Below this many candidates the head table costs more than it saves.
+constexpr int kHeadTableMinCandidates = 24;
+
 // ggml's iq2_find_best_neighbour: the neighbour closest to xval at `scale` in weighted squared
-// distance; writes its levels to L.
+// distance (first one on ties); writes its levels to L.
 int iq2_best_neighbour(const iq2_search_tables& t, const uint16_t* neighbours, const float* xval,
                        const float* weight, float scale, int8_t* L) {
+    group_distances dist;
+    for (int i = 0; i < 8; ++i) {
+        for (int l = 0; l < 3; ++l) {
+            const float q = float(2 * l + 1);
+            const float diff = scale * q - xval[i];
+            dist.term[3 * i + l] = weight[i] * diff * diff;
+        }
+    }
     const int count = neighbours[0];
+    if (count >= kHeadTableMinCandidates) dist.tabulate_head();
     float best_d2 = FLT_MAX;
     int grid_index = count > 0 ? neighbours[1] : 0;  // ggml asserts a winner; NaN input only
     for (int j = 1; j <= count; ++j) {
-        const int8_t* pg = grid_point(t, neighbours[j]);
-        float d2 = 0;
-        for (int i = 0; i < 8; ++i) {
-            const float q = pg[i];
-            const float diff = scale * q - xval[i];
-            d2 += weight[i] * diff * diff;
-        }
+        const float d2 = dist(t.levels[neighbours[j]]);
         if (d2 < best_d2) {
             best_d2 = d2;
             grid_index = neighbours[j];
         }
     }
-    const int8_t* pg = grid_point(t, grid_index);
-    for (int i = 0; i < 8; ++i) L[i] = int8_t((pg[i] - 1) / 2);
+    const uint16_t levels = t.levels[grid_index];
+    for (int i = 0; i < 8; ++i) L[i] = int8_t((levels >> 2 * i) & 3);
     return grid_index;
 }
 
@@ -418,33 +464,33 @@ void dequantize_iq2_s_ref(const void* src, float* y, int64_t n) {
 // ---------------------------------------------------------------- IQ1_S and IQ1_M, shared parts
 
 // ggml's iq1_find_best_neighbour2: the neighbour whose values xg[l] at `scale` are closest to
-// xval; writes its levels to L.
+// xval (first one on ties); writes its levels to L.
 int iq1_best_neighbour(const iq2_search_tables& t, const uint16_t* neighbours, const float* xval,
                        const float* weight, float scale, const float* xg, int8_t* L) {
-    const int count = neighbours[0];
-    float best_score = FLT_MAX;
-    int grid_index = -1;
-    auto distance = [&](int index) {
-        const int8_t* pg = grid_point(t, index);
-        float d2 = 0;
-        for (int i = 0; i < 8; ++i) {
-            const float q = xg[(pg[i] - 1) / 2];
+    group_distances dist;
+    for (int i = 0; i < 8; ++i) {
+        for (int l = 0; l < 3; ++l) {
+            const float q = xg[l];
             const float w = weight[i];
             const float diff = scale * q - xval[i];
-            d2 += w * diff * diff;
+            dist.term[3 * i + l] = w * diff * diff;
         }
-        return d2;
-    };
+    }
+    const int count = neighbours[0];
+    if (count >= kHeadTableMinCandidates) dist.tabulate_head();
+    float best_score = FLT_MAX;
+    int grid_index = -1;
     for (int j = 1; j <= count; ++j) {
-        const float d2 = distance(neighbours[j]);
+        const float d2 = dist(t.levels[neighbours[j]]);
         if (d2 < best_score) {
             best_score = d2;
             grid_index = neighbours[j];
         }
     }
     if (grid_index < 0) {  // every distance was NaN or huge: ggml then scans the whole grid
+        dist.tabulate_head();
         for (int i = 0; i < t.grid_size; ++i) {
-            const float d2 = distance(i);
+            const float d2 = dist(t.levels[i]);
             if (d2 < best_score) {
                 best_score = d2;
                 grid_index = i;
@@ -452,8 +498,8 @@ int iq1_best_neighbour(const iq2_search_tables& t, const uint16_t* neighbours, c
         }
     }
     if (grid_index < 0) grid_index = 0;  // ggml asserts here
-    const int8_t* pg = grid_point(t, grid_index);
-    for (int i = 0; i < 8; ++i) L[i] = int8_t((pg[i] - 1) / 2);
+    const uint16_t levels = t.levels[grid_index];
+    for (int i = 0; i < 8; ++i) L[i] = int8_t((levels >> 2 * i) & 3);
     return grid_index;
 }
 

@@ -70,8 +70,23 @@ std::string compare(const reference_run& run, const std::vector<uint8_t>& out) {
     return why;
 }
 
-// GGUF_SQUASH_RUNS=name1,name2 limits the runs (handy while kernels land).
+// Under wasm a representative subset runs (every run takes minutes there): plain, imatrix IQ
+// types, the legacy imatrix, and the option mixes. GGUF_SQUASH_RUNS=name1,name2 limits the runs
+// natively.
 bool selected(const std::string& name) {
+#ifdef GGUF_SQUASH_WASM_TEST
+    static const char* const kWasmRuns[] = {
+        "Q4_0", "Q8_0", "Q4_K_M", "Q6_K", "IQ2_XXS+imatrix", "IQ3_XXS+imatrix", "IQ4_XS+imatrix",
+        "Q4_K_M+imatrix-dat", "Q4_K_M+tensor-type", "Q4_K_M+prune", "Q4_K_M+override-kv",
+        "Q4_K_M+output-q8_0+embd-q3_k", "IQ4_XS+imatrix+exclude", "COPY", "BF16",
+        // refusals are cheap: all of them run
+        "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ1_S", "IQ1_M", "Q2_K_S", "IQ3_XXS", "IQ3_XS",
+        "IQ3_XXS+imatrix+include"};
+    for (const char* r : kWasmRuns) {
+        if (name == r) return true;
+    }
+    return false;
+#endif
     const char* env = std::getenv("GGUF_SQUASH_RUNS");
     if (!env || !*env) return true;
     const std::string list = std::string(",") + env + ",";

@@ -3,9 +3,10 @@
 // order (its running sums go element by element), so the result is the reference's, bit for bit.
 //
 // V is the ISA's vector type and supplies: lanes, f (float vector), i (int32 vector), load,
-// store, store_i, set1, zero, add, mul, div, sqrt, abs, neg, gt, lt, blend(a, b, m) (m ? b : a),
-// and_m, level_index(al) (ggml's best_index_int8 over kIq4nlValues, per lane), level(index)
-// (the level as float), pack_nibbles(lo, hi) (lo | hi << 4).
+// set1, zero, add, mul, div, sqrt, abs, neg, gt, lt, blend(a, b, m) (m ? b : a), and_m, and
+// for four vectors at a time (so 4-lane ISAs can work on 16 elements in narrow integers):
+// level_values4(al, q) (q = kIq4nlValues[best_index_int8(al)], as float) and
+// level_bytes4(al, out) (out[v * lanes + k] = best_index_int8 of lane k of al[v]).
 //
 // Include only from an ISA file, with V defined in that file's anonymous namespace: every
 // instantiation then stays local to its translation unit and its target flags.
@@ -44,14 +45,21 @@ inline void block_weights(const float* xt, const float* qwt, typename V::f sigma
 template <class V>
 inline void trial_sums(const float* xt, const float* wt, typename V::f id, typename V::f& sumqx,
                        typename V::f& sumq2) {
+    using F = typename V::f;
     sumqx = V::zero();
     sumq2 = V::zero();
-    for (int j = 0; j < kSub; ++j) {
-        const typename V::f x = V::load(xt + j * V::lanes);
-        const typename V::f q = V::level(V::level_index(V::mul(id, x)));
-        const typename V::f wq = V::mul(V::load(wt + j * V::lanes), q);
-        sumqx = V::add(sumqx, V::mul(wq, x));
-        sumq2 = V::add(sumq2, V::mul(wq, q));
+    for (int j0 = 0; j0 < kSub; j0 += 4) {
+        F x[4], al[4], q[4];
+        for (int v = 0; v < 4; ++v) {
+            x[v] = V::load(xt + (j0 + v) * V::lanes);
+            al[v] = V::mul(id, x[v]);
+        }
+        V::level_values4(al, q);
+        for (int v = 0; v < 4; ++v) {
+            const F wq = V::mul(V::load(wt + (j0 + v) * V::lanes), q[v]);
+            sumqx = V::add(sumqx, V::mul(wq, x[v]));
+            sumq2 = V::add(sumq2, V::mul(wq, q[v]));
+        }
     }
 }
 
@@ -91,12 +99,19 @@ inline typename V::f block_scales(const float* xt, const float* wt) {
 // lane's 16 output bytes: element j low nibble, j + 16 high nibble.
 template <class V>
 inline void pack_levels(const float* xt, typename V::f id, uint8_t* const* qs) {
-    for (int j = 0; j < 16; ++j) {
-        const typename V::i lo = V::level_index(V::mul(id, V::load(xt + j * V::lanes)));
-        const typename V::i hi = V::level_index(V::mul(id, V::load(xt + (j + 16) * V::lanes)));
-        int32_t bytes[V::lanes];
-        V::store_i(bytes, V::pack_nibbles(lo, hi));
-        for (int k = 0; k < V::lanes; ++k) qs[k][j] = uint8_t(bytes[k]);
+    constexpr int L = V::lanes;
+    for (int j0 = 0; j0 < 16; j0 += 4) {
+        typename V::f lo[4], hi[4];
+        for (int v = 0; v < 4; ++v) {
+            lo[v] = V::mul(id, V::load(xt + (j0 + v) * L));
+            hi[v] = V::mul(id, V::load(xt + (j0 + v + 16) * L));
+        }
+        alignas(32) uint8_t lo_index[4 * L], hi_index[4 * L];
+        V::level_bytes4(lo, lo_index);
+        V::level_bytes4(hi, hi_index);
+        for (int v = 0; v < 4; ++v)
+            for (int k = 0; k < L; ++k)
+                qs[k][j0 + v] = uint8_t(lo_index[v * L + k] | (hi_index[v * L + k] << 4));
     }
 }
 

@@ -11,10 +11,8 @@ namespace {
 struct sse4_lanes {
     static constexpr int lanes = 4;
     using f = __m128;
-    using i = __m128i;
     static f load(const float* p) { return _mm_load_ps(p); }
     static void store(float* p, f v) { _mm_store_ps(p, v); }
-    static void store_i(int32_t* p, i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }
     static f set1(float v) { return _mm_set1_ps(v); }
     static f zero() { return _mm_setzero_ps(); }
     static f add(f a, f b) { return _mm_add_ps(a, b); }
@@ -28,31 +26,41 @@ struct sse4_lanes {
     static f and_m(f a, f b) { return _mm_and_ps(a, b); }
     static f blend(f a, f b, f m) { return _mm_blendv_ps(a, b, m); }
 
-    // Level k of kIq4nlValues for indices 0..15 (byte lookup, then sign extension).
-    static i level_int(i index) {
-        const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
-        return _mm_srai_epi32(_mm_slli_epi32(_mm_shuffle_epi8(table, index), 24), 24);
-    }
-    static f level(i index) { return _mm_cvtepi32_ps(level_int(index)); }
-
-    // best_index_int8, as in the AVX2 file: mu = number of levels <= al, the lower neighbour
-    // wins only when strictly nearer; at or below level 0 gives 0, at or above 15 (or NaN) 15.
-    static i level_index(f al) {
-        __m128i mu = _mm_set1_epi32(1);
-        for (int k = 1; k < 15; ++k) {
-            const __m128 ge = _mm_cmpge_ps(al, _mm_set1_ps(float(kIq4nlValues[k])));
-            mu = _mm_sub_epi32(mu, _mm_castps_si128(ge));
+    // ggml's best_index_int8 over the 16 levels equals the number of level midpoints (exact
+    // half-integers) at or below al, with NaN giving 15: its float differences only round near
+    // a midpoint, where they are exact (checked over all 2^32 floats). So the index depends
+    // only on floor(2 * al), which after clamping to [-128, 128] (NaN to 128: minps returns its
+    // second operand when unordered) fits in 16 bits; sixteen elements are then counted and
+    // looked up eight or sixteen at a time.
+    static __m128i level_bytes16(const __m128* al) {
+        __m128i t[4];
+        for (int v = 0; v < 4; ++v) {
+            const __m128 c = _mm_max_ps(_mm_min_ps(al[v], _mm_set1_ps(128.f)), _mm_set1_ps(-128.f));
+            t[v] = _mm_cvttps_epi32(_mm_floor_ps(_mm_add_ps(c, c)));
         }
-        const __m128 a = level(_mm_sub_epi32(mu, _mm_set1_epi32(1)));
-        const __m128 b = level(mu);
-        const __m128 lower = _mm_cmplt_ps(_mm_sub_ps(al, a), _mm_sub_ps(b, al));
-        __m128i index = _mm_add_epi32(mu, _mm_castps_si128(lower));
-        const __m128 at_top = _mm_cmpnlt_ps(al, _mm_set1_ps(float(kIq4nlValues[15])));
-        const __m128 at_bottom = _mm_cmple_ps(al, _mm_set1_ps(float(kIq4nlValues[0])));
-        index = _mm_blendv_epi8(index, _mm_set1_epi32(15), _mm_castps_si128(at_top));
-        return _mm_andnot_si128(_mm_castps_si128(at_bottom), index);
+        __m128i count[2];
+        for (int h = 0; h < 2; ++h) {
+            const __m128i t16 = _mm_packs_epi32(t[2 * h], t[2 * h + 1]);
+            __m128i n = _mm_setzero_si128();
+            for (int k = 0; k < 15; ++k) {
+                const int twice_mid = kIq4nlValues[k] + kIq4nlValues[k + 1];
+                n = _mm_sub_epi16(n, _mm_cmpgt_epi16(t16, _mm_set1_epi16(int16_t(twice_mid - 1))));
+            }
+            count[h] = n;
+        }
+        return _mm_packs_epi16(count[0], count[1]);
     }
-    static i pack_nibbles(i lo, i hi) { return _mm_or_si128(lo, _mm_slli_epi32(hi, 4)); }
+    static void level_values4(const __m128* al, __m128* q) {
+        const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues));
+        const __m128i levels = _mm_shuffle_epi8(table, level_bytes16(al));
+        q[0] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(levels));
+        q[1] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_srli_si128(levels, 4)));
+        q[2] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_srli_si128(levels, 8)));
+        q[3] = _mm_cvtepi32_ps(_mm_cvtepi8_epi32(_mm_srli_si128(levels, 12)));
+    }
+    static void level_bytes4(const __m128* al, uint8_t* out) {
+        _mm_store_si128(reinterpret_cast<__m128i*>(out), level_bytes16(al));
+    }
 };
 
 void quantize_iq4_nl_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,

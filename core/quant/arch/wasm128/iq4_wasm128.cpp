@@ -11,10 +11,8 @@ namespace {
 struct wasm128_lanes {
     static constexpr int lanes = 4;
     using f = v128_t;
-    using i = v128_t;
     static f load(const float* p) { return wasm_v128_load(p); }
     static void store(float* p, f v) { wasm_v128_store(p, v); }
-    static void store_i(int32_t* p, i v) { wasm_v128_store(p, v); }
     static f set1(float v) { return wasm_f32x4_splat(v); }
     static f zero() { return wasm_f32x4_splat(0.0f); }
     static f add(f a, f b) { return wasm_f32x4_add(a, b); }
@@ -28,31 +26,42 @@ struct wasm128_lanes {
     static f and_m(f a, f b) { return wasm_v128_and(a, b); }
     static f blend(f a, f b, f m) { return wasm_v128_bitselect(b, a, m); }
 
-    // Level k of kIq4nlValues for indices 0..15 (byte lookup, then sign extension).
-    static i level_int(i index) {
-        const v128_t table = wasm_v128_load(kIq4nlValues);
-        return wasm_i32x4_shr(wasm_i32x4_shl(wasm_i8x16_swizzle(table, index), 24), 24);
-    }
-    static f level(i index) { return wasm_f32x4_convert_i32x4(level_int(index)); }
-
-    // best_index_int8, as in the AVX2 file: mu = number of levels <= al, the lower neighbour
-    // wins only when strictly nearer; at or below level 0 gives 0, at or above 15 (or NaN) 15.
-    static i level_index(f al) {
-        v128_t mu = wasm_i32x4_splat(1);
-        for (int k = 1; k < 15; ++k) {
-            mu = wasm_i32x4_sub(mu, wasm_f32x4_ge(al, wasm_f32x4_splat(float(kIq4nlValues[k]))));
+    // ggml's best_index_int8 over the 16 levels equals the number of level midpoints (exact
+    // half-integers) at or below al, with NaN giving 15: its float differences only round near
+    // a midpoint, where they are exact (checked over all 2^32 floats). So the index depends
+    // only on floor(2 * al), which after clamping to [-128, 128] (pmin sends NaN to 128) fits in
+    // 16 bits; sixteen elements are then counted and looked up eight or sixteen at a time.
+    static v128_t level_bytes16(const v128_t* al) {
+        v128_t t[4];
+        for (int v = 0; v < 4; ++v) {
+            const v128_t c = wasm_f32x4_pmax(wasm_f32x4_splat(-128.f),
+                                             wasm_f32x4_pmin(wasm_f32x4_splat(128.f), al[v]));
+            t[v] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_floor(wasm_f32x4_add(c, c)));
         }
-        const v128_t a = level(wasm_i32x4_sub(mu, wasm_i32x4_splat(1)));
-        const v128_t b = level(mu);
-        const v128_t lower = wasm_f32x4_lt(wasm_f32x4_sub(al, a), wasm_f32x4_sub(b, al));
-        v128_t index = wasm_i32x4_add(mu, lower);
-        const v128_t at_top =
-            wasm_v128_not(wasm_f32x4_lt(al, wasm_f32x4_splat(float(kIq4nlValues[15]))));
-        const v128_t at_bottom = wasm_f32x4_le(al, wasm_f32x4_splat(float(kIq4nlValues[0])));
-        index = wasm_v128_bitselect(wasm_i32x4_splat(15), index, at_top);
-        return wasm_v128_andnot(index, at_bottom);
+        v128_t count[2];
+        for (int h = 0; h < 2; ++h) {
+            const v128_t t16 = wasm_i16x8_narrow_i32x4(t[2 * h], t[2 * h + 1]);
+            v128_t n = wasm_i16x8_splat(0);
+            for (int k = 0; k < 15; ++k) {
+                const int twice_mid = kIq4nlValues[k] + kIq4nlValues[k + 1];
+                n = wasm_i16x8_sub(n, wasm_i16x8_ge(t16, wasm_i16x8_splat(int16_t(twice_mid))));
+            }
+            count[h] = n;
+        }
+        return wasm_i8x16_narrow_i16x8(count[0], count[1]);
     }
-    static i pack_nibbles(i lo, i hi) { return wasm_v128_or(lo, wasm_i32x4_shl(hi, 4)); }
+    static void level_values4(const v128_t* al, v128_t* q) {
+        const v128_t levels = wasm_i8x16_swizzle(wasm_v128_load(kIq4nlValues), level_bytes16(al));
+        const v128_t lo = wasm_i16x8_extend_low_i8x16(levels);
+        const v128_t hi = wasm_i16x8_extend_high_i8x16(levels);
+        q[0] = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(lo));
+        q[1] = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_high_i16x8(lo));
+        q[2] = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(hi));
+        q[3] = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_high_i16x8(hi));
+    }
+    static void level_bytes4(const v128_t* al, uint8_t* out) {
+        wasm_v128_store(out, level_bytes16(al));
+    }
 };
 
 void quantize_iq4_nl_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,

@@ -29,7 +29,7 @@ foreach(variant simd base)
   endif()
 
   # The GoogleTest suite, compiled to wasm and run under node with the real filesystem.
-  find_path(GTEST_SRC_DIR src/gtest-all.cc PATHS /usr/src/googletest/googletest /usr/src/gtest)
+  find_path(GTEST_SRC_DIR src/gtest-all.cc PATHS /usr/src/googletest/googletest /usr/src/gtest NO_CMAKE_FIND_ROOT_PATH)
   if(GTEST_SRC_DIR AND NOT TARGET gtest_wasm)
     add_library(gtest_wasm STATIC ${GTEST_SRC_DIR}/src/gtest-all.cc ${GTEST_SRC_DIR}/src/gtest_main.cc)
     target_include_directories(gtest_wasm PUBLIC ${GTEST_SRC_DIR}/include ${GTEST_SRC_DIR})
@@ -41,9 +41,14 @@ foreach(variant simd base)
     list(FILTER WASM_TEST_SOURCES EXCLUDE REGEX "(cli|native|fault|thread)_.*test\\.cpp$")
     add_executable(gguf_squash_tests_${variant} ${WASM_TEST_SOURCES})
     target_link_libraries(gguf_squash_tests_${variant} PRIVATE ${lib} gtest_wasm)
-    find_path(NLOHMANN_INCLUDE nlohmann/json.hpp PATHS /usr/include)
+    # nlohmann_json is header-only; expose just its folder (not all of /usr/include, whose glibc
+    # headers would shadow emscripten's).
+    find_path(NLOHMANN_INCLUDE nlohmann/json.hpp PATHS /usr/include NO_CMAKE_FIND_ROOT_PATH)
     if(NLOHMANN_INCLUDE)
-      target_include_directories(gguf_squash_tests_${variant} PRIVATE ${NLOHMANN_INCLUDE})
+      set(NLOHMANN_ONLY ${CMAKE_BINARY_DIR}/nlohmann_only)
+      file(MAKE_DIRECTORY ${NLOHMANN_ONLY})
+      file(CREATE_LINK ${NLOHMANN_INCLUDE}/nlohmann ${NLOHMANN_ONLY}/nlohmann SYMBOLIC)
+      target_include_directories(gguf_squash_tests_${variant} PRIVATE ${NLOHMANN_ONLY})
     endif()
     target_compile_definitions(gguf_squash_tests_${variant} PRIVATE
       GGUF_SQUASH_FIXTURES="${CMAKE_SOURCE_DIR}/tests/fixtures" GGUF_SQUASH_WASM_TEST=1)

@@ -3,6 +3,8 @@
 // wrote, the planned header hashes to the reference header, and every refusal is refused.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "format/gguf_writer.h"
 #include "pipeline_reference.h"
 #include "sha256.h"
@@ -95,6 +97,34 @@ TEST(PlanReference, DefaultOutputNameAndPositionals) {
         parse_quantize_args({"--include-weights", "a", "--exclude-weights", "b", "m.gguf", "Q4_0"},
                             nullptr)
             .ok());
+}
+
+}  // namespace
+}  // namespace gguf_squash
+
+namespace gguf_squash {
+namespace {
+
+// The wasm-side regex check must never pass a pattern std::regex rejects (that would abort
+// there), and must pass the patterns people write.
+TEST(PlanReference, RegexPrecheckIsSafe) {
+    const char* accepted[] = {
+        "attn_v",        "\\.([0-3])\\.ffn_up", "blk\\.[0-9]+\\.ffn_(up|gate)", "^output\\.weight$",
+        "ffn_down_exps", "(?:attn|ffn)_.*",     "blk\\.(1[0-9]|2[0-3])\\.",     "a{2,3}",
+        "x\\d+?"};
+    const char* refused[] = {"(",  ")", "[a-", "a**",     "*a",    "a{3,2}",
+                             "\\", "{", "a|*", "(?<x>a)", "[z-a]", "\\2(a)"};
+    for (const char* p : accepted) {
+        EXPECT_TRUE(plausible_regex_pattern(p)) << p;
+    }
+    for (const char* p : refused) {
+        EXPECT_FALSE(plausible_regex_pattern(p)) << p;
+    }
+#ifndef GGUF_SQUASH_WASM_TEST
+    for (const char* p : accepted) {
+        EXPECT_NO_THROW(std::regex r(p)) << p;
+    }
+#endif
 }
 
 }  // namespace

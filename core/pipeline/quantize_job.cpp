@@ -144,6 +144,13 @@ void quantize_job::start_tensor() {
     uint64_t per_row = src_row;
     if (tp.converts()) per_row += dst_row + 4 * tp.ne[0];
     const uint64_t rows = progress_.tensor_rows;
+    // One row always fits in a slab; a row this large only comes from a hostile header.
+    if (per_row > (uint64_t(1) << 32)) {
+        fail(make_error(status_code::invalid_file, "tensor '" + tp.source_name + "': a row of " +
+                                                       std::to_string(tp.ne[0]) +
+                                                       " elements is too large to process"));
+        return;
+    }
     rows_per_slab_ = std::max<uint64_t>(
         1, std::min<uint64_t>(rows, options_.max_buffer_bytes / std::max<uint64_t>(1, per_row)));
     slab_first_row_ = 0;
@@ -160,7 +167,12 @@ void quantize_job::start_slab() {
     slab_rows_ = std::min(rows_per_slab_, progress_.tensor_rows - slab_first_row_);
     slab_filled_ = 0;
     const uint64_t need = slab_rows_ * row_size(tp.source_type, tp.ne[0]);
-    if (in_buf_.size() < need) in_buf_.resize(need);
+    try {
+        if (in_buf_.size() < need) in_buf_.resize(need);
+    } catch (...) {
+        fail(make_error(status_code::out_of_memory,
+                        "cannot allocate the input buffer for '" + tp.source_name + "'"));
+    }
 }
 
 uint64_t quantize_job::input_offset() const {
@@ -234,8 +246,14 @@ status quantize_job::process_slab() {
     }
 
     const uint64_t dst_row = row_size(tp.target_type, tp.ne[0]);
-    if (f32_buf_.size() < uint64_t(nrows * n_per_row)) f32_buf_.resize(size_t(nrows * n_per_row));
-    if (out_buf_.size() < uint64_t(nrows) * dst_row) out_buf_.resize(size_t(nrows * dst_row));
+    try {
+        if (f32_buf_.size() < uint64_t(nrows * n_per_row))
+            f32_buf_.resize(size_t(nrows * n_per_row));
+        if (out_buf_.size() < uint64_t(nrows) * dst_row) out_buf_.resize(size_t(nrows * dst_row));
+    } catch (...) {
+        return fail(make_error(status_code::out_of_memory,
+                               "cannot allocate the buffers for '" + tp.source_name + "'"));
+    }
     const float* imatrix = nullptr;
     if (tp.imatrix_present) imatrix = imatrix_->entries.at(tp.imatrix_name).data();
 
@@ -319,6 +337,7 @@ status quantize_job::process_slab() {
 status quantize_job::drain(output_span& out) {
     if (!error_.ok()) return error_;
     while (out.remaining() > 0 && !finished_) {
+        if (!error_.ok()) return error_;
         if (pending_) {
             const uint64_t n = std::min<uint64_t>(out.remaining(), pending_size_ - pending_pos_);
             std::memcpy(out.data + out.pos, pending_ + pending_pos_, size_t(n));

@@ -46,6 +46,10 @@ struct tensor_type_override {
 
 result<tensor_type_override> parse_tensor_type_override(const std::string& text);
 
+// A conservative check that `pattern` is valid ECMAScript regex syntax (false for anything
+// doubtful). Builds without exceptions (wasm) use it before std::regex, which would abort there.
+bool plausible_regex_pattern(const std::string& pattern);
+
 // --prune-layers "L0,L1,...": sorted, without duplicates.
 result<std::vector<int>> parse_prune_layers(const std::string& text);
 

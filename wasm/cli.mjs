@@ -46,50 +46,61 @@ function writeOut(text) {
     fs.writeSync(1, text);
 }
 
+const kInfoUsage = `usage: gguf-squash info FILE... [--json]
+  Shows each GGUF file's version, alignment, metadata and tensors.
+  --json  one JSON object per file, one per line
+`;
+
+// Error messages quote names from the file; keep them to one line whatever those hold.
+const oneLine = (s) => s.replace(/[\r\n]/g, ' ');
+
 async function runInfo(core, args) {
     const files = [];
     let json = false;
+    let optionsDone = false;
     for (const a of args) {
-        if (a === '--json') json = true;
-        else if (a === '-h' || a === '--help') {
-            writeOut('usage: gguf-squash info FILE... [--json]\n');
-            return 0;
-        } else if (a.startsWith('-') && a !== '-') {
-            process.stderr.write(`gguf-squash info: unknown option '${a}'\n`);
-            return 2;
-        } else files.push(a);
-    }
-    if (!files.length) {
-        process.stderr.write('usage: gguf-squash info FILE... [--json]\n');
-        return 2;
-    }
-    const texts = [];
-    let status = 0;
-    for (const file of files) {
-        let src;
-        try {
-            src = fileSource(file);
-        } catch (e) {
-            process.stderr.write(`gguf-squash info: ${file}: cannot open: ${e.code ?? e.message}\n`);
-            status = 1;
+        if (!optionsDone && a.length > 1 && a[0] === '-') {
+            if (a === '--json') json = true;
+            else if (a === '-h' || a === '--help') {
+                writeOut(kInfoUsage);
+                return 0;
+            } else if (a === '--') optionsDone = true;
+            else {
+                process.stderr.write(`gguf-squash info: unknown option '${a}'\n${kInfoUsage}`);
+                return 2;
+            }
             continue;
         }
+        files.push(a);
+    }
+    if (!files.length) {
+        process.stderr.write(`gguf-squash info: no input file\n${kInfoUsage}`);
+        return 2;
+    }
+    let status = 0;
+    for (const [i, file] of files.entries()) {
+        let src = null;
         try {
+            try {
+                src = fileSource(file);
+            } catch {
+                throw new GgufError('io_error', `cannot open '${file}'`);
+            }
             const model = await core.openModel([src]);
             try {
-                texts.push(core.infoText(model, { json, path: file }));
+                const text = core.infoText(model, { json, path: file });
+                writeOut(!json && i ? '\n' + text : text);
             } finally {
                 model.free();
             }
         } catch (e) {
             if (!(e instanceof GgufError)) throw e;
-            process.stderr.write(`gguf-squash info: ${file}: ${e.message}\n`);
+            process.stderr.write(`gguf-squash info: ${file}: ${oneLine(e.message)}\n`);
             status = 1;
         } finally {
-            src.close();
+            src?.close();
         }
     }
-    writeOut(core.joinInfoTexts(texts, { json }));
     return status;
 }
 

@@ -252,12 +252,6 @@ export class GgufSquash {
         }
     }
 
-    // Several files' info texts as the native CLI prints them together.
-    joinInfoTexts(texts, { json = false } = {}) {
-        if (!json || texts.length <= 1) return texts.join('');
-        return `[${texts.map((t) => t.trimEnd()).join(',')}]\n`;
-    }
-
     // A streaming quantize job for `model` from llama-quantize's arguments
     // ([options] IN [OUT] TYPE [NTHREADS]); `imatrix` holds the bytes of the --imatrix file.
     // Throws a GgufError for bad arguments and refusals.
@@ -325,6 +319,42 @@ export class QuantizeJob {
         this.handle = handle;
         this.plan = JSON.parse(core.string(core.mod._gs_job_plan_json(handle)));
         this.progressBuf = 0;
+    }
+
+    // The output layout for spreading row chunks over workers: {header_size, file_size,
+    // tensors: [{name, type, offset, rows, rows_per_matrix, src_row, dst_row, padding}]}.
+    layout() {
+        return JSON.parse(this.core.takeString(this.core.mod._gs_job_layout_json(this.handle)));
+    }
+
+    // The output's header bytes (what comes before the first tensor).
+    headerBytes() {
+        const m = this.core.mod;
+        const size = this.plan.header_size;
+        const ptr = u32(m._malloc(size));
+        try {
+            if (m._gs_job_header(this.handle, ptr) !== 0) throw this.error();
+            return m.HEAPU8.slice(ptr, ptr + size);
+        } finally {
+            m._free(ptr);
+        }
+    }
+
+    // Converts rows [firstRow, firstRow + nrows) of tensor `index` (inside one matrix) from their
+    // input bytes; returns the output bytes, exactly as the streaming job writes them.
+    convertRows(index, firstRow, nrows, src, dstSize) {
+        const m = this.core.mod;
+        const srcPtr = this.core.allocBytes(src);
+        const dstPtr = u32(m._malloc(Math.max(1, dstSize)));
+        try {
+            if (!dstPtr) throw new GgufError('out_of_memory', `cannot allocate ${dstSize} bytes`);
+            if (m._gs_job_convert_rows(this.handle, index, firstRow, nrows, srcPtr, dstPtr) !== 0)
+                throw this.error();
+            return m.HEAPU8.slice(dstPtr, dstPtr + dstSize);
+        } finally {
+            m._free(srcPtr);
+            if (dstPtr) m._free(dstPtr);
+        }
     }
 
     error() {

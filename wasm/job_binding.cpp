@@ -3,12 +3,15 @@
 // back output bytes in order. JS does all reading and writing (Blob slices, node files, OPFS).
 #include <emscripten/emscripten.h>
 
+#include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "format/gguf_writer.h"
 #include "glue_json.h"
 #include "pipeline/quantize_job.h"
 #include "plan/imatrix.h"
@@ -255,6 +258,128 @@ EMSCRIPTEN_KEEPALIVE void gs_job_progress(job_handle* h, double* out) {
 
 EMSCRIPTEN_KEEPALIVE const char* gs_job_tensor_name(job_handle* h) {
     return h->job ? h->job->progress().tensor_name.c_str() : "";
+}
+
+// The output layout for a coordinator that spreads row chunks over a pool of workers: per tensor
+// (in output order) the absolute input offset, rows, bytes per input and output row, rows per
+// matrix (imatrix slices never cross one), and the zero padding after it.
+EMSCRIPTEN_KEEPALIVE char* gs_job_layout_json(job_handle* h) {
+    if (!h->job) return to_c_string("[]");
+    const quant_plan& plan = h->job->plan();
+    std::string out = "{\"header_size\":" + std::to_string(plan.header_size) +
+                      ",\"file_size\":" + std::to_string(plan.file_size) + ",\"tensors\":[";
+    for (size_t i = 0; i < plan.tensors.size(); ++i) {
+        const tensor_plan& t = plan.tensors[i];
+        if (i) out += ',';
+        out += "{\"name\":";
+        append_json_string(out, t.name);
+        out += ",\"type\":";
+        append_json_string(out, type_name(t.target_type));
+        out += ",\"offset\":" + std::to_string(t.source_offset);
+        out += ",\"rows\":" + std::to_string(t.ne[1] * t.ne[2] * t.ne[3]);
+        out += ",\"rows_per_matrix\":" + std::to_string(t.ne[1] ? t.ne[1] : 1);
+        out += ",\"src_row\":" + std::to_string(row_size(t.source_type, t.ne[0]));
+        out += ",\"dst_row\":" + std::to_string(row_size(t.target_type, t.ne[0]));
+        out +=
+            ",\"padding\":" + std::to_string(tensor_padding(t.target_bytes, plan.output.alignment));
+        out += '}';
+    }
+    out += "]}";
+    return to_c_string(out);
+}
+
+// The output header bytes (what the job writes first), copied to `out` (header_size bytes).
+EMSCRIPTEN_KEEPALIVE int gs_job_header(job_handle* h, uint8_t* out) {
+    if (!h->job) return int(status_code::internal);
+    result<std::vector<uint8_t>> bytes = encode_gguf_header(h->job->plan().output);
+    if (!bytes.ok()) {
+        h->error = bytes.error();
+        return int(h->error.code());
+    }
+    std::memcpy(out, bytes->data(), bytes->size());
+    return 0;
+}
+
+// Converts rows [first_row, first_row + nrows) of tensor `index` (all inside one matrix) from
+// their input bytes `src` into `dst`: exactly what the job writes for those rows. It runs the
+// core's own quantize_job over a one-tensor plan holding just these rows (and their matrix's
+// imatrix slice), so a pool of workers reproduces the streaming job's bytes and checks without
+// a second copy of the conversion. Returns the status code (message in gs_job_error).
+EMSCRIPTEN_KEEPALIVE int gs_job_convert_rows(job_handle* h, double index, double first_row,
+                                             double nrows, const uint8_t* src, uint8_t* dst) {
+    if (!h->job) return int(h->error.code());
+    const quant_plan& plan = h->job->plan();
+    if (index < 0 || size_t(index) >= plan.tensors.size()) {
+        h->error = make_error(status_code::invalid_argument, "no such tensor");
+        return int(h->error.code());
+    }
+    const tensor_plan& full = plan.tensors[size_t(index)];
+    const uint64_t rows_per_matrix = full.ne[1] ? full.ne[1] : 1;
+    const uint64_t first = uint64_t(first_row), n = uint64_t(nrows);
+    if (n == 0 || first / rows_per_matrix != (first + n - 1) / rows_per_matrix) {
+        h->error = make_error(status_code::invalid_argument, "a row chunk must stay in one matrix");
+        return int(h->error.code());
+    }
+    tensor_plan tp = full;
+    tp.ne[1] = n;
+    tp.ne[2] = tp.ne[3] = 1;
+    tp.source_offset = 0;
+    tp.source_bytes = n * row_size(tp.source_type, tp.ne[0]);
+    tp.target_offset = 0;
+    tp.target_bytes = n * row_size(tp.target_type, tp.ne[0]);
+
+    quant_plan sub;
+    sub.output.alignment = plan.output.alignment;
+    gguf_tensor_info info;
+    info.name = tp.name;
+    info.type = tp.target_type;
+    info.n_dims = 2;
+    info.ne[0] = tp.ne[0];
+    info.ne[1] = n;
+    sub.output.tensors.push_back(info);
+    sub.header_size = encoded_header_size(sub.output);
+    sub.file_size =
+        sub.header_size + tp.target_bytes + tensor_padding(tp.target_bytes, sub.output.alignment);
+
+    imatrix_data slice;
+    if (tp.imatrix_present) {
+        const std::vector<float>& all = h->imatrix->entries.at(full.imatrix_name);
+        const uint64_t matrix = first / rows_per_matrix;
+        slice.entries[tp.imatrix_name].assign(all.begin() + matrix * tp.ne[0],
+                                              all.begin() + (matrix + 1) * tp.ne[0]);
+    }
+    sub.tensors.push_back(tp);
+    quantize_job job(sub, tp.imatrix_present ? &slice : nullptr);
+    if (!job.error().ok()) {
+        h->error = job.error();
+        return int(h->error.code());
+    }
+    // Header first, then the rows, then padding; keep only the rows.
+    uint64_t skip = sub.header_size, kept = 0;
+    input_span in{src, size_t(tp.source_bytes), 0};
+    uint8_t scratch[4096];
+    while (kept < tp.target_bytes) {
+        status s = job.feed(in);
+        if (s.ok()) {
+            output_span out{scratch, sizeof scratch, 0};
+            if (skip == 0)
+                out = output_span{dst + kept, size_t(tp.target_bytes - kept), 0};
+            else
+                out.size = size_t(std::min<uint64_t>(skip, sizeof scratch));
+            s = job.drain(out);
+            if (skip)
+                skip -= out.pos;
+            else
+                kept += out.pos;
+            if (s.ok() && out.pos == 0 && in.remaining() == 0 && job.input_wanted() == 0)
+                s = make_error(status_code::internal, "row conversion made no progress");
+        }
+        if (!s.ok()) {
+            h->error = s;
+            return int(h->error.code());
+        }
+    }
+    return 0;
 }
 
 // The target type of tensor `index` in the plan (for progress display).

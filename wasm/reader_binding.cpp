@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "format/gguf_info_text.h"
+#include "format/gguf_json.h"
 #include "format/gguf_reader.h"
 #include "glue_json.h"
 
@@ -23,103 +25,7 @@ struct reader_handle {
     explicit reader_handle(gguf_reader_options options) : reader(options) {}
 };
 
-using wasm_glue::append_json_string;
-using wasm_glue::json_number;
 using wasm_glue::model_handle;
-
-void append_scalar(std::string& out, gguf_value_type type, const uint8_t* p) {
-    uint64_t bits = 0;
-    std::memcpy(&bits, p, gguf_value_type_size(type));
-    gguf_value v;
-    v.type = type;
-    v.scalar_bits = bits;
-    switch (type) {
-        case gguf_value_type::boolean:
-            out += bits ? "true" : "false";
-            break;
-        case gguf_value_type::float32:
-        case gguf_value_type::float64: {
-            const double d = v.as_f64();
-            out += std::isfinite(d) ? json_number(d) : "null";
-            break;
-        }
-        case gguf_value_type::int8:
-        case gguf_value_type::int16:
-        case gguf_value_type::int32:
-        case gguf_value_type::int64:
-            out += std::to_string(v.as_i64());
-            break;
-        default:
-            out += std::to_string(v.as_u64());
-            break;
-    }
-}
-
-void append_value(std::string& out, const gguf_value& v) {
-    if (v.type == gguf_value_type::string) return append_json_string(out, v.str);
-    if (!v.is_array()) {
-        uint8_t raw[8];
-        std::memcpy(raw, &v.scalar_bits, 8);
-        return append_scalar(out, v.type, raw);
-    }
-    out += '[';
-    if (v.item_type == gguf_value_type::string) {
-        for (size_t i = 0; i < v.strings.size(); ++i) {
-            if (i) out += ',';
-            append_json_string(out, v.strings[i]);
-        }
-    } else if (v.item_type == gguf_value_type::array) {
-        for (size_t i = 0; i < v.arrays.size(); ++i) {
-            if (i) out += ',';
-            append_value(out, v.arrays[i]);
-        }
-    } else {
-        const size_t n = gguf_value_type_size(v.item_type);
-        for (size_t i = 0; n && i * n < v.raw_items.size(); ++i) {
-            if (i) out += ',';
-            append_scalar(out, v.item_type, v.raw_items.data() + i * n);
-        }
-    }
-    out += ']';
-}
-
-// The header in the shape of `gguf-squash info --json`: version, alignment, data_offset,
-// metadata {key: {type, value} or {type: "ARRAY", item_type, len, value}}, tensors in file order.
-std::string header_json(const gguf_header& h) {
-    std::string out = "{\"version\":" + std::to_string(h.version) +
-                      ",\"alignment\":" + std::to_string(h.alignment) +
-                      ",\"data_offset\":" + std::to_string(h.data_offset) + ",\"metadata\":{";
-    for (size_t i = 0; i < h.kv.size(); ++i) {
-        const gguf_kv& kv = h.kv[i];
-        if (i) out += ',';
-        append_json_string(out, kv.key);
-        out += ":{\"type\":";
-        append_json_string(out, gguf_value_type_name(kv.value.type));
-        if (kv.value.is_array()) {
-            out += ",\"item_type\":";
-            append_json_string(out, gguf_value_type_name(kv.value.item_type));
-            out += ",\"len\":" + std::to_string(kv.value.count);
-        }
-        out += ",\"value\":";
-        append_value(out, kv.value);
-        out += '}';
-    }
-    out += "},\"tensors\":[";
-    for (size_t i = 0; i < h.tensors.size(); ++i) {
-        const gguf_tensor_info& t = h.tensors[i];
-        if (i) out += ',';
-        out += "{\"name\":";
-        append_json_string(out, t.name);
-        out += ",\"type\":";
-        append_json_string(out, type_name(t.type));
-        out += ",\"shape\":[";
-        for (uint32_t d = 0; d < t.n_dims; ++d) out += (d ? "," : "") + std::to_string(t.ne[d]);
-        out += "],\"offset\":" + std::to_string(t.offset);
-        out += ",\"nbytes\":" + std::to_string(t.nbytes()) + '}';
-    }
-    out += "]}";
-    return out;
-}
 
 }  // namespace
 
@@ -151,12 +57,10 @@ EMSCRIPTEN_KEEPALIVE int gs_reader_feed(reader_handle* h, const uint8_t* data, s
 }
 
 // The input ended. Returns 0 if the header was complete, else records (and returns) the error
-// a truncated file gets, with the offset where the bytes ran out.
+// a truncated file gets, naming the field being read.
 EMSCRIPTEN_KEEPALIVE int gs_reader_end(reader_handle* h) {
     if (h->reader.finished()) return 0;
-    if (h->error.ok())
-        h->error = invalid_file_at("header", h->reader.position(),
-                                   "file is truncated: it ends before the header is complete");
+    if (h->error.ok()) h->error = h->reader.end_of_input();
     return int(h->error.code());
 }
 
@@ -183,17 +87,14 @@ EMSCRIPTEN_KEEPALIVE model_handle* gs_reader_take_model(reader_handle* h) {
 
 // The model's header as info JSON (malloc'd; JS frees it with gs_free_string).
 EMSCRIPTEN_KEEPALIVE char* gs_model_info_json(model_handle* m) {
-    return wasm_glue::to_c_string(header_json(m->header));
+    return wasm_glue::to_c_string(gguf_header_to_json(m->header));
 }
 
-// `gguf-squash info` output for one file: JSON (json != 0) or text.
-// TODO(web): switch to core/format/gguf_json.h once it lands, so the output matches the native CLI.
+// `gguf-squash info` output for one file, as the native CLI prints it: the JSON object on one
+// line, or the path and the text summary (both from core/format).
 EMSCRIPTEN_KEEPALIVE char* gs_model_info_text(model_handle* m, int json, const char* path) {
-    if (json) return wasm_glue::to_c_string(header_json(m->header) + "\n");
-    std::string out = std::string(path) + ": GGUF v" + std::to_string(m->header.version) + ", " +
-                      std::to_string(m->header.kv.size()) + " keys, " +
-                      std::to_string(m->header.tensors.size()) + " tensors\n";
-    return wasm_glue::to_c_string(out);
+    if (json) return wasm_glue::to_c_string(gguf_header_to_json(m->header) + "\n");
+    return wasm_glue::to_c_string(std::string(path) + ":\n" + gguf_header_to_text(m->header));
 }
 
 EMSCRIPTEN_KEEPALIVE const char* gs_status_name(int code) {

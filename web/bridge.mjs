@@ -120,7 +120,10 @@ export class WorkerBridge {
 }
 
 // Pool size: one worker per core, capped (each holds a wasm heap of up to a few tens of MiB).
+// `?workers=N` in the page's URL overrides it (1 runs the core's streaming job on its own).
 export function poolSize() {
+    const forced = Number(new URLSearchParams(globalThis.location?.search ?? '').get('workers'));
+    if (forced >= 1) return Math.min(Math.floor(forced), 16);
     const n = Number(globalThis.navigator?.hardwareConcurrency) || 2;
     return Math.max(1, Math.min(n, 8));
 }

@@ -11,6 +11,8 @@ const core = () => (corePromise ??= loadGgufSquash());
 const kProgressIntervalMs = 100;
 const kMaxBufferBytes = 32 << 20;  // one slab of rows: keeps the heap far below 512 MiB
 const kChunkBytes = 4 << 20;
+const kTaskBytes = 4 << 20;        // input bytes per row chunk sent to a pool worker
+const kPoolMinBytes = 0;           // a pool pays off even for small models: instantiation is ~0.1 s
 
 async function openOpfsSink(name) {
     if (!name || !globalThis.navigator?.storage?.getDirectory) return null;
@@ -65,8 +67,130 @@ function memorySink() {
     };
 }
 
+// Pool workers, each with its own copy of the plan, converting row chunks in parallel.
+class RowPool {
+    static async start(n, init) {
+        const pool = new RowPool();
+        pool.workers = [];
+        pool.pending = new Map();
+        pool.nextId = 1;
+        const ready = [];
+        for (let i = 0; i < n; i++) {
+            const w = new Worker(new URL('./pool-worker.mjs', import.meta.url), { type: 'module', name: `gguf-squash pool ${i}` });
+            const slot = { worker: w, busy: 0 };
+            pool.workers.push(slot);
+            ready.push(new Promise((resolve, reject) => {
+                w.onmessage = (ev) => {
+                    const m = ev.data;
+                    if (m.type === 'ready') { w.onmessage = (e) => pool.onMessage(slot, e.data); resolve(); }
+                    else reject(Object.assign(new Error(m.error.message), { name: m.error.name, code: m.error.code }));
+                };
+                w.onerror = (e) => reject(new Error(e.message || 'a pool worker failed to start'));
+            }));
+            w.postMessage({ type: 'init', ...init, imatrix: init.imatrix ? init.imatrix.slice() : null });
+        }
+        try {
+            await Promise.all(ready);
+        } catch (e) {
+            pool.terminate();
+            throw e;
+        }
+        return pool;
+    }
+
+    onMessage(slot, m) {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        slot.busy--;
+        if (m.type === 'done') p.resolve(new Uint8Array(m.dst));
+        else p.reject(Object.assign(new Error(m.error.message), { name: m.error.name, code: m.error.code }));
+    }
+
+    // Converts one row chunk on the least busy worker; the input buffer is transferred.
+    convert(task, src) {
+        const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+        slot.busy++;
+        const id = this.nextId++;
+        return new Promise((resolve, reject) => {
+            this.pending.set(id, { resolve, reject });
+            slot.worker.postMessage({ type: 'convert', id, index: task.index, first: task.first, rows: task.rows,
+                                      src: src.buffer, dstSize: task.dstSize }, [src.buffer]);
+        });
+    }
+
+    terminate() {
+        for (const s of this.workers) s.worker.terminate();
+        for (const p of this.pending.values()) p.reject(new Error('pool stopped'));
+        this.pending.clear();
+    }
+}
+
+// Row chunks in output order: never crossing a matrix (each has its own imatrix slice), each
+// followed in the stream by its tensor's padding once the tensor's last chunk is out.
+function* rowTasks(layout) {
+    for (const [index, t] of layout.tensors.entries()) {
+        const perTask = Math.max(1, Math.floor(kTaskBytes / Math.max(1, t.src_row)));
+        for (let first = 0; first < t.rows;) {
+            const toBoundary = t.rows_per_matrix - (first % t.rows_per_matrix);
+            const rows = Math.min(perTask, t.rows - first, toBoundary);
+            yield { index, first, rows, offset: t.offset + first * t.src_row, srcSize: rows * t.src_row,
+                    dstSize: rows * t.dst_row, last: first + rows === t.rows, tensor: t };
+            first += rows;
+        }
+        if (t.rows === 0 && t.padding) yield { index, rows: 0, padding: t.padding, tensor: t, last: true };
+    }
+}
+
+async function runPool(job, { files, argv, imatrix, workers, read, write, post }) {
+    const layout = job.layout();
+    const pool = await RowPool.start(workers, { files, argv, imatrix });
+    try {
+        const header = job.headerBytes();
+        write(header);
+        let bytesOut = header.length, bytesIn = 0, last = 0;
+        const inflight = [];
+        const maxInflight = workers * 2;
+        const report = (t, index) => {
+            const now = performance.now();
+            if (now - last < kProgressIntervalMs) return;
+            last = now;
+            post({ type: 'progress', done: bytesOut, total: layout.file_size, inputDone: bytesIn,
+                   tensor: t.name, tensorType: t.type, tensorIndex: index, tensorCount: layout.tensors.length });
+        };
+        const flushOne = async () => {
+            const { task, result } = inflight.shift();
+            const bytes = await result;
+            if (bytes.length) write(bytes);
+            bytesOut += bytes.length;
+            if (task.last && task.tensor.padding && task.rows > 0) {
+                write(new Uint8Array(task.tensor.padding));
+                bytesOut += task.tensor.padding;
+            }
+            report(task.tensor, task.index);
+        };
+        for (const task of rowTasks(layout)) {
+            while (inflight.length >= maxInflight) await flushOne();
+            if (task.rows === 0) {
+                inflight.push({ task, result: Promise.resolve(new Uint8Array(task.padding)) });
+                continue;
+            }
+            const src = await read(task.offset, task.srcSize);
+            if (src.length !== task.srcSize) throw new Error(`input ended early in tensor '${task.tensor.name}'`);
+            bytesIn += src.length;
+            const result = pool.convert(task, src);
+            result.catch(() => {});  // observed in order by flushOne
+            inflight.push({ task, result });
+        }
+        while (inflight.length) await flushOne();
+        if (bytesOut !== layout.file_size) throw new Error(`wrote ${bytesOut} bytes, planned ${layout.file_size}`);
+    } finally {
+        pool.terminate();
+    }
+}
+
 const methods = {
-    async quantize({ files, args, type, imatrix, imatrixName, outName }, post) {
+    async quantize({ files, args, type, imatrix, imatrixName, outName, workers = 1 }, post) {
         const c = await core();
         const model = await c.openModel(files);
         let job = null, sink = null;
@@ -77,6 +201,15 @@ const methods = {
             job = c.createJob(model, argv, { imatrix, maxBufferBytes: kMaxBufferBytes });
             sink = (await openOpfsSink(outName)) ?? memorySink();
             post({ type: 'plan', plan: job.plan, sink: sink.kind, variant: c.variant });
+            const usePool = workers > 1 && typeof Worker === 'function' && job.plan.file_size >= kPoolMinBytes;
+            post({ type: 'mode', workers: usePool ? workers : 1 });
+            if (usePool) {
+                const read = blobReader(files[0]);
+                await runPool(job, { files, argv, imatrix, workers, read, write: (b) => sink.write(b), post });
+                const result = sink.close();
+                sink = null;
+                return result;
+            }
             let last = 0, lastTensor = -1;
             await job.run({
                 read: blobReader(files[0]),

@@ -48,10 +48,14 @@ inline const uint16_t* neighbours_of(const iq2_search_tables& t, int map_value) 
     return t.neighbours.data() + (-map_value - 1);
 }
 
-// Grid index of 8 levels, or -1 when the point is off the grid (ggml would abort there).
+// Grid index of 8 levels, or a negative value when the point is off the grid (ggml would abort
+// there). Levels outside [0, 2] (left over only when NaN input stopped the search) are off grid.
 inline int on_grid_index(const iq2_search_tables& t, const int8_t* L) {
     uint16_t u = 0;
-    for (int i = 0; i < 8; ++i) u |= uint16_t(L[i] << 2 * i);
+    for (int i = 0; i < 8; ++i) {
+        if (uint8_t(L[i]) > 2) return -1;
+        u |= uint16_t(L[i] << 2 * i);
+    }
     return t.map[u];
 }
 
@@ -504,10 +508,17 @@ int iq1_best_neighbour(const iq2_search_tables& t, const uint16_t* neighbours, c
 }
 
 // ggml sorts (value, index) pairs with qsort comparing values only; glibc's qsort is a stable
-// merge sort for arrays this small, so ties keep index order.
+// merge sort for arrays this small, so ties keep index order. A stable insertion sort gives the
+// same order and, unlike std::stable_sort, stays well defined when NaNs make the order partial.
 void sort_indices_by_value(int n, const float* xb, int* idx) {
-    for (int j = 0; j < n; ++j) idx[j] = j;
-    std::stable_sort(idx, idx + n, [&](int a, int b) { return xb[a] < xb[b]; });
+    for (int j = 0; j < n; ++j) {
+        int k = j;
+        while (k > 0 && xb[idx[k - 1]] > xb[j]) {
+            idx[k] = idx[k - 1];
+            --k;
+        }
+        idx[k] = j;
+    }
 }
 
 // ------------------------------------------------------------------ IQ1_S (50 bytes per block)

@@ -546,6 +546,10 @@ async function startQuantize() {
             outName: tempName,
             signal: controller.signal,
             onProgress: (p) => showProgress(p, run),
+            onMode: (m) => {
+                run.workers = m.workers;
+                $('progress-box').dataset.workers = String(m.workers);
+            },
         });
         state.output = { result, name };
         progress.max = 1;
@@ -553,6 +557,7 @@ async function startQuantize() {
         const secs = (performance.now() - run.started) / 1000;
         stats.replaceChildren(el('span', { class: 'done', text: `Done: ${formatBytes(result.size)} in ${formatDuration(secs)}` }),
             el('span', { text: `${(model.fileSize / 1e6 / secs).toFixed(1)} MB/s` }),
+            el('span', { text: run.workers > 1 ? `${run.workers} workers` : '1 worker' }),
             el('span', { class: 'mono', text: name }));
         $('save-button').disabled = false;
         $('save-button').focus();

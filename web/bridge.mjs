@@ -136,7 +136,7 @@ export class QuantizeBridge {
         this.bridge = new WorkerBridge();
     }
 
-    async quantize({ files, args, type, imatrix = null, imatrixName, outName, signal, onProgress, onPlan }) {
+    async quantize({ files, args, type, imatrix = null, imatrixName, outName, signal, onProgress, onPlan, onMode }) {
         const imatrixCopy = imatrix ? imatrix.slice() : null;  // the page keeps its own copy
         try {
             return await this.bridge.call('quantize', {
@@ -147,6 +147,7 @@ export class QuantizeBridge {
                 onMessage: (m) => {
                     if (m.type === 'progress') onProgress?.(m);
                     else if (m.type === 'plan') onPlan?.(m);
+                    else if (m.type === 'mode') onMode?.(m);
                 },
             });
         } finally {

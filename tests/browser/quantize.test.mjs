@@ -40,6 +40,12 @@ test('Q4_K_M: the download is byte-identical to llama-quantize', async () => {
     assert.equal(sha256(file), run('Q4_K_M').file_sha256);
 });
 
+test('the row chunks ran on a pool of workers', async () => {
+    const workers = Number(await b.page.locator('#progress-box').getAttribute('data-workers'));
+    const cores = await b.page.evaluate(() => navigator.hardwareConcurrency);
+    assert.equal(workers, Math.min(Math.max(cores, 1), 8));
+});
+
 test('IQ2_XXS with the imatrix: byte-identical', async () => {
     const { page } = b;
     await page.setInputFiles('[data-testid=imatrix-input]', fixturePath('models/llama-gqa.imatrix.gguf'));
@@ -76,6 +82,17 @@ test('cancel mid-way: no download, the UI is ready again', async () => {
     // And it works again afterwards.
     const { file } = await quantizeAndDownload(page, 'Q4_K_M');
     assert.equal(sha256(file), run('Q4_K_M+imatrix').file_sha256);
+});
+
+test('?workers=1 runs the core streaming job alone: same bytes', async () => {
+    const { page } = b;
+    await page.goto(b.origin + '/?workers=1');
+    await page.waitForSelector('html[data-ready="true"]');
+    await page.setInputFiles('[data-testid=file-input]', fixturePath('models/llama-gqa.gguf'));
+    await page.waitForSelector('[data-testid=estimate-table] tbody tr[data-ftype]');
+    const { file } = await quantizeAndDownload(page, 'Q6_K');
+    assert.equal(await page.locator('#progress-box').getAttribute('data-workers'), '1');
+    assert.equal(sha256(file), run('Q6_K').file_sha256);
 });
 
 test('no request left the origin during quantization', async () => {

@@ -10,12 +10,39 @@ set(GS_WASM_LINK
   -sEXPORTED_RUNTIME_METHODS=['UTF8ToString','stringToUTF8','lengthBytesUTF8','HEAPU8','HEAPF32']
   -sEXPORTED_FUNCTIONS=['_malloc','_free'])
 
+# The GoogleTest suite, compiled to wasm once (as objects) and linked against both core
+# variants, run under node with the real filesystem (NODERAWFS).
+find_path(GTEST_SRC_DIR src/gtest-all.cc PATHS /usr/src/googletest/googletest /usr/src/gtest NO_CMAKE_FIND_ROOT_PATH)
+if(GTEST_SRC_DIR)
+  add_library(gtest_wasm STATIC ${GTEST_SRC_DIR}/src/gtest-all.cc ${GTEST_SRC_DIR}/src/gtest_main.cc)
+  target_include_directories(gtest_wasm PUBLIC ${GTEST_SRC_DIR}/include ${GTEST_SRC_DIR})
+  target_compile_options(gtest_wasm PRIVATE -w)
+  set(WASM_TEST_SOURCES ${TEST_SOURCES})
+  # Tests that spawn the native CLI or need threads only run natively.
+  list(FILTER WASM_TEST_SOURCES EXCLUDE REGEX "(cli|native|fault|thread)_.*test\\.cpp$")
+  add_library(gguf_squash_test_objects OBJECT ${WASM_TEST_SOURCES})
+  target_include_directories(gguf_squash_test_objects PRIVATE ${CMAKE_SOURCE_DIR}/core)
+  target_link_libraries(gguf_squash_test_objects PRIVATE gtest_wasm)
+  # nlohmann_json is header-only; expose just its folder (not all of /usr/include, whose glibc
+  # headers would shadow emscripten's).
+  find_path(NLOHMANN_INCLUDE nlohmann/json.hpp PATHS /usr/include NO_CMAKE_FIND_ROOT_PATH)
+  if(NLOHMANN_INCLUDE)
+    set(NLOHMANN_ONLY ${CMAKE_BINARY_DIR}/nlohmann_only)
+    file(MAKE_DIRECTORY ${NLOHMANN_ONLY})
+    file(CREATE_LINK ${NLOHMANN_INCLUDE}/nlohmann ${NLOHMANN_ONLY}/nlohmann SYMBOLIC)
+    target_include_directories(gguf_squash_test_objects PRIVATE ${NLOHMANN_ONLY})
+  endif()
+  target_compile_definitions(gguf_squash_test_objects PRIVATE
+    GGUF_SQUASH_FIXTURES="${CMAKE_SOURCE_DIR}/tests/fixtures" GGUF_SQUASH_WASM_TEST=1)
+endif()
+
 foreach(variant simd base)
   set(lib gguf_squash_core_${variant})
   if(variant STREQUAL "simd")
     add_library(${lib} STATIC ${CORE_SOURCES} ${WASM128_SOURCES})
-    target_compile_options(${lib} PUBLIC -msimd128)
-    target_compile_definitions(${lib} PUBLIC GGUF_SQUASH_HAVE_WASM128_KERNELS=1)
+    # PRIVATE: only the core needs SIMD; the tests and bindings compile once for both variants.
+    target_compile_options(${lib} PRIVATE -msimd128)
+    target_compile_definitions(${lib} PRIVATE GGUF_SQUASH_HAVE_WASM128_KERNELS=1)
   else()
     add_library(${lib} STATIC ${CORE_SOURCES})
   endif()
@@ -28,30 +55,9 @@ foreach(variant simd base)
     set_target_properties(gguf_squash_${variant} PROPERTIES SUFFIX ".mjs")
   endif()
 
-  # The GoogleTest suite, compiled to wasm and run under node with the real filesystem.
-  find_path(GTEST_SRC_DIR src/gtest-all.cc PATHS /usr/src/googletest/googletest /usr/src/gtest NO_CMAKE_FIND_ROOT_PATH)
-  if(GTEST_SRC_DIR AND NOT TARGET gtest_wasm)
-    add_library(gtest_wasm STATIC ${GTEST_SRC_DIR}/src/gtest-all.cc ${GTEST_SRC_DIR}/src/gtest_main.cc)
-    target_include_directories(gtest_wasm PUBLIC ${GTEST_SRC_DIR}/include ${GTEST_SRC_DIR})
-    target_compile_options(gtest_wasm PRIVATE -w)
-  endif()
-  if(GTEST_SRC_DIR)
-    set(WASM_TEST_SOURCES ${TEST_SOURCES})
-    # Tests that spawn the native CLI or need threads/benchmarks only run natively.
-    list(FILTER WASM_TEST_SOURCES EXCLUDE REGEX "(cli|native|fault|thread)_.*test\\.cpp$")
-    add_executable(gguf_squash_tests_${variant} ${WASM_TEST_SOURCES})
+  if(TARGET gguf_squash_test_objects)
+    add_executable(gguf_squash_tests_${variant} $<TARGET_OBJECTS:gguf_squash_test_objects>)
     target_link_libraries(gguf_squash_tests_${variant} PRIVATE ${lib} gtest_wasm)
-    # nlohmann_json is header-only; expose just its folder (not all of /usr/include, whose glibc
-    # headers would shadow emscripten's).
-    find_path(NLOHMANN_INCLUDE nlohmann/json.hpp PATHS /usr/include NO_CMAKE_FIND_ROOT_PATH)
-    if(NLOHMANN_INCLUDE)
-      set(NLOHMANN_ONLY ${CMAKE_BINARY_DIR}/nlohmann_only)
-      file(MAKE_DIRECTORY ${NLOHMANN_ONLY})
-      file(CREATE_LINK ${NLOHMANN_INCLUDE}/nlohmann ${NLOHMANN_ONLY}/nlohmann SYMBOLIC)
-      target_include_directories(gguf_squash_tests_${variant} PRIVATE ${NLOHMANN_ONLY})
-    endif()
-    target_compile_definitions(gguf_squash_tests_${variant} PRIVATE
-      GGUF_SQUASH_FIXTURES="${CMAKE_SOURCE_DIR}/tests/fixtures" GGUF_SQUASH_WASM_TEST=1)
     target_link_options(gguf_squash_tests_${variant} PRIVATE
       -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sEXIT_RUNTIME=1)
     set_target_properties(gguf_squash_tests_${variant} PROPERTIES SUFFIX ".js")

@@ -43,8 +43,10 @@ inline int first_min_below(__m256 d2, int n, float bound) {
 }
 
 struct iq3_avx2_search {
-    static int best_neighbour(const iq3_search_tables& t, int32_t list, const float* xval,
-                              const float* weight, float scale, int8_t* L) {
+    __attribute__((always_inline)) static int best_neighbour(const iq3_search_tables& t,
+                                                             int32_t list, const float* xval,
+                                                             const float* weight, float scale,
+                                                             int8_t* L) {
         const int count = t.neighbours[list];
         const uint32_t* points = t.neighbour_points + list + 1;
         const __m256 vscale = _mm256_set1_ps(scale);

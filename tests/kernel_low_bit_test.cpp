@@ -15,8 +15,9 @@
 namespace gguf_squash {
 namespace {
 
-// IQ4_NL's levels and their midpoints: with a block whose largest magnitude is -127 the first
-// trial scale is exactly 1, so these land exactly on the level search's decision points.
+// IQ4_NL's levels and their midpoints: with a block whose largest magnitude is +127 the first
+// trial scale is exactly 1 (d = -127 / -127), so these land exactly on the level search's
+// decision points, or a few ulps either side of them.
 const float kLevels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                            1,    13,   25,  38,  53,  69,  89,  113};
 
@@ -26,13 +27,23 @@ std::vector<float> edge_rows(int64_t n, uint32_t seed) {
     std::vector<float> x(static_cast<size_t>(n));
     for (int64_t b = 0; b < n / 32; ++b) {
         float* xb = x.data() + b * 32;
-        switch ((b + seed) % 9) {
+        switch ((b + seed) % 10) {
             case 0:  // levels and midpoints, max magnitude -127 first
                 for (int j = 0; j < 32; ++j) {
                     const int k = j % 16;
                     xb[j] = (j < 16 || k == 15) ? kLevels[k] : 0.5f * (kLevels[k] + kLevels[k + 1]);
                 }
-                xb[0] = -127.f;
+                xb[0] = 127.f;
+                break;
+            case 8:
+                for (int j = 0; j < 32; ++j) {
+                    const int k = j % 15;
+                    float m = 0.5f * (kLevels[k] + kLevels[k + 1]);
+                    for (int u = 0; u < int(j / 15) + 1; ++u)
+                        m = std::nextafter(m, j % 2 ? 1000.f : -1000.f);
+                    xb[j] = m;
+                }
+                xb[0] = 127.f;
                 break;
             case 1:
                 std::fill(xb, xb + 32, 0.f);
@@ -57,7 +68,7 @@ std::vector<float> edge_rows(int64_t n, uint32_t seed) {
             case 7:
                 for (int j = 0; j < 32; ++j) xb[j] = float(j % 5) - 2.f;  // equal magnitudes
                 break;
-            default:
+            default:  // case 9
                 for (int j = 0; j < 32; ++j) xb[j] = normal(rng) * 0.02f;
                 break;
         }

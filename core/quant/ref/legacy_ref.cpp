@@ -12,10 +12,9 @@
 #include "quant_search.h"
 
 namespace gguf_squash {
-namespace {
 
 // Packs 32 five-bit levels: low nibbles in qs (element j and j+16 share a byte), fifth bits in qh.
-void pack_five_bit(const uint8_t* levels, uint8_t* qs, uint8_t* qh_out) {
+void pack_five_bit_levels(const uint8_t* levels, uint8_t* qs, uint8_t* qh_out) {
     uint32_t qh = 0;
     for (int j = 0; j < 16; ++j) {
         const uint8_t lo = levels[j];
@@ -27,13 +26,14 @@ void pack_five_bit(const uint8_t* levels, uint8_t* qs, uint8_t* qh_out) {
     std::memcpy(qh_out, &qh, 4);
 }
 
-// ggml's imatrix paths weight each element by its importance times sqrt(sigma2 + x^2), where
-// sigma2 is the row's mean square.
-float row_mean_square(const float* x, int64_t n) {
+// The mean square of a row: ggml's sigma2 in the imatrix weights qw * sqrt(sigma2 + x^2).
+float row_mean_square_ref(const float* x, int64_t n) {
     float sum_x2 = 0;
     for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
     return sum_x2 / n;
 }
+
+namespace {
 
 void block_weights(const float* x, const float* qw, float sigma2, float* weight) {
     for (int j = 0; j < kLegacyBlock; ++j) weight[j] = qw[j] * std::sqrt(sigma2 + x[j] * x[j]);
@@ -65,54 +65,62 @@ void min_max(const float* x, float* min_out, float* max_out) {
     *max_out = max;
 }
 
-void quantize_row_q4_0_imatrix(const float* x, block_q4_0* y, int64_t n_per_row, const float* qw) {
-    const float sigma2 = row_mean_square(x, n_per_row);
+}  // namespace
+
+void quantize_block_q4_0_imatrix_ref(const float* x, const float* qw, float sigma2, block_q4_0* y) {
     float weight[kLegacyBlock];
     int8_t L[kLegacyBlock];
-    for (int64_t ib = 0; ib < n_per_row / kLegacyBlock; ++ib) {
-        const float* xb = x + kLegacyBlock * ib;
-        block_weights(xb, qw + kLegacyBlock * ib, sigma2, weight);
-        const float d = make_qx_quants(kLegacyBlock, 8, xb, L, 1, weight);
-        y[ib].d = fp32_to_fp16(d);
-        for (int j = 0; j < 16; ++j) y[ib].qs[j] = uint8_t(L[j] | (L[j + 16] << 4));
-    }
+    block_weights(x, qw, sigma2, weight);
+    const float d = make_qx_quants(kLegacyBlock, 8, x, L, 1, weight);
+    y->d = fp32_to_fp16(d);
+    for (int j = 0; j < 16; ++j) y->qs[j] = uint8_t(L[j] | (L[j + 16] << 4));
 }
 
-void quantize_row_q5_0_imatrix(const float* x, block_q5_0* y, int64_t n_per_row, const float* qw) {
-    const float sigma2 = row_mean_square(x, n_per_row);
+void quantize_block_q5_0_imatrix_ref(const float* x, const float* qw, float sigma2, block_q5_0* y) {
     float weight[kLegacyBlock];
     int8_t L[kLegacyBlock];
-    for (int64_t ib = 0; ib < n_per_row / kLegacyBlock; ++ib) {
-        const float* xb = x + kLegacyBlock * ib;
-        block_weights(xb, qw + kLegacyBlock * ib, sigma2, weight);
-        const float d = make_qx_quants(kLegacyBlock, 16, xb, L, 1, weight);
-        y[ib].d = fp32_to_fp16(d);
-        uint8_t levels[kLegacyBlock];
-        for (int j = 0; j < kLegacyBlock; ++j) levels[j] = uint8_t(L[j]);
-        pack_five_bit(levels, y[ib].qs, y[ib].qh);
-    }
+    block_weights(x, qw, sigma2, weight);
+    const float d = make_qx_quants(kLegacyBlock, 16, x, L, 1, weight);
+    y->d = fp32_to_fp16(d);
+    uint8_t levels[kLegacyBlock];
+    for (int j = 0; j < kLegacyBlock; ++j) levels[j] = uint8_t(L[j]);
+    pack_five_bit_levels(levels, y->qs, y->qh);
 }
 
 // Q4_1 and Q5_1 with importance weights: ggml's make_qkx3_quants search, 37 trial scales.
-template <typename Block, int Nmax>
-void quantize_row_qx_1_imatrix(const float* x, Block* y, int64_t n_per_row, const float* qw) {
-    const float sigma2 = row_mean_square(x, n_per_row);
+void quantize_block_q4_1_imatrix_ref(const float* x, const float* qw, float sigma2, block_q4_1* y) {
     float weight[kLegacyBlock];
     uint8_t L[kLegacyBlock];
     uint8_t Laux[kLegacyBlock];
+    block_weights(x, qw, sigma2, weight);
+    float min;
+    const float d =
+        make_qkx3_quants(kLegacyBlock, 15, x, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
+    y->d = fp32_to_fp16(d);
+    y->m = fp32_to_fp16(-min);
+    for (int j = 0; j < 16; ++j) y->qs[j] = uint8_t(L[j] | (L[j + 16] << 4));
+}
+
+void quantize_block_q5_1_imatrix_ref(const float* x, const float* qw, float sigma2, block_q5_1* y) {
+    float weight[kLegacyBlock];
+    uint8_t L[kLegacyBlock];
+    uint8_t Laux[kLegacyBlock];
+    block_weights(x, qw, sigma2, weight);
+    float min;
+    const float d =
+        make_qkx3_quants(kLegacyBlock, 31, x, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
+    y->d = fp32_to_fp16(d);
+    y->m = fp32_to_fp16(-min);
+    pack_five_bit_levels(L, y->qs, y->qh);
+}
+
+namespace {
+
+template <typename Block, void (*Weighted)(const float*, const float*, float, Block*)>
+void quantize_row_imatrix(const float* x, Block* y, int64_t n_per_row, const float* qw) {
+    const float sigma2 = row_mean_square_ref(x, n_per_row);
     for (int64_t ib = 0; ib < n_per_row / kLegacyBlock; ++ib) {
-        const float* xb = x + kLegacyBlock * ib;
-        block_weights(xb, qw + kLegacyBlock * ib, sigma2, weight);
-        float min;
-        const float d = make_qkx3_quants(kLegacyBlock, Nmax, xb, weight, L, &min, Laux, -0.9f,
-                                         0.05f, 36, false);
-        y[ib].d = fp32_to_fp16(d);
-        y[ib].m = fp32_to_fp16(-min);
-        if constexpr (Nmax == 15) {
-            for (int j = 0; j < 16; ++j) y[ib].qs[j] = uint8_t(L[j] | (L[j + 16] << 4));
-        } else {
-            pack_five_bit(L, y[ib].qs, y[ib].qh);
-        }
+        Weighted(x + kLegacyBlock * ib, qw + kLegacyBlock * ib, sigma2, y + ib);
     }
 }
 
@@ -244,7 +252,7 @@ void quantize_block_q5_0_ref(const float* x, block_q5_0* y) {
     for (int j = 0; j < kLegacyBlock; ++j) {
         levels[j] = uint8_t(std::min(31, int(int8_t(trunc_to_int32_x86(x[j] * id + 16.5f)))));
     }
-    pack_five_bit(levels, y->qs, y->qh);
+    pack_five_bit_levels(levels, y->qs, y->qh);
 }
 
 void quantize_block_q5_1_ref(const float* x, block_q5_1* y) {
@@ -258,7 +266,7 @@ void quantize_block_q5_1_ref(const float* x, block_q5_1* y) {
     for (int j = 0; j < kLegacyBlock; ++j) {
         levels[j] = uint8_t(trunc_to_int32_x86((x[j] - min) * id + 0.5f));
     }
-    pack_five_bit(levels, y->qs, y->qh);
+    pack_five_bit_levels(levels, y->qs, y->qh);
 }
 
 void quantize_block_q8_0_ref(const float* x, block_q8_0* y) {
@@ -277,25 +285,29 @@ void quantize_block_q8_0_ref(const float* x, block_q8_0* y) {
 
 void quantize_q4_0_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                        const float* imatrix) {
-    quantize_legacy<block_q4_0, quantize_block_q4_0_ref, quantize_row_q4_0_imatrix>(
+    quantize_legacy<block_q4_0, quantize_block_q4_0_ref,
+                    quantize_row_imatrix<block_q4_0, quantize_block_q4_0_imatrix_ref>>(
         src, dst, nrows, n_per_row, imatrix);
 }
 
 void quantize_q4_1_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                        const float* imatrix) {
-    quantize_legacy<block_q4_1, quantize_block_q4_1_ref, quantize_row_qx_1_imatrix<block_q4_1, 15>>(
+    quantize_legacy<block_q4_1, quantize_block_q4_1_ref,
+                    quantize_row_imatrix<block_q4_1, quantize_block_q4_1_imatrix_ref>>(
         src, dst, nrows, n_per_row, imatrix);
 }
 
 void quantize_q5_0_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                        const float* imatrix) {
-    quantize_legacy<block_q5_0, quantize_block_q5_0_ref, quantize_row_q5_0_imatrix>(
+    quantize_legacy<block_q5_0, quantize_block_q5_0_ref,
+                    quantize_row_imatrix<block_q5_0, quantize_block_q5_0_imatrix_ref>>(
         src, dst, nrows, n_per_row, imatrix);
 }
 
 void quantize_q5_1_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                        const float* imatrix) {
-    quantize_legacy<block_q5_1, quantize_block_q5_1_ref, quantize_row_qx_1_imatrix<block_q5_1, 31>>(
+    quantize_legacy<block_q5_1, quantize_block_q5_1_ref,
+                    quantize_row_imatrix<block_q5_1, quantize_block_q5_1_imatrix_ref>>(
         src, dst, nrows, n_per_row, imatrix);
 }
 

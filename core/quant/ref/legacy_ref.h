@@ -56,6 +56,17 @@ void quantize_block_q5_0_ref(const float* x, block_q5_0* y);
 void quantize_block_q5_1_ref(const float* x, block_q5_1* y);
 void quantize_block_q8_0_ref(const float* x, block_q8_0* y);
 
+// One block with importance weights qw (ggml's quantize_row_<type>_impl per block); sigma2 is the
+// row's mean square (row_mean_square_ref), the weights are qw * sqrt(sigma2 + x^2).
+float row_mean_square_ref(const float* x, int64_t n);
+void quantize_block_q4_0_imatrix_ref(const float* x, const float* qw, float sigma2, block_q4_0* y);
+void quantize_block_q4_1_imatrix_ref(const float* x, const float* qw, float sigma2, block_q4_1* y);
+void quantize_block_q5_0_imatrix_ref(const float* x, const float* qw, float sigma2, block_q5_0* y);
+void quantize_block_q5_1_imatrix_ref(const float* x, const float* qw, float sigma2, block_q5_1* y);
+
+// Packs 32 five-bit levels: low nibbles in qs (elements j and j+16 share a byte), bit 4 in qh.
+void pack_five_bit_levels(const uint8_t* levels, uint8_t* qs, uint8_t* qh);
+
 // Whole kernels (kernel_table signatures), also used by SIMD kernels for their imatrix paths.
 void quantize_q4_0_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                        const float* imatrix);

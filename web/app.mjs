@@ -535,6 +535,7 @@ async function startQuantize() {
     stats.textContent = 'Starting…';
     const name = outputName(model, type);
     const tempName = tempOutputName();
+    delete $('progress-box').dataset.maxHeap;
     try {
         bridge ??= new QuantizeBridge();
         const result = await bridge.quantize({
@@ -546,6 +547,7 @@ async function startQuantize() {
             outName: tempName,
             signal: controller.signal,
             onProgress: (p) => showProgress(p, run),
+            onPlan: (m) => { $('progress-box').dataset.sink = m.sink; },
             onMode: (m) => {
                 run.workers = m.workers;
                 $('progress-box').dataset.workers = String(m.workers);
@@ -581,6 +583,9 @@ function outputName(model, type) {
 }
 
 function showProgress(p, run) {
+    // The largest wasm heap any worker reported (tests check it stays bounded).
+    const box = $('progress-box');
+    if (p.heap) box.dataset.maxHeap = String(Math.max(Number(box.dataset.maxHeap ?? 0), p.heap));
     const progress = $('progress');
     progress.max = p.total || 1;
     progress.value = p.done;

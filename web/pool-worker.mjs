@@ -5,6 +5,7 @@
 import { loadGgufSquash } from './wasm/gguf_squash.mjs';
 
 let job = null;
+let core = null;
 
 function fail(e, id) {
     self.postMessage({ type: 'error', id, error: { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(e) } });
@@ -14,7 +15,7 @@ self.onmessage = async (ev) => {
     const msg = ev.data;
     if (msg.type === 'init') {
         try {
-            const core = await loadGgufSquash();
+            core = await loadGgufSquash();
             const model = await core.openModel(msg.files);
             job = core.createJob(model, msg.argv, { imatrix: msg.imatrix });
             model.free();  // the job holds its own copy of the plan
@@ -27,7 +28,7 @@ self.onmessage = async (ev) => {
     if (msg.type === 'convert') {
         try {
             const dst = job.convertRows(msg.index, msg.first, msg.rows, new Uint8Array(msg.src), msg.dstSize);
-            self.postMessage({ type: 'done', id: msg.id, dst: dst.buffer }, [dst.buffer]);
+            self.postMessage({ type: 'done', id: msg.id, dst: dst.buffer, heap: core.mod.HEAPU8.length }, [dst.buffer]);
         } catch (e) {
             fail(e, msg.id);
         }

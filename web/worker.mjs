@@ -103,7 +103,10 @@ class RowPool {
         if (!p) return;
         this.pending.delete(m.id);
         slot.busy--;
-        if (m.type === 'done') p.resolve(new Uint8Array(m.dst));
+        if (m.type === 'done') {
+            this.maxHeap = Math.max(this.maxHeap ?? 0, m.heap ?? 0);
+            p.resolve(new Uint8Array(m.dst));
+        }
         else p.reject(Object.assign(new Error(m.error.message), { name: m.error.name, code: m.error.code }));
     }
 
@@ -142,7 +145,7 @@ function* rowTasks(layout) {
     }
 }
 
-async function runPool(job, { files, argv, imatrix, workers, read, write, post }) {
+async function runPool(job, { files, argv, imatrix, workers, read, write, post, heap }) {
     const layout = job.layout();
     const pool = await RowPool.start(workers, { files, argv, imatrix });
     try {
@@ -156,7 +159,8 @@ async function runPool(job, { files, argv, imatrix, workers, read, write, post }
             if (now - last < kProgressIntervalMs) return;
             last = now;
             post({ type: 'progress', done: bytesOut, total: layout.file_size, inputDone: bytesIn,
-                   tensor: t.name, tensorType: t.type, tensorIndex: index, tensorCount: layout.tensors.length });
+                   tensor: t.name, tensorType: t.type, tensorIndex: index, tensorCount: layout.tensors.length,
+                   heap: Math.max(heap(), pool.maxHeap ?? 0) });
         };
         const flushOne = async () => {
             const { task, result } = inflight.shift();
@@ -205,7 +209,8 @@ const methods = {
             post({ type: 'mode', workers: usePool ? workers : 1 });
             if (usePool) {
                 const read = blobReader(files[0]);
-                await runPool(job, { files, argv, imatrix, workers, read, write: (b) => sink.write(b), post });
+                await runPool(job, { files, argv, imatrix, workers, read, write: (b) => sink.write(b), post,
+                                     heap: () => c.mod.HEAPU8.length });
                 const result = sink.close();
                 sink = null;
                 return result;
@@ -222,7 +227,7 @@ const methods = {
                     lastTensor = p.tensorIndex;
                     post({ type: 'progress', done: p.bytesOut, total: p.totalOut, inputDone: p.bytesIn,
                            tensor: p.tensor, tensorType: p.tensorType, tensorIndex: p.tensorIndex,
-                           tensorCount: p.tensorCount });
+                           tensorCount: p.tensorCount, heap: c.mod.HEAPU8.length });
                 },
             });
             const result = sink.close();

@@ -8,7 +8,9 @@
 
 #include <cstdlib>
 
+#include "format/gguf_writer.h"
 #include "pipeline/quantize_job.h"
+#include "quant/quantize.h"
 #include "sha256.h"
 
 namespace gguf_squash {
@@ -215,6 +217,55 @@ TEST(PipelineReference, NonFiniteWeightsAreRefusedWithTensorAndRow) {
             EXPECT_NE(s.message().find("row 5"), std::string::npos) << s.message();
         }
     }
+}
+
+}  // namespace
+}  // namespace gguf_squash
+
+namespace gguf_squash {
+namespace {
+
+// Weights too large for a type's F16 scale give Inf scales; llama-quantize's validation of its
+// own output refuses that, and so do we (naming the tensor). The input is a tiny F32 model built
+// here.
+TEST(PipelineReference, OverflowingWeightsFailValidation) {
+    gguf_header in;
+    in.kv.push_back({"general.architecture", gguf_value::make_string("llama")});
+    in.kv.push_back({"llama.block_count", gguf_value::make_u32(1)});
+    gguf_tensor_info t;
+    t.name = "blk.0.attn_q.weight";
+    t.type = ggml_type::f32;
+    t.n_dims = 2;
+    t.ne[0] = 256;
+    t.ne[1] = 2;
+    in.tensors.push_back(t);
+    assign_tensor_offsets(in);
+    auto header = encode_gguf_header(in);
+    ASSERT_TRUE(header.ok()) << header.error().message();
+    in.data_offset = header->size();
+    std::vector<uint8_t> file = *header;
+    std::vector<float> w(512, 0.01f);
+    w[256 + 3] = 1e7f;  // row 1 overflows Q8_0's F16 scale
+    const uint8_t* wb = reinterpret_cast<const uint8_t*>(w.data());
+    file.insert(file.end(), wb, wb + w.size() * 4);
+
+    quantize_options o;
+    o.ftype = llama_ftype::mostly_q8_0;
+    auto plan = make_quant_plan(in, o);
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+    ASSERT_EQ(plan->tensors[0].target_type, ggml_type::q8_0);
+    quantize_job job(*plan, nullptr);
+    auto read = [&](uint64_t off, uint8_t* buf, size_t n) -> result<size_t> {
+        if (off >= file.size()) return size_t(0);
+        const size_t k = std::min<uint64_t>(n, file.size() - off);
+        std::memcpy(buf, file.data() + off, k);
+        return k;
+    };
+    auto write = [](const uint8_t*, size_t) { return status{}; };
+    status s = run_quantize_job(job, read, write);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("blk.0.attn_q.weight"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("row 1"), std::string::npos) << s.message();
 }
 
 }  // namespace

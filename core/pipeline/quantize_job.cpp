@@ -300,6 +300,24 @@ status quantize_job::process_slab() {
             s = quantize_rows(tp.target_type, f32, out_buf_.data() + uint64_t(w.first) * dst_row,
                               w.count, n_per_row, im);
         }
+        // llama-quantize validates what it wrote (ggml_validate_row_data: no NaN/Inf scales or
+        // values, as when weights overflow a type's F16 scale) and fails if it is not. Reading
+        // the rows back to F32 and checking them finds the same rows.
+        if (s.ok() && !options_.allow_non_finite && tp.target_type != ggml_type::f32) {
+            s = dequantize_rows(tp.target_type, out_buf_.data() + uint64_t(w.first) * dst_row, f32,
+                                w.count, n_per_row);
+            for (int64_t r = 0; s.ok() && r < w.count; ++r) {
+                if (first_non_finite(f32 + r * n_per_row, n_per_row) >= 0) {
+                    const uint64_t global = slab_first_row_ + uint64_t(w.first + r);
+                    s = make_error(status_code::refused,
+                                   "tensor '" + tp.name +
+                                       "': quantized data validation failed at "
+                                       "row " +
+                                       std::to_string(global) + " (the weights overflow " +
+                                       type_info(tp.target_type).ggml_name + ")");
+                }
+            }
+        }
         unit_status[u] = std::move(s);
     };
 

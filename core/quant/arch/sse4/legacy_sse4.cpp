@@ -1,8 +1,9 @@
-// SSE4.1 kernels for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 without importance weights. These formats have no
+// SSE4.1 kernels for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0. Without importance weights these formats have no
 // running sums, only a max/min search and element-wise steps, so each block is vectorised on its
-// own (8 vectors of 4). Blocks holding a NaN or infinity, or whose scale is not finite, go to the
-// scalar reference, whose comparison order decides the outcome there. With importance weights
-// the scalar reference runs (its searches accumulate sums element by element).
+// own (8 vectors of 4); blocks holding a NaN or infinity, or whose scale is not finite, go to the
+// scalar reference, whose comparison order decides the bytes there. With importance
+// weights the searches accumulate sums element by element, so each lane holds one block
+// (legacy_lanes.h).
 #include <smmintrin.h>
 
 #include <cmath>
@@ -11,9 +12,46 @@
 #include "../../kernel_table.h"
 #include "../../quant_common.h"
 #include "../../ref/legacy_ref.h"
+#include "../legacy_lanes.h"
 
 namespace gguf_squash {
 namespace {
+
+// The lane type of k_quants_lanes.h / legacy_lanes.h for the imatrix searches: 4 blocks per
+// vector, IEEE-exact operations only.
+struct sse4_lanes {
+    using F = __m128;
+    static constexpr int lanes = 4;
+    static F load(const float* p) { return _mm_loadu_ps(p); }
+    static void store(float* p, F v) { _mm_storeu_ps(p, v); }
+    static F set1(float v) { return _mm_set1_ps(v); }
+    static F zero() { return _mm_setzero_ps(); }
+    static F add(F a, F b) { return _mm_add_ps(a, b); }
+    static F sub(F a, F b) { return _mm_sub_ps(a, b); }
+    static F mul(F a, F b) { return _mm_mul_ps(a, b); }
+    static F div(F a, F b) { return _mm_div_ps(a, b); }
+    static F sqrt(F a) { return _mm_sqrt_ps(a); }
+    static F abs(F a) { return _mm_andnot_ps(_mm_set1_ps(-0.0f), a); }
+    static F neg(F a) { return _mm_xor_ps(_mm_set1_ps(-0.0f), a); }
+    static F lt(F a, F b) { return _mm_cmplt_ps(a, b); }
+    static F gt(F a, F b) { return _mm_cmpgt_ps(a, b); }
+    static F le(F a, F b) { return _mm_cmple_ps(a, b); }
+    static F eq(F a, F b) { return _mm_cmpeq_ps(a, b); }
+    static F neq(F a, F b) { return _mm_cmpneq_ps(a, b); }
+    static F select(F m, F a, F b) { return _mm_blendv_ps(b, a, m); }
+    static F mask_and(F a, F b) { return _mm_and_ps(a, b); }
+    static F mask_or(F a, F b) { return _mm_or_ps(a, b); }
+    static F mask_andnot(F a, F b) { return _mm_andnot_ps(b, a); }
+    static bool any(F m) { return _mm_movemask_ps(m) != 0; }
+    // clamp(nearest_int(v), lo, hi) as a float, with ggml's magic-constant bit trick.
+    static F round_clamp(F v, int lo, int hi) {
+        const __m128 t = _mm_add_ps(v, _mm_set1_ps(12582912.f));
+        __m128i i = _mm_and_si128(_mm_castps_si128(t), _mm_set1_epi32(0x007fffff));
+        i = _mm_sub_epi32(i, _mm_set1_epi32(0x00400000));
+        i = _mm_min_epi32(_mm_max_epi32(i, _mm_set1_epi32(lo)), _mm_set1_epi32(hi));
+        return _mm_cvtepi32_ps(i);
+    }
+};
 
 struct block_vectors {
     __m128 v[8];
@@ -216,10 +254,10 @@ void quantize_block_q5_1_sse4(const float* x, block_q5_1* y) {
     std::memcpy(y->qh, &qh, 4);
 }
 
-template <typename Block, void (*Simd)(const float*, Block*), quantize_fn Ref>
+template <typename Block, void (*Simd)(const float*, Block*), quantize_fn Weighted>
 void quantize_legacy_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                           const float* imatrix) {
-    if (imatrix) return Ref(src, dst, nrows, n_per_row, imatrix);
+    if (imatrix) return Weighted(src, dst, nrows, n_per_row, imatrix);
     Block* out = static_cast<Block*>(dst);
     const int64_t nb = nrows * n_per_row / kLegacyBlock;
     for (int64_t i = 0; i < nb; ++i) Simd(src + i * kLegacyBlock, out + i);
@@ -237,13 +275,21 @@ void quantize_q8_0_sse4(const float* src, void* dst, int64_t nrows, int64_t n_pe
 void register_legacy_sse4(kernel_table& table) {
     table.quantize[uint32_t(ggml_type::q8_0)] = quantize_q8_0_sse4;
     table.quantize[uint32_t(ggml_type::q4_0)] =
-        quantize_legacy_sse4<block_q4_0, quantize_block_q4_0_sse4, quantize_q4_0_ref>;
+        quantize_legacy_sse4<block_q4_0, quantize_block_q4_0_sse4,
+                             quantize_legacy_imatrix_lanes<sse4_lanes, block_q4_0, 8, false,
+                                                           quantize_block_q4_0_imatrix_ref>>;
     table.quantize[uint32_t(ggml_type::q4_1)] =
-        quantize_legacy_sse4<block_q4_1, quantize_block_q4_1_sse4, quantize_q4_1_ref>;
+        quantize_legacy_sse4<block_q4_1, quantize_block_q4_1_sse4,
+                             quantize_legacy_imatrix_lanes<sse4_lanes, block_q4_1, 15, true,
+                                                           quantize_block_q4_1_imatrix_ref>>;
     table.quantize[uint32_t(ggml_type::q5_0)] =
-        quantize_legacy_sse4<block_q5_0, quantize_block_q5_0_sse4, quantize_q5_0_ref>;
+        quantize_legacy_sse4<block_q5_0, quantize_block_q5_0_sse4,
+                             quantize_legacy_imatrix_lanes<sse4_lanes, block_q5_0, 16, false,
+                                                           quantize_block_q5_0_imatrix_ref>>;
     table.quantize[uint32_t(ggml_type::q5_1)] =
-        quantize_legacy_sse4<block_q5_1, quantize_block_q5_1_sse4, quantize_q5_1_ref>;
+        quantize_legacy_sse4<block_q5_1, quantize_block_q5_1_sse4,
+                             quantize_legacy_imatrix_lanes<sse4_lanes, block_q5_1, 31, true,
+                                                           quantize_block_q5_1_imatrix_ref>>;
 }
 
 }  // namespace gguf_squash

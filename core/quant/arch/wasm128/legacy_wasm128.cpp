@@ -1,9 +1,10 @@
-// wasm simd128 kernels for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 without importance weights. These formats
-// have no running sums, only a max/min search and element-wise steps, so each block is vectorised
-// on its own (8 vectors of 4). Blocks holding a NaN or infinity, or whose scale is not finite, go
-// to the scalar reference: there the scalar comparison order and x86's out-of-range conversion
-// (which trunc_sat does not reproduce) decide the bytes. With importance weights the scalar
-// reference runs (its searches accumulate sums element by element).
+// wasm simd128 kernels for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0. Without importance weights these formats have
+// no running sums, only a max/min search and element-wise steps, so each block is vectorised on its
+// own (8 vectors of 4); blocks holding a NaN or infinity, or whose scale is not finite, go to the
+// scalar reference, whose comparison order decides the bytes there (and x86's out-of-range
+// float-to-int conversion, which trunc_sat does not reproduce). With importance
+// weights the searches accumulate sums element by element, so each lane holds one block
+// (legacy_lanes.h).
 #include <wasm_simd128.h>
 
 #include <cmath>
@@ -12,9 +13,46 @@
 #include "../../kernel_table.h"
 #include "../../quant_common.h"
 #include "../../ref/legacy_ref.h"
+#include "../legacy_lanes.h"
 
 namespace gguf_squash {
 namespace {
+
+// The lane type of k_quants_lanes.h / legacy_lanes.h for the imatrix searches: 4 blocks per
+// vector, IEEE-exact operations only.
+struct wasm128_lanes {
+    using F = v128_t;
+    static constexpr int lanes = 4;
+    static F load(const float* p) { return wasm_v128_load(p); }
+    static void store(float* p, F v) { wasm_v128_store(p, v); }
+    static F set1(float v) { return wasm_f32x4_splat(v); }
+    static F zero() { return wasm_f32x4_splat(0.0f); }
+    static F add(F a, F b) { return wasm_f32x4_add(a, b); }
+    static F sub(F a, F b) { return wasm_f32x4_sub(a, b); }
+    static F mul(F a, F b) { return wasm_f32x4_mul(a, b); }
+    static F div(F a, F b) { return wasm_f32x4_div(a, b); }
+    static F sqrt(F a) { return wasm_f32x4_sqrt(a); }
+    static F abs(F a) { return wasm_f32x4_abs(a); }
+    static F neg(F a) { return wasm_f32x4_neg(a); }
+    static F lt(F a, F b) { return wasm_f32x4_lt(a, b); }
+    static F gt(F a, F b) { return wasm_f32x4_gt(a, b); }
+    static F le(F a, F b) { return wasm_f32x4_le(a, b); }
+    static F eq(F a, F b) { return wasm_f32x4_eq(a, b); }
+    static F neq(F a, F b) { return wasm_f32x4_ne(a, b); }
+    static F select(F m, F a, F b) { return wasm_v128_bitselect(a, b, m); }
+    static F mask_and(F a, F b) { return wasm_v128_and(a, b); }
+    static F mask_or(F a, F b) { return wasm_v128_or(a, b); }
+    static F mask_andnot(F a, F b) { return wasm_v128_andnot(a, b); }
+    static bool any(F m) { return wasm_v128_any_true(m); }
+    // clamp(nearest_int(v), lo, hi) as a float, with ggml's magic-constant bit trick.
+    static F round_clamp(F v, int lo, int hi) {
+        const v128_t t = wasm_f32x4_add(v, wasm_f32x4_splat(12582912.f));
+        v128_t i = wasm_v128_and(t, wasm_i32x4_splat(0x007fffff));
+        i = wasm_i32x4_sub(i, wasm_i32x4_splat(0x00400000));
+        i = wasm_i32x4_min(wasm_i32x4_max(i, wasm_i32x4_splat(lo)), wasm_i32x4_splat(hi));
+        return wasm_f32x4_convert_i32x4(i);
+    }
+};
 
 struct block_vectors {
     v128_t v[8];
@@ -222,10 +260,10 @@ void quantize_block_q5_1_wasm128(const float* x, block_q5_1* y) {
     std::memcpy(y->qh, &qh, 4);
 }
 
-template <typename Block, void (*Simd)(const float*, Block*), quantize_fn Ref>
+template <typename Block, void (*Simd)(const float*, Block*), quantize_fn Weighted>
 void quantize_legacy_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                              const float* imatrix) {
-    if (imatrix) return Ref(src, dst, nrows, n_per_row, imatrix);
+    if (imatrix) return Weighted(src, dst, nrows, n_per_row, imatrix);
     Block* out = static_cast<Block*>(dst);
     const int64_t nb = nrows * n_per_row / kLegacyBlock;
     for (int64_t i = 0; i < nb; ++i) Simd(src + i * kLegacyBlock, out + i);
@@ -243,13 +281,21 @@ void quantize_q8_0_wasm128(const float* src, void* dst, int64_t nrows, int64_t n
 void register_legacy_wasm128(kernel_table& table) {
     table.quantize[uint32_t(ggml_type::q8_0)] = quantize_q8_0_wasm128;
     table.quantize[uint32_t(ggml_type::q4_0)] =
-        quantize_legacy_wasm128<block_q4_0, quantize_block_q4_0_wasm128, quantize_q4_0_ref>;
+        quantize_legacy_wasm128<block_q4_0, quantize_block_q4_0_wasm128,
+                                quantize_legacy_imatrix_lanes<wasm128_lanes, block_q4_0, 8, false,
+                                                              quantize_block_q4_0_imatrix_ref>>;
     table.quantize[uint32_t(ggml_type::q4_1)] =
-        quantize_legacy_wasm128<block_q4_1, quantize_block_q4_1_wasm128, quantize_q4_1_ref>;
+        quantize_legacy_wasm128<block_q4_1, quantize_block_q4_1_wasm128,
+                                quantize_legacy_imatrix_lanes<wasm128_lanes, block_q4_1, 15, true,
+                                                              quantize_block_q4_1_imatrix_ref>>;
     table.quantize[uint32_t(ggml_type::q5_0)] =
-        quantize_legacy_wasm128<block_q5_0, quantize_block_q5_0_wasm128, quantize_q5_0_ref>;
+        quantize_legacy_wasm128<block_q5_0, quantize_block_q5_0_wasm128,
+                                quantize_legacy_imatrix_lanes<wasm128_lanes, block_q5_0, 16, false,
+                                                              quantize_block_q5_0_imatrix_ref>>;
     table.quantize[uint32_t(ggml_type::q5_1)] =
-        quantize_legacy_wasm128<block_q5_1, quantize_block_q5_1_wasm128, quantize_q5_1_ref>;
+        quantize_legacy_wasm128<block_q5_1, quantize_block_q5_1_wasm128,
+                                quantize_legacy_imatrix_lanes<wasm128_lanes, block_q5_1, 31, true,
+                                                              quantize_block_q5_1_imatrix_ref>>;
 }
 
 }  // namespace gguf_squash

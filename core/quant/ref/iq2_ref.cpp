@@ -62,16 +62,20 @@ inline int on_grid_index(const iq2_search_tables& t, const int8_t* L) {
 // Weighted squared distances of grid points to a group of 8, from per-coordinate, per-level
 // terms: term[3*i + l] is coordinate i's weight*diff*diff at level l, the same float value ggml
 // computes inside its loop, and the terms are summed in ggml's order (0 + t0 + t1 + ... + t7, left
-// to right), so each distance is bit-identical to ggml's. For long neighbour lists the sums of the
-// first four terms are tabulated per level combination (81 of 256 entries), which halves the
-// per-neighbour work without changing a single rounding.
+// to right), so each distance is bit-identical to ggml's. For long candidate lists the sums of the
+// first four terms are tabulated per level combination (81 of 256 entries), and when every term
+// is non-negative a candidate whose first four terms already reach the best distance is skipped:
+// adding non-negative floats never decreases a sum, so it could not have won.
 struct group_distances {
     float term[24];
     float head[256];
     bool use_head = false;
+    bool prunable = false;
 
     void tabulate_head() {
         use_head = true;
+        prunable = true;
+        for (int i = 0; i < 24; ++i) prunable = prunable && term[i] >= 0;  // false for NaN
         for (int l0 = 0; l0 < 3; ++l0) {
             float s0 = 0;
             s0 += term[l0];
@@ -85,17 +89,39 @@ struct group_distances {
             }
         }
     }
-    float operator()(uint16_t levels) const {
-        float d2;
-        int i = 0;
-        if (use_head) {
-            d2 = head[levels & 255];
-            i = 4;
-        } else {
-            d2 = 0;
-        }
-        for (; i < 8; ++i) d2 += term[3 * i + ((levels >> 2 * i) & 3)];
+    float tail(float d2, uint16_t levels) const {
+        for (int i = 4; i < 8; ++i) d2 += term[3 * i + ((levels >> 2 * i) & 3)];
         return d2;
+    }
+    float operator()(uint16_t levels) const {
+        if (use_head) return tail(head[levels & 255], levels);
+        float d2 = 0;
+        for (int i = 0; i < 8; ++i) d2 += term[3 * i + ((levels >> 2 * i) & 3)];
+        return d2;
+    }
+    // The first of `count` candidates (grid indices from index_at) strictly closer than *best,
+    // updating *best; -1 when none is.
+    template <typename IndexAt>
+    int nearest(int count, IndexAt index_at, const uint16_t* levels, float* best) const {
+        float b = *best;
+        int found = -1;
+        if (prunable) {
+            for (int j = 0; j < count; ++j) {
+                const int g = index_at(j);
+                const float h = head[levels[g] & 255];
+                if (!(h < b)) continue;
+                const float d2 = tail(h, levels[g]);
+                if (d2 < b) b = d2, found = g;
+            }
+        } else {
+            for (int j = 0; j < count; ++j) {
+                const int g = index_at(j);
+                const float d2 = (*this)(levels[g]);
+                if (d2 < b) b = d2, found = g;
+            }
+        }
+        *best = b;
+        return found;
     }
 };
 
@@ -117,14 +143,9 @@ int iq2_best_neighbour(const iq2_search_tables& t, const uint16_t* neighbours, c
     const int count = neighbours[0];
     if (count >= kHeadTableMinCandidates) dist.tabulate_head();
     float best_d2 = FLT_MAX;
-    int grid_index = count > 0 ? neighbours[1] : 0;  // ggml asserts a winner; NaN input only
-    for (int j = 1; j <= count; ++j) {
-        const float d2 = dist(t.levels[neighbours[j]]);
-        if (d2 < best_d2) {
-            best_d2 = d2;
-            grid_index = neighbours[j];
-        }
-    }
+    int grid_index = dist.nearest(
+        count, [&](int j) { return int(neighbours[j + 1]); }, t.levels, &best_d2);
+    if (grid_index < 0) grid_index = count > 0 ? neighbours[1] : 0;  // ggml asserts; NaN only
     const uint16_t levels = t.levels[grid_index];
     for (int i = 0; i < 8; ++i) L[i] = int8_t((levels >> 2 * i) & 3);
     return grid_index;
@@ -483,23 +504,12 @@ int iq1_best_neighbour(const iq2_search_tables& t, const uint16_t* neighbours, c
     const int count = neighbours[0];
     if (count >= kHeadTableMinCandidates) dist.tabulate_head();
     float best_score = FLT_MAX;
-    int grid_index = -1;
-    for (int j = 1; j <= count; ++j) {
-        const float d2 = dist(t.levels[neighbours[j]]);
-        if (d2 < best_score) {
-            best_score = d2;
-            grid_index = neighbours[j];
-        }
-    }
+    int grid_index = dist.nearest(
+        count, [&](int j) { return int(neighbours[j + 1]); }, t.levels, &best_score);
     if (grid_index < 0) {  // every distance was NaN or huge: ggml then scans the whole grid
         dist.tabulate_head();
-        for (int i = 0; i < t.grid_size; ++i) {
-            const float d2 = dist(t.levels[i]);
-            if (d2 < best_score) {
-                best_score = d2;
-                grid_index = i;
-            }
-        }
+        grid_index = dist.nearest(
+            t.grid_size, [](int j) { return j; }, t.levels, &best_score);
     }
     if (grid_index < 0) grid_index = 0;  // ggml asserts here
     const uint16_t levels = t.levels[grid_index];

@@ -27,10 +27,8 @@
 namespace gguf_squash::cli {
 namespace {
 
+// Set by SIGINT/SIGTERM; the run loop stops at the next step and the temporary file is removed.
 std::atomic<int> g_signal{0};
-// The temporary file being written, removed by the signal handler path (unlink is
-// async-signal-safe); a fixed buffer because the handler may not allocate.
-char g_temp_path[4096] = {0};
 
 extern "C" void on_terminate_signal(int sig) {
     g_signal.store(sig);
@@ -151,7 +149,6 @@ struct temp_output {
     ~temp_output() {
         if (fd >= 0) ::close(fd);
         if (!committed && !path.empty()) ::unlink(path.c_str());
-        g_temp_path[0] = 0;
     }
 };
 
@@ -293,7 +290,6 @@ int run_quantize(int argc, char** argv) {
 
     temp_output tmp;
     tmp.path = a.output + ".tmp." + std::to_string(::getpid());
-    std::snprintf(g_temp_path, sizeof g_temp_path, "%s", tmp.path.c_str());
     tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (tmp.fd < 0) {
         std::fprintf(stderr, "gguf-squash quantize: cannot create '%s': %s\n", tmp.path.c_str(),

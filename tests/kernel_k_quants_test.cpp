@@ -107,6 +107,40 @@ TEST(kernel_k_quants, sub_blocks_taking_different_branches_match_scalar_on_every
     std::printf("[kernel_k_quants] %zu mixed-branch outputs compared against scalar\n", compared);
 }
 
+// Non-finite inputs must not crash any path, and SIMD must still write the scalar's bytes.
+TEST(kernel_k_quants, non_finite_values_give_scalar_bytes_on_every_isa) {
+    const std::vector<kernel_isa> isas = available_kernel_isas();
+    const kernel_isa restore = active_kernel_isa();
+    const int64_t n_per_row = 256 * 2, nrows = 2;
+    std::vector<float> x = mixed_groups(size_t(n_per_row * nrows), 77);
+    x[3] = NAN;
+    x[40] = INFINITY;
+    x[300] = -INFINITY;
+    x[520] = NAN;
+    x[521] = INFINITY;
+    for (int i = 700; i < 716; ++i) x[size_t(i)] = NAN;
+    std::vector<float> im = mixed_imatrix(size_t(n_per_row), 78);
+    im[5] = INFINITY;
+    for (ggml_type type : kKTypes) {
+        for (bool with_imatrix : {false, true}) {
+            const float* w = with_imatrix ? im.data() : nullptr;
+            const size_t bytes = row_size(type, uint64_t(n_per_row)) * nrows;
+            std::vector<uint8_t> want(bytes);
+            ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
+            ASSERT_TRUE(quantize_rows(type, x.data(), want.data(), nrows, n_per_row, w).ok());
+            for (kernel_isa isa : isas) {
+                if (isa == kernel_isa::scalar) continue;
+                ASSERT_TRUE(set_kernel_isa(isa).ok());
+                std::vector<uint8_t> got(bytes, 0xCD);
+                ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n_per_row, w).ok());
+                EXPECT_EQ(got, want) << type_name(type) << " on " << kernel_isa_name(isa)
+                                     << (with_imatrix ? ", with imatrix" : "");
+            }
+        }
+    }
+    set_kernel_isa(restore);
+}
+
 std::vector<float> dequantize_one(ggml_type type, const void* block) {
     std::vector<float> out(256);
     EXPECT_TRUE(dequantize_rows(type, block, out.data(), 1, 256).ok());

@@ -60,6 +60,7 @@ foreach(variant simd base)
     target_link_libraries(gguf_squash_tests_${variant} PRIVATE ${lib} gtest_wasm)
     target_link_options(gguf_squash_tests_${variant} PRIVATE
       -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sEXIT_RUNTIME=1)
-    set_target_properties(gguf_squash_tests_${variant} PROPERTIES SUFFIX ".js")
+    # .cjs: package.json says "type": "module", and this runner is CommonJS.
+    set_target_properties(gguf_squash_tests_${variant} PROPERTIES SUFFIX ".cjs")
   endif()
 endforeach()

@@ -30,7 +30,7 @@ stage "native tests (ctest)" ctest --test-dir build/native --output-on-failure -
 wasm_tests() {
   local ok=0
   for v in simd base; do
-    local js=build/wasm/gguf_squash_tests_$v.js
+    local js=build/wasm/gguf_squash_tests_$v.cjs
     [ -f "$js" ] || { echo "missing $js"; return 1; }
     echo "--- wasm tests ($v)"
     node "$js" --gtest_brief=1 || ok=1

@@ -59,7 +59,8 @@ foreach(variant simd base)
     add_executable(gguf_squash_tests_${variant} $<TARGET_OBJECTS:gguf_squash_test_objects>)
     target_link_libraries(gguf_squash_tests_${variant} PRIVATE ${lib} gtest_wasm)
     target_link_options(gguf_squash_tests_${variant} PRIVATE
-      -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sEXIT_RUNTIME=1)
+      -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sEXIT_RUNTIME=1
+      --pre-js ${CMAKE_SOURCE_DIR}/tests/wasm_test_pre.js)
     # .cjs: package.json says "type": "module", and this runner is CommonJS.
     set_target_properties(gguf_squash_tests_${variant} PROPERTIES SUFFIX ".cjs")
   endif()

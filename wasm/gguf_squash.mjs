@@ -276,6 +276,25 @@ export class GgufSquash {
         return new QuantizeJob(this, handle);
     }
 
+    // Kernel throughput for a tensor type on this machine, in weights per second, from a short
+    // synthetic run of about `budgetMs` (for time estimates; never exact).
+    calibrate(typeName, budgetMs = 60) {
+        const [ptr] = this.allocString(typeName);
+        const id = this.mod._gs_type_id(ptr);
+        this.mod._free(ptr);
+        if (id < 0) throw new GgufError('invalid_argument', `unknown type ${typeName}`);
+        const rows = 8, perRow = 4096;
+        let weights = 0;
+        const t0 = performance.now();
+        let t = t0;
+        do {
+            if (this.mod._gs_quantize_synthetic(id, rows, perRow) !== 0) return 0;
+            weights += rows * perRow;
+            t = performance.now();
+        } while (t - t0 < budgetMs);
+        return weights / ((t - t0) / 1000);
+    }
+
     // Tensor type names this build can write (for --output-tensor-type and friends).
     quantizableTypes() {
         return this.takeString(this.mod._gs_writable_types()).split('\n').filter(Boolean);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -136,6 +137,19 @@ EMSCRIPTEN_KEEPALIVE char* gs_estimate_json(model_handle* m, const char* args_da
             out += ",\"bpw\":" + json_number(plan_bits_per_weight(*plan));
             out += ",\"fallbacks\":" + std::to_string(plan->n_fallback);
             out += ",\"tensor_bytes\":" + std::to_string(plan->target_bytes);
+            // Weights converted per target type, for time estimates (copies cost no kernel time).
+            std::map<std::string, uint64_t> converted;
+            for (const tensor_plan& t : plan->tensors)
+                if (t.converts()) converted[type_name(t.target_type)] += t.n_elements();
+            out += ",\"converted\":{";
+            bool first_type = true;
+            for (const auto& [name, n] : converted) {
+                out += first_type ? "" : ",";
+                first_type = false;
+                append_json_string(out, name);
+                out += ":" + std::to_string(n);
+            }
+            out += "}";
             if (im && plan->will_require_imatrix) {
                 out += ",\"error\":";
                 append_json_string(out, "the imatrix does not cover every tensor that needs one");
@@ -153,6 +167,30 @@ EMSCRIPTEN_KEEPALIVE char* gs_estimate_json(model_handle* m, const char* args_da
 // llama.cpp's display name of a general.file_type value ("Q4_K - Medium").
 EMSCRIPTEN_KEEPALIVE char* gs_ftype_name(uint32_t ftype) {
     return to_c_string(ftype_display_name(llama_ftype(ftype)));
+}
+
+// A tensor type's id from its name ("Q4_K", "q4_K"), or -1.
+EMSCRIPTEN_KEEPALIVE int gs_type_id(const char* name) {
+    std::optional<ggml_type> t = ggml_type_from_name(name);
+    return t ? int(*t) : -1;
+}
+
+// Calibration for time estimates: quantizes `nrows` synthetic rows of `n_per_row` weights to
+// tensor type `type` (with a flat imatrix, which every type accepts). JS times the call.
+EMSCRIPTEN_KEEPALIVE int gs_quantize_synthetic(uint32_t type, int nrows, int n_per_row) {
+    if (!is_valid_type_id(type) || !can_quantize_to(ggml_type(type)) || nrows <= 0 ||
+        n_per_row <= 0)
+        return int(status_code::invalid_argument);
+    std::vector<float> src(size_t(nrows) * size_t(n_per_row)), imatrix(size_t(n_per_row), 1.0f);
+    uint32_t state = 12345;
+    for (float& v : src) {
+        state = state * 1664525u + 1013904223u;
+        v = (float(state >> 8) / 16777216.0f - 0.5f) * 0.1f;
+    }
+    std::vector<uint8_t> dst(row_size(ggml_type(type), uint64_t(n_per_row)) * size_t(nrows));
+    return int(
+        quantize_rows(ggml_type(type), src.data(), dst.data(), nrows, n_per_row, imatrix.data())
+            .code());
 }
 
 // Tensor types this build can write, NUL-separated upper-case names (for the options panel).

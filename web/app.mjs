@@ -3,7 +3,7 @@
 // the WebAssembly core; this file only moves bytes and renders results.
 import { GgufError, loadGgufSquash } from './wasm/gguf_squash.mjs';
 import { formatBytes, formatDuration, formatGiB, formatInt, formatParams, GiB, MiB } from './units.mjs';
-import { QuantizeBridge } from './bridge.mjs';
+import { poolSize, QuantizeBridge, WorkerBridge } from './bridge.mjs';
 import { discardOutput, removeStaleOutputs, saveOutput, tempOutputName } from './save.mjs';
 
 const $ = (id) => document.getElementById(id);
@@ -264,6 +264,8 @@ const kExpandStep = 500;      // items added per "show more", so a 150k-token vo
 
 function formatScalar(v, type) {
     if (type === 'STRING') return JSON.stringify(v);
+    // Float32 values print with the digits a float32 holds (the JSON has the shortest exact form).
+    if (type === 'FLOAT32' && typeof v === 'number') return String(Number(v.toPrecision(7)));
     return String(v);
 }
 
@@ -421,11 +423,13 @@ function renderEstimates() {
         const nameCell = el('td', { class: 'ftype' }, r.name);
         if (r.name === kRecommended) nameCell.append(' ', el('span', { class: 'tag rec', text: 'recommended' }));
         if (r.needs_imatrix) nameCell.append(' ', el('span', { class: 'tag imx', text: 'imatrix', title: blocked ? 'Load an importance matrix to enable this type' : 'Uses the loaded importance matrix' }));
-        if (r.description) nameCell.append(el('span', { class: 'sub', text: r.description }));
-        const sizeCell = el('td', { class: 'num' }, formatBytes(r.file_size), el('span', { class: 'sub', text: `${formatInt(r.file_size)} B · ${formatGiB(r.file_size)}` }));
+        if (r.description && r.description !== r.name) nameCell.append(el('span', { class: 'sub', text: r.description }));
+        const sizeCell = el('td', { class: 'num' }, formatBytes(r.file_size),
+            el('span', { class: 'sub', text: `${formatInt(r.file_size)} B` }),
+            el('span', { class: 'sub gib', text: formatGiB(r.file_size) }));
         const fitCell = el('td');
         if (refused) fitCell.append(el('span', { class: 'tag nofit', text: 'refused', title: r.error }));
-        else if (blocked) fitCell.append(el('span', { class: 'tag imx', text: 'needs imatrix' }));
+        else if (blocked) fitCell.append(el('span', { class: 'tag imx wide-only', text: 'needs imatrix' }));
         else fitCell.append(el('span', { class: `tag ${fit.fits ? 'fit' : 'nofit'}`, text: fit.fits ? 'fits' : 'too big' }),
             el('span', { class: 'sub', text: fit.maxCtx > 0 ? (isFinite(fit.maxCtx) ? `≤ ${formatInt(fit.maxCtx)} ctx` : '') : 'weights alone too big' }));
         tr.append(nameCell, sizeCell,
@@ -491,9 +495,42 @@ function updateTypeInfo() {
     else if (r.error) info.textContent = `Not possible: ${r.error}`;
     else info.textContent = `${formatBytes(r.file_size)} · ${r.bpw.toFixed(2)} bits per weight` +
         (r.note ? ` · ${r.note}` : '') + (r.fallbacks ? ` · ${r.fallbacks} tensors fall back to another type` : '');
-    qb.disabled = blocked || !!r.error || !!state.run;
+    const split = (state.model?.files.length ?? 1) > 1;
+    if (split) info.textContent = 'Split models are shown and priced here; quantize them with the CLI (gguf-squash quantize --keep-split).';
+    qb.disabled = blocked || !!r.error || !!state.run || split;
     $('time-estimate').textContent = '';
+    if (!blocked && !r.error) estimateTime(r);
     renderMemorySummary();
+}
+
+// Time estimate from a short calibration of the kernels this type uses (in a worker, cached).
+const kernelRates = new Map();
+let calibrator = null;
+let timeToken = 0;
+async function estimateTime(row) {
+    const token = ++timeToken;
+    const types = Object.keys(row.converted ?? {});
+    const missing = types.filter((t) => !kernelRates.has(t));
+    try {
+        if (missing.length) {
+            calibrator ??= new WorkerBridge(new URL('./worker.mjs', import.meta.url), { idleMs: 5000 });
+            const { rates } = await calibrator.call('calibrate', { types: missing });
+            for (const [t, v] of Object.entries(rates)) kernelRates.set(t, v);
+        }
+    } catch {
+        return;  // no estimate is better than a wrong one
+    }
+    if (token !== timeToken || state.run) return;
+    let seconds = 0;
+    for (const t of types) {
+        const rate = kernelRates.get(t);
+        if (rate > 0) seconds += row.converted[t] / rate;
+    }
+    const workers = poolSize();
+    seconds /= workers;
+    const copyNote = types.length ? '' : ' (tensors are only copied)';
+    $('time-estimate').textContent = `Estimated time on this device: about ${formatDuration(Math.max(seconds, 0.1))}` +
+        ` with ${workers} worker${workers > 1 ? 's' : ''}${copyNote}, from a short kernel calibration.`;
 }
 
 function resetOutput() {

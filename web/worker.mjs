@@ -194,6 +194,14 @@ async function runPool(job, { files, argv, imatrix, workers, read, write, post, 
 }
 
 const methods = {
+    // Kernel throughput per tensor type (weights/s), from short synthetic runs.
+    async calibrate({ types, budgetMs = 60 }) {
+        const c = await core();
+        const rates = {};
+        for (const t of types) rates[t] = c.calibrate(t, budgetMs);
+        return { rates, variant: c.variant };
+    },
+
     async quantize({ files, args, type, imatrix, imatrixName, outName, workers = 1 }, post) {
         const c = await core();
         const model = await c.openModel(files);

@@ -243,6 +243,32 @@ inline void transpose_levels_out(const float* Lt, Level* L) {
     }
 }
 
+// requantize_sub_blocks_ref with the element-wise division and rounding done N at a time.
+template <class V>
+void requantize_sub_blocks_lanes(const float* x, const float* d, const float* dm, int n_sub,
+                                 int len, int lo, int hi, int bias, uint8_t* L) {
+    using F = typename V::F;
+    constexpr int N = V::lanes;
+    alignas(32) float levels[32];
+    for (int j = 0; j < n_sub; ++j) {
+        if (d[j] == 0) continue;  // ggml's `if (!d) continue`
+        const float* xb = x + j * len;
+        const F vd = V::set1(d[j]);
+        if (dm) {
+            const F vdm = V::set1(dm[j]);
+            for (int i = 0; i < len; i += N) {
+                V::store(levels + i,
+                         V::round_clamp(V::div(V::add(V::load(xb + i), vdm), vd), lo, hi));
+            }
+        } else {
+            for (int i = 0; i < len; i += N) {
+                V::store(levels + i, V::round_clamp(V::div(V::load(xb + i), vd), lo, hi));
+            }
+        }
+        for (int i = 0; i < len; ++i) L[j * len + i] = uint8_t(int(levels[i]) + bias);
+    }
+}
+
 // ---------------------------------------------------------------- per-type block quantizers
 
 // The non-imatrix Q4_K/Q5_K search (make_qkx2_quants) for the 8 sub-blocks of one super-block.
@@ -305,7 +331,7 @@ void quantize_block_q4_k_imatrix_lanes(const float* x, const float* qw, block_q4
     float scales[8], mins[8], sw[8];
     uint8_t L[kQkK];
     search_k4_weighted_lanes<V>(x, qw, 15, scales, mins, sw, L);
-    finish_q4_k_block_weighted(x, scales, mins, sw, L, y);
+    finish_q4_k_block_weighted(x, scales, mins, sw, L, y, requantize_sub_blocks_lanes<V>);
 }
 
 template <class V>
@@ -313,7 +339,7 @@ void quantize_block_q5_k_imatrix_lanes(const float* x, const float* qw, block_q5
     float scales[8], mins[8], sw[8];
     uint8_t L[kQkK];
     search_k4_weighted_lanes<V>(x, qw, 31, scales, mins, sw, L);
-    finish_q5_k_block_weighted(x, scales, mins, sw, L, y);
+    finish_q5_k_block_weighted(x, scales, mins, sw, L, y, requantize_sub_blocks_lanes<V>);
 }
 
 template <class V>
@@ -332,7 +358,7 @@ void quantize_block_q6_k_lanes(const float* x, const float* qw, block_q6_k* y) {
         qx_search_lanes<V, 16>(xt, wt, 32, scales + g, Lt);
         transpose_levels_out<N, 16>(Lt, L + 16 * g);
     }
-    finish_q6_k_block(x, scales, L, y);
+    finish_q6_k_block(x, scales, L, y, requantize_sub_blocks_lanes<V>);
 }
 
 template <class V>
@@ -346,7 +372,7 @@ void quantize_block_q3_k_lanes(const float* x, block_q3_k* y) {
         q3_search_lanes<V, 16>(xt, 4, scales + g, Lt);
         transpose_levels_out<N, 16>(Lt, L + 16 * g);
     }
-    finish_q3_k_block(x, scales, L, y);
+    finish_q3_k_block(x, scales, L, y, requantize_sub_blocks_lanes<V>);
 }
 
 template <class V>
@@ -371,7 +397,7 @@ void quantize_block_q3_k_imatrix_lanes(const float* x, const float* qw, block_q3
         qx_search_lanes<V, 16>(xt, wt, 4, scales + g, Lt);
         transpose_levels_out<N, 16>(Lt, L + 16 * g);
     }
-    finish_q3_k_block_weighted(x, scales, sw, L, y);
+    finish_q3_k_block_weighted(x, scales, sw, L, y, requantize_sub_blocks_lanes<V>);
 }
 
 template <class V>
@@ -386,7 +412,7 @@ void quantize_block_q2_k_lanes(const float* x, block_q2_k* y) {
         qkx_search_lanes<V, 16, false, true>(xt, wt, 3, -0.5f, 0.1f, 15, scales + g, mins + g, Lt);
         transpose_levels_out<N, 16>(Lt, L + 16 * g);
     }
-    finish_q2_k_block(x, scales, mins, L, y);
+    finish_q2_k_block(x, scales, mins, L, y, requantize_sub_blocks_lanes<V>);
 }
 
 template <class V>
@@ -411,7 +437,7 @@ void quantize_block_q2_k_imatrix_lanes(const float* x, const float* qw, block_q2
         qkx_search_lanes<V, 16, true, false>(xt, wt, 3, -0.9f, 0.05f, 36, scales + g, mins + g, Lt);
         transpose_levels_out<N, 16>(Lt, L + 16 * g);
     }
-    finish_q2_k_block_weighted(x, scales, mins, sw, L, y);
+    finish_q2_k_block_weighted(x, scales, mins, sw, L, y, requantize_sub_blocks_lanes<V>);
 }
 
 // ---------------------------------------------------------------- row drivers
@@ -439,14 +465,14 @@ void quantize_block_q4_k_plain_lanes(const float* x, block_q4_k* y) {
     float scales[8], mins[8];
     uint8_t L[kQkK];
     search_k4_lanes<V>(x, 15, -1.f, 20, scales, mins, L);
-    finish_q4_k_block(x, scales, mins, L, y);
+    finish_q4_k_block(x, scales, mins, L, y, requantize_sub_blocks_lanes<V>);
 }
 template <class V>
 void quantize_block_q5_k_plain_lanes(const float* x, block_q5_k* y) {
     float scales[8], mins[8];
     uint8_t L[kQkK];
     search_k4_lanes<V>(x, 31, -0.5f, 15, scales, mins, L);
-    finish_q5_k_block(x, scales, mins, L, y);
+    finish_q5_k_block(x, scales, mins, L, y, requantize_sub_blocks_lanes<V>);
 }
 template <class V>
 void quantize_block_q6_k_plain_lanes(const float* x, block_q6_k* y) {

@@ -67,32 +67,25 @@ inline void pack_2bit_levels(const uint8_t* L, uint8_t* qs) {
 }
 
 // Requantizes each 16-element sub-block against its packed scale and min (Q2_K).
-void requantize_q2_k(const float* x, uint8_t* L, const block_q2_k* y) {
+void requantize_q2_k(const float* x, uint8_t* L, const block_q2_k* y, k_requantize_fn requantize) {
     const float d_all = fp16_to_fp32(y->d);
     const float m_all = fp16_to_fp32(y->dmin);
+    float d[kQkK / 16], dm[kQkK / 16];
     for (int j = 0; j < kQkK / 16; ++j) {
-        const float d = d_all * float(y->scales[j] & 0xF);
-        if (!d) continue;
-        const float dm = m_all * float(y->scales[j] >> 4);
-        for (int ii = 0; ii < 16; ++ii) {
-            const int l = nearest_int((x[16 * j + ii] + dm) / d);
-            L[16 * j + ii] = uint8_t(clamp_int(l, 0, 3));
-        }
+        d[j] = d_all * float(y->scales[j] & 0xF);
+        dm[j] = m_all * float(y->scales[j] >> 4);
     }
+    requantize(x, d, dm, kQkK / 16, 16, 0, 3, 0, L);
 }
 
 // Requantizes Q3_K levels (biased by 4), then splits them into the high-bit mask and 2-bit qs.
-void requantize_and_pack_q3_k(const float* x, int8_t* L, block_q3_k* y) {
+void requantize_and_pack_q3_k(const float* x, int8_t* L, block_q3_k* y,
+                              k_requantize_fn requantize) {
     const float d_all = fp16_to_fp32(y->d);
-    for (int j = 0; j < kQkK / 16; ++j) {
-        // ggml computes the scale as int8_t; values are in [-32, 31] so no wrap occurs.
-        const float d = d_all * float(unpack_q3_k_scale(j, y->scales));
-        if (!d) continue;
-        for (int ii = 0; ii < 16; ++ii) {
-            const int l = nearest_int(x[16 * j + ii] / d);
-            L[16 * j + ii] = int8_t(clamp_int(l, -4, 3) + 4);
-        }
-    }
+    float d[kQkK / 16];
+    // ggml computes the scale as int8_t; values are in [-32, 31] so no wrap occurs.
+    for (int j = 0; j < kQkK / 16; ++j) d[j] = d_all * float(unpack_q3_k_scale(j, y->scales));
+    requantize(x, d, nullptr, kQkK / 16, 16, -4, 3, 4, reinterpret_cast<uint8_t*>(L));
     std::memset(y->hmask, 0, sizeof(y->hmask));
     uint8_t low[kQkK];
     for (int j = 0; j < kQkK; ++j) {
@@ -108,20 +101,17 @@ void requantize_and_pack_q3_k(const float* x, int8_t* L, block_q3_k* y) {
 
 // Requantizes 32-element sub-blocks against the packed 6-bit scales/mins (Q4_K, Q5_K).
 void requantize_k4(const float* x, const uint8_t* packed_scales, uint16_t d16, uint16_t dmin16,
-                   int nmax, uint8_t* L) {
+                   int nmax, uint8_t* L, k_requantize_fn requantize) {
     const float d_all = fp16_to_fp32(d16);
     const float m_all = fp16_to_fp32(dmin16);
+    float d[kQkK / 32], dm[kQkK / 32];
     for (int j = 0; j < kQkK / 32; ++j) {
         uint8_t sc, m;
         unpack_scale_min_k4(j, packed_scales, &sc, &m);
-        const float d = d_all * float(sc);
-        if (!d) continue;
-        const float dm = m_all * float(m);
-        for (int ii = 0; ii < 32; ++ii) {
-            const int l = nearest_int((x[32 * j + ii] + dm) / d);
-            L[32 * j + ii] = uint8_t(clamp_int(l, 0, nmax));
-        }
+        d[j] = d_all * float(sc);
+        dm[j] = m_all * float(m);
     }
+    requantize(x, d, dm, kQkK / 32, 32, 0, nmax, 0, L);
 }
 
 void pack_q4_k_levels(const uint8_t* L, block_q4_k* y) {
@@ -136,23 +126,14 @@ void pack_q5_k_levels(const uint8_t* L, block_q5_k* y) {
     uint8_t* qh = y->qh;
     uint8_t* ql = y->qs;
     std::memset(qh, 0, kQkK / 8);
-    uint8_t m1 = 1, m2 = 2;
-    for (int n = 0; n < kQkK; n += 64) {
+    // Levels are at most 31, so "l > 15" is bit 4; the branch-free form writes ggml's bytes.
+    for (int n = 0, shift = 0; n < kQkK; n += 64, shift += 2) {
         for (int j = 0; j < 32; ++j) {
-            int l1 = L[n + j];
-            if (l1 > 15) {
-                l1 -= 16;
-                qh[j] |= m1;
-            }
-            int l2 = L[n + j + 32];
-            if (l2 > 15) {
-                l2 -= 16;
-                qh[j] |= m2;
-            }
-            ql[j] = uint8_t(l1 | (l2 << 4));
+            const int l1 = L[n + j];
+            const int l2 = L[n + j + 32];
+            qh[j] = uint8_t(qh[j] | (((l1 >> 4) & 1) << shift) | (((l2 >> 4) & 1) << (shift + 1)));
+            ql[j] = uint8_t((l1 & 0xF) | ((l2 & 0xF) << 4));
         }
-        m1 = uint8_t(m1 << 2);
-        m2 = uint8_t(m2 << 2);
         ql += 32;
     }
 }
@@ -237,6 +218,18 @@ void search_k4_weighted(const float* x, const float* qw, int nmax, float* scales
 
 }  // namespace
 
+void requantize_sub_blocks_ref(const float* x, const float* d, const float* dm, int n_sub, int len,
+                               int lo, int hi, int bias, uint8_t* L) {
+    for (int j = 0; j < n_sub; ++j) {
+        if (d[j] == 0) continue;  // ggml's `if (!d) continue`
+        const float* xb = x + j * len;
+        for (int i = 0; i < len; ++i) {
+            const float v = dm ? (xb[i] + dm[j]) / d[j] : xb[i] / d[j];
+            L[j * len + i] = uint8_t(clamp_int(nearest_int(v), lo, hi) + bias);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- Q4_K / Q5_K
 
 void q4_k_ref_weights(const float* x, float* weights) {
@@ -247,18 +240,18 @@ void q4_k_ref_weights(const float* x, float* weights) {
 }
 
 void finish_q4_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
-                       block_q4_k* y) {
+                       block_q4_k* y, k_requantize_fn requantize) {
     std::memset(y->scales, 0, sizeof(y->scales));
     pack_k4_scales_by_max(scales, mins, y->scales, &y->d, &y->dmin);
-    requantize_k4(x, y->scales, y->d, y->dmin, 15, L);
+    requantize_k4(x, y->scales, y->d, y->dmin, 15, L, requantize);
     pack_q4_k_levels(L, y);
 }
 
 void finish_q5_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
-                       block_q5_k* y) {
+                       block_q5_k* y, k_requantize_fn requantize) {
     std::memset(y->scales, 0, sizeof(y->scales));
     pack_k4_scales_by_max(scales, mins, y->scales, &y->d, &y->dmin);
-    requantize_k4(x, y->scales, y->d, y->dmin, 31, L);
+    requantize_k4(x, y->scales, y->d, y->dmin, 31, L, requantize);
     pack_q5_k_levels(L, y);
 }
 
@@ -276,10 +269,11 @@ void quantize_block_q4_k(const float* x, block_q4_k* y) {
 }
 
 void finish_q4_k_block_weighted(const float* x, const float* scales, const float* mins,
-                                const float* sw, uint8_t* L, block_q4_k* y) {
+                                const float* sw, uint8_t* L, block_q4_k* y,
+                                k_requantize_fn requantize) {
     std::memset(y->scales, 0, sizeof(y->scales));
     pack_k4_scales_weighted(scales, mins, sw, false, y->scales, &y->d, &y->dmin);
-    requantize_k4(x, y->scales, y->d, y->dmin, 15, L);
+    requantize_k4(x, y->scales, y->d, y->dmin, 15, L, requantize);
     pack_q4_k_levels(L, y);
 }
 
@@ -304,10 +298,11 @@ void quantize_block_q5_k(const float* x, block_q5_k* y) {
 }
 
 void finish_q5_k_block_weighted(const float* x, const float* scales, const float* mins,
-                                const float* sw, uint8_t* L, block_q5_k* y) {
+                                const float* sw, uint8_t* L, block_q5_k* y,
+                                k_requantize_fn requantize) {
     std::memset(y->scales, 0, sizeof(y->scales));
     pack_k4_scales_weighted(scales, mins, sw, true, y->scales, &y->d, &y->dmin);
-    requantize_k4(x, y->scales, y->d, y->dmin, 31, L);
+    requantize_k4(x, y->scales, y->d, y->dmin, 31, L, requantize);
     pack_q5_k_levels(L, y);
 }
 
@@ -320,7 +315,8 @@ void quantize_block_q5_k_imatrix(const float* x, const float* qw, block_q5_k* y)
 
 // ---------------------------------------------------------------- Q6_K
 
-void finish_q6_k_block(const float* x, const float* scales, int8_t* L, block_q6_k* y) {
+void finish_q6_k_block(const float* x, const float* scales, int8_t* L, block_q6_k* y,
+                       k_requantize_fn requantize) {
     float max_scale = 0;
     float max_abs_scale = 0;
     for (int ib = 0; ib < kQkK / 16; ++ib) {
@@ -342,14 +338,9 @@ void finish_q6_k_block(const float* x, const float* scales, int8_t* L, block_q6_
         y->scales[ib] = int8_t(l < 127 ? l : 127);
     }
     const float d_all = fp16_to_fp32(y->d);
-    for (int j = 0; j < kQkK / 16; ++j) {
-        const float d = d_all * float(y->scales[j]);
-        if (!d) continue;
-        for (int ii = 0; ii < 16; ++ii) {
-            const int l = nearest_int(x[16 * j + ii] / d);
-            L[16 * j + ii] = int8_t(clamp_int(l, -32, 31) + 32);
-        }
-    }
+    float d[kQkK / 16];
+    for (int j = 0; j < kQkK / 16; ++j) d[j] = d_all * float(y->scales[j]);
+    requantize(x, d, nullptr, kQkK / 16, 16, -32, 31, 32, reinterpret_cast<uint8_t*>(L));
     uint8_t* ql = y->ql;
     uint8_t* qh = y->qh;
     for (int j = 0; j < kQkK; j += 128) {
@@ -381,7 +372,8 @@ void quantize_block_q6_k_imatrix(const float* x, const float* qw, block_q6_k* y)
 
 // ---------------------------------------------------------------- Q3_K
 
-void finish_q3_k_block(const float* x, const float* scales, int8_t* L, block_q3_k* y) {
+void finish_q3_k_block(const float* x, const float* scales, int8_t* L, block_q3_k* y,
+                       k_requantize_fn requantize) {
     float max_scale = 0;
     float amax = 0;
     for (int j = 0; j < kQkK / 16; ++j) {
@@ -404,7 +396,7 @@ void finish_q3_k_block(const float* x, const float* scales, int8_t* L, block_q3_
     } else {
         y->d = fp32_to_fp16(0.f);
     }
-    requantize_and_pack_q3_k(x, L, y);
+    requantize_and_pack_q3_k(x, L, y, requantize);
 }
 
 void quantize_block_q3_k(const float* x, block_q3_k* y) {
@@ -437,19 +429,19 @@ void quantize_block_q3_k_imatrix(const float* x, const float* qw, block_q3_k* y)
 }
 
 void finish_q3_k_block_weighted(const float* x, const float* scales, const float* sw, int8_t* L,
-                                block_q3_k* y) {
+                                block_q3_k* y, k_requantize_fn requantize) {
     int8_t Ls[kQkK / 16];
     std::memset(y->scales, 0, sizeof(y->scales));
     const float d_block = make_qx_quants(kQkK / 16, 32, scales, Ls, 1, sw);
     for (int j = 0; j < kQkK / 16; ++j) pack_q3_k_scale(j, Ls[j], y->scales);
     y->d = fp32_to_fp16(d_block);
-    requantize_and_pack_q3_k(x, L, y);
+    requantize_and_pack_q3_k(x, L, y, requantize);
 }
 
 // ---------------------------------------------------------------- Q2_K
 
 void finish_q2_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
-                       block_q2_k* y) {
+                       block_q2_k* y, k_requantize_fn requantize) {
     constexpr float q4scale = 15.f;
     float max_scale = 0;  // scales are positive since the min is subtracted
     float max_min = 0;
@@ -475,7 +467,7 @@ void finish_q2_k_block(const float* x, const float* scales, const float* mins, u
     } else {
         y->dmin = fp32_to_fp16(0.f);
     }
-    requantize_q2_k(x, L, y);
+    requantize_q2_k(x, L, y, requantize);
     pack_2bit_levels(L, y->qs);
 }
 
@@ -510,14 +502,15 @@ void quantize_block_q2_k_imatrix(const float* x, const float* qw, block_q2_k* y)
 }
 
 void finish_q2_k_block_weighted(const float* x, const float* scales, const float* mins,
-                                const float* sw, uint8_t* L, block_q2_k* y) {
+                                const float* sw, uint8_t* L, block_q2_k* y,
+                                k_requantize_fn requantize) {
     uint8_t Ls[kQkK / 16], Lm[kQkK / 16];
     const float dm = make_qp_quants(kQkK / 16, 15, scales, Ls, sw);
     const float mm = make_qp_quants(kQkK / 16, 15, mins, Lm, sw);
     y->d = fp32_to_fp16(dm);
     y->dmin = fp32_to_fp16(mm);
     for (int j = 0; j < kQkK / 16; ++j) y->scales[j] = uint8_t(Ls[j] | (Lm[j] << 4));
-    requantize_q2_k(x, L, y);
+    requantize_q2_k(x, L, y, requantize);
     pack_2bit_levels(L, y->qs);
 }
 

@@ -59,27 +59,42 @@ static_assert(sizeof(block_q8_k) == 292);
 // `_weighted` variants are the imatrix paths, which quantize the scales with the sub-block weight
 // sums `sw` (make_qp_quants / make_qx_quants) instead of relative to the largest.
 
+// One requantization pass: for each of n_sub sub-blocks of len elements whose scale d[j] is not
+// zero, L = clamp(nearest_int((x + dm[j]) / d[j]), lo, hi) + bias (x / d[j] when dm is null);
+// sub-blocks with d[j] == 0 keep the search's levels. Element-wise, so a SIMD version is exact;
+// the finishing steps take one as their last argument.
+using k_requantize_fn = void (*)(const float* x, const float* d, const float* dm, int n_sub,
+                                 int len, int lo, int hi, int bias, uint8_t* L);
+void requantize_sub_blocks_ref(const float* x, const float* d, const float* dm, int n_sub, int len,
+                               int lo, int hi, int bias, uint8_t* L);
+
 // The weights of the non-imatrix Q4_K/Q5_K search for one 32-element sub-block.
 void q4_k_ref_weights(const float* x, float* weights);
 
 void finish_q2_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
-                       block_q2_k* y);
+                       block_q2_k* y, k_requantize_fn requantize = requantize_sub_blocks_ref);
 void finish_q2_k_block_weighted(const float* x, const float* scales, const float* mins,
-                                const float* sw, uint8_t* L, block_q2_k* y);
+                                const float* sw, uint8_t* L, block_q2_k* y,
+                                k_requantize_fn requantize = requantize_sub_blocks_ref);
 // L is biased by 4 (levels 0..7).
-void finish_q3_k_block(const float* x, const float* scales, int8_t* L, block_q3_k* y);
+void finish_q3_k_block(const float* x, const float* scales, int8_t* L, block_q3_k* y,
+                       k_requantize_fn requantize = requantize_sub_blocks_ref);
 void finish_q3_k_block_weighted(const float* x, const float* scales, const float* sw, int8_t* L,
-                                block_q3_k* y);
+                                block_q3_k* y,
+                                k_requantize_fn requantize = requantize_sub_blocks_ref);
 void finish_q4_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
-                       block_q4_k* y);
+                       block_q4_k* y, k_requantize_fn requantize = requantize_sub_blocks_ref);
 void finish_q4_k_block_weighted(const float* x, const float* scales, const float* mins,
-                                const float* sw, uint8_t* L, block_q4_k* y);
+                                const float* sw, uint8_t* L, block_q4_k* y,
+                                k_requantize_fn requantize = requantize_sub_blocks_ref);
 void finish_q5_k_block(const float* x, const float* scales, const float* mins, uint8_t* L,
-                       block_q5_k* y);
+                       block_q5_k* y, k_requantize_fn requantize = requantize_sub_blocks_ref);
 void finish_q5_k_block_weighted(const float* x, const float* scales, const float* mins,
-                                const float* sw, uint8_t* L, block_q5_k* y);
+                                const float* sw, uint8_t* L, block_q5_k* y,
+                                k_requantize_fn requantize = requantize_sub_blocks_ref);
 // L is biased by 32 (levels 0..63); the same step serves both paths.
-void finish_q6_k_block(const float* x, const float* scales, int8_t* L, block_q6_k* y);
+void finish_q6_k_block(const float* x, const float* scales, int8_t* L, block_q6_k* y,
+                       k_requantize_fn requantize = requantize_sub_blocks_ref);
 
 // Whole-block scalar quantizers (no imatrix / with imatrix weights qw for this block's 256
 // columns), used by SIMD files for tails.

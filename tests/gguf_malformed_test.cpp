@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <random>
 
 #include "format/gguf_reader.h"
 #include "gguf_fixture_files.h"
@@ -143,6 +144,56 @@ TEST(GgufMalformed, CommittedFilesMatchTheGenerator) {
         EXPECT_NE(h.error().message().find(at_offset(g.mark)), std::string::npos)
             << h.error().message();
     }
+}
+
+// Mutated files (bit flips, overwritten words, cuts, inserted bytes): never a crash, and the
+// verdict and message do not depend on how the bytes arrive.
+TEST(GgufMalformed, MutationsGiveTheSameVerdictForEveryChunking) {
+    const gguf_bytes base = testing::valid_small_file();
+    std::mt19937 rng(7);
+    size_t refused = 0;
+    for (int iter = 0; iter < 3000; ++iter) {
+        std::vector<uint8_t> b = base.b;
+        const int edits = 1 + int(rng() % 3);
+        for (int e = 0; e < edits; ++e) {
+            const size_t at = rng() % b.size();
+            switch (rng() % 4) {
+                case 0:
+                    b[at] ^= uint8_t(1u << (rng() % 8));
+                    break;
+                case 1: {  // a hostile 64-bit value
+                    const uint64_t words[] = {
+                        0, 1, 0xffffffffull, 1ull << 32, 1ull << 62, ~uint64_t(0), 64, 13};
+                    const uint64_t w = words[rng() % 8];
+                    for (size_t k = 0; k < 8 && at + k < b.size(); ++k)
+                        b[at + k] = uint8_t(w >> (8 * k));
+                    break;
+                }
+                case 2:
+                    b.resize(at);
+                    break;
+                default:
+                    b.insert(b.begin() + long(at), uint8_t(rng()));
+                    break;
+            }
+            if (b.empty()) b.push_back(0);
+        }
+        result<gguf_header> whole = read_gguf_header(b.data(), b.size());
+        result<gguf_header> bytewise = read_bytewise(b, true);
+        ASSERT_EQ(whole.ok(), bytewise.ok()) << iter;
+        if (!whole.ok()) {
+            ++refused;
+            ASSERT_EQ(whole.error().message(), bytewise.error().message()) << iter;
+            ASSERT_NE(whole.error().message().find("at byte offset"), std::string::npos)
+                << whole.error().message();
+        } else {
+            ASSERT_EQ(whole->data_offset, bytewise->data_offset);
+            ASSERT_EQ(whole->kv.size(), bytewise->kv.size());
+            ASSERT_EQ(whole->tensors.size(), bytewise->tensors.size());
+        }
+        (void)read_bytewise(b, false);  // without the size: must not crash either
+    }
+    EXPECT_GT(refused, 1000u);
 }
 
 }  // namespace

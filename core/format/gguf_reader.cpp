@@ -372,7 +372,7 @@ status gguf_reader::finish_header() {
 status gguf_reader::end_of_input() const {
     if (stage_ == stage::done) return {};
     if (stage_ == stage::failed) return error_;
-    return invalid_file_at(current_field(), stage_ == stage::padding ? pos_ : field_start_,
+    return invalid_file_at(current_field(), field_start_,
                            "file is truncated at byte " + std::to_string(pos_));
 }
 
@@ -506,7 +506,13 @@ result<size_t> gguf_reader::feed(input_span& in) {
                     // 0).
                     const uint64_t target = n_tensors_ ? align_up(pos_, header_.alignment) : pos_;
                     padding_left_ = target - pos_;
+                    field_start_ = pos_;
                     stage_ = stage::padding;
+                    // Checked here, not as bytes arrive, so the verdict is the same for any
+                    // chunking.
+                    if (padding_left_ > remaining_after(pos_))
+                        return fail(invalid_file_at(current_field(), field_start_,
+                                                    "file ends inside the padding"));
                     break;
                 }
                 if (pending_size_ == 0) field_start_ = pos_;
@@ -605,12 +611,7 @@ result<size_t> gguf_reader::feed(input_span& in) {
                 in.pos += size_t(got);
                 pos_ += got;
                 padding_left_ -= got;
-                if (padding_left_ > 0) {
-                    if (options_.file_size && remaining_after(pos_) < padding_left_)
-                        return fail(
-                            invalid_file_at(current_field(), pos_, "file ends inside the padding"));
-                    return size_t(padding_left_);
-                }
+                if (padding_left_ > 0) return size_t(padding_left_);
                 status s = finish_header();
                 if (!s.ok()) return fail(s);
                 return size_t(0);

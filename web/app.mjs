@@ -198,6 +198,16 @@ function guessTypeName(info) {
     return best ? `mostly ${best[0]} (guessed)` : '–';
 }
 
+// Dotted names wrap at their dots on narrow screens, not in the middle of a word.
+function breakable(name) {
+    const parts = [];
+    name.split('.').forEach((p, i) => {
+        if (i) parts.push('.', document.createElement('wbr'));
+        parts.push(p);
+    });
+    return parts;
+}
+
 // ---- tensor table ---------------------------------------------------------------------------
 
 const tensorView = { sortKey: 'index', dir: 1, filter: '' };
@@ -228,7 +238,7 @@ function drawTensorRows() {
     for (const r of rows) {
         frag.append(el('tr', {},
             el('td', { class: 'num', text: String(r.index) }),
-            el('td', { text: r.name }),
+            el('td', {}, ...breakable(r.name)),
             el('td', { text: r.type }),
             el('td', { class: 'mono', text: r.shape.join(' × ') }),
             el('td', { class: 'num', text: formatInt(r.nbytes), title: formatBytes(r.nbytes) })));
@@ -303,7 +313,7 @@ function renderMetadata(model) {
         for (const [key, entry] of Object.entries(model.info.metadata)) {
             if (needle && !key.toLowerCase().includes(needle)) continue;
             const type = entry.type === 'ARRAY' ? `${entry.item_type}[${formatInt(entry.len)}]` : entry.type;
-            frag.append(el('tr', { dataset: { key } }, el('td', { class: 'key', text: key }),
+            frag.append(el('tr', { dataset: { key } }, el('td', { class: 'key' }, ...breakable(key)),
                 el('td', { class: 'mono', text: type }), metadataValueCell(entry)));
         }
         $('metadata-table').tBodies[0].replaceChildren(frag);
@@ -437,11 +447,28 @@ function renderEstimates() {
             el('td', { class: 'num', text: String(r.fallbacks), title: 'tensors whose row length forced another type' }),
             fitCell,
             el('td', { class: 'note', text: r.note ?? '' }));
-        if (!blocked && !refused) tr.addEventListener('click', () => selectType(r.name));
+        if (!blocked && !refused) {
+            // Rows are choosable by keyboard too: Tab to a row, Enter or Space selects its type.
+            tr.tabIndex = 0;
+            tr.setAttribute('aria-label', `${r.name}: ${formatBytes(r.file_size)}, ${r.bpw.toFixed(2)} bits per weight; press Enter to choose`);
+            tr.addEventListener('click', () => selectType(r.name));
+            tr.addEventListener('keydown', (ev) => {
+                if (ev.key === 'Enter' || ev.key === ' ') {
+                    ev.preventDefault();
+                    selectType(r.name);
+                    $('estimate-table').querySelector(`tr[data-ftype="${r.name}"]`)?.focus();
+                }
+            });
+        }
         frag.append(tr);
     }
     tbody.replaceChildren(frag);
     renderMemorySummary();
+}
+
+function trainedCtx(model) {
+    const arch = metaValue(model.info, 'general.architecture');
+    return Number(metaValue(model.info, `${arch}.context_length`) ?? 0);
 }
 
 function renderMemorySummary() {
@@ -456,7 +483,8 @@ function renderMemorySummary() {
         const fit = fitsInfo(sel);
         parts.push(`${sel.name}: ${formatBytes(sel.file_size)} weights + KV = ${formatBytes(fit.need)} of ${formatBytes(device)}` +
             (fit.fits ? ' — fits' : ' — does not fit') +
-            (fit.maxCtx > 0 && isFinite(fit.maxCtx) ? `; room for about ${formatInt(fit.maxCtx)} tokens of context.` : '.'));
+            (fit.maxCtx > 0 && isFinite(fit.maxCtx) ? `; room for about ${formatInt(fit.maxCtx)} tokens of context` +
+                (trainedCtx(model) && fit.maxCtx > trainedCtx(model) ? ` (the model was trained for ${formatInt(trainedCtx(model))}).` : '.') : '.'));
     }
     parts.push('Runtimes add a compute buffer on top (llama.cpp: about 10 MiB for a small model, more for large ones).');
     $('memory-summary').textContent = parts.join(' ');

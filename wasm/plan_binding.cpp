@@ -112,12 +112,10 @@ EMSCRIPTEN_KEEPALIVE char* gs_estimate_json(model_handle* m, const char* args_da
         result<quant_plan> plain = make_quant_plan(m->header, dry);
         const bool needs_imatrix = plain.ok() && plain->will_require_imatrix;
 
-        result<quant_plan> plan = plain;
-        if (im) {
-            qo.imatrix = &*im;
-            qo.dry_run = true;  // sizes and refusals only: no imatrix length checks to repeat
-            plan = make_quant_plan(m->header, qo);
-        }
+        // The plan a real run makes, with its refusals (requantizing, a missing imatrix entry).
+        // Types blocked only for want of an imatrix show the dry run's size.
+        if (im) qo.imatrix = &*im;
+        result<quant_plan> plan = (needs_imatrix && !im) ? plain : make_quant_plan(m->header, qo);
 
         out += first ? "" : ",";
         first = false;
@@ -132,14 +130,16 @@ EMSCRIPTEN_KEEPALIVE char* gs_estimate_json(model_handle* m, const char* args_da
         append_json_string(out, std::string(opt.name) == "COPY" ? "copy tensors unchanged"
                                                                 : ftype_display_name(opt.ftype));
         out += ",\"needs_imatrix\":" + std::string(needs_imatrix ? "true" : "false");
-        if (plan.ok()) {
-            out += ",\"file_size\":" + std::to_string(plan->file_size);
-            out += ",\"bpw\":" + json_number(plan_bits_per_weight(*plan));
-            out += ",\"fallbacks\":" + std::to_string(plan->n_fallback);
-            out += ",\"tensor_bytes\":" + std::to_string(plan->target_bytes);
+        // A refused row still shows what the plan would have been (the dry run's sizes).
+        const result<quant_plan>& sized = plan.ok() ? plan : plain;
+        if (sized.ok()) {
+            out += ",\"file_size\":" + std::to_string(sized->file_size);
+            out += ",\"bpw\":" + json_number(plan_bits_per_weight(sized.value()));
+            out += ",\"fallbacks\":" + std::to_string(sized->n_fallback);
+            out += ",\"tensor_bytes\":" + std::to_string(sized->target_bytes);
             // Weights converted per target type, for time estimates (copies cost no kernel time).
             std::map<std::string, uint64_t> converted;
-            for (const tensor_plan& t : plan->tensors)
+            for (const tensor_plan& t : sized->tensors)
                 if (t.converts()) converted[type_name(t.target_type)] += t.n_elements();
             out += ",\"converted\":{";
             bool first_type = true;
@@ -150,12 +150,11 @@ EMSCRIPTEN_KEEPALIVE char* gs_estimate_json(model_handle* m, const char* args_da
                 out += ":" + std::to_string(n);
             }
             out += "}";
-            if (im && plan->will_require_imatrix) {
-                out += ",\"error\":";
-                append_json_string(out, "the imatrix does not cover every tensor that needs one");
-            }
         } else {
-            out += ",\"file_size\":0,\"bpw\":0,\"fallbacks\":0,\"error\":";
+            out += ",\"file_size\":0,\"bpw\":0,\"fallbacks\":0";
+        }
+        if (!plan.ok()) {
+            out += ",\"error\":";
             append_json_string(out, plan.error().message());
         }
         out += "}";

@@ -446,7 +446,7 @@ function renderEstimates() {
             el('td', { class: 'num', text: r.bpw.toFixed(2) }),
             el('td', { class: 'num', text: String(r.fallbacks), title: 'tensors whose row length forced another type' }),
             fitCell,
-            el('td', { class: 'note', text: r.note ?? '' }));
+            el('td', { class: 'note', text: refused ? `Not possible: ${r.error}` : (r.note ?? '') }));
         if (!blocked && !refused) {
             // Rows are choosable by keyboard too: Tab to a row, Enter or Space selects its type.
             tr.tabIndex = 0;

@@ -1,5 +1,9 @@
 // Scalar building blocks shared by every kernel family: the half-precision conversions and the
 // rounding helpers, written to give the same bits as ggml's scalar C on plain x86-64 (no F16C).
+//
+// Everything here has internal linkage (static): the header is also included by files compiled
+// with -mavx2, and an ordinary inline function emitted there could be the copy the linker keeps
+// for the scalar path, which would then fault on a CPU without AVX2.
 #pragma once
 
 #include <cmath>
@@ -8,19 +12,19 @@
 
 namespace gguf_squash {
 
-inline uint32_t f32_bits(float f) {
+static inline uint32_t f32_bits(float f) {
     uint32_t u;
     std::memcpy(&u, &f, 4);
     return u;
 }
-inline float f32_from_bits(uint32_t u) {
+static inline float f32_from_bits(uint32_t u) {
     float f;
     std::memcpy(&f, &u, 4);
     return f;
 }
 
 // IEEE half to single: exact for every input, including subnormals, infinities and NaNs.
-inline float fp16_to_fp32(uint16_t h) {
+static inline float fp16_to_fp32(uint16_t h) {
     const uint32_t sign = uint32_t(h & 0x8000) << 16;
     const uint32_t exp = (h >> 10) & 0x1f;
     const uint32_t mant = h & 0x3ff;
@@ -35,7 +39,7 @@ inline float fp16_to_fp32(uint16_t h) {
 
 // Single to IEEE half, rounding to nearest even; overflow gives infinity and every NaN becomes
 // the quiet NaN 0x7e00 with the input's sign, as ggml's scalar conversion does.
-inline uint16_t fp32_to_fp16(float f) {
+static inline uint16_t fp32_to_fp16(float f) {
     const uint32_t w = f32_bits(f);
     const uint16_t sign = uint16_t((w >> 16) & 0x8000);
     const uint32_t abs = w & 0x7fffffffu;
@@ -52,16 +56,16 @@ inline uint16_t fp32_to_fp16(float f) {
 }
 
 // Brain float: round to nearest even, NaNs forced quiet (ggml_compute_fp32_to_bf16).
-inline uint16_t fp32_to_bf16(float f) {
+static inline uint16_t fp32_to_bf16(float f) {
     const uint32_t u = f32_bits(f);
     if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 64);
     return uint16_t((u + (0x7fffu + ((u >> 16) & 1u))) >> 16);
 }
-inline float bf16_to_fp32(uint16_t h) { return f32_from_bits(uint32_t(h) << 16); }
+static inline float bf16_to_fp32(uint16_t h) { return f32_from_bits(uint32_t(h) << 16); }
 
 // ggml's nearest_int: round to nearest with ties to even, via the 1.5*2^23 magic constant.
 // Valid for |x| <= 4194303.
-inline int nearest_int(float x) {
+static inline int nearest_int(float x) {
     const float v = x + 12582912.f;
     int32_t i;
     std::memcpy(&i, &v, 4);

@@ -142,7 +142,8 @@ test('truncated input from an async iterable (size unknown) is refused at its en
     await assert.rejects(readGgufHeader(chunked(bytes, () => 64)), (e) => {
         assert.ok(e instanceof GgufError);
         assert.match(e.message, /truncated/);
-        assert.match(e.message, /byte offset 777/);
+        assert.match(e.message, /byte offset \d+/);
+        assert.match(e.message, /\b777\b/);
         return true;
     });
 });

@@ -73,6 +73,36 @@ test('the vocab files load (large string arrays, no tensors)', async () => {
     assert.match(await page.locator('#metadata-table tr[data-key="tokenizer.ggml.tokens"]').innerText(), /151,936/);
 });
 
+test('a file dropped anywhere on the page is read', async () => {
+    const { page } = b;
+    // A minimal GGUF written here: v3, no tensors, one key (general.architecture = "dropped").
+    const dt = await page.evaluateHandle(() => {
+        const enc = new TextEncoder();
+        const key = enc.encode('general.architecture'), value = enc.encode('dropped');
+        const buf = new ArrayBuffer(4 + 4 + 8 + 8 + 8 + key.length + 4 + 8 + value.length);
+        const v = new DataView(buf);
+        const u8 = new Uint8Array(buf);
+        let o = 0;
+        u8.set(enc.encode('GGUF'), o); o += 4;
+        v.setUint32(o, 3, true); o += 4;
+        v.setBigUint64(o, 0n, true); o += 8;
+        v.setBigUint64(o, 1n, true); o += 8;
+        v.setBigUint64(o, BigInt(key.length), true); o += 8;
+        u8.set(key, o); o += key.length;
+        v.setUint32(o, 8, true); o += 4;
+        v.setBigUint64(o, BigInt(value.length), true); o += 8;
+        u8.set(value, o);
+        const data = new DataTransfer();
+        data.items.add(new File([buf], 'dropped.gguf'));
+        return data;
+    });
+    await page.dispatchEvent('#drop-zone', 'dragenter', { dataTransfer: dt });
+    await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: dt });
+    await page.waitForFunction(() => /dropped/.test(document.getElementById('overview').textContent));
+    assert.equal(await page.locator('#metadata-table tbody tr').count(), 1);
+    assert.equal(await page.locator('[data-testid=error]').isHidden(), true);
+});
+
 test('no request leaves the origin, and the page says nothing is uploaded', async () => {
     assert.deepEqual(b.foreignRequests(), []);
     assert.match(await b.page.locator('.privacy').innerText(), /Nothing is uploaded/);

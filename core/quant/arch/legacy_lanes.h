@@ -1,13 +1,14 @@
 // The imatrix paths of Q4_0 Q5_0 (make_qx_quants) and Q4_1 Q5_1 (make_qkx3_quants), written once
 // over a lane type V (see k_quants_lanes.h for what V provides), ONE BLOCK PER LANE: each lane
 // runs the scalar search's float operations on its own block in the scalar order, so the result
-// is bit-identical to the reference. Blocks left over after the last full group of V::lanes run
-// the scalar per-block quantizer of legacy_ref.h.
+// is bit-identical to the reference. Blocks holding a NaN or infinity, and blocks left over after
+// the last full group of V::lanes, run the scalar per-block quantizer of legacy_ref.h.
 //
 // Internal linkage throughout, as in k_quants_lanes.h: each ISA's translation unit gets its own
 // copy compiled with its own target flags.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "../quant_common.h"
@@ -49,12 +50,15 @@ void quantize_legacy_imatrix_lanes(const float* src, void* dst, int64_t nrows, i
         Block* y = static_cast<Block*>(dst) + r * nb;
         const float sigma2 = row_mean_square_ref(x, n_per_row);
         const F vsigma2 = V::set1(sigma2);
+        const F inf = V::set1(INFINITY);
         int64_t ib = 0;
         for (; ib + N <= nb; ib += N) {
             transpose_in<N, n>(x + ib * n, xt);
             transpose_in<N, n>(qw + ib * n, wt);
-            for (int i = 0; i < n; ++i) {  // qw * sqrt(sigma2 + x*x), as the scalar
+            F finite = V::lt(V::zero(), V::set1(1.0f));  // all true
+            for (int i = 0; i < n; ++i) {                // qw * sqrt(sigma2 + x*x), as the scalar
                 const F xi = V::load(xt + i * N);
+                finite = V::mask_and(finite, V::lt(V::abs(xi), inf));
                 V::store(wt + i * N,
                          V::mul(V::load(wt + i * N), V::sqrt(V::add(vsigma2, V::mul(xi, xi)))));
             }
@@ -64,8 +68,16 @@ void quantize_legacy_imatrix_lanes(const float* src, void* dst, int64_t nrows, i
             } else {
                 qx_search_lanes<V, n>(xt, wt, Nmax, scale, Lt);
             }
+            alignas(32) float finite_lanes[N];
+            V::store(finite_lanes, finite);
             for (int lane = 0; lane < N; ++lane) {
                 Block* b = y + ib + lane;
+                // A NaN's sign after the scalar's arithmetic is up to the compiler in wasm, so
+                // blocks with NaN or infinity take the scalar code to stay identical to it.
+                if (f32_bits(finite_lanes[lane]) == 0) {
+                    Tail(x + (ib + lane) * n, qw + (ib + lane) * n, sigma2, b);
+                    continue;
+                }
                 b->d = fp32_to_fp16(scale[lane]);
                 if constexpr (Affine) b->m = fp32_to_fp16(-the_min[lane]);
                 store_lane_levels<N, Block, Nmax>(Lt, lane, b);

@@ -62,6 +62,11 @@ status gguf_reader::fail(status s) {
     return s;
 }
 
+// Without the file size a claimed count is unchecked, so reserve only a little for it.
+uint64_t gguf_reader::reserve_cap(uint64_t cap) const {
+    return options_.file_size ? cap : std::min<uint64_t>(cap, 1024);
+}
+
 uint64_t gguf_reader::remaining_after(uint64_t pos) const {
     if (!options_.file_size) return UINT64_MAX;
     return *options_.file_size > pos ? *options_.file_size - pos : 0;
@@ -242,9 +247,9 @@ status gguf_reader::step_value(input_span& in, bool& progressed) {
             if (options_.file_size) v.raw_items.reserve(size_t(min_bytes));
         } else if (v.item_type == gguf_value_type::string) {
             // Vocabularies reach ~256k tokens; reserving them up front avoids regrowth.
-            v.strings.reserve(size_t(std::min(count, kMaxStringReserve)));
+            v.strings.reserve(size_t(std::min(count, reserve_cap(kMaxStringReserve))));
         } else {
-            v.arrays.reserve(size_t(std::min(count, kMaxReserve)));
+            v.arrays.reserve(size_t(std::min(count, reserve_cap(kMaxReserve))));
         }
         progressed = true;
         return {};
@@ -452,8 +457,8 @@ result<size_t> gguf_reader::feed(input_span& in) {
                     stage_ = stage::kv_count;
                 } else {
                     n_kv_ = n;
-                    header_.kv.reserve(size_t(std::min(n_kv_, kMaxReserve)));
-                    header_.tensors.reserve(size_t(std::min(n_tensors_, kMaxReserve)));
+                    header_.kv.reserve(size_t(std::min(n_kv_, reserve_cap(kMaxReserve))));
+                    header_.tensors.reserve(size_t(std::min(n_tensors_, reserve_cap(kMaxReserve))));
                     stage_ = n_kv_ ? stage::key_length : stage::tensor_name_length;
                 }
                 break;

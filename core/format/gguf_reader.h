@@ -82,6 +82,7 @@ class gguf_reader {
     // Bulk copy of a string or raw array payload; true once `bytes_left_` reaches 0.
     bool take_bulk(input_span& in, std::string* s, std::vector<uint8_t>* raw);
     uint64_t remaining_after(uint64_t pos) const;
+    uint64_t reserve_cap(uint64_t cap) const;
     status step_value(input_span& in, bool& progressed);
     status begin_value(gguf_value* target, gguf_value_type type, uint64_t field_pos);
     status check_string_length(uint64_t len, uint64_t field_pos, const char* suffix, uint64_t cap,

@@ -1,13 +1,164 @@
-// gguf-squash estimate: being written.
+// gguf-squash estimate [--imatrix F] [--ctx N] [--kv-type f16|q8_0|q4_0] [--memory GB] [--json]
+//                      FILE|URL
+// Every ftype's exact output size (from the quantization plan), memory at a context, the largest
+// context that fits, and a recommendation; from the header alone. URLs are read with HTTP Range
+// requests. Exit 0 on success, 1 for an unreadable or invalid input, 2 for a usage error.
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "commands.h"
+#include "estimate/estimate_report.h"
+#include "format/gguf_split.h"
+#include "http_range_reader.h"
+#include "plan/imatrix.h"
 
 namespace gguf_squash::cli {
+namespace {
+
+void print_estimate_usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: gguf-squash estimate [options] FILE|URL\n"
+                 "  Exact output size of every llama-quantize type, memory needed to run it,\n"
+                 "  and a recommendation, from the GGUF header alone (URLs: HTTP Range reads;\n"
+                 "  split models: give the first shard, -00001-of-0000N.gguf).\n"
+                 "  --imatrix FILE        plan with this importance matrix (.gguf or .dat)\n"
+                 "  --ctx N               context length for the memory figures (default 4096)\n"
+                 "  --kv-type TYPE        KV cache type: f16 (default), q8_0, q4_0\n"
+                 "  --memory GB           memory budget in GiB: marks what fits, finds the\n"
+                 "                        largest context and recommends a type\n"
+                 "  --aliases             also list the aliases Q3_K, Q4_K, Q5_K\n"
+                 "  --stats               print the HTTP requests made (stderr)\n"
+                 "  --json                one JSON object instead of the table\n");
+}
+
+std::string one_line(std::string s) {
+    for (char& c : s)
+        if (c == '\n' || c == '\r') c = ' ';
+    return s;
+}
+
+std::optional<uint64_t> parse_count(const char* s) {
+    if (!s || !*s) return std::nullopt;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(s, &end, 10);
+    if (*end != '\0' || s[0] == '-') return std::nullopt;
+    return v;
+}
+
+bool read_file(const std::string& path, std::vector<uint8_t>& out) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return false;
+    uint8_t buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
+    const bool ok = !std::ferror(f);
+    std::fclose(f);
+    return ok;
+}
+
+}  // namespace
 
 int run_estimate(int argc, char** argv) {
-    std::fprintf(stderr, "gguf-squash estimate: not implemented yet\n");
-    return 2;
+    estimate_options opts;
+    bool json = false, stats_wanted = false;
+    std::string imatrix_path, input;
+    auto usage_error = [](const std::string& msg) {
+        std::fprintf(stderr, "gguf-squash estimate: %s\n", msg.c_str());
+        print_estimate_usage(stderr);
+        return 2;
+    };
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (a == "-h" || a == "--help") {
+            print_estimate_usage(stdout);
+            return 0;
+        } else if (a == "--json") {
+            json = true;
+        } else if (a == "--aliases") {
+            opts.include_aliases = true;
+        } else if (a == "--stats") {
+            stats_wanted = true;
+        } else if (a == "--imatrix") {
+            if (!has_value) return usage_error("--imatrix needs a file");
+            imatrix_path = argv[++i];
+        } else if (a == "--ctx") {
+            std::optional<uint64_t> n = has_value ? parse_count(argv[i + 1]) : std::nullopt;
+            if (!n || *n == 0 || *n > (1ull << 32))
+                return usage_error("--ctx needs a positive integer");
+            opts.ctx = *n;
+            ++i;
+        } else if (a == "--kv-type") {
+            std::optional<ggml_type> t =
+                has_value ? parse_kv_cache_type(argv[i + 1]) : std::nullopt;
+            if (!t) return usage_error("--kv-type must be f16, q8_0 or q4_0");
+            opts.kv_type = *t;
+            ++i;
+        } else if (a == "--memory") {
+            if (!has_value) return usage_error("--memory needs a size in GiB");
+            char* end = nullptr;
+            const double gb = std::strtod(argv[i + 1], &end);
+            if (*end != '\0' || !(gb > 0) || !std::isfinite(gb) || gb > 1e9) {
+                return usage_error("--memory needs a positive size in GiB");
+            }
+            opts.memory_bytes = uint64_t(std::llround(gb * double(1ull << 30)));
+            ++i;
+        } else if (a.size() > 1 && a[0] == '-') {
+            return usage_error("unknown option '" + a + "'");
+        } else if (!input.empty()) {
+            return usage_error("one model at a time");
+        } else {
+            input = a;
+        }
+    }
+    if (input.empty()) return usage_error("no input file or URL");
+
+    std::optional<imatrix_data> imatrix;
+    if (!imatrix_path.empty()) {
+        std::vector<uint8_t> bytes;
+        if (!read_file(imatrix_path, bytes)) {
+            std::fprintf(stderr, "gguf-squash estimate: cannot read '%s'\n", imatrix_path.c_str());
+            return 1;
+        }
+        result<imatrix_data> im = parse_imatrix(bytes.data(), bytes.size());
+        if (!im.ok()) {
+            std::fprintf(stderr, "gguf-squash estimate: %s: %s\n", imatrix_path.c_str(),
+                         one_line(im.error().message()).c_str());
+            return 1;
+        }
+        imatrix = std::move(*im);
+        opts.imatrix = &*imatrix;
+        opts.imatrix_name = imatrix_path;  // recorded as typed, as llama-quantize does
+    }
+
+    http_read_stats stats;
+    result<gguf_model> model =
+        is_http_url(input) ? read_gguf_model_url(input, &stats) : read_gguf_model_file(input);
+    if (!model.ok()) {
+        std::fprintf(stderr, "gguf-squash estimate: %s%s%s\n",
+                     is_http_url(input) ? "" : input.c_str(), is_http_url(input) ? "" : ": ",
+                     one_line(model.error().message()).c_str());
+        return 1;
+    }
+    if (stats_wanted) {
+        std::fprintf(stderr, "http: %d requests, %llu bytes received, header %llu bytes\n",
+                     stats.requests, (unsigned long long)stats.bytes,
+                     (unsigned long long)stats.header_bytes);
+    }
+    result<estimate_report> report = make_estimate(merged_model_header(*model), opts);
+    if (!report.ok()) {
+        std::fprintf(stderr, "gguf-squash estimate: %s\n",
+                     one_line(report.error().message()).c_str());
+        return 1;
+    }
+    const std::string out = json ? estimate_to_json(*report) + "\n" : estimate_to_text(*report);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return std::fflush(stdout) == 0 ? 0 : 1;
 }
 
 }  // namespace gguf_squash::cli

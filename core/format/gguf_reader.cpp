@@ -640,11 +640,12 @@ result<gguf_header> read_gguf_header(const uint8_t* data, size_t size,
 result<gguf_header> read_gguf_header_file(const std::string& path) {
     std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
     if (!f) return make_error(status_code::io_error, "cannot open '" + path + "'");
-    if (std::fseek(f.get(), 0, SEEK_END) != 0)
+    // fseeko/ftello: off_t is 64-bit on both targets, long is 32-bit in wasm.
+    if (::fseeko(f.get(), 0, SEEK_END) != 0)
         return make_error(status_code::io_error, "cannot seek in '" + path + "'");
-    const long long end = std::ftell(f.get());
+    const long long end = ::ftello(f.get());
     if (end < 0) return make_error(status_code::io_error, "cannot size '" + path + "'");
-    std::fseek(f.get(), 0, SEEK_SET);
+    ::fseeko(f.get(), 0, SEEK_SET);
     gguf_reader_options opts;
     opts.file_size = uint64_t(end);
     gguf_reader reader(opts);

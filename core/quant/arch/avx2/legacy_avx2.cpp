@@ -92,6 +92,7 @@ inline float hmin(__m256 v) {
 // Bit j set where element j equals `value` (as a float comparison, so -0 == +0).
 inline uint32_t equal_mask(const block_vectors& b, __m256 value) {
     uint32_t mask = 0;
+#pragma GCC unroll 8
     for (int k = 0; k < 4; ++k) {
         mask |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(b.v[k], value, _CMP_EQ_OQ))) << (8 * k);
     }
@@ -114,6 +115,7 @@ inline float signed_abs_max(const float* x, const block_vectors& b, float* amax_
     if (amax == 0.0f) return 0.0f;
     const __m256 va = _mm256_set1_ps(amax);
     uint32_t mask = 0;
+#pragma GCC unroll 8
     for (int k = 0; k < 4; ++k) {
         mask |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(abs_ps(b.v[k]), va, _CMP_EQ_OQ)))
                 << (8 * k);
@@ -136,6 +138,7 @@ inline __m128i pack_u8(__m256i a, __m256i b) {
 // Bit 4 of each of the 32 levels, as ggml's qh word.
 inline uint32_t fifth_bits(const __m256i q[4]) {
     uint32_t qh = 0;
+#pragma GCC unroll 8
     for (int k = 0; k < 4; ++k) {
         qh |= uint32_t(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(q[k], 27))))
               << (8 * k);
@@ -171,6 +174,7 @@ void quantize_block_q8_0_avx2(const float* x, block_q8_0* y) {
     const __m256 half = _mm256_set1_ps(0.5f);
     const __m256 one = _mm256_set1_ps(1.0f);
     __m256i q[4];
+#pragma GCC unroll 8
     for (int k = 0; k < 4; ++k) {
         // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
         // fraction x - trunc(x) is exact for these magnitudes).
@@ -201,6 +205,7 @@ inline bool symmetric_levels(const float* x, uint16_t* d_out, __m256i q[4]) {
     const __m256 vid = _mm256_set1_ps(id);
     const __m256 bias = _mm256_set1_ps(float(Nmax) + 0.5f);
     const __m256i top = _mm256_set1_epi32(2 * Nmax - 1);
+#pragma GCC unroll 8
     for (int k = 0; k < 4; ++k) {
         const __m256 v = _mm256_add_ps(_mm256_mul_ps(b.v[k], vid), bias);
         q[k] = _mm256_and_si256(_mm256_min_epi32(trunc_low_byte_signed(v), top),
@@ -228,6 +233,7 @@ inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, __m2
     const __m256 vid = _mm256_set1_ps(id);
     const __m256 vmin8 = _mm256_set1_ps(min);
     const __m256 half = _mm256_set1_ps(0.5f);
+#pragma GCC unroll 8
     for (int k = 0; k < 4; ++k) {
         const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(b.v[k], vmin8), vid), half);
         if constexpr (Nmax == 15) {

@@ -59,6 +59,7 @@ struct block_vectors {
 
 inline block_vectors load_block(const float* x) {
     block_vectors b;
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) b.v[k] = _mm_loadu_ps(x + 4 * k);
     return b;
 }
@@ -70,6 +71,7 @@ inline __m128 abs_ps(__m128 v) {
 inline bool all_finite(const block_vectors& b) {
     const __m128 inf = _mm_set1_ps(INFINITY);
     __m128 ok = _mm_cmplt_ps(abs_ps(b.v[0]), inf);
+#pragma GCC unroll 8
     for (int k = 1; k < 8; ++k) ok = _mm_and_ps(ok, _mm_cmplt_ps(abs_ps(b.v[k]), inf));
     return _mm_movemask_ps(ok) == 0xf;
 }
@@ -88,6 +90,7 @@ inline float hmin(__m128 m) {
 
 inline float abs_max(const block_vectors& b) {
     __m128 a = abs_ps(b.v[0]);
+#pragma GCC unroll 8
     for (int k = 1; k < 8; ++k) a = _mm_max_ps(a, abs_ps(b.v[k]));
     return hmax(a);
 }
@@ -97,6 +100,7 @@ template <bool Abs>
 inline int first_equal_index(const block_vectors& b, float value) {
     const __m128 vv = _mm_set1_ps(value);
     uint32_t mask = 0;
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         const __m128 e = Abs ? abs_ps(b.v[k]) : b.v[k];
         mask |= uint32_t(_mm_movemask_ps(_mm_cmpeq_ps(e, vv))) << (4 * k);
@@ -124,6 +128,7 @@ inline __m128i trunc_low_byte_signed(__m128 v) {
 
 inline uint32_t fifth_bits(const __m128i q[8]) {
     uint32_t qh = 0;
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         qh |= uint32_t(_mm_movemask_ps(_mm_castsi128_ps(_mm_slli_epi32(q[k], 27)))) << (4 * k);
     }
@@ -133,6 +138,7 @@ inline uint32_t fifth_bits(const __m128i q[8]) {
 inline void store_nibbles(const __m128i q[8], uint8_t* qs) {
     const __m128i m = _mm_set1_epi32(0x0f);
     __m128i c[4];
+#pragma GCC unroll 8
     for (int k = 0; k < 4; ++k) {
         c[k] = _mm_or_si128(_mm_and_si128(q[k], m), _mm_slli_epi32(_mm_and_si128(q[k + 4], m), 4));
     }
@@ -157,6 +163,7 @@ void quantize_block_q8_0_sse4(const float* x, block_q8_0* y) {
     const __m128 half = _mm_set1_ps(0.5f);
     const __m128 one = _mm_set1_ps(1.0f);
     __m128i q[8];
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
         // fraction x - trunc(x) is exact for these magnitudes).
@@ -187,6 +194,7 @@ inline bool symmetric_levels(const float* x, uint16_t* d_out, __m128i q[8]) {
     const __m128 bias = _mm_set1_ps(float(Nmax) + 0.5f);
     const __m128i top = _mm_set1_epi32(2 * Nmax - 1);
     const __m128i byte = _mm_set1_epi32(0xff);
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         const __m128 v = _mm_add_ps(_mm_mul_ps(b.v[k], vid), bias);
         q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), top), byte);
@@ -200,6 +208,7 @@ inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, __m1
     const block_vectors b = load_block(x);
     if (!all_finite(b)) return false;
     __m128 vmin = b.v[0], vmax = b.v[0];
+#pragma GCC unroll 8
     for (int k = 1; k < 8; ++k) {
         vmin = _mm_min_ps(vmin, b.v[k]);
         vmax = _mm_max_ps(vmax, b.v[k]);
@@ -214,6 +223,7 @@ inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, __m1
     const __m128 vid = _mm_set1_ps(id);
     const __m128 vmin4 = _mm_set1_ps(min);
     const __m128 half = _mm_set1_ps(0.5f);
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         const __m128 v = _mm_add_ps(_mm_mul_ps(_mm_sub_ps(b.v[k], vmin4), vid), half);
         if constexpr (Nmax == 15) {

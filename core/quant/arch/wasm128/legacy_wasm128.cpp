@@ -60,6 +60,7 @@ struct block_vectors {
 
 inline block_vectors load_block(const float* x) {
     block_vectors b;
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) b.v[k] = wasm_v128_load(x + 4 * k);
     return b;
 }
@@ -67,6 +68,7 @@ inline block_vectors load_block(const float* x) {
 inline bool all_finite(const block_vectors& b) {
     const v128_t inf = wasm_f32x4_splat(INFINITY);
     v128_t ok = wasm_f32x4_lt(wasm_f32x4_abs(b.v[0]), inf);
+#pragma GCC unroll 8
     for (int k = 1; k < 8; ++k) ok = wasm_v128_and(ok, wasm_f32x4_lt(wasm_f32x4_abs(b.v[k]), inf));
     return wasm_i32x4_all_true(ok);
 }
@@ -85,6 +87,7 @@ inline float hmin(v128_t m) {
 
 inline float abs_max(const block_vectors& b) {
     v128_t a = wasm_f32x4_abs(b.v[0]);
+#pragma GCC unroll 8
     for (int k = 1; k < 8; ++k) a = wasm_f32x4_pmax(a, wasm_f32x4_abs(b.v[k]));
     return hmax(a);
 }
@@ -94,6 +97,7 @@ template <bool Abs>
 inline int first_equal_index(const block_vectors& b, float value) {
     const v128_t vv = wasm_f32x4_splat(value);
     uint32_t mask = 0;
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         const v128_t e = Abs ? wasm_f32x4_abs(b.v[k]) : b.v[k];
         mask |= uint32_t(wasm_i32x4_bitmask(wasm_f32x4_eq(e, vv))) << (4 * k);
@@ -127,6 +131,7 @@ inline v128_t pack_u8(const v128_t* q) {
 
 inline uint32_t fifth_bits(const v128_t q[8]) {
     uint32_t qh = 0;
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         qh |= uint32_t(wasm_i32x4_bitmask(wasm_i32x4_shl(q[k], 27))) << (4 * k);
     }
@@ -136,6 +141,7 @@ inline uint32_t fifth_bits(const v128_t q[8]) {
 inline void store_nibbles(const v128_t q[8], uint8_t* qs) {
     const v128_t m = wasm_i32x4_splat(0x0f);
     v128_t c[4];
+#pragma GCC unroll 8
     for (int k = 0; k < 4; ++k) {
         c[k] = wasm_v128_or(wasm_v128_and(q[k], m), wasm_i32x4_shl(wasm_v128_and(q[k + 4], m), 4));
     }
@@ -159,6 +165,7 @@ void quantize_block_q8_0_wasm128(const float* x, block_q8_0* y) {
     const v128_t half = wasm_f32x4_splat(0.5f);
     const v128_t one = wasm_f32x4_splat(1.0f);
     v128_t q[8];
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
         // fraction x - trunc(x) is exact for these magnitudes).
@@ -191,6 +198,7 @@ inline bool symmetric_levels(const float* x, uint16_t* d_out, v128_t q[8]) {
     const v128_t bias = wasm_f32x4_splat(float(Nmax) + 0.5f);
     const v128_t top = wasm_i32x4_splat(2 * Nmax - 1);
     const v128_t byte = wasm_i32x4_splat(0xff);
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(b.v[k], vid), bias);
         q[k] = wasm_v128_and(wasm_i32x4_min(low_byte_signed(wasm_i32x4_trunc_sat_f32x4(v)), top),
@@ -205,6 +213,7 @@ inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, v128
     const block_vectors b = load_block(x);
     if (!all_finite(b)) return false;
     v128_t vmin = b.v[0], vmax = b.v[0];
+#pragma GCC unroll 8
     for (int k = 1; k < 8; ++k) {
         vmin = wasm_f32x4_pmin(vmin, b.v[k]);
         vmax = wasm_f32x4_pmax(vmax, b.v[k]);
@@ -219,6 +228,7 @@ inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, v128
     const v128_t vid = wasm_f32x4_splat(id);
     const v128_t vmin4 = wasm_f32x4_splat(min);
     const v128_t half = wasm_f32x4_splat(0.5f);
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
         const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(b.v[k], vmin4), vid), half);
         if constexpr (Nmax == 15) {

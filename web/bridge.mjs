@@ -138,8 +138,9 @@ export class QuantizeBridge {
 
     async quantize({ files, args, type, imatrix = null, imatrixName, outName, signal, onProgress, onPlan, onMode }) {
         const imatrixCopy = imatrix ? imatrix.slice() : null;  // the page keeps its own copy
+        let completed = false;
         try {
-            return await this.bridge.call('quantize', {
+            const result = await this.bridge.call('quantize', {
                 files, args, type, imatrix: imatrixCopy, imatrixName, outName, workers: poolSize(),
             }, {
                 signal,
@@ -150,8 +151,11 @@ export class QuantizeBridge {
                     else if (m.type === 'mode') onMode?.(m);
                 },
             });
+            completed = true;
+            return result;
         } finally {
-            if (signal?.aborted) await removeOpfsFile(outName);
+            // A worker that crashed (or was terminated) cannot remove its half-written file.
+            if (!completed || signal?.aborted) await removeOpfsFile(outName);
         }
     }
 

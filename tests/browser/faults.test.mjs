@@ -1,4 +1,5 @@
-// Faults while quantizing in Chromium (issue 7): a pool worker that crashes, the coordinating
+// Hostile files and faults in Chromium (issue 7): every malformed file shows its error (field and
+// byte offset) and the page keeps working; while quantizing, a pool worker that crashes, the coordinating
 // worker crashing, and the source File disappearing mid-read each end with an error shown, the UI
 // ready again, no download and nothing left in OPFS; afterwards a normal run still gives
 // llama-quantize's bytes. (Cancel is covered by quantize.test.mjs.)
@@ -106,6 +107,30 @@ async function startQuantize(type) {
     await b.page.selectOption('[data-testid=type-select]', type);
     await b.page.click('[data-testid=quantize-button]');
 }
+
+// Every malformed file: the page shows the reader's error naming the field and byte offset that
+// tests/fixtures/malformed/README.md records, and a good file loads afterwards.
+test('every malformed file shows its error, and the page still works', { timeout: 600_000 }, async () => {
+    const { page } = b;
+    const dir = fixturePath('malformed');
+    const cases = [];
+    for (const line of fs.readFileSync(path.join(dir, 'README.md'), 'utf8').split('\n')) {
+        const m = /^\| `([^`]+\.gguf)` \| (.+?) \| (\d+) \|$/.exec(line);
+        if (m) cases.push({ file: m[1], field: m[2], offset: m[3] });
+    }
+    assert.ok(cases.length >= 40);
+    const error = page.locator('[data-testid=error]');
+    for (const c of cases) {
+        await page.setInputFiles('[data-testid=file-input]', path.join(dir, c.file));
+        await error.waitFor({ state: 'visible' });
+        const text = await error.innerText();
+        assert.ok(text.includes(c.file), `${c.file}: ${text}`);
+        assert.ok(text.includes(c.field), `${c.file} names '${c.field}': ${text}`);
+        assert.ok(text.includes(`at byte offset ${c.offset}:`), `${c.file} offset ${c.offset}: ${text}`);
+        await load(model);
+        assert.equal(await error.isHidden(), true);
+    }
+});
 
 test('a pool worker that crashes: error shown, UI ready, nothing saved', { timeout: 300_000 }, async () => {
     const file = path.join(tmp, 'crash-pool.gguf');

@@ -436,12 +436,17 @@ void build_tables(iq2_grid_kind kind, iq2_search_tables& t) {
 
 }  // namespace
 
+// Namespace-scope, not function-local statics: both are constant-initialized (no guard), which
+// matters where the toolchain compiles with -fno-threadsafe-statics (emscripten).
+namespace {
+std::once_flag g_tables_once[4];
+iq2_search_tables g_tables[4];
+}  // namespace
+
 const iq2_search_tables& iq2_tables(iq2_grid_kind kind) {
-    static std::once_flag once[4];
-    static iq2_search_tables tables[4];
     const int k = int(kind);
-    std::call_once(once[k], [&] { build_tables(kind, tables[k]); });
-    return tables[k];
+    std::call_once(g_tables_once[k], [k] { build_tables(iq2_grid_kind(k), g_tables[k]); });
+    return g_tables[k];
 }
 
 }  // namespace gguf_squash

@@ -150,15 +150,28 @@ inline bool finite_scale(float d, float id) {
     return std::isfinite(d) && std::isfinite(id);
 }
 
-void quantize_block_q8_0_sse4(const float* x, block_q8_0* y) {
+// Each block is done in two steps: its scale (a reduction, then scalar divisions and the fp16
+// rounding: a long dependency chain) and its quants (element-wise). Blocks go through the first
+// step in groups, so the chains of a group's blocks overlap instead of each blocking its quants.
+struct block_scale {
+    float id;   // inverse scale
+    float min;  // the affine types' minimum
+};
+
+bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
     const block_vectors b = load_block(x);
-    if (!all_finite(b)) return quantize_block_q8_0_ref(x, y);
+    if (!all_finite(b)) return false;
     const float amax = abs_max(b);
     const float d = amax / 127;
     const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return quantize_block_q8_0_ref(x, y);
+    if (!finite_scale(d, id)) return false;
     y->d = fp32_to_fp16(d);
-    const __m128 vid = _mm_set1_ps(id);
+    p->id = id;
+    return true;
+}
+
+void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
+    const __m128 vid = _mm_set1_ps(p.id);
     const __m128 sign = _mm_set1_ps(-0.0f);
     const __m128 half = _mm_set1_ps(0.5f);
     const __m128 one = _mm_set1_ps(1.0f);
@@ -167,7 +180,7 @@ void quantize_block_q8_0_sse4(const float* x, block_q8_0* y) {
     for (int k = 0; k < 8; ++k) {
         // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
         // fraction x - trunc(x) is exact for these magnitudes).
-        const __m128 v = _mm_mul_ps(b.v[k], vid);
+        const __m128 v = _mm_mul_ps(_mm_loadu_ps(x + 4 * k), vid);
         const __m128 t = _mm_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
         const __m128 frac = abs_ps(_mm_sub_ps(v, t));
         const __m128 step =
@@ -182,7 +195,7 @@ void quantize_block_q8_0_sse4(const float* x, block_q8_0* y) {
 
 // Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
 template <int Nmax>
-inline bool symmetric_levels(const float* x, uint16_t* d_out, __m128i q[8]) {
+inline bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
     const block_vectors b = load_block(x);
     if (!all_finite(b)) return false;
     const float max = signed_abs_max(x, b);
@@ -190,21 +203,26 @@ inline bool symmetric_levels(const float* x, uint16_t* d_out, __m128i q[8]) {
     const float id = d ? 1.0f / d : 0.0f;
     if (!finite_scale(d, id)) return false;
     *d_out = fp32_to_fp16(d);
-    const __m128 vid = _mm_set1_ps(id);
+    p->id = id;
+    return true;
+}
+
+template <int Nmax>
+inline void symmetric_quants(const float* x, const block_scale& p, __m128i q[8]) {
+    const __m128 vid = _mm_set1_ps(p.id);
     const __m128 bias = _mm_set1_ps(float(Nmax) + 0.5f);
     const __m128i top = _mm_set1_epi32(2 * Nmax - 1);
     const __m128i byte = _mm_set1_epi32(0xff);
 #pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
-        const __m128 v = _mm_add_ps(_mm_mul_ps(b.v[k], vid), bias);
+        const __m128 v = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(x + 4 * k), vid), bias);
         q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), top), byte);
     }
-    return true;
 }
 
 // Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
 template <int Nmax>
-inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, __m128i q[8]) {
+inline bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
     const block_vectors b = load_block(x);
     if (!all_finite(b)) return false;
     __m128 vmin = b.v[0], vmax = b.v[0];
@@ -220,12 +238,20 @@ inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, __m1
     if (!finite_scale(d, id)) return false;
     *d_out = fp32_to_fp16(d);
     *m_out = fp32_to_fp16(min);
-    const __m128 vid = _mm_set1_ps(id);
-    const __m128 vmin4 = _mm_set1_ps(min);
+    p->id = id;
+    p->min = min;
+    return true;
+}
+
+template <int Nmax>
+inline void affine_quants(const float* x, const block_scale& p, __m128i q[8]) {
+    const __m128 vid = _mm_set1_ps(p.id);
+    const __m128 vmin = _mm_set1_ps(p.min);
     const __m128 half = _mm_set1_ps(0.5f);
 #pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) {
-        const __m128 v = _mm_add_ps(_mm_mul_ps(_mm_sub_ps(b.v[k], vmin4), vid), half);
+        const __m128 v =
+            _mm_add_ps(_mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(x + 4 * k), vmin), vid), half);
         if constexpr (Nmax == 15) {
             q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), _mm_set1_epi32(15)),
                                  _mm_set1_epi32(0xff));
@@ -233,51 +259,84 @@ inline bool affine_levels(const float* x, uint16_t* d_out, uint16_t* m_out, __m1
             q[k] = _mm_cvttps_epi32(v);  // ggml stores the low byte without clamping
         }
     }
-    return true;
 }
 
-void quantize_block_q4_0_sse4(const float* x, block_q4_0* y) {
+bool scale_q4_0(const float* x, block_q4_0* y, block_scale* p) {
+    return symmetric_scale<8>(x, &y->d, p);
+}
+void quants_q4_0(const float* x, const block_scale& p, block_q4_0* y) {
     __m128i q[8];
-    if (!symmetric_levels<8>(x, &y->d, q)) return quantize_block_q4_0_ref(x, y);
+    symmetric_quants<8>(x, p, q);
     store_nibbles(q, y->qs);
 }
 
-void quantize_block_q5_0_sse4(const float* x, block_q5_0* y) {
-    __m128i q[8];
-    if (!symmetric_levels<16>(x, &y->d, q)) return quantize_block_q5_0_ref(x, y);
-    store_nibbles(q, y->qs);
-    const uint32_t qh = fifth_bits(q);
-    std::memcpy(y->qh, &qh, 4);
+bool scale_q5_0(const float* x, block_q5_0* y, block_scale* p) {
+    return symmetric_scale<16>(x, &y->d, p);
 }
-
-void quantize_block_q4_1_sse4(const float* x, block_q4_1* y) {
+void quants_q5_0(const float* x, const block_scale& p, block_q5_0* y) {
     __m128i q[8];
-    if (!affine_levels<15>(x, &y->d, &y->m, q)) return quantize_block_q4_1_ref(x, y);
-    store_nibbles(q, y->qs);
-}
-
-void quantize_block_q5_1_sse4(const float* x, block_q5_1* y) {
-    __m128i q[8];
-    if (!affine_levels<31>(x, &y->d, &y->m, q)) return quantize_block_q5_1_ref(x, y);
+    symmetric_quants<16>(x, p, q);
     store_nibbles(q, y->qs);
     const uint32_t qh = fifth_bits(q);
     std::memcpy(y->qh, &qh, 4);
 }
 
-template <typename Block, void (*Simd)(const float*, Block*), quantize_fn Weighted>
+bool scale_q4_1(const float* x, block_q4_1* y, block_scale* p) {
+    return affine_scale<15>(x, &y->d, &y->m, p);
+}
+void quants_q4_1(const float* x, const block_scale& p, block_q4_1* y) {
+    __m128i q[8];
+    affine_quants<15>(x, p, q);
+    store_nibbles(q, y->qs);
+}
+
+bool scale_q5_1(const float* x, block_q5_1* y, block_scale* p) {
+    return affine_scale<31>(x, &y->d, &y->m, p);
+}
+void quants_q5_1(const float* x, const block_scale& p, block_q5_1* y) {
+    __m128i q[8];
+    affine_quants<31>(x, p, q);
+    store_nibbles(q, y->qs);
+    const uint32_t qh = fifth_bits(q);
+    std::memcpy(y->qh, &qh, 4);
+}
+
+template <typename Block, bool (*Scale)(const float*, Block*, block_scale*),
+          void (*Quants)(const float*, const block_scale&, Block*),
+          void (*Ref)(const float*, Block*)>
+void quantize_blocks_sse4(const float* src, Block* out, int64_t nb) {
+    constexpr int kGroup = 8;
+    block_scale p[kGroup];
+    bool ok[kGroup];
+    for (int64_t i = 0; i < nb; i += kGroup) {
+        const int g = int(nb - i < kGroup ? nb - i : kGroup);
+        for (int b = 0; b < g; ++b) ok[b] = Scale(src + (i + b) * kLegacyBlock, out + i + b, &p[b]);
+        for (int b = 0; b < g; ++b) {
+            const float* x = src + (i + b) * kLegacyBlock;
+            if (ok[b]) {
+                Quants(x, p[b], out + i + b);
+            } else {
+                Ref(x, out + i + b);
+            }
+        }
+    }
+}
+
+template <typename Block, bool (*Scale)(const float*, Block*, block_scale*),
+          void (*Quants)(const float*, const block_scale&, Block*),
+          void (*Ref)(const float*, Block*), quantize_fn Weighted>
 void quantize_legacy_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                           const float* imatrix) {
     if (imatrix) return Weighted(src, dst, nrows, n_per_row, imatrix);
-    Block* out = static_cast<Block*>(dst);
-    const int64_t nb = nrows * n_per_row / kLegacyBlock;
-    for (int64_t i = 0; i < nb; ++i) Simd(src + i * kLegacyBlock, out + i);
+    quantize_blocks_sse4<Block, Scale, Quants, Ref>(src, static_cast<Block*>(dst),
+                                                    nrows * n_per_row / kLegacyBlock);
 }
 
+// Q8_0 ignores importance weights, as ggml's quantize_q8_0 does.
 void quantize_q8_0_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                         const float*) {
-    block_q8_0* out = static_cast<block_q8_0*>(dst);
-    const int64_t nb = nrows * n_per_row / kLegacyBlock;
-    for (int64_t i = 0; i < nb; ++i) quantize_block_q8_0_sse4(src + i * kLegacyBlock, out + i);
+    quantize_blocks_sse4<block_q8_0, scale_q8_0, quants_q8_0, quantize_block_q8_0_ref>(
+        src, static_cast<block_q8_0*>(dst), nrows * n_per_row / kLegacyBlock);
 }
 
 }  // namespace
@@ -285,19 +344,19 @@ void quantize_q8_0_sse4(const float* src, void* dst, int64_t nrows, int64_t n_pe
 void register_legacy_sse4(kernel_table& table) {
     table.quantize[uint32_t(ggml_type::q8_0)] = quantize_q8_0_sse4;
     table.quantize[uint32_t(ggml_type::q4_0)] =
-        quantize_legacy_sse4<block_q4_0, quantize_block_q4_0_sse4,
+        quantize_legacy_sse4<block_q4_0, scale_q4_0, quants_q4_0, quantize_block_q4_0_ref,
                              quantize_legacy_imatrix_lanes<sse4_lanes, block_q4_0, 8, false,
                                                            quantize_block_q4_0_imatrix_ref>>;
     table.quantize[uint32_t(ggml_type::q4_1)] =
-        quantize_legacy_sse4<block_q4_1, quantize_block_q4_1_sse4,
+        quantize_legacy_sse4<block_q4_1, scale_q4_1, quants_q4_1, quantize_block_q4_1_ref,
                              quantize_legacy_imatrix_lanes<sse4_lanes, block_q4_1, 15, true,
                                                            quantize_block_q4_1_imatrix_ref>>;
     table.quantize[uint32_t(ggml_type::q5_0)] =
-        quantize_legacy_sse4<block_q5_0, quantize_block_q5_0_sse4,
+        quantize_legacy_sse4<block_q5_0, scale_q5_0, quants_q5_0, quantize_block_q5_0_ref,
                              quantize_legacy_imatrix_lanes<sse4_lanes, block_q5_0, 16, false,
                                                            quantize_block_q5_0_imatrix_ref>>;
     table.quantize[uint32_t(ggml_type::q5_1)] =
-        quantize_legacy_sse4<block_q5_1, quantize_block_q5_1_sse4,
+        quantize_legacy_sse4<block_q5_1, scale_q5_1, quants_q5_1, quantize_block_q5_1_ref,
                              quantize_legacy_imatrix_lanes<sse4_lanes, block_q5_1, 31, true,
                                                            quantize_block_q5_1_imatrix_ref>>;
 }

@@ -23,6 +23,59 @@
 namespace gguf_squash {
 namespace {
 
+// Two vectors of V acting as one lane type with twice the lanes. The searches are chains of
+// dependent adds (each lane must keep the scalar's summation order), so running two independent
+// vectors side by side fills the pipeline the single chain leaves idle.
+template <class V>
+struct lanes_pair {
+    struct F {
+        typename V::F lo, hi;
+    };
+    static constexpr int lanes = 2 * V::lanes;
+    static F load(const float* p) { return {V::load(p), V::load(p + V::lanes)}; }
+    static void store(float* p, F v) {
+        V::store(p, v.lo);
+        V::store(p + V::lanes, v.hi);
+    }
+    static F set1(float v) { return {V::set1(v), V::set1(v)}; }
+    static F zero() { return {V::zero(), V::zero()}; }
+#define GGUF_SQUASH_PAIR_BINARY(op)                    \
+    static F op(F a, F b) {                            \
+        return {V::op(a.lo, b.lo), V::op(a.hi, b.hi)}; \
+    }
+    GGUF_SQUASH_PAIR_BINARY(add)
+    GGUF_SQUASH_PAIR_BINARY(sub)
+    GGUF_SQUASH_PAIR_BINARY(mul)
+    GGUF_SQUASH_PAIR_BINARY(div)
+    GGUF_SQUASH_PAIR_BINARY(lt)
+    GGUF_SQUASH_PAIR_BINARY(gt)
+    GGUF_SQUASH_PAIR_BINARY(le)
+    GGUF_SQUASH_PAIR_BINARY(eq)
+    GGUF_SQUASH_PAIR_BINARY(neq)
+    GGUF_SQUASH_PAIR_BINARY(mask_and)
+    GGUF_SQUASH_PAIR_BINARY(mask_or)
+    GGUF_SQUASH_PAIR_BINARY(mask_andnot)
+#undef GGUF_SQUASH_PAIR_BINARY
+    static F sqrt(F a) {
+        return {V::sqrt(a.lo), V::sqrt(a.hi)};
+    }
+    static F abs(F a) {
+        return {V::abs(a.lo), V::abs(a.hi)};
+    }
+    static F neg(F a) {
+        return {V::neg(a.lo), V::neg(a.hi)};
+    }
+    static F select(F m, F a, F b) {
+        return {V::select(m.lo, a.lo, b.lo), V::select(m.hi, a.hi, b.hi)};
+    }
+    static bool any(F m) {
+        return V::any(V::mask_or(m.lo, m.hi));
+    }
+    static F round_clamp(F v, int lo, int hi) {
+        return {V::round_clamp(v.lo, lo, hi), V::round_clamp(v.hi, lo, hi)};
+    }
+};
+
 // make_qkx2_quants (kQkx3 = false) / make_qkx3_quants with weights, for N sub-blocks of n
 // elements in transposed layout: xt[i * N + lane], wt likewise. Writes each lane's scale, its
 // negated minimum, and the chosen levels (as floats) to Lt in the same transposed layout.
@@ -277,6 +330,7 @@ void search_k4_lanes(const float* x, int nmax, float rmin, int nstep, float* sca
                      uint8_t* L) {
     using F = typename V::F;
     constexpr int N = V::lanes;
+    static_assert(8 % N == 0, "one super-block holds 8 sub-blocks of 32");
     alignas(32) float xt[32 * N], wt[32 * N], Lt[32 * N];
     for (int g = 0; g < 8; g += N) {
         transpose_in<N, 32>(x + 32 * g, xt);
@@ -306,6 +360,7 @@ void search_k4_weighted_lanes(const float* x, const float* qw, int nmax, float* 
                               float* sw, uint8_t* L) {
     using F = typename V::F;
     constexpr int N = V::lanes;
+    static_assert(8 % N == 0, "one super-block holds 8 sub-blocks of 32");
     alignas(32) float xt[32 * N], wt[32 * N], Lt[32 * N];
     const float sigma2 = 2 * block_sum_of_squares(x) / kQkK;
     const F vsigma2 = V::set1(sigma2);

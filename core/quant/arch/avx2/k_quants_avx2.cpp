@@ -43,16 +43,18 @@ struct avx2_lanes {
     }
 };
 
-using kernels = k_quants_lanes<avx2_lanes>;
+// Q4_K/Q5_K have 8 sub-blocks per super-block: one vector. Q2_K/Q3_K/Q6_K have 16: a pair.
+using kernels8 = k_quants_lanes<avx2_lanes>;
+using kernels16 = k_quants_lanes<lanes_pair<avx2_lanes>>;
 
 }  // namespace
 
 void register_k_quants_avx2(kernel_table& table) {
-    table.quantize[uint32_t(ggml_type::q2_k)] = kernels::q2_k;
-    table.quantize[uint32_t(ggml_type::q3_k)] = kernels::q3_k;
-    table.quantize[uint32_t(ggml_type::q4_k)] = kernels::q4_k;
-    table.quantize[uint32_t(ggml_type::q5_k)] = kernels::q5_k;
-    table.quantize[uint32_t(ggml_type::q6_k)] = kernels::q6_k;
+    table.quantize[uint32_t(ggml_type::q2_k)] = kernels16::q2_k;
+    table.quantize[uint32_t(ggml_type::q3_k)] = kernels16::q3_k;
+    table.quantize[uint32_t(ggml_type::q4_k)] = kernels8::q4_k;
+    table.quantize[uint32_t(ggml_type::q5_k)] = kernels8::q5_k;
+    table.quantize[uint32_t(ggml_type::q6_k)] = kernels16::q6_k;
 }
 
 }  // namespace gguf_squash

@@ -43,7 +43,8 @@ struct sse4_lanes {
     }
 };
 
-using kernels = k_quants_lanes<sse4_lanes>;
+// Pairs of vectors: 8 sub-blocks per pass, two independent add chains.
+using kernels = k_quants_lanes<lanes_pair<sse4_lanes>>;
 
 }  // namespace
 

@@ -43,7 +43,8 @@ struct wasm128_lanes {
     }
 };
 
-using kernels = k_quants_lanes<wasm128_lanes>;
+// Pairs of vectors: 8 sub-blocks per pass, two independent add chains.
+using kernels = k_quants_lanes<lanes_pair<wasm128_lanes>>;
 
 }  // namespace
 

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Performance benchmarks for issue 8. Builds what is missing, generates the benchmark model
+# (scripts/make-bench-model) if missing, then runs:
+#   1. the native Google Benchmark suite (bench/: kernels per type and ISA, header parse, estimate)
+#   2. the node wasm harness (wasm/bench_kernels.mjs: kernels, header parse, estimate table)
+#   3. whole-model quantize runs under /usr/bin/time -v (native 1 and 2 threads, scalar and SIMD
+#      kernels; node wasm/cli.mjs), checking that every run of a type writes the same bytes
+#   4. the browser run (tests/browser/perf_browser.mjs) unless NO_BROWSER=1
+# then prints one table and writes docs/PERFORMANCE.md (bench/report.mjs). Raw results go to
+# build/bench/results/. These are benchmarks: nothing here fails on a slow figure.
+#
+#   scripts/bench.sh                 everything (about 15-30 minutes on an idle 2-core machine)
+#   QUICK=1 scripts/bench.sh         shorter kernel runs, fewer whole-model runs
+#   NATIVE_DIR=build/x WASM_DIR=build/y scripts/bench.sh    use other build directories
+#   NO_BROWSER=1 / NO_WASM=1 / NO_MODEL=1                    skip parts
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+NATIVE_DIR=${NATIVE_DIR:-build/native}
+WASM_DIR=${WASM_DIR:-build/wasm}
+MODEL=${GGUF_SQUASH_BENCH_MODEL:-build/bench/bench-model-f16.gguf}
+RES=build/bench/results
+mkdir -p "$RES"
+export GGUF_SQUASH_BENCH_MODEL=$MODEL
+
+log() { echo "bench: $*" >&2; }
+
+# --- builds -------------------------------------------------------------------------------------
+if [ ! -x "$NATIVE_DIR/gguf_squash_bench" ] || [ ! -x "$NATIVE_DIR/gguf-squash" ] ||
+   [ ! -x "$NATIVE_DIR/make-bench-model" ]; then
+  log "building native in $NATIVE_DIR"
+  cmake -S . -B "$NATIVE_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$NATIVE_DIR" -j"$JOBS" --target gguf_squash_bench gguf-squash make-bench-model
+fi
+if [ -z "${NO_WASM:-}" ] && { [ ! -f "$WASM_DIR/gguf_squash_simd.wasm" ] || [ ! -f "$WASM_DIR/gguf_squash_base.wasm" ]; }; then
+  log "building wasm in $WASM_DIR"
+  emcmake cmake -S . -B "$WASM_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$WASM_DIR" -j"$JOBS" --target gguf_squash_simd gguf_squash_base
+fi
+export GGUF_SQUASH_WASM_DIR=$WASM_DIR
+
+# --- machine facts ------------------------------------------------------------------------------
+{
+  echo "{"
+  echo "  \"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//; s/"/\\"/g')\","
+  echo "  \"cores\": $(nproc),"
+  echo "  \"mem_gib\": $(awk '/MemTotal/ {printf "%.1f", $2/1048576}' /proc/meminfo),"
+  echo "  \"flags_avx2\": $(grep -qw avx2 /proc/cpuinfo && echo true || echo false),"
+  echo "  \"kernel\": \"$(uname -r)\","
+  echo "  \"gxx\": \"$(g++ -dumpfullversion 2>/dev/null || echo ?)\","
+  echo "  \"emcc\": \"$(em++ --version 2>/dev/null | head -1 | sed 's/"/\\"/g')\","
+  echo "  \"node\": \"$(node --version)\","
+  echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%MZ)\","
+  echo "  \"load_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
+  echo "  \"commit\": \"$(git rev-parse --short HEAD 2>/dev/null || echo ?)\","
+  echo "  \"quick\": ${QUICK:+true}${QUICK:-false}"
+  echo "}"
+} > "$RES/machine.json"
+
+# --- the model ----------------------------------------------------------------------------------
+if [ ! -f "$MODEL" ]; then
+  log "generating $MODEL"
+  mkdir -p "$(dirname "$MODEL")"
+  "$NATIVE_DIR/make-bench-model" "$MODEL"
+fi
+
+# --- 1. native kernels, header, estimate ----------------------------------------------------------
+types='Q4_0|Q4_1|Q5_0|Q8_0|Q4_K|Q5_K|Q6_K|IQ4_NL|IQ4_XS'
+isas='scalar|sse4|avx2'
+min_time=0.5
+if [ -n "${QUICK:-}" ]; then types='Q4_0|Q8_0|Q4_K|Q6_K|IQ4_XS'; isas='scalar|avx2'; min_time=0.2; fi
+log "native kernels (Google Benchmark)"
+"$NATIVE_DIR/gguf_squash_bench" \
+  --benchmark_filter="^((quantize|from_f16)/($types)/($isas)|header/.*|estimate_table/.*)\$" \
+  --benchmark_min_time=$min_time --benchmark_format=console \
+  --benchmark_out="$RES/native_kernels.json" --benchmark_out_format=json >&2
+
+# --- 2. wasm kernels, header, estimate ------------------------------------------------------------
+if [ -z "${NO_WASM:-}" ]; then
+  log "wasm kernels (node $(node --version))"
+  wtypes=$(echo "$types" | tr '|' ',')
+  node wasm/bench_kernels.mjs --types "$wtypes" --modes quantize,from_f16 \
+    --min-time $min_time --reps 3 --json "$RES/wasm_kernels.json" \
+    --header tests/fixtures/vocab/ggml-vocab-qwen2.gguf,tests/fixtures/vocab/ggml-vocab-gpt-2.gguf \
+    --estimate tests/fixtures/models/llama-gqa.gguf,"$MODEL"
+fi
+
+# --- 3. whole-model runs --------------------------------------------------------------------------
+# run NAME KERNELS THREADS TYPE ENGINE: quantizes the model, records /usr/bin/time -v and the
+# output's sha256 in $RES/runs.jsonl.
+: > "$RES/runs.jsonl"
+run() {
+  local name=$1 kernels=$2 threads=$3 type=$4 engine=$5
+  local out=build/bench/out-$name.gguf tfile=$RES/time-$name.txt
+  local -a cmd
+  if [ "$engine" = native ]; then cmd=("$NATIVE_DIR/gguf-squash" quantize "$MODEL" "$out" "$type" "$threads")
+  else cmd=(node wasm/cli.mjs quantize "$MODEL" "$out" "$type" "$threads"); fi
+  log "whole model: $name (${cmd[*]})"
+  local load; load=$(cut -d' ' -f1 /proc/loadavg)
+  if [ "$engine" = native ]; then
+    GGUF_SQUASH_KERNELS=$kernels /usr/bin/time -v -o "$tfile" "${cmd[@]}" >/dev/null 2>"$RES/stderr-$name.txt"
+  else
+    GGUF_SQUASH_WASM_VARIANT=$kernels /usr/bin/time -v -o "$tfile" "${cmd[@]}" >/dev/null 2>"$RES/stderr-$name.txt"
+  fi
+  local sha; sha=$(sha256sum "$out" | cut -d' ' -f1)
+  local info=$RES/info-$type.json
+  [ -f "$info" ] || "$NATIVE_DIR/gguf-squash" info --json "$out" > "$info"
+  rm -f "$out"
+  local wall user sys rss
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tfile")
+  user=$(awk -F': ' '/User time/ {print $2}' "$tfile")
+  sys=$(awk -F': ' '/System time/ {print $2}' "$tfile")
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tfile")
+  printf '{"name":"%s","engine":"%s","kernels":"%s","threads":%s,"type":"%s","wall_s":%s,"user_s":%s,"sys_s":%s,"max_rss_kib":%s,"load":%s,"sha256":"%s","command":"%s"}\n' \
+    "$name" "$engine" "$kernels" "$threads" "$type" "$wall" "$user" "$sys" "$rss" "$load" "$sha" \
+    "$( [ "$engine" = native ] && echo "GGUF_SQUASH_KERNELS=$kernels " || echo "GGUF_SQUASH_WASM_VARIANT=$kernels ")${cmd[*]}" >> "$RES/runs.jsonl"
+}
+
+if [ -z "${NO_MODEL:-}" ]; then
+  for t in Q4_K_M Q6_K Q8_0 Q4_0 IQ4_XS; do run "native-avx2-$t-1t" avx2 1 "$t" native; done
+  run native-avx2-Q4_K_M-2t avx2 2 Q4_K_M native
+  run native-scalar-Q4_K_M-1t scalar 1 Q4_K_M native
+  run native-scalar-Q4_K_M-2t scalar 2 Q4_K_M native
+  if [ -z "${QUICK:-}" ]; then
+    for t in Q6_K Q8_0 Q4_0 IQ4_XS; do run "native-scalar-$t-1t" scalar 1 "$t" native; done
+  fi
+  if [ -z "${NO_WASM:-}" ]; then
+    run wasm-simd-Q4_K_M-1t simd 1 Q4_K_M wasm
+    for t in Q4_0 Q8_0; do run "wasm-simd-$t-1t" simd 1 "$t" wasm; done
+    if [ -z "${QUICK:-}" ]; then
+      for t in Q6_K IQ4_XS; do run "wasm-simd-$t-1t" simd 1 "$t" wasm; done
+    fi
+  fi
+fi
+
+# --- 4. the browser -------------------------------------------------------------------------------
+if [ -z "${NO_BROWSER:-}" ] && [ -z "${NO_WASM:-}" ] && [ -f tests/browser/perf_browser.mjs ]; then
+  log "browser (Chromium, worker pool 2)"
+  node tests/browser/perf_browser.mjs --model "$MODEL" --type Q4_K_M --workers 2 \
+    --json "$RES/browser.json" >&2 || log "browser run failed (see above)"
+fi
+
+echo "{\"load_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" > "$RES/machine_end.json"
+node bench/report.mjs --results "$RES" --out docs/PERFORMANCE.md

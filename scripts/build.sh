@@ -26,6 +26,9 @@ for t in "${targets[@]}"; do
       cp -r web/. build/web/
       cp wasm/*.mjs build/web/wasm/ 2>/dev/null || true
       rm -f build/web/wasm/cli.mjs
+      # The <gguf-estimator> widget: one module with the parameter-count model inlined.
+      { sed 's/^export //' wasm/estimate_params.mjs; sed '/^import .*estimate_params/d' web/widget/gguf_estimator_element.mjs; } > build/web/widget/gguf-estimator.js
+      rm -f build/web/widget/gguf_estimator_element.mjs
       for v in simd base; do
         for ext in mjs wasm; do
           [ -f build/wasm/gguf_squash_$v.$ext ] && cp build/wasm/gguf_squash_$v.$ext build/web/wasm/

@@ -57,9 +57,78 @@ int64_t first_non_finite(ggml_type type, const uint8_t* row, int64_t n) {
     }
 }
 
+// Four lanes of 32 bits (SSE2 natively, simd128 or scalar code in wasm): the finiteness scan
+// below runs over every weight of the model, so it is kept branch-free per 16 values.
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+
 int64_t first_non_finite(const float* v, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
+    int64_t i = 0;
+    // An exponent of all ones (Inf or NaN) becomes bit 31 after adding one to the exponent field;
+    // every finite value stays below it.
+    for (; i + 16 <= n; i += 16) {
+        u32x4 a, b, c, d;
+        std::memcpy(&a, v + i, 16);
+        std::memcpy(&b, v + i + 4, 16);
+        std::memcpy(&c, v + i + 8, 16);
+        std::memcpy(&d, v + i + 12, 16);
+        const u32x4 flags = ((a & 0x7f800000u) + 0x00800000u) | ((b & 0x7f800000u) + 0x00800000u) |
+                            ((c & 0x7f800000u) + 0x00800000u) | ((d & 0x7f800000u) + 0x00800000u);
+        if (((flags[0] | flags[1] | flags[2] | flags[3]) & 0x80000000u) != 0) break;
+    }
+    for (; i < n; ++i) {
         if (!std::isfinite(v[i])) return i;
+    }
+    return -1;
+}
+
+// The F16 scale fields of one block, for the types whose every dequantized value is a product of
+// such a scale and small integers (plus a second scale times small integers): a block's values
+// are all finite exactly when its scales are (a non-finite scale makes every product Inf or NaN;
+// finite scales stay far below FLT_MAX). These are the fields ggml_validate_row_data checks.
+struct f16_scale_layout {
+    uint32_t count = 0;
+    uint32_t offsets[2] = {};
+};
+
+f16_scale_layout f16_scales_of(ggml_type t) {
+    switch (t) {
+        case ggml_type::q4_0:
+        case ggml_type::q5_0:
+        case ggml_type::q8_0:
+        case ggml_type::iq4_nl:
+        case ggml_type::iq4_xs:
+            return {1, {0, 0}};
+        case ggml_type::q4_1:
+        case ggml_type::q5_1:
+        case ggml_type::q4_k:
+        case ggml_type::q5_k:
+            return {2, {0, 2}};
+        case ggml_type::q2_k:
+            return {2, {80, 82}};
+        case ggml_type::q3_k:
+            return {1, {108, 0}};
+        case ggml_type::q6_k:
+            return {1, {208, 0}};
+        default:
+            return {};
+    }
+}
+
+// First of `nrows` quantized rows holding a block with a non-finite scale, or -1.
+int64_t first_row_with_non_finite_scale(const f16_scale_layout& layout, uint32_t block_bytes,
+                                        const uint8_t* rows, uint64_t row_bytes, int64_t nrows) {
+    const uint64_t blocks = row_bytes / block_bytes;
+    for (int64_t r = 0; r < nrows; ++r) {
+        const uint8_t* block = rows + uint64_t(r) * row_bytes;
+        uint32_t all_ones = 0;
+        for (uint64_t b = 0; b < blocks; ++b, block += block_bytes) {
+            for (uint32_t k = 0; k < layout.count; ++k) {
+                uint16_t h;
+                std::memcpy(&h, block + layout.offsets[k], 2);
+                all_ones |= uint32_t((h & 0x7c00u) == 0x7c00u);
+            }
+        }
+        if (all_ones) return r;
     }
     return -1;
 }
@@ -179,6 +248,11 @@ uint64_t quantize_job::input_offset() const {
     if (tensor_ >= plan_.tensors.size()) return 0;
     const tensor_plan& tp = plan_.tensors[tensor_];
     return tp.source_offset + slab_first_row_ * row_size(tp.source_type, tp.ne[0]) + slab_filled_;
+}
+
+uint32_t quantize_job::input_shard() const {
+    if (tensor_ >= plan_.tensors.size()) return 0;
+    return plan_.tensors[tensor_].source_shard;
 }
 
 size_t quantize_job::input_wanted() const {
@@ -303,19 +377,32 @@ status quantize_job::process_slab() {
         // llama-quantize validates what it wrote (ggml_validate_row_data: no NaN/Inf scales or
         // values, as when weights overflow a type's F16 scale) and fails if it is not. Reading
         // the rows back to F32 and checking them finds the same rows.
+        // Types with F16 block scales are checked on the scales alone, which finds the same rows
+        // without dequantizing.
         if (s.ok() && !options_.allow_non_finite && tp.target_type != ggml_type::f32) {
-            s = dequantize_rows(tp.target_type, out_buf_.data() + uint64_t(w.first) * dst_row, f32,
-                                w.count, n_per_row);
-            for (int64_t r = 0; s.ok() && r < w.count; ++r) {
-                if (first_non_finite(f32 + r * n_per_row, n_per_row) >= 0) {
-                    const uint64_t global = slab_first_row_ + uint64_t(w.first + r);
-                    s = make_error(status_code::refused,
-                                   "tensor '" + tp.name +
-                                       "': quantized data validation failed at "
-                                       "row " +
-                                       std::to_string(global) + " (the weights overflow " +
-                                       type_info(tp.target_type).ggml_name + ")");
+            const uint8_t* rows = out_buf_.data() + uint64_t(w.first) * dst_row;
+            const f16_scale_layout scales = f16_scales_of(tp.target_type);
+            int64_t bad = -1;
+            if (scales.count > 0) {
+                bad = first_row_with_non_finite_scale(scales, type_info(tp.target_type).type_size,
+                                                      rows, dst_row, w.count);
+            } else {
+                s = dequantize_rows(tp.target_type, rows, f32, w.count, n_per_row);
+                for (int64_t r = 0; s.ok() && r < w.count; ++r) {
+                    if (first_non_finite(f32 + r * n_per_row, n_per_row) >= 0) {
+                        bad = r;
+                        break;
+                    }
                 }
+            }
+            if (s.ok() && bad >= 0) {
+                const uint64_t global = slab_first_row_ + uint64_t(w.first + bad);
+                s = make_error(status_code::refused, "tensor '" + tp.name +
+                                                         "': quantized data validation failed at "
+                                                         "row " +
+                                                         std::to_string(global) +
+                                                         " (the weights overflow " +
+                                                         type_info(tp.target_type).ggml_name + ")");
             }
         }
         unit_status[u] = std::move(s);
@@ -415,6 +502,19 @@ namespace gguf_squash {
 
 status run_quantize_job(quantize_job& job, const read_at_fn& read, const write_fn& write,
                         size_t chunk, const progress_fn& progress) {
+    const read_shard_at_fn read_shard = [&](uint32_t shard, uint64_t offset, uint8_t* buf,
+                                            size_t size) -> result<size_t> {
+        if (shard != 0) {
+            return make_error(status_code::invalid_argument,
+                              "the plan reads a split model; give a reader for every shard");
+        }
+        return read(offset, buf, size);
+    };
+    return run_quantize_job(job, read_shard, write, chunk, progress);
+}
+
+status run_quantize_job(quantize_job& job, const read_shard_at_fn& read, const write_fn& write,
+                        size_t chunk, const progress_fn& progress) {
     if (!job.error().ok()) return job.error();
     if (chunk == 0) chunk = 1;
     std::vector<uint8_t> in_buf(chunk), out_buf(chunk);
@@ -422,7 +522,7 @@ status run_quantize_job(quantize_job& job, const read_at_fn& read, const write_f
         const uint64_t before_in = job.progress().bytes_in, before_out = job.progress().bytes_out;
         if (const size_t want = job.input_wanted()) {
             const size_t n = std::min(want, chunk);
-            result<size_t> got = read(job.input_offset(), in_buf.data(), n);
+            result<size_t> got = read(job.input_shard(), job.input_offset(), in_buf.data(), n);
             if (!got.ok()) return got.error();
             if (*got == 0) return job.finish();  // says which tensor was cut short
             input_span in{in_buf.data(), *got, 0};

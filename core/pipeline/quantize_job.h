@@ -16,7 +16,11 @@
 // Input: llama-quantize writes tensors in the model loader's order, which is not the input file's
 // order, so the job asks for each tensor's bytes at their offset (`input_offset()`); within a
 // tensor the bytes are read in order, in chunks of any size. Sources that can only stream (a
-// pipe) are not supported; files, Blobs and HTTP ranges all can seek.
+// pipe) are not supported; files, Blobs and HTTP ranges all can seek. A split model's tensors
+// live in several files: `input_shard()` names the shard (tensor_plan::source_shard) that the
+// offset belongs to.
+//
+// Several output files (--keep-split): one job per file, each given output_file_plan(plan, i).
 //
 // Output: strictly sequential, header first (its size is known from the plan), then each tensor
 // and its padding; exactly plan.file_size bytes.
@@ -77,8 +81,9 @@ class quantize_job {
     // Construction errors (a header that cannot be encoded, an imatrix entry missing).
     const status& error() const { return error_; }
 
-    // Absolute input offset of the next byte the job wants.
+    // Absolute input offset of the next byte the job wants, in input shard input_shard().
     uint64_t input_offset() const;
+    uint32_t input_shard() const;
     // Bytes the job wants next, starting at input_offset(); 0 while output is pending or when done.
     size_t input_wanted() const;
 
@@ -126,6 +131,9 @@ class quantize_job {
 
 // Reads up to `size` bytes at absolute `offset` into `buf`; returns the count (0 at end of input).
 using read_at_fn = std::function<result<size_t>(uint64_t offset, uint8_t* buf, size_t size)>;
+// The same for a split model: reads from input shard `shard`.
+using read_shard_at_fn =
+    std::function<result<size_t>(uint32_t shard, uint64_t offset, uint8_t* buf, size_t size)>;
 // Writes all of `size` bytes.
 using write_fn = std::function<status(const uint8_t* data, size_t size)>;
 // Called after each step with the job's progress; returning false cancels the run.
@@ -134,6 +142,8 @@ using progress_fn = std::function<bool(const quantize_job_progress&)>;
 // Runs a job to the end with caller-supplied I/O, `chunk` bytes at a time. A short input is an
 // error naming the tensor; a cancelled run returns status_code::cancelled.
 status run_quantize_job(quantize_job& job, const read_at_fn& read, const write_fn& write,
+                        size_t chunk = size_t(1) << 20, const progress_fn& progress = nullptr);
+status run_quantize_job(quantize_job& job, const read_shard_at_fn& read, const write_fn& write,
                         size_t chunk = size_t(1) << 20, const progress_fn& progress = nullptr);
 
 }  // namespace gguf_squash

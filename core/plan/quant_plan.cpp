@@ -759,7 +759,16 @@ gguf_value override_value(const kv_override& o) {
 
 // The file type the loader reports for COPY: general.file_type, else the most common tensor type
 // marked as guessed.
-result<uint32_t> loader_file_type(const gguf_header& h, const std::vector<size_t>& order) {
+// One input tensor as the model loader sees it: its info, the shard that holds it and the
+// absolute offset of its data in that shard's file.
+struct source_tensor {
+    const gguf_tensor_info* info = nullptr;
+    uint32_t shard = 0;
+    uint64_t offset = 0;
+};
+
+result<uint32_t> loader_file_type(const gguf_header& h, const std::vector<source_tensor>& src,
+                                  const std::vector<size_t>& order) {
     if (const gguf_value* v = h.find("general.file_type")) {
         if (v->type != gguf_value_type::uint32) {
             return make_error(status_code::refused, "key general.file_type has wrong type " +
@@ -771,7 +780,7 @@ result<uint32_t> loader_file_type(const gguf_header& h, const std::vector<size_t
     uint32_t best_count = 0;
     ggml_type best = ggml_type::f32;
     for (size_t i : order) {
-        const ggml_type t = h.tensors[i].type;
+        const ggml_type t = src[i].info->type;
         if (++counts[t] > best_count) {
             best_count = counts[t];
             best = t;
@@ -966,7 +975,12 @@ result<std::vector<int>> parse_prune_layers(const std::string& text) {
 
 // ---------------------------------------------------------------------------------------------
 
-result<quant_plan> make_quant_plan(const gguf_header& input, const quantize_options& opts) {
+namespace {
+
+// make_quant_plan for a model's metadata (`input`, shard 0's header) and its tensors from every
+// shard.
+result<quant_plan> plan_model(const gguf_header& input, const std::vector<source_tensor>& src,
+                              const quantize_options& opts) {
     const std::optional<ggml_type> default_type = ftype_default_type(opts.ftype);
     if (!default_type) {
         return make_error(status_code::invalid_argument,
@@ -1005,16 +1019,16 @@ result<quant_plan> make_quant_plan(const gguf_header& input, const quantize_opti
     }
 
     // The loader's tensor order.
-    std::vector<size_t> order(input.tensors.size());
+    std::vector<size_t> order(src.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return loader_order_less(input.tensors[a].name, input.tensors[b].name);
+        return loader_order_less(src[a].info->name, src[b].info->name);
     });
 
     quant_plan plan;
     plan.file_type = uint32_t(opts.ftype);
     if (opts.only_copy) {
-        auto f = loader_file_type(input, order);
+        auto f = loader_file_type(input, src, order);
         if (!f.ok()) return f.error();
         plan.file_type = *f;
     }
@@ -1024,7 +1038,7 @@ result<quant_plan> make_quant_plan(const gguf_header& input, const quantize_opti
     int next_id = 0;
     std::vector<std::pair<size_t, std::string>> kept;  // input index, output name
     for (size_t i : order) {
-        const std::string& name = input.tensors[i].name;
+        const std::string& name = src[i].info->name;
         if (opts.prune_layers.empty()) {
             kept.emplace_back(i, name);
             continue;
@@ -1108,6 +1122,35 @@ result<quant_plan> make_quant_plan(const gguf_header& input, const quantize_opti
         set_last(out.kv, facts->arch + ".block_count", gguf_value::make_u32(uint32_t(next_id)));
     }
 
+    // --keep-split: llama-quantize sorts the kept tensors by (shard, offset) before anything
+    // else, so its files, its tensor order and its layer counters all follow the input files.
+    if (opts.keep_split) {
+        std::stable_sort(kept.begin(), kept.end(), [&](const auto& a, const auto& b) {
+            const source_tensor& x = src[a.first];
+            const source_tensor& y = src[b.first];
+            return x.shard != y.shard ? x.shard < y.shard : x.offset < y.offset;
+        });
+        std::vector<bool> used;
+        for (const auto& k : kept) {
+            const uint32_t shard = src[k.first].shard;
+            if (shard >= used.size()) used.resize(shard + 1, false);
+            used[shard] = true;
+        }
+        plan.output_file_count = std::max<uint32_t>(1, uint32_t(used.size()));
+        // Shard 0 always exists (it holds the metadata); a later shard left without tensors
+        // (all pruned) is a file llama-quantize cannot create.
+        for (size_t i = 1; i < used.size(); ++i) {
+            if (!used[i]) {
+                return make_error(status_code::refused,
+                                  "--keep-split: no tensors are left for output shard " +
+                                      std::to_string(i + 1) + " of " + std::to_string(used.size()));
+            }
+        }
+        if (plan.output_file_count > 65535) {
+            return make_error(status_code::refused, "--keep-split: too many shards");
+        }
+    }
+
     // Counters and categories over the kept tensors.
     std::vector<tensor_category> cats(kept.size());
     for (size_t k = 0; k < kept.size(); ++k) {
@@ -1120,17 +1163,19 @@ result<quant_plan> make_quant_plan(const gguf_header& input, const quantize_opti
     // Preliminary pass: types and the imatrix requirement.
     plan.tensors.resize(kept.size());
     for (size_t k = 0; k < kept.size(); ++k) {
-        const gguf_tensor_info& src = input.tensors[kept[k].first];
+        const gguf_tensor_info& info = *src[kept[k].first].info;
         tensor_plan& tp = plan.tensors[k];
         tp.name = kept[k].second;
-        tp.source_name = src.name;
+        tp.source_name = info.name;
         tp.source_index = kept[k].first;
-        tp.source_type = src.type;
-        for (int d = 0; d < 4; ++d) tp.ne[d] = src.ne[d];
-        tp.source_offset = input.data_offset + src.offset;
-        tp.source_bytes = src.nbytes();
+        tp.source_type = info.type;
+        for (int d = 0; d < 4; ++d) tp.ne[d] = info.ne[d];
+        tp.source_shard = src[kept[k].first].shard;
+        tp.source_offset = src[kept[k].first].offset;
+        tp.source_bytes = info.nbytes();
+        tp.output_file = opts.keep_split ? tp.source_shard : 0;
         tp.allows_quantization = allows_quantization(opts, tp.name, tp.ne);
-        tp.target_type = src.type;
+        tp.target_type = info.type;
         if (tp.allows_quantization) {
             auto t = choose_type(s, tp.name, tp.ne, *default_type, cats[k], tp.fallback);
             if (!t.ok()) return t.error();
@@ -1243,7 +1288,99 @@ result<quant_plan> make_quant_plan(const gguf_header& input, const quantize_opti
     plan.header_size = encoded->size();
     out.data_offset = plan.header_size;
     plan.file_size = gguf_file_size(out);
+    if (plan.output_file_count > 1) {
+        // Offsets within each file.
+        for (uint32_t f = 0; f < plan.output_file_count; ++f) {
+            uint64_t offset = 0;
+            for (tensor_plan& tp : plan.tensors) {
+                if (tp.output_file != f) continue;
+                tp.target_offset = offset;
+                offset += align_up(tp.target_bytes, out.alignment);
+            }
+        }
+    }
     return plan;
+}
+
+}  // namespace
+
+result<quant_plan> make_quant_plan(const gguf_header& input, const quantize_options& opts) {
+    std::vector<source_tensor> src(input.tensors.size());
+    for (size_t i = 0; i < src.size(); ++i) {
+        src[i].info = &input.tensors[i];
+        src[i].offset = input.data_offset + input.tensors[i].offset;
+    }
+    return plan_model(input, src, opts);
+}
+
+result<quant_plan> make_quant_plan(const gguf_model& input, const quantize_options& opts) {
+    if (input.shards.empty()) {
+        return make_error(status_code::invalid_argument, "the model has no shards");
+    }
+    std::vector<source_tensor> src(input.tensors.size());
+    for (size_t i = 0; i < src.size(); ++i) {
+        const gguf_model_tensor& t = input.tensors[i];
+        if (t.shard >= input.shards.size()) {
+            return make_error(status_code::invalid_argument,
+                              "tensor " + t.info.name + " names a missing shard");
+        }
+        src[i].info = &t.info;
+        src[i].shard = t.shard;
+        src[i].offset = input.data_offset(t);
+    }
+    return plan_model(input.metadata(), src, opts);
+}
+
+result<quant_plan> output_file_plan(const quant_plan& plan, uint32_t file) {
+    if (file >= plan.output_file_count) {
+        return make_error(status_code::invalid_argument,
+                          "no output file " + std::to_string(file) + " in the plan");
+    }
+    if (plan.output_file_count == 1) return plan;
+    quant_plan part;
+    part.file_type = plan.file_type;
+    part.will_require_imatrix = plan.will_require_imatrix;
+    part.output_file_count = 1;
+    gguf_header& out = part.output;
+    out.version = plan.output.version;
+    out.alignment = plan.output.alignment;
+    if (file == 0) out.kv = plan.output.kv;
+    for (size_t k = 0; k < plan.tensors.size(); ++k) {
+        const tensor_plan& tp = plan.tensors[k];
+        if (tp.output_file != file) continue;
+        part.tensors.push_back(tp);
+        out.tensors.push_back(plan.output.tensors[k]);
+        part.source_bytes += tp.source_bytes;
+        part.target_bytes += tp.target_bytes;
+        part.n_elements += tp.n_elements();
+        if (tp.fallback) ++part.n_fallback;
+    }
+    gguf_value no, count;
+    no.type = count.type = gguf_value_type::uint16;
+    no.scalar_bits = file;
+    count.scalar_bits = plan.output_file_count;
+    set_last(out.kv, kSplitNoKey, no);
+    set_last(out.kv, kSplitCountKey, count);
+    set_last(out.kv, kSplitTensorsCountKey, gguf_value::make_i32(int32_t(plan.tensors.size())));
+    assign_tensor_offsets(out);
+    for (size_t k = 0; k < part.tensors.size(); ++k) {
+        part.tensors[k].target_offset = out.tensors[k].offset;
+    }
+    result<std::vector<uint8_t>> encoded = encode_gguf_header(out);
+    if (!encoded.ok()) {
+        return make_error(status_code::refused,
+                          "cannot write the output header: " + encoded.error().message());
+    }
+    part.header_size = encoded->size();
+    out.data_offset = part.header_size;
+    part.file_size = gguf_file_size(out);
+    return part;
+}
+
+std::string output_file_name(const std::string& out, const quant_plan& plan, bool keep_split,
+                             uint32_t file) {
+    if (!keep_split) return out;
+    return gguf_split_path(out, file, plan.output_file_count);
 }
 
 double plan_bits_per_weight(const quant_plan& plan) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../format/gguf.h"
+#include "../format/gguf_split.h"
 #include "../status.h"
 #include "imatrix.h"
 #include "llama_ftype.h"
@@ -71,6 +72,11 @@ struct quantize_options {
     const imatrix_data* imatrix = nullptr;
     std::string imatrix_file;
 
+    // --keep-split: one output file per input shard, holding that shard's tensors in input
+    // order (llama-quantize then iterates the tensors in (shard, offset) order, which also
+    // orders the recipe's layer counters).
+    bool keep_split = false;
+
     // For estimates: plan as if an imatrix covered every tensor (no quantize.imatrix.* keys are
     // added, since their values are unknown).
     bool assume_imatrix = false;
@@ -83,8 +89,10 @@ struct tensor_plan {
     ggml_type source_type = ggml_type::f32;
     ggml_type target_type = ggml_type::f32;
     uint64_t ne[4] = {1, 1, 1, 1};
-    uint64_t source_offset = 0;  // absolute offset of the tensor's data in the input file
+    uint32_t source_shard = 0;   // input shard holding the tensor (split.no; 0 unsplit)
+    uint64_t source_offset = 0;  // absolute offset of the tensor's data in that shard's file
     uint64_t source_bytes = 0;
+    uint32_t output_file = 0;    // output shard (--keep-split), else 0
     uint64_t target_offset = 0;  // relative to the output's data section
     uint64_t target_bytes = 0;
     bool allows_quantization = false;  // llama-quantize may change this tensor's type
@@ -97,6 +105,9 @@ struct tensor_plan {
     uint64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
 };
 
+// With several output files (--keep-split on a split model), `output`, `header_size`,
+// `file_size` and the target offsets describe the files merged into one; output_file_plan()
+// gives each file's own plan, which is what a quantize_job writes.
 struct quant_plan {
     gguf_header output;  // the output header: keys, tensors with target types and offsets
     std::vector<tensor_plan> tensors;   // in output order, parallel to output.tensors
@@ -108,12 +119,29 @@ struct quant_plan {
     uint64_t n_elements = 0;            // weights in the planned tensors
     int n_fallback = 0;                 // tensors whose type fell back
     bool will_require_imatrix = false;  // dry run without imatrix: a real run would be refused
+    uint32_t output_file_count = 1;     // files written (input shards with --keep-split)
 };
 
 // Builds the plan. `input` is the input model's header (tensor offsets relative to its data
 // section, data_offset set). Refusals are status_code::refused (or invalid_argument for options
 // that cannot apply) with llama-quantize's reason.
 result<quant_plan> make_quant_plan(const gguf_header& input, const quantize_options& options);
+
+// The same for a model read from one or more gguf-split shards (llama.cpp's loader: metadata
+// from shard 0, tensors from every shard, split.* keys dropped from the output).
+// tensor_plan::source_shard and source_offset say where each tensor's bytes are.
+result<quant_plan> make_quant_plan(const gguf_model& input, const quantize_options& options);
+
+// The plan of output file `file` (< plan.output_file_count) alone: with one file, the plan
+// itself; with several, that shard's tensors, shard 0's metadata only in file 0, and the split.*
+// keys llama-quantize appends to every shard (split.no u16, split.count u16,
+// split.tensors.count i32).
+result<quant_plan> output_file_plan(const quant_plan& plan, uint32_t file);
+
+// The name of output file `file` for the OUT argument as llama-quantize keeps it: OUT itself,
+// or with --keep-split "OUT-0000N-of-0000M.gguf" (even for a single file).
+std::string output_file_name(const std::string& out, const quant_plan& plan, bool keep_split,
+                             uint32_t file);
 
 // Bits per weight of a planned output (target bytes * 8 / weights).
 double plan_bits_per_weight(const quant_plan& plan);

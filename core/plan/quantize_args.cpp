@@ -127,6 +127,7 @@ result<quantize_args> parse_quantize_args(const std::vector<std::string>& args,
             a.allow_non_finite = true;
         } else if (flag == "--keep-split") {
             a.keep_split = true;
+            a.options.keep_split = true;
         } else if (flag == "--max-buffer-size") {
             auto v = value(flag);
             if (!v.ok()) return v.error();

@@ -41,17 +41,21 @@ const STYLE = `
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { padding: .38rem .9rem; text-align: left; border-bottom: 1px solid var(--gguf-border); white-space: nowrap; }
-th { font-size: .78em; text-transform: uppercase; letter-spacing: .04em; color: var(--gguf-muted); font-weight: 600; }
+thead th { font-size: .78em; text-transform: uppercase; letter-spacing: .04em; color: var(--gguf-muted); font-weight: 600; }
+tbody th { font-weight: 600; }
 td.num, th.num { text-align: right; }
 td.note { white-space: normal; color: var(--gguf-muted); font-size: .9em; }
-tbody tr:last-child td { border-bottom: 0; }
-tr[data-recommended] td { background: var(--gguf-accent-bg); }
-tr[data-recommended] td:first-child { box-shadow: inset 3px 0 var(--gguf-accent); font-weight: 600; }
+tbody tr:last-child > * { border-bottom: 0; }
+tbody tr:hover > * { background: var(--gguf-alt); }
+tr[data-recommended] > * { background: var(--gguf-accent-bg); }
+tr[data-recommended] > th { box-shadow: inset 3px 0 var(--gguf-accent); }
 .badge { display: inline-block; padding: 0 .45em; border-radius: 999px; font-size: .8em; font-weight: 600; }
 .fit { color: var(--gguf-fit); background: var(--gguf-fit-bg); }
 .nofit { color: var(--gguf-nofit); background: var(--gguf-nofit-bg); }
 .rec { color: var(--gguf-accent); margin-left: .4em; }
-.im { color: var(--gguf-muted); font-size: .8em; margin-left: .3em; }
+.im { color: var(--gguf-muted); font-size: .72em; font-weight: 500; margin-left: .45em; padding: 0 .4em;
+  border: 1px solid var(--gguf-border); border-radius: 999px; }
+caption { caption-side: bottom; text-align: left; padding: .5rem .9rem; border-top: 1px solid var(--gguf-border); }
 .foot { padding: .55rem .9rem; border-top: 1px solid var(--gguf-border); color: var(--gguf-muted); font-size: .88em; }
 .error { color: var(--gguf-nofit); padding: .7rem .9rem; }
 `;
@@ -141,10 +145,10 @@ class GgufEstimator extends HTMLElement {
         const wanted = (this.getAttribute('types') || '').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
         let html = `<style>${STYLE}</style><div class="box" part="box">`;
         const m = r?.model;
-        const title = m ? (m.name || (m.arch ? `${m.arch} model` : 'Model')) : 'GGUF size estimate';
+        const title = !m ? 'GGUF size estimate' : m.name || (r.mode === 'params' ? `${count(m.params)}-parameter model` : `${m.arch || 'GGUF'} model`);
         html += `<div class="head" part="header"><span class="title">${esc(title)}</span>`;
         if (m) {
-            const bits = [`${count(m.params)} parameters`];
+            const bits = [r.mode === 'params' ? 'estimated from the parameter count' : `${count(m.params)} parameters`];
             if (m.arch) bits.push(m.arch);
             if (m.layers) bits.push(`${m.layers} layers`);
             if (m.context_length) bits.push(`trained ctx ${m.context_length}`);
@@ -163,7 +167,7 @@ class GgufEstimator extends HTMLElement {
         else {
             const budget = opts.memoryGb != null;
             const rec = r.recommendation?.name;
-            html += `<div class="scroll"><table part="table"><caption class="status" style="caption-side:bottom;text-align:left;padding:.5rem .9rem">${
+            html += `<div class="scroll"><table part="table"><caption class="status">${
                 esc(r.mode === 'exact' ? 'Exact output sizes from the GGUF header (same plan as the quantizer).'
                                        : 'Estimated from the parameter count (llama-style recipe model); ±a few percent.')}</caption>
 <thead><tr><th scope="col">Type</th><th scope="col" class="num">Size</th><th scope="col" class="num">Bits/weight</th>${

@@ -49,6 +49,12 @@ void quantize_legacy_imatrix_lanes(const float* src, void* dst, int64_t nrows, i
         const float* x = src + r * n_per_row;
         Block* y = static_cast<Block*>(dst) + r * nb;
         const float sigma2 = row_mean_square_ref(x, n_per_row);
+        if (!std::isfinite(sigma2)) {
+            // A NaN or infinity anywhere in the row reaches every block's weights through sigma2,
+            // and NaN signs are not portable in wasm: the whole row takes the scalar code.
+            for (int64_t ib = 0; ib < nb; ++ib) Tail(x + ib * n, qw + ib * n, sigma2, y + ib);
+            continue;
+        }
         const F vsigma2 = V::set1(sigma2);
         const F inf = V::set1(INFINITY);
         int64_t ib = 0;

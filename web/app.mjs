@@ -4,6 +4,7 @@
 import { GgufError, loadGgufSquash } from './wasm/gguf_squash.mjs';
 import { formatBytes, formatDuration, formatGiB, formatInt, formatParams, GiB, MiB } from './units.mjs';
 import { poolSize, QuantizeBridge, WorkerBridge } from './bridge.mjs';
+import { openEstimate } from './wasm/estimate.mjs';
 import { discardOutput, removeStaleOutputs, saveOutput, tempOutputName } from './save.mjs';
 
 const $ = (id) => document.getElementById(id);
@@ -95,6 +96,8 @@ async function openModel(files) {
     state.model?.free?.();
     state.model = null;
     state.estimates = null;
+    state.memory?.est?.close();
+    state.memory = null;
     for (const id of ['overview-section', 'estimate-section', 'quantize-section', 'tensor-section',
                       'metadata-section']) $(id).hidden = true;
     $('file-summary').textContent = `Reading ${files.map((f) => f.name).join(', ')}…`;
@@ -112,6 +115,7 @@ async function openModel(files) {
         renderTensors(model);
         renderMetadata(model);
         await refreshEstimates();
+        await openMemoryModel(model);
     } catch (e) {
         if (generation !== state.generation) return;
         $('file-summary').textContent = '';
@@ -129,11 +133,13 @@ async function openImatrix(file) {
         $('file-summary').dataset.imatrix = file.name;
         renderFileSummaryImatrix();
         await refreshEstimates();
+        await refreshMemory();
     } catch (e) {
         state.imatrix = null;
         renderFileSummaryImatrix();
         showError(`Cannot use ${file.name} as an importance matrix`, e);
         await refreshEstimates();
+        await refreshMemory();
     }
 }
 
@@ -372,45 +378,58 @@ async function refreshEstimates() {
 
 const kRecommended = 'Q4_K_M';
 
-function kvCacheBytes(model, nCtx, cacheType) {
-    const info = model.info;
-    const arch = metaValue(info, 'general.architecture');
-    const k = (s) => metaValue(info, `${arch}.${s}`);
-    const layers = Number(k('block_count') ?? 0);
-    const nEmbd = Number(k('embedding_length') ?? 0);
-    const headsRaw = k('attention.head_count');
-    const kvRaw = k('attention.head_count_kv') ?? headsRaw;
-    if (!layers || !nEmbd || headsRaw === undefined) return null;
-    const perLayer = (v, i) => Array.isArray(v) ? Number(v[i]) : Number(v);
-    const keyLen = Number(k('attention.key_length') ?? 0);
-    const valLen = Number(k('attention.value_length') ?? 0);
-    // Bytes per element of the cache types: f16 2, q8_0 34/32, q4_0 18/32.
-    const perElem = { f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 }[cacheType];
-    let elems = 0;
-    for (let i = 0; i < layers; i++) {
-        const heads = perLayer(headsRaw, i), kv = perLayer(kvRaw, i);
-        if (!heads) continue;
-        const headDim = nEmbd / heads;
-        elems += kv * ((keyLen || headDim) + (valLen || headDim));
-    }
-    return elems * nCtx * perElem;
-}
+// ---- memory panel ---------------------------------------------------------------------------
+// Weights + KV cache + compute at a context, per type, from the core's memory model through
+// wasm/estimate.mjs (the same code as `gguf-squash estimate` and the widget; no second copy of
+// its formulas here). The model's header stays open in the core while the user edits the inputs.
 
-function memoryModel() {
+function memoryInputs() {
     const nCtx = Math.max(1, Math.floor(Number($('mem-context').value) || 1));
-    const device = Math.max(0, Number($('mem-device').value) || 0) * GiB;
-    const cache = $('mem-cache').value;
-    return { nCtx, device, cache };
+    const deviceBytes = Math.round(Math.max(0, Number($('mem-device').value) || 0) * GiB);
+    return { nCtx, deviceBytes, cache: $('mem-cache').value };
 }
 
+async function openMemoryModel(model) {
+    state.memory?.est?.close();
+    state.memory = null;
+    try {
+        const est = await openEstimate(model.files, { core: await engine() });
+        if (model !== state.model) { est.close(); return; }
+        state.memory = { est, byName: new Map() };
+    } catch (e) {
+        if (model !== state.model) return;
+        state.memory = { error: e, byName: new Map() };
+    }
+    await refreshMemory();
+}
+
+let memoryToken = 0;
+async function refreshMemory() {
+    const mem = state.memory;
+    if (!mem?.est) { renderEstimates(); return; }
+    const token = ++memoryToken;
+    const { nCtx, deviceBytes, cache } = memoryInputs();
+    try {
+        const report = await mem.est.run({ ctx: nCtx, kvType: cache, memoryBytes: deviceBytes,
+                                           imatrix: state.imatrix?.bytes, imatrixName: state.imatrix?.file.name });
+        if (token !== memoryToken || mem !== state.memory) return;
+        mem.report = report;
+        mem.byName = new Map(report.ftypes.map((f) => [f.name, f]));
+        mem.error = null;
+    } catch (e) {
+        if (token !== memoryToken || mem !== state.memory) return;
+        mem.report = null;
+        mem.byName = new Map();
+        mem.error = e;
+    }
+    renderEstimates();
+}
+
+// The memory model's answer for one estimate row, or null when there is none.
 function fitsInfo(row) {
-    const model = state.model;
-    const { nCtx, device, cache } = memoryModel();
-    const kvPerToken = (kvCacheBytes(model, 1, cache) ?? 0);
-    const need = row.file_size + kvPerToken * nCtx;
-    const fits = need <= device;
-    const maxCtx = kvPerToken > 0 ? Math.floor((device - row.file_size) / kvPerToken) : Infinity;
-    return { need, fits, maxCtx };
+    const f = state.memory?.byName.get(row.name);
+    if (!f || f.memory_bytes == null) return null;
+    return { need: f.memory_bytes, fits: !!f.fits, maxCtx: f.max_ctx ?? 0 };
 }
 
 function renderEstimates() {
@@ -440,8 +459,12 @@ function renderEstimates() {
         const fitCell = el('td');
         if (refused) fitCell.append(el('span', { class: 'tag nofit', text: 'refused', title: r.error }));
         else if (blocked) fitCell.append(el('span', { class: 'tag imx wide-only', text: 'needs imatrix' }));
-        else fitCell.append(el('span', { class: `tag ${fit.fits ? 'fit' : 'nofit'}`, text: fit.fits ? 'fits' : 'too big' }),
-            el('span', { class: 'sub', text: fit.maxCtx > 0 ? (isFinite(fit.maxCtx) ? `≤ ${formatInt(fit.maxCtx)} ctx` : '') : 'weights alone too big' }));
+        else if (fit) {
+            fitCell.dataset.fits = String(fit.fits);
+            fitCell.append(el('span', { class: `tag ${fit.fits ? 'fit' : 'nofit'}`, text: fit.fits ? 'fits' : 'too big',
+                                        title: `${formatBytes(fit.need)} with the KV cache and compute buffers` }),
+                el('span', { class: 'sub', text: fit.maxCtx > 0 ? `≤ ${formatInt(fit.maxCtx)} ctx` : 'not even at 256 ctx' }));
+        } else fitCell.append(el('span', { class: 'muted', text: '–' }));
         tr.append(nameCell, sizeCell,
             el('td', { class: 'num', text: r.bpw.toFixed(2) }),
             el('td', { class: 'num', text: String(r.fallbacks), title: 'tensors whose row length forced another type' }),
@@ -473,21 +496,45 @@ function trainedCtx(model) {
 
 function renderMemorySummary() {
     const model = state.model;
+    const box = $('memory-summary');
     if (!model || !state.estimates) return;
-    const { nCtx, device, cache } = memoryModel();
-    const kv = kvCacheBytes(model, nCtx, cache);
-    const sel = state.estimates.find((r) => r.name === ($('type-select').value || kRecommended));
-    const parts = [];
-    if (kv != null) parts.push(`KV cache at ${formatInt(nCtx)} tokens (${cache}): ${formatBytes(kv)}.`);
-    if (sel) {
-        const fit = fitsInfo(sel);
-        parts.push(`${sel.name}: ${formatBytes(sel.file_size)} weights + KV = ${formatBytes(fit.need)} of ${formatBytes(device)}` +
-            (fit.fits ? ' — fits' : ' — does not fit') +
-            (fit.maxCtx > 0 && isFinite(fit.maxCtx) ? `; room for about ${formatInt(fit.maxCtx)} tokens of context` +
-                (trainedCtx(model) && fit.maxCtx > trainedCtx(model) ? ` (the model was trained for ${formatInt(trainedCtx(model))}).` : '.') : '.'));
+    const mem = state.memory;
+    if (mem?.error) {
+        box.replaceChildren(`No memory figures for this file: ${mem.error.message ?? mem.error}`);
+        return;
     }
-    parts.push('Runtimes add a compute buffer on top (llama.cpp: about 10 MiB for a small model, more for large ones).');
-    $('memory-summary').textContent = parts.join(' ');
+    const report = mem?.report;
+    if (!report) { box.textContent = 'Working out memory…'; return; }
+    const { nCtx, deviceBytes, cache } = memoryInputs();
+    const m = report.memory;
+    const name = $('type-select').value || kRecommended;
+    const f = mem.byName.get(name);
+    const parts = [];
+    Object.assign(box.dataset, { ftype: name, ctx: String(nCtx), kvBytes: String(m.kv_bytes), otherBytes: String(m.other_bytes),
+                                 totalBytes: String(f?.memory_bytes ?? ''), maxCtx: String(f?.max_ctx ?? 0), fits: String(!!f?.fits) });
+    if (f && f.memory_bytes != null) {
+        const weights = f.memory_bytes - m.kv_bytes - m.other_bytes;
+        const trained = trainedCtx(model);
+        parts.push(el('p', { class: 'mem-line' },
+            el('strong', { text: name }), ` at ${formatInt(nCtx)} tokens: weights ${formatBytes(weights)} + KV cache (${cache}) ` +
+            `${formatBytes(m.kv_bytes)} + compute and output ${formatBytes(m.other_bytes)} = `,
+            el('strong', { text: formatBytes(f.memory_bytes) }), ` of ${formatBytes(deviceBytes)} `,
+            el('span', { class: `tag ${f.fits ? 'fit' : 'nofit'}`, text: f.fits ? 'fits' : 'does not fit' })));
+        parts.push(el('p', { class: 'mem-line' }, f.max_ctx
+            ? `Context that still fits with ${name}: about ${formatInt(f.max_ctx)} tokens` +
+              (trained && f.max_ctx > trained ? ` (the model was trained for ${formatInt(trained)}).` : '.')
+            : `${name}'s weights and buffers alone do not fit in ${formatBytes(deviceBytes)}.`));
+    }
+    const rec = report.recommendation;
+    if (rec?.name) {
+        parts.push(el('p', { class: 'mem-line' }, 'For this memory: ', el('strong', { text: rec.name }),
+            ` (${rec.reason})` + (rec.advice?.length ? `; ${rec.advice.join('; ')}.` : '.')));
+    }
+    const optionsSet = quantizeArgs().length > 0;
+    parts.push(el('p', { class: 'mem-line muted small', text: 'KV cache and compute follow llama.cpp (context padded to 256 cells, ' +
+        'sliding-window layers, per-layer KV heads); see docs/ESTIMATES.md.' +
+        (optionsSet ? ' Memory uses each type\'s default recipe; the options above are not included.' : '') }));
+    box.replaceChildren(...parts);
 }
 
 // ---- type selection and quantize ------------------------------------------------------------
@@ -565,6 +612,8 @@ function resetOutput() {
     if (state.output) discardOutput(state.output.result);
     state.output = null;
     $('save-button').disabled = true;
+    $('save-status').textContent = '';
+    delete $('save-status').dataset.result;
 }
 
 function cancelRun() {
@@ -669,10 +718,16 @@ function showProgress(p, run) {
 async function save() {
     const out = state.output;
     if (!out) return;
+    const status = $('save-status');
+    status.textContent = '';
     try {
-        await saveOutput(out.result, out.name);
+        const how = await saveOutput(out.result, out.name);
+        status.dataset.result = how;
+        status.textContent = how === 'picker' ? `Saved ${out.name}.`
+            : how === 'download' ? `Downloading ${out.name}…` : 'Not saved: the save dialog was closed.';
     } catch (e) {
-        if (e?.name !== 'AbortError') showError('Saving failed', e);
+        status.dataset.result = 'error';
+        showError('Saving failed', e);
     }
 }
 
@@ -723,8 +778,12 @@ function init() {
     $('quantize-button').addEventListener('click', startQuantize);
     $('cancel-button').addEventListener('click', cancelRun);
     $('save-button').addEventListener('click', save);
+    let memTimer = 0;
     for (const id of ['mem-context', 'mem-device', 'mem-cache'])
-        $(id).addEventListener('input', () => renderEstimates());
+        $(id).addEventListener('input', () => {
+            clearTimeout(memTimer);
+            memTimer = setTimeout(refreshMemory, 120);
+        });
     let optTimer = 0;
     $('options').addEventListener('input', () => {
         clearTimeout(optTimer);

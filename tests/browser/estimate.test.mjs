@@ -2,9 +2,12 @@
 // file_size of llama-quantize's matching reference run, without and with the imatrix loaded.
 // Types that need an imatrix are marked and disabled until one is given.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 
-import { fixturePath, launch, reference } from './harness.mjs';
+import { fixturePath, launch, reference, webDir } from './harness.mjs';
 
 let b;
 before(async () => {
@@ -78,11 +81,42 @@ test('the legacy .dat imatrix gives the same sizes', async () => {
     assert.deepEqual(b.foreignRequests(), []);
 });
 
-test('the memory panel answers for the chosen type', async () => {
+test('the memory panel uses the core memory model (wasm/estimate.mjs) for the chosen type', async () => {
     const { page } = b;
+    const summary = page.locator('#memory-summary');
+    const data = () => summary.evaluate((n) => ({ ...n.dataset }));
+    await page.fill('#mem-context', '4096');
+    await page.selectOption('#mem-cache', 'f16');
     await page.fill('#mem-device', '0.001');
-    await page.waitForFunction(() => /does not fit/.test(document.getElementById('memory-summary').textContent));
+    await page.waitForFunction(() => document.getElementById('memory-summary').dataset.fits === 'false');
+    assert.match(await summary.innerText(), /does not fit/);
     await page.fill('#mem-device', '8');
-    await page.waitForFunction(() => /fits/.test(document.getElementById('memory-summary').textContent));
-    assert.match(await page.locator('#memory-summary').innerText(), /KV cache at 4,096 tokens/);
+    await page.waitForFunction(() => document.getElementById('memory-summary').dataset.fits === 'true');
+    const f16 = await data();
+    assert.equal(f16.ftype, 'Q4_K_M');
+    assert.equal(f16.ctx, '4096');
+    assert.match(await summary.innerText(), /Q4_K_M at 4,096 tokens/);
+    assert.match(await summary.innerText(), /Context that still fits/);
+    // The same figures as the estimate API run here in node on the same file (the site's own copy).
+    const { estimate } = await import(pathToFileURL(path.join(webDir, 'wasm/estimate.mjs')).href);
+    const api = await estimate(new Blob([fs.readFileSync(fixturePath('models/llama-gqa.gguf'))]),
+                               { ctx: 4096, kvType: 'f16', memoryGb: 8, imatrix: fs.readFileSync(fixturePath('models/llama-gqa.imatrix.dat')), imatrixName: 'llama-gqa.imatrix.dat' });
+    const row = api.ftypes.find((f) => f.name === 'Q4_K_M');
+    assert.equal(Number(f16.totalBytes), row.memory_bytes);
+    assert.equal(Number(f16.maxCtx), row.max_ctx);
+    assert.equal(Number(f16.kvBytes), api.memory.kv_bytes);
+    // q8_0 and q4_0 caches: the ggml block sizes (34 and 18 bytes per 32 values against f16's 64).
+    await page.selectOption('#mem-cache', 'q8_0');
+    await page.waitForFunction((kv) => document.getElementById('memory-summary').dataset.kvBytes !== kv, f16.kvBytes);
+    const q8 = await data();
+    assert.equal(Number(q8.kvBytes) * 64, Number(f16.kvBytes) * 34);
+    await page.selectOption('#mem-cache', 'q4_0');
+    await page.waitForFunction((kv) => document.getElementById('memory-summary').dataset.kvBytes !== kv, q8.kvBytes);
+    const q4 = await data();
+    assert.equal(Number(q4.kvBytes) * 64, Number(f16.kvBytes) * 18);
+    assert.ok(Number(q4.maxCtx) > Number(f16.maxCtx));
+    // Every non-blocked row says whether it fits, from the same model.
+    const fits = await page.$$eval('[data-testid=estimate-table] tbody tr[data-disabled=false] td[data-fits]', (tds) => tds.length);
+    assert.ok(fits >= 25);
+    await page.selectOption('#mem-cache', 'f16');
 });

@@ -19,17 +19,12 @@
 #include "pipeline/quantize_job.h"
 #include "pipeline_reference.h"
 #include "sha256.h"
+#include "split_shards.h"
 
 namespace gguf_squash {
 namespace {
 
 using testing::reference_run;
-
-const std::vector<uint8_t>& input_bytes() {
-    static const std::vector<uint8_t> b =
-        testing::read_all(testing::models_dir() + "/llama-gqa.gguf");
-    return b;
-}
 
 // A split model in memory: each shard's file bytes and header as read back.
 struct shard_set {
@@ -37,29 +32,17 @@ struct shard_set {
     gguf_model model;
 };
 
-// Writes llama-gqa.gguf as gguf-split would with this tensor-to-shard plan (file order kept).
+// Writes llama-gqa.gguf as gguf-split would with this tensor-to-shard plan (file order kept),
+// and reads the shards back as one model.
 shard_set make_shards(const std::vector<uint32_t>& shard_of_tensor) {
     shard_set set;
-    const gguf_header& input = testing::reference_input_header();
-    const std::vector<uint8_t>& in = input_bytes();
-    result<std::vector<gguf_header>> headers = split_gguf_header(input, shard_of_tensor);
-    EXPECT_TRUE(headers.ok()) << headers.error().message();
-    if (!headers.ok()) return set;
+    set.files = testing::llama_gqa_shard_files(shard_of_tensor);
+    EXPECT_FALSE(set.files.empty());
     std::vector<gguf_header> read_back;
-    for (const gguf_header& h : *headers) {
-        result<std::vector<uint8_t>> bytes = encode_gguf_header(h);
-        EXPECT_TRUE(bytes.ok());
-        std::vector<uint8_t> file = std::move(bytes.value());
-        for (const gguf_tensor_info& t : h.tensors) {
-            const gguf_tensor_info& orig = input.tensors[size_t(input.find_tensor(t.name))];
-            const uint8_t* data = in.data() + input.data_offset + orig.offset;
-            file.insert(file.end(), data, data + t.nbytes());
-            file.insert(file.end(), size_t(tensor_padding(t.nbytes(), h.alignment)), 0);
-        }
+    for (const std::vector<uint8_t>& file : set.files) {
         result<gguf_header> back = read_gguf_header(file.data(), file.size());
         EXPECT_TRUE(back.ok()) << back.error().message();
         if (back.ok()) read_back.push_back(std::move(back.value()));
-        set.files.push_back(std::move(file));
     }
     // Merged from the shards in reverse order: the shard numbers decide, not the order given.
     std::vector<gguf_header> reversed(read_back.rbegin(), read_back.rend());

@@ -2,6 +2,11 @@
 // byte-identical files. The core plans and streams; this file does the I/O: it reads the input by
 // offset, writes the output to a temporary name next to OUT and renames it only when complete, so
 // no partial file is ever left (failure, refusal, full disk, SIGINT/SIGTERM).
+//
+// Split models: IN names the first shard (NAME-00001-of-0000N.gguf), as llama-quantize requires;
+// the others are opened next to it. With --keep-split the output is one file per input shard,
+// OUT-0000K-of-0000N.gguf; every file is written to a temporary name and all are renamed only
+// once all are complete.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -13,12 +18,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "commands.h"
 #include "format/gguf_reader.h"
+#include "format/gguf_split.h"
 #include "pipeline/quantize_job.h"
 #include "plan/imatrix.h"
 #include "plan/quant_plan.h"
@@ -76,8 +83,7 @@ void print_usage(FILE* out, const char* exe) {
                  "        comma-separated list of layer numbers to prune from the model\n"
                  "        WARNING: this is an advanced option, use with care.\n"
                  "  --keep-split\n"
-                 "        generate quantized model in the same shards as input (not supported "
-                 "yet)\n"
+                 "        generate quantized model in the same shards as input\n"
                  "  --override-kv KEY=TYPE:VALUE\n"
                  "        override model metadata by key in the quantized model (TYPE: int, "
                  "float, bool, str)\n"
@@ -190,11 +196,6 @@ int run_quantize(int argc, char** argv) {
         print_usage(stdout, exe);
         return 0;
     }
-    if (a.keep_split) {
-        std::fprintf(stderr, "gguf-squash quantize: --keep-split is not supported yet\n");
-        return 1;
-    }
-
     // Importance matrix.
     imatrix_data imatrix;
     if (!a.imatrix_file.empty()) {
@@ -223,13 +224,41 @@ int run_quantize(int argc, char** argv) {
         a.options.imatrix = &imatrix;
     }
 
-    result<gguf_header> header = read_gguf_header_file(a.input);
-    if (!header.ok()) {
+    // The model: one file, or the shards of a split model found next to the first one.
+    std::vector<std::string> input_paths{a.input};
+    result<gguf_model> model = [&]() -> result<gguf_model> {
+        result<gguf_header> first = read_gguf_header_file(a.input);
+        if (!first.ok()) return first.error();
+        result<std::optional<gguf_split_info>> info = read_split_info(*first);
+        if (!info.ok()) return info.error();
+        if (!*info || (*info)->count <= 1) {
+            std::vector<gguf_header> one;
+            one.push_back(std::move(first.value()));
+            return merge_gguf_shards(std::move(one));
+        }
+        if ((*info)->no != 0) {
+            return make_error(status_code::refused,
+                              "illegal split file idx: " + std::to_string((*info)->no) +
+                                  " (file: " + a.input +
+                                  "), model must be loaded with the first split");
+        }
+        const std::optional<std::string> prefix = gguf_split_prefix(a.input, 0, (*info)->count);
+        if (!prefix) return make_error(status_code::refused, "invalid split file name: " + a.input);
+        input_paths.clear();
+        for (uint32_t i = 0; i < (*info)->count; ++i) {
+            input_paths.push_back(gguf_split_path(*prefix, i, (*info)->count));
+        }
+        return read_gguf_model_file(a.input);
+    }();
+    if (!model.ok()) {
         std::fprintf(stderr, "gguf-squash quantize: %s: %s\n", a.input.c_str(),
-                     header.error().message().c_str());
+                     model.error().message().c_str());
         return 1;
     }
-    result<quant_plan> plan = make_quant_plan(*header, a.options);
+    if (input_paths.size() > 1) {
+        std::fprintf(stderr, "loaded %zu shards of '%s'\n", input_paths.size(), a.input.c_str());
+    }
+    result<quant_plan> plan = make_quant_plan(*model, a.options);
     if (!plan.ok()) {
         std::fprintf(stderr, "gguf-squash quantize: failed to quantize '%s': %s\n", a.input.c_str(),
                      plan.error().message().c_str());
@@ -248,7 +277,13 @@ int run_quantize(int argc, char** argv) {
                     plan->n_elements ? plan->source_bytes * 8.0 / plan->n_elements : 0.0);
         std::printf("quant size  = %8.2f MiB (%.2f BPW)\n", plan->target_bytes / mib,
                     plan_bits_per_weight(*plan));
-        std::printf("file size   = %llu bytes\n", (unsigned long long)plan->file_size);
+        uint64_t file_size = 0;
+        for (uint32_t f = 0; f < plan->output_file_count; ++f) {
+            result<quant_plan> part = output_file_plan(*plan, f);
+            file_size += part.ok() ? part->file_size : 0;
+        }
+        std::printf("file size   = %llu bytes%s\n", (unsigned long long)file_size,
+                    plan->output_file_count > 1 ? " (all shards)" : "");
         if (plan->will_require_imatrix) {
             std::printf(
                 "WARNING: dry run completed successfully, but actually completing this "
@@ -257,29 +292,44 @@ int run_quantize(int argc, char** argv) {
         return 0;
     }
 
-    std::error_code ec;
-    if (std::filesystem::equivalent(a.input, a.output, ec)) {
-        std::fprintf(stderr,
-                     "gguf-squash quantize: error: input and output files are the same: '%s'\n",
-                     a.input.c_str());
-        return 1;
+    // Output files: OUT, or with --keep-split one per input shard.
+    std::vector<std::string> output_paths;
+    for (uint32_t f = 0; f < plan->output_file_count; ++f) {
+        output_paths.push_back(output_file_name(a.output, *plan, a.keep_split, f));
+    }
+    for (const std::string& out : output_paths) {
+        for (const std::string& in : input_paths) {
+            std::error_code ec;
+            if (std::filesystem::equivalent(in, out, ec)) {
+                std::fprintf(
+                    stderr,
+                    "gguf-squash quantize: error: input and output files are the same: '%s'\n",
+                    in.c_str());
+                return 1;
+            }
+        }
     }
     int nthreads = a.nthreads;
     if (nthreads <= 0) nthreads = int(std::max(1u, std::thread::hardware_concurrency()));
 
-    const int in_fd = ::open(a.input.c_str(), O_RDONLY);
-    if (in_fd < 0) {
-        std::fprintf(stderr, "gguf-squash quantize: %s: %s\n", a.input.c_str(),
-                     std::strerror(errno));
-        return 1;
-    }
     struct fd_closer {
-        int fd;
-        ~fd_closer() { ::close(fd); }
-    } in_closer{in_fd};
+        std::vector<int> fds;
+        ~fd_closer() {
+            for (int fd : fds) ::close(fd);
+        }
+    } inputs;
+    for (const std::string& path : input_paths) {
+        const int fd = ::open(path.c_str(), O_RDONLY);
+        if (fd < 0) {
+            std::fprintf(stderr, "gguf-squash quantize: %s: %s\n", path.c_str(),
+                         std::strerror(errno));
+            return 1;
+        }
+        inputs.fds.push_back(fd);
+    }
 
-    // Signals: stop cleanly and remove the temporary file. SIGXFSZ (ulimit -f) becomes an EFBIG
-    // write error instead of killing the process with the file in place.
+    // Signals: stop cleanly and remove the temporary files. SIGXFSZ (ulimit -f) becomes an EFBIG
+    // write error instead of killing the process with a file in place.
     struct sigaction sa {};
     sa.sa_handler = on_terminate_signal;
     sigemptyset(&sa.sa_mask);
@@ -288,64 +338,101 @@ int run_quantize(int argc, char** argv) {
     sigaction(SIGTERM, &sa, nullptr);
     signal(SIGXFSZ, SIG_IGN);
 
-    temp_output tmp;
-    tmp.path = a.output + ".tmp." + std::to_string(::getpid());
-    tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (tmp.fd < 0) {
-        std::fprintf(stderr, "gguf-squash quantize: cannot create '%s': %s\n", tmp.path.c_str(),
-                     std::strerror(errno));
-        tmp.path.clear();
-        return 1;
-    }
-
     std::fprintf(stderr, "quantizing '%s' to '%s' as %s using %d threads\n", a.input.c_str(),
-                 a.output.c_str(), a.ftype_name.c_str(), nthreads);
+                 output_paths.front().c_str(), a.ftype_name.c_str(), nthreads);
 
     quantize_job_options jo;
     jo.threads = nthreads;
     jo.max_buffer_bytes = a.max_buffer_size;
     jo.allow_non_finite = a.allow_non_finite;
-    quantize_job job(*plan, a.options.imatrix, jo);
 
-    auto read = [&](uint64_t offset, uint8_t* buf, size_t size) -> result<size_t> {
+    auto read = [&](uint32_t shard, uint64_t offset, uint8_t* buf, size_t size) -> result<size_t> {
+        if (shard >= inputs.fds.size())
+            return make_error(status_code::internal, "no input shard " + std::to_string(shard));
         while (true) {
-            const ssize_t n = ::pread(in_fd, buf, size, off_t(offset));
+            const ssize_t n = ::pread(inputs.fds[shard], buf, size, off_t(offset));
             if (n >= 0) return size_t(n);
             if (errno == EINTR && !g_signal.load()) continue;
             if (g_signal.load()) return make_error(status_code::cancelled, "interrupted");
             return make_error(status_code::io_error,
-                              a.input + ": read failed: " + std::strerror(errno));
+                              input_paths[shard] + ": read failed: " + std::strerror(errno));
         }
     };
-    auto write = [&](const uint8_t* data, size_t size) { return write_all(tmp.fd, data, size); };
-    size_t last_reported = 0;
-    auto progress = [&](const quantize_job_progress& p) {
+
+    // Every output goes to a temporary name first; all are renamed once all are complete.
+    std::vector<temp_output> temps(output_paths.size());
+    const size_t n_tensors = plan->tensors.size();
+    size_t last_reported = 0;  // tensor lines printed, over all files
+    uint64_t written = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    status s;
+    for (uint32_t f = 0; s.ok() && f < output_paths.size(); ++f) {
+        result<quant_plan> part = output_file_plan(*plan, f);
+        if (!part.ok()) {
+            s = part.error();
+            break;
+        }
+        temp_output& tmp = temps[f];
+        tmp.path = output_paths[f] + ".tmp." + std::to_string(::getpid());
+        tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (tmp.fd < 0) {
+            s = make_error(status_code::io_error,
+                           "cannot create '" + tmp.path + "': " + std::strerror(errno));
+            tmp.path.clear();
+            break;
+        }
+        if (output_paths.size() > 1) {
+            std::fprintf(stderr, "writing shard %u of %zu: '%s'\n", f + 1, output_paths.size(),
+                         output_paths[f].c_str());
+        }
+        quantize_job job(*part, a.options.imatrix, jo);
+        auto write = [&](const uint8_t* data, size_t size) {
+            return write_all(tmp.fd, data, size);
+        };
+        const size_t first_line = last_reported;
+        auto progress = [&](const quantize_job_progress& p) {
+            if (tty) {
+                while (last_reported < first_line + p.tensor_index) {
+                    print_tensor_line(stderr, last_reported, n_tensors,
+                                      part->tensors[last_reported - first_line]);
+                    ++last_reported;
+                }
+            }
+            return g_signal.load() == 0;
+        };
+        s = run_quantize_job(job, read, write, size_t(1) << 20, progress);
+        if (s.ok() && ::fsync(tmp.fd) != 0 && errno != EINVAL) {
+            s = make_error(status_code::io_error,
+                           std::string("fsync failed: ") + std::strerror(errno));
+        }
+        if (s.ok() && ::close(tmp.fd) != 0) {
+            tmp.fd = -1;
+            s = make_error(status_code::io_error,
+                           std::string("close failed: ") + std::strerror(errno));
+        }
+        tmp.fd = -1;
         if (tty) {
-            while (last_reported < p.tensor_index) {
-                print_tensor_line(stderr, last_reported, plan->tensors.size(),
-                                  plan->tensors[last_reported]);
+            while (s.ok() && last_reported < first_line + part->tensors.size()) {
+                print_tensor_line(stderr, last_reported, n_tensors,
+                                  part->tensors[last_reported - first_line]);
                 ++last_reported;
             }
         }
-        return g_signal.load() == 0;
-    };
-
-    const auto t0 = std::chrono::steady_clock::now();
-    status s = run_quantize_job(job, read, write, size_t(1) << 20, progress);
-    if (s.ok() && ::fsync(tmp.fd) != 0 && errno != EINVAL) {
-        s = make_error(status_code::io_error, std::string("fsync failed: ") + std::strerror(errno));
+        written += part->file_size;
     }
-    if (s.ok() && ::close(tmp.fd) != 0) {
-        tmp.fd = -1;
-        s = make_error(status_code::io_error, std::string("close failed: ") + std::strerror(errno));
-    }
-    tmp.fd = -1;
     if (s.ok() && g_signal.load()) s = make_error(status_code::cancelled, "interrupted");
-    if (s.ok() && std::rename(tmp.path.c_str(), a.output.c_str()) != 0) {
-        s = make_error(status_code::io_error, "cannot rename '" + tmp.path + "' to '" + a.output +
-                                                  "': " + std::strerror(errno));
+    size_t renamed = 0;
+    for (; s.ok() && renamed < temps.size(); ++renamed) {
+        if (std::rename(temps[renamed].path.c_str(), output_paths[renamed].c_str()) != 0) {
+            s = make_error(status_code::io_error, "cannot rename '" + temps[renamed].path +
+                                                      "' to '" + output_paths[renamed] +
+                                                      "': " + std::strerror(errno));
+            break;
+        }
+        temps[renamed].path = output_paths[renamed];  // now removed on failure under its name
     }
     if (!s.ok()) {
+        // temps' destructors remove every temporary file and any output already renamed.
         if (s.code() == status_code::cancelled && g_signal.load()) {
             std::fprintf(stderr,
                          "\ngguf-squash quantize: interrupted by signal %d; no output "
@@ -359,16 +446,9 @@ int run_quantize(int argc, char** argv) {
                      a.input.c_str(), s.message().c_str());
         return 1;
     }
-    tmp.committed = true;
+    for (temp_output& t : temps) t.committed = true;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (tty) {
-        while (last_reported < plan->tensors.size()) {
-            print_tensor_line(stderr, last_reported, plan->tensors.size(),
-                              plan->tensors[last_reported]);
-            ++last_reported;
-        }
-    }
     std::printf("model size  = %8.2f MiB (%.2f BPW)\n", plan->source_bytes / mib,
                 plan->n_elements ? plan->source_bytes * 8.0 / plan->n_elements : 0.0);
     std::printf("quant size  = %8.2f MiB (%.2f BPW)\n", plan->target_bytes / mib,
@@ -377,8 +457,11 @@ int run_quantize(int argc, char** argv) {
         std::printf("WARNING: %d of %zu tensor(s) required fallback quantization\n",
                     plan->n_fallback, plan->tensors.size());
     }
-    std::printf("wrote '%s': %llu bytes in %.2f s (%.1f MB/s of input)\n", a.output.c_str(),
-                (unsigned long long)plan->file_size, seconds,
+    for (size_t f = 0; f + 1 < output_paths.size(); ++f) {
+        std::printf("wrote '%s'\n", output_paths[f].c_str());
+    }
+    std::printf("wrote '%s': %llu bytes in %.2f s (%.1f MB/s of input)\n",
+                output_paths.back().c_str(), (unsigned long long)written, seconds,
                 seconds > 0 ? plan->source_bytes / 1e6 / seconds : 0.0);
     return 0;
 }

@@ -588,7 +588,7 @@ async function estimateTime(row) {
     const missing = types.filter((t) => !kernelRates.has(t));
     try {
         if (missing.length) {
-            calibrator ??= new WorkerBridge(new URL('./worker.mjs', import.meta.url), { idleMs: 5000 });
+            calibrator ??= new WorkerBridge(new URL('./worker.mjs', import.meta.url), { idleMs: 5000, name: 'gguf-squash calibrate' });
             const { rates } = await calibrator.call('calibrate', { types: missing });
             for (const [t, v] of Object.entries(rates)) kernelRates.set(t, v);
         }

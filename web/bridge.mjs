@@ -19,9 +19,10 @@ function reviveError(e) {
 }
 
 export class WorkerBridge {
-    constructor(url = new URL('./worker.mjs', import.meta.url), { idleMs = kIdleMs } = {}) {
+    constructor(url = new URL('./worker.mjs', import.meta.url), { idleMs = kIdleMs, name = 'gguf-squash' } = {}) {
         this.url = url;
         this.idleMs = idleMs;
+        this.name = name;  // shows in devtools (and lets tests tell the workers apart)
         this.worker = null;
         this.queue = [];
         this.current = null;
@@ -44,7 +45,7 @@ export class WorkerBridge {
 
     ensureWorker() {
         if (this.worker) return this.worker;
-        const w = new Worker(this.url, { type: 'module', name: 'gguf-squash' });
+        const w = new Worker(this.url, { type: 'module', name: this.name });
         w.onmessage = (ev) => this.onWorkerMessage(ev.data);
         w.onerror = (ev) => {
             ev.preventDefault?.();
@@ -133,7 +134,7 @@ export function poolSize() {
 // worker.mjs. Resolves with {kind: 'opfs', name, size} or {kind: 'blob', blob, size}.
 export class QuantizeBridge {
     constructor() {
-        this.bridge = new WorkerBridge();
+        this.bridge = new WorkerBridge(undefined, { name: 'gguf-squash quantize' });
     }
 
     async quantize({ files, args, type, imatrix = null, imatrixName, outName, signal, onProgress, onPlan, onMode }) {

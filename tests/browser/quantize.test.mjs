@@ -1,6 +1,7 @@
 // Quantizing in Chromium: Q4_K_M, and IQ2_XXS with the imatrix, downloaded through the save
 // button, byte-identical to llama-quantize's reference (sha256); cancelling mid-way gives no
-// download and leaves the UI ready; no request leaves the origin meanwhile.
+// download, stops every worker and leaves the UI ready; the picker, a dismissed picker and a refused
+// picker each save (or not) as they should; no request leaves the origin meanwhile.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -20,6 +21,13 @@ after(async () => b?.close());
 const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const run = (name) => reference.runs.find((r) => r.name === name);
 
+// Names of the page's live dedicated workers, nested ones included (a worker closing meanwhile
+// is skipped).
+async function liveWorkers(page) {
+    const names = await Promise.all(page.workers().map((w) => w.evaluate(() => self.name).catch(() => null)));
+    return names.filter((n) => n !== null);
+}
+
 async function quantizeAndDownload(page, type) {
     await page.selectOption('[data-testid=type-select]', type);
     await page.click('[data-testid=quantize-button]');
@@ -38,6 +46,66 @@ test('Q4_K_M: the download is byte-identical to llama-quantize', async () => {
     assert.match(name, /Q4_K_M\.gguf$/);
     assert.equal(fs.statSync(file).size, run('Q4_K_M').file_size);
     assert.equal(sha256(file), run('Q4_K_M').file_sha256);
+});
+
+// The three ways out of the save button. Chromium under automation has no one to answer a
+// picker, so these stub showSaveFilePicker and force the picker path with ?save=picker.
+async function withPicker(page, behaviour) {
+    await page.evaluate((behaviour) => {
+        history.replaceState(null, '', '?save=picker');
+        window.__saved = null;
+        window.showSaveFilePicker = async ({ suggestedName }) => {
+            if (behaviour !== 'accept') throw new DOMException('stubbed picker', behaviour);
+            const chunks = [];
+            return {
+                createWritable: async () => new WritableStream({
+                    write: (c) => { chunks.push(new Uint8Array(c)); },
+                    close: async () => {
+                        const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
+                        const hex = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))]
+                            .map((x) => x.toString(16).padStart(2, '0')).join('');
+                        window.__saved = { name: suggestedName, size: bytes.length, sha256: hex };
+                    },
+                }),
+            };
+        };
+    }, behaviour);
+}
+
+async function clickSave(page) {
+    await page.evaluate(() => { delete document.getElementById('save-status').dataset.result; });
+    await page.click('[data-testid=save-button]');
+    await page.waitForFunction(() => document.getElementById('save-status').dataset.result);
+    return page.locator('#save-status').getAttribute('data-result');
+}
+
+test('save through the picker: the output is streamed into the chosen file, no download', async () => {
+    const { page } = b;
+    let downloads = 0;
+    const count = () => downloads++;
+    page.on('download', count);
+    try {
+        await withPicker(page, 'accept');
+        assert.equal(await clickSave(page), 'picker');
+        const saved = await page.evaluate(() => window.__saved);
+        assert.match(saved.name, /Q4_K_M\.gguf$/);
+        assert.equal(saved.size, run('Q4_K_M').file_size);
+        assert.equal(saved.sha256, run('Q4_K_M').file_sha256);
+        // Dismissing the picker saves nothing and starts no download.
+        await withPicker(page, 'AbortError');
+        assert.equal(await clickSave(page), 'cancelled');
+        assert.match(await page.locator('#save-status').innerText(), /Not saved/);
+        await page.waitForTimeout(500);
+        assert.equal(downloads, 0);
+        // A picker the browser refuses falls back to the normal download.
+        await withPicker(page, 'SecurityError');
+        const [download] = await Promise.all([page.waitForEvent('download'), clickSave(page)]);
+        assert.equal(sha256(await download.path()), run('Q4_K_M').file_sha256);
+        assert.equal(await page.locator('[data-testid=error]').isHidden(), true);
+    } finally {
+        page.off('download', count);
+        await page.evaluate(() => { history.replaceState(null, '', '/'); delete window.showSaveFilePicker; });
+    }
 });
 
 test('the row chunks ran on a pool of workers', async () => {
@@ -64,8 +132,23 @@ test('cancel mid-way: no download, the UI is ready again', async () => {
         const p = document.querySelector('[data-testid=progress]');
         return p.value > 0 && p.value < p.max;
     }, null, { timeout: 60_000, polling: 20 });
+    const running = await liveWorkers(page);
+    assert.ok(running.filter((n) => /pool/.test(n)).length >= 1, `workers while running: ${running}`);
+    assert.ok(running.includes('gguf-squash quantize'), `workers while running: ${running}`);
     await page.click('[data-testid=cancel-button]');
     await page.waitForFunction(() => !document.querySelector('[data-testid=quantize-button]').disabled);
+    // The coordinator and every pool worker are gone (terminating the coordinator ends the pool
+    // it started), and the progress bar no longer moves.
+    const deadline = Date.now() + 20_000;
+    let alive = await liveWorkers(page);
+    while (alive.some((n) => /quantize|pool/.test(n)) && Date.now() < deadline) {
+        await page.waitForTimeout(100);
+        alive = await liveWorkers(page);
+    }
+    assert.deepEqual(alive.filter((n) => /quantize|pool/.test(n)), [], 'no quantization worker is left running');
+    const before = await page.locator('[data-testid=progress]').evaluate((p) => p.value);
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator('[data-testid=progress]').evaluate((p) => p.value), before);
     assert.equal(await page.locator('[data-testid=cancel-button]').isDisabled(), true);
     assert.equal(await page.locator('[data-testid=save-button]').isDisabled(), true);
     assert.equal(await page.locator('[data-testid=error]').isHidden(), true);

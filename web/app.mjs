@@ -109,8 +109,10 @@ async function openModel(files) {
         if (generation !== state.generation) { model.free(); return; }
         state.model = model;
         const ms = performance.now() - t0;
+        const headerBytes = model.parts.reduce((a, p) => a + (p.info.bytesRead ?? 0), 0);
+        $('file-summary').dataset.headerBytes = String(headerBytes);
         $('file-summary').textContent =
-            `${names} · ${formatBytes(model.fileSize)} · header of ${formatBytes(model.info.data_offset)} read in ${ms.toFixed(0)} ms`;
+            `${names} · ${formatBytes(model.fileSize)} · only its ${formatBytes(headerBytes)} header read, in ${ms.toFixed(0)} ms`;
         renderOverview(model);
         renderTensors(model);
         renderMetadata(model);

@@ -65,10 +65,37 @@ void append_memory_json(std::string& out, const memory_breakdown& m) {
     out += "}";
 }
 
+// The planner copies the input's metadata into each plan's output header; for a 150k-token
+// vocabulary that is ~40 plans x 300k string allocations. Sizes only depend on the encoded byte
+// count, so large tokenizer string arrays are replaced by one string array item of the same
+// encoded size (4 item type + 8 count + sum of (8 + length) bytes either way). The plan reads
+// only architecture hyperparameters, never tokenizer.* keys.
+gguf_header compact_for_planning(const gguf_header& header) {
+    gguf_header out;
+    out.version = header.version;
+    out.alignment = header.alignment;
+    out.data_offset = header.data_offset;
+    out.tensors = header.tensors;
+    out.kv.reserve(header.kv.size());
+    for (const gguf_kv& kv : header.kv) {
+        const gguf_value& v = kv.value;
+        if (kv.key.rfind("tokenizer.", 0) != 0 || !v.is_array() ||
+            v.item_type != gguf_value_type::string || v.strings.size() < 1024 ||
+            v.count != v.strings.size()) {
+            out.kv.push_back(kv);
+            continue;
+        }
+        uint64_t bytes = 0;
+        for (const std::string& s : v.strings) bytes += 8 + s.size();
+        out.kv.push_back({kv.key, gguf_value::make_string_array({std::string(bytes - 8, 'x')})});
+    }
+    return out;
+}
+
 }  // namespace
 
-result<estimate_report> make_estimate(const gguf_header& header, const estimate_options& options) {
-    result<model_summary> summary = summarize_model(header);
+result<estimate_report> make_estimate(const gguf_header& input, const estimate_options& options) {
+    result<model_summary> summary = summarize_model(input);
     if (!summary.ok()) return summary.error();
     estimate_report report;
     report.model = std::move(*summary);
@@ -76,6 +103,7 @@ result<estimate_report> make_estimate(const gguf_header& header, const estimate_
     report.kv_type = options.kv_type;
     report.memory_bytes = options.memory_bytes;
     report.imatrix_given = options.imatrix && !options.imatrix->empty();
+    const gguf_header header = compact_for_planning(input);
 
     for (const ftype_option& opt : quantize_ftype_options()) {
         if (opt.is_alias && !options.include_aliases) continue;

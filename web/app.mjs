@@ -2,7 +2,7 @@
 // from the quantizer's own plan, and quantizes through the worker bridge. All model logic is in
 // the WebAssembly core; this file only moves bytes and renders results.
 import { GgufError, loadGgufSquash } from './wasm/gguf_squash.mjs';
-import { formatBytes, formatDuration, formatGiB, formatInt, formatParams, GiB, MiB } from './units.mjs';
+import { formatBytes, formatDuration, formatGiB, formatInt, formatParams, formatTokens, GiB, MiB } from './units.mjs';
 import { poolSize, QuantizeBridge, WorkerBridge } from './bridge.mjs';
 import { openEstimate } from './wasm/estimate.mjs';
 import { discardOutput, removeStaleOutputs, saveOutput, tempOutputName } from './save.mjs';
@@ -455,21 +455,21 @@ function renderEstimates() {
         if (r.name === kRecommended) nameCell.append(' ', el('span', { class: 'tag rec', text: 'recommended' }));
         if (r.needs_imatrix) nameCell.append(' ', el('span', { class: 'tag imx', text: 'imatrix', title: blocked ? 'Load an importance matrix to enable this type' : 'Uses the loaded importance matrix' }));
         if (r.description && r.description !== r.name) nameCell.append(el('span', { class: 'sub', text: r.description }));
-        const sizeCell = el('td', { class: 'num' }, formatBytes(r.file_size),
-            el('span', { class: 'sub', text: `${formatInt(r.file_size)} B` }),
-            el('span', { class: 'sub gib', text: formatGiB(r.file_size) }));
-        const fitCell = el('td');
+        const bytesCell = el('td', { class: 'num bytes', text: formatInt(r.file_size), title: `${formatBytes(r.file_size)} (${formatInt(r.file_size)} bytes)` });
+        const gibCell = el('td', { class: 'num gib', text: formatGiB(r.file_size).replace(' GiB', '') });
+        const fitCell = el('td', { class: 'fit' });
         if (refused) fitCell.append(el('span', { class: 'tag nofit', text: 'refused', title: r.error }));
-        else if (blocked) fitCell.append(el('span', { class: 'tag imx wide-only', text: 'needs imatrix' }));
+        else if (blocked) fitCell.append(el('span', { class: 'tag imx', text: 'needs imatrix', title: 'Load an importance matrix to enable this type' }));
         else if (fit) {
             fitCell.dataset.fits = String(fit.fits);
             fitCell.append(el('span', { class: `tag ${fit.fits ? 'fit' : 'nofit'}`, text: fit.fits ? 'fits' : 'too big',
                                         title: `${formatBytes(fit.need)} with the KV cache and compute buffers` }),
-                el('span', { class: 'sub', text: fit.maxCtx > 0 ? `≤ ${formatInt(fit.maxCtx)} ctx` : 'not even at 256 ctx' }));
+                el('span', { class: 'ctx', text: fit.maxCtx > 0 ? ` ≤ ${formatTokens(fit.maxCtx)} ctx` : '',
+                             title: fit.maxCtx > 0 ? `largest context that fits: ${formatInt(fit.maxCtx)} tokens` : '' }));
         } else fitCell.append(el('span', { class: 'muted', text: '–' }));
-        tr.append(nameCell, sizeCell,
+        tr.append(nameCell, bytesCell, gibCell,
             el('td', { class: 'num', text: r.bpw.toFixed(2) }),
-            el('td', { class: 'num', text: String(r.fallbacks), title: 'tensors whose row length forced another type' }),
+            el('td', { class: 'num fallbacks', text: String(r.fallbacks), title: 'tensors whose row length forced another type' }),
             fitCell,
             el('td', { class: 'note', text: refused ? `Not possible: ${r.error}` : (r.note ?? '') }));
         if (!blocked && !refused) {

@@ -26,6 +26,13 @@ export function formatParams(n) {
     return String(n);
 }
 
+// Token counts in a table cell: 4,096 · 131K · 4.19M.
+export function formatTokens(n) {
+    if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+    if (n >= 1e5) return `${Math.round(n / 1e3)}K`;
+    return formatInt(n);
+}
+
 export function formatDuration(seconds) {
     if (!isFinite(seconds) || seconds < 0) return '–';
     if (seconds < 10) return `${seconds.toFixed(1)} s`;

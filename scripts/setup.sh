@@ -5,11 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(cmake g++ make libgtest-dev libbenchmark-dev nlohmann-json3-dev emscripten chromium
-              clang libclang-rt-14-dev libcurl4-openssl-dev nodejs npm time)
+              clang libclang-rt-14-dev libcurl4-openssl-dev time)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node and npm may come from outside Debian (e.g. a newer Node with its own npm); Debian's npm
+# package would conflict with those, so install them from apt only when the commands are absent.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

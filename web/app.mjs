@@ -325,6 +325,9 @@ function renderMetadata(model) {
                 el('td', { class: 'mono', text: type }), metadataValueCell(entry)));
         }
         $('metadata-table').tBodies[0].replaceChildren(frag);
+        const total = Object.keys(model.info.metadata).length;
+        const shown = $('metadata-table').tBodies[0].rows.length;
+        $('metadata-count').textContent = shown === total ? `${formatInt(total)} keys` : `${formatInt(shown)} of ${formatInt(total)} keys`;
     };
     $('metadata-search').oninput = draw;
     draw();

@@ -6,6 +6,8 @@
 
 #ifndef __EMSCRIPTEN__
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 #endif
@@ -513,20 +515,196 @@ status run_quantize_job(quantize_job& job, const read_at_fn& read, const write_f
     return run_quantize_job(job, read_shard, write, chunk, progress);
 }
 
+#ifndef __EMSCRIPTEN__
+namespace {
+
+// Reads the job's input ahead on a thread of its own, so that reading (a copy out of the page
+// cache, or a disk or network wait) overlaps the conversion instead of taking turns with it. The
+// job reads each tensor's bytes in order, tensor after tensor in plan order, so the whole sequence
+// of reads is known from the plan: this thread reads it in `chunk`-sized blocks, at most `depth`
+// blocks ahead. The caller takes blocks in order; a read error or the end of the input travels
+// in the block where it happened, so it is reported at the same point as reading in line would.
+class read_ahead {
+  public:
+    struct block {
+        uint32_t shard = 0;
+        uint64_t offset = 0;
+        std::vector<uint8_t> data;
+        size_t size = 0;      // bytes read into data
+        status error;         // a read failed after `size` bytes
+        bool at_end = false;  // the input ended after `size` bytes
+    };
+
+    read_ahead(const quant_plan& plan, const read_shard_at_fn& read, size_t chunk, size_t depth)
+        : read_(read), chunk_(chunk), depth_(depth) {
+        for (const tensor_plan& tp : plan.tensors) {
+            const uint64_t rows = tp.ne[1] * tp.ne[2] * tp.ne[3];
+            const uint64_t bytes = rows * row_size(tp.source_type, tp.ne[0]);
+            if (bytes > 0) extents_.push_back({tp.source_shard, tp.source_offset, bytes});
+        }
+        thread_ = std::thread([this] { run(); });
+    }
+    ~read_ahead() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+        }
+        changed_.notify_all();
+        thread_.join();
+    }
+
+    // The next block, or null once every planned byte has been handed out.
+    std::unique_ptr<block> next() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [&] { return !ready_.empty() || finished_; });
+        if (ready_.empty()) return nullptr;
+        std::unique_ptr<block> b = std::move(ready_.front());
+        ready_.pop_front();
+        changed_.notify_all();
+        return b;
+    }
+    // Returns a consumed block's buffer for reuse.
+    void recycle(std::unique_ptr<block> b) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        spare_.push_back(std::move(b));
+    }
+
+  private:
+    struct extent {
+        uint32_t shard;
+        uint64_t offset, bytes;
+    };
+
+    void run() {
+        bool ended = false;
+        for (const extent& e : extents_) {
+            for (uint64_t done = 0; done < e.bytes && !ended;) {
+                std::unique_ptr<block> b;
+                {
+                    std::unique_lock<std::mutex> lock(mutex_);
+                    changed_.wait(lock, [&] { return stop_ || ready_.size() < depth_; });
+                    if (stop_) {
+                        ended = true;
+                        break;
+                    }
+                    if (!spare_.empty()) {
+                        b = std::move(spare_.back());
+                        spare_.pop_back();
+                    }
+                }
+                if (!b) {
+                    try {
+                        b = std::make_unique<block>();
+                    } catch (...) {
+                        ended = true;  // the caller reads in line from here on
+                        break;
+                    }
+                }
+                const size_t want = size_t(std::min<uint64_t>(chunk_, e.bytes - done));
+                b->shard = e.shard;
+                b->offset = e.offset + done;
+                b->size = 0;
+                b->error = {};
+                b->at_end = false;
+                try {
+                    if (b->data.size() < want) b->data.resize(want);
+                } catch (...) {
+                    b->error =
+                        make_error(status_code::out_of_memory, "cannot allocate a read buffer");
+                }
+                while (b->error.ok() && b->size < want) {
+                    result<size_t> got = read_(b->shard, b->offset + b->size,
+                                               b->data.data() + b->size, want - b->size);
+                    if (!got.ok()) {
+                        b->error = got.error();
+                    } else if (*got == 0) {
+                        b->at_end = true;
+                        break;
+                    } else {
+                        b->size += std::min(*got, want - b->size);
+                    }
+                }
+                ended = !b->error.ok() || b->at_end;
+                done += b->size;
+                std::lock_guard<std::mutex> lock(mutex_);
+                ready_.push_back(std::move(b));
+                changed_.notify_all();
+            }
+            if (ended) break;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        finished_ = true;
+        changed_.notify_all();
+    }
+
+    const read_shard_at_fn& read_;
+    const size_t chunk_, depth_;
+    std::vector<extent> extents_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<std::unique_ptr<block>> ready_;
+    std::vector<std::unique_ptr<block>> spare_;
+    bool stop_ = false, finished_ = false;
+    std::thread thread_;
+};
+
+}  // namespace
+#endif
+
 status run_quantize_job(quantize_job& job, const read_shard_at_fn& read, const write_fn& write,
                         size_t chunk, const progress_fn& progress) {
     if (!job.error().ok()) return job.error();
     if (chunk == 0) chunk = 1;
     std::vector<uint8_t> in_buf(chunk), out_buf(chunk);
+#ifndef __EMSCRIPTEN__
+    // Read-ahead keeps at most about 16 MiB in flight (at least two blocks).
+    const size_t depth = std::clamp<size_t>((size_t(16) << 20) / chunk, 2, 16);
+    std::unique_ptr<read_ahead> ahead;
+    try {
+        ahead = std::make_unique<read_ahead>(job.plan(), read, chunk, depth);
+    } catch (...) {
+        ahead.reset();  // no thread or no memory: read in line
+    }
+    std::unique_ptr<read_ahead::block> block;
+    size_t block_pos = 0;
+#endif
     while (!job.done()) {
         const uint64_t before_in = job.progress().bytes_in, before_out = job.progress().bytes_out;
-        if (const size_t want = job.input_wanted()) {
-            const size_t n = std::min(want, chunk);
-            result<size_t> got = read(job.input_shard(), job.input_offset(), in_buf.data(), n);
-            if (!got.ok()) return got.error();
-            if (*got == 0) return job.finish();  // says which tensor was cut short
-            input_span in{in_buf.data(), *got, 0};
-            GS_RETURN_IF_ERROR(job.feed(in));
+        if (job.input_wanted() > 0) {
+            bool fed = false;
+#ifndef __EMSCRIPTEN__
+            if (ahead) {
+                if (block && block_pos == block->size && block->error.ok() && !block->at_end) {
+                    ahead->recycle(std::move(block));
+                    block_pos = 0;
+                }
+                if (!block) block = ahead->next();
+                if (block && block->shard == job.input_shard() &&
+                    block->offset + block_pos == job.input_offset()) {
+                    if (block_pos == block->size) {
+                        if (!block->error.ok()) return block->error;
+                        return job.finish();  // the input ended: says which tensor was cut short
+                    }
+                    input_span in{block->data.data() + block_pos, block->size - block_pos, 0};
+                    GS_RETURN_IF_ERROR(job.feed(in));
+                    block_pos += in.pos;
+                    fed = true;
+                } else {
+                    // Not where the plan said the job would read (cannot happen with a consistent
+                    // plan): stop reading ahead and read in line from here on.
+                    ahead.reset();
+                    block.reset();
+                }
+            }
+#endif
+            if (!fed) {
+                const size_t n = std::min(job.input_wanted(), chunk);
+                result<size_t> got = read(job.input_shard(), job.input_offset(), in_buf.data(), n);
+                if (!got.ok()) return got.error();
+                if (*got == 0) return job.finish();  // says which tensor was cut short
+                input_span in{in_buf.data(), *got, 0};
+                GS_RETURN_IF_ERROR(job.feed(in));
+            }
         }
         output_span out{out_buf.data(), out_buf.size(), 0};
         GS_RETURN_IF_ERROR(job.drain(out));

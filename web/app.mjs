@@ -113,6 +113,7 @@ async function openModel(files) {
         $('file-summary').dataset.headerBytes = String(headerBytes);
         $('file-summary').textContent =
             `${names} · ${formatBytes(model.fileSize)} · only its ${formatBytes(headerBytes)} header read, in ${ms.toFixed(0)} ms`;
+        $('intro').hidden = true;
         renderOverview(model);
         renderTensors(model);
         renderMetadata(model);

@@ -66,3 +66,24 @@ test('keyboard: reach the file picker, choose a type from the table, reach Quant
     await page.focus('[data-testid=quantize-button]');
     assert.equal(await focused(), 'quantize-button');
 });
+
+test('after a quantization: the progress card, and the empty page at laptop and phone widths', async () => {
+    const { page } = b;
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.selectOption('[data-testid=type-select]', 'Q4_K_M');
+    await page.click('[data-testid=quantize-button]');
+    await page.waitForFunction(() => !document.querySelector('[data-testid=save-button]').disabled, null, { timeout: 300_000 });
+    const stats = await page.locator('#progress-stats').innerText();
+    assert.match(stats, /Done/);
+    assert.match(stats, /MB\/s/);
+    await page.locator('#quantize-section').screenshot({ path: path.join(shots, 'laptop-quantized.png') });
+    for (const [name, width, height] of [['laptop', 1366, 900], ['phone', 390, 844]]) {
+        await page.setViewportSize({ width, height });
+        await page.goto(b.origin + '/');
+        await page.waitForSelector('html[data-ready="true"]');
+        await page.screenshot({ path: path.join(shots, `${name}-empty.png`) });
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `empty page scrolls sideways by ${overflow}px`);
+    }
+});

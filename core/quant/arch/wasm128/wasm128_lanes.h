@@ -1,0 +1,50 @@
+// The wasm simd128 lane type of the kernels written once over a vector of floats
+// (k_quants_lanes.h, legacy_lanes.h): 4 float lanes, IEEE-exact operations only, so every lane
+// repeats the scalar reference's rounding.
+//
+// Internal linkage (anonymous namespace), like the x86 lane types: each translation unit keeps
+// its own copy, compiled with its own target flags.
+#pragma once
+
+#include <wasm_simd128.h>
+
+namespace gguf_squash {
+namespace {
+
+struct wasm128_lanes {
+    using F = v128_t;
+    static constexpr int lanes = 4;
+    static F load(const float* p) { return wasm_v128_load(p); }
+    static void store(float* p, F v) { wasm_v128_store(p, v); }
+    static F set1(float v) { return wasm_f32x4_splat(v); }
+    static F zero() { return wasm_f32x4_splat(0.0f); }
+    static F add(F a, F b) { return wasm_f32x4_add(a, b); }
+    static F sub(F a, F b) { return wasm_f32x4_sub(a, b); }
+    static F mul(F a, F b) { return wasm_f32x4_mul(a, b); }
+    static F div(F a, F b) { return wasm_f32x4_div(a, b); }
+    static F sqrt(F a) { return wasm_f32x4_sqrt(a); }
+    static F abs(F a) { return wasm_f32x4_abs(a); }
+    static F neg(F a) { return wasm_f32x4_neg(a); }
+    static F lt(F a, F b) { return wasm_f32x4_lt(a, b); }
+    static F gt(F a, F b) { return wasm_f32x4_gt(a, b); }
+    static F le(F a, F b) { return wasm_f32x4_le(a, b); }
+    static F eq(F a, F b) { return wasm_f32x4_eq(a, b); }
+    static F neq(F a, F b) { return wasm_f32x4_ne(a, b); }
+    static F select(F m, F a, F b) { return wasm_v128_bitselect(a, b, m); }
+    static F mask_and(F a, F b) { return wasm_v128_and(a, b); }
+    static F mask_or(F a, F b) { return wasm_v128_or(a, b); }
+    static F mask_andnot(F a, F b) { return wasm_v128_andnot(a, b); }
+    static bool any(F m) { return wasm_v128_any_true(m); }
+    // clamp(nearest_int(v), lo, hi) as a float, with ggml's magic-constant bit trick (exact for
+    // every input, unlike wasm_f32x4_nearest on out-of-range values).
+    static F round_clamp(F v, int lo, int hi) {
+        const v128_t t = wasm_f32x4_add(v, wasm_f32x4_splat(12582912.f));
+        v128_t i = wasm_v128_and(t, wasm_i32x4_splat(0x007fffff));
+        i = wasm_i32x4_sub(i, wasm_i32x4_splat(0x00400000));
+        i = wasm_i32x4_min(wasm_i32x4_max(i, wasm_i32x4_splat(lo)), wasm_i32x4_splat(hi));
+        return wasm_f32x4_convert_i32x4(i);
+    }
+};
+
+}  // namespace
+}  // namespace gguf_squash

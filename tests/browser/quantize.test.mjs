@@ -132,6 +132,9 @@ test('cancel mid-way: no download, the UI is ready again', async () => {
         const p = document.querySelector('[data-testid=progress]');
         return p.value > 0 && p.value < p.max;
     }, null, { timeout: 60_000, polling: 20 });
+    // The progress line: percentage, throughput, elapsed time, ETA and the current tensor.
+    const line = await page.locator('#progress-stats').innerText();
+    for (const part of [/\d+\.\d%/, /MB\/s/, /elapsed/, /ETA/, /blk\.\d+\.|token_embd|output/]) assert.match(line, part);
     const running = await liveWorkers(page);
     assert.ok(running.filter((n) => /pool/.test(n)).length >= 1, `workers while running: ${running}`);
     assert.ok(running.includes('gguf-squash quantize'), `workers while running: ${running}`);

@@ -10,7 +10,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
+#include "../kernel_table.h"
 #include "../quant_common.h"
 #include "../ref/legacy_ref.h"
 #include "k_quants_lanes.h"
@@ -91,6 +93,128 @@ void quantize_legacy_imatrix_lanes(const float* src, void* dst, int64_t nrows, i
         }
         for (; ib < nb; ++ib) Tail(x + ib * n, qw + ib * n, sigma2, y + ib);
     }
+}
+
+// Without importance weights each block is done in two steps: its scale (a reduction, then scalar
+// divisions and the fp16 rounding: a long dependency chain) and its quants (element-wise). Blocks
+// go through the first step in groups, so the chains of a group's blocks overlap instead of each
+// blocking its quants.
+struct block_scale {
+    float id;   // inverse scale
+    float min;  // the affine types' minimum
+};
+
+// The kernels without importance weights, written once over B, an ISA's whole-block operations:
+// B::I (an int32 vector; one block's levels are I[B::kVectors]), scale_q8_0 / quants_q8_0,
+// symmetric_scale<Nmax> / symmetric_quants<Nmax> (Q4_0, Q5_0: d = max / -Nmax),
+// affine_scale<Nmax> / affine_quants<Nmax> (Q4_1, Q5_1: d = (max - min) / Nmax), store_nibbles
+// and fifth_bits. A scale step returns false for a block the scalar reference must do (a NaN or
+// infinity in it, or a scale that is not finite): its comparison order decides the bytes there.
+template <class B>
+struct legacy_block_kernels {
+    using I = typename B::I;
+
+    static bool scale(const float* x, block_q8_0* y, block_scale* p) {
+        return B::scale_q8_0(x, y, p);
+    }
+    static void quants(const float* x, const block_scale& p, block_q8_0* y) {
+        B::quants_q8_0(x, p, y);
+    }
+
+    static bool scale(const float* x, block_q4_0* y, block_scale* p) {
+        return B::template symmetric_scale<8>(x, &y->d, p);
+    }
+    static void quants(const float* x, const block_scale& p, block_q4_0* y) {
+        I q[B::kVectors];
+        B::template symmetric_quants<8>(x, p, q);
+        B::store_nibbles(q, y->qs);
+    }
+
+    static bool scale(const float* x, block_q5_0* y, block_scale* p) {
+        return B::template symmetric_scale<16>(x, &y->d, p);
+    }
+    static void quants(const float* x, const block_scale& p, block_q5_0* y) {
+        I q[B::kVectors];
+        B::template symmetric_quants<16>(x, p, q);
+        B::store_nibbles(q, y->qs);
+        const uint32_t qh = B::fifth_bits(q);
+        std::memcpy(y->qh, &qh, 4);
+    }
+
+    static bool scale(const float* x, block_q4_1* y, block_scale* p) {
+        return B::template affine_scale<15>(x, &y->d, &y->m, p);
+    }
+    static void quants(const float* x, const block_scale& p, block_q4_1* y) {
+        I q[B::kVectors];
+        B::template affine_quants<15>(x, p, q);
+        B::store_nibbles(q, y->qs);
+    }
+
+    static bool scale(const float* x, block_q5_1* y, block_scale* p) {
+        return B::template affine_scale<31>(x, &y->d, &y->m, p);
+    }
+    static void quants(const float* x, const block_scale& p, block_q5_1* y) {
+        I q[B::kVectors];
+        B::template affine_quants<31>(x, p, q);
+        B::store_nibbles(q, y->qs);
+        const uint32_t qh = B::fifth_bits(q);
+        std::memcpy(y->qh, &qh, 4);
+    }
+
+    template <typename Block, void (*Ref)(const float*, Block*)>
+    static void quantize_blocks(const float* src, Block* out, int64_t nb) {
+        constexpr int kGroup = 8;
+        block_scale p[kGroup];
+        bool ok[kGroup];
+        for (int64_t i = 0; i < nb; i += kGroup) {
+            const int g = int(nb - i < kGroup ? nb - i : kGroup);
+            for (int b = 0; b < g; ++b)
+                ok[b] = scale(src + (i + b) * kLegacyBlock, out + i + b, &p[b]);
+            for (int b = 0; b < g; ++b) {
+                const float* x = src + (i + b) * kLegacyBlock;
+                if (ok[b]) {
+                    quants(x, p[b], out + i + b);
+                } else {
+                    Ref(x, out + i + b);
+                }
+            }
+        }
+    }
+
+    template <typename Block, void (*Ref)(const float*, Block*), quantize_fn Weighted>
+    static void quantize(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                         const float* imatrix) {
+        if (imatrix) return Weighted(src, dst, nrows, n_per_row, imatrix);
+        quantize_blocks<Block, Ref>(src, static_cast<Block*>(dst),
+                                    nrows * n_per_row / kLegacyBlock);
+    }
+
+    // Q8_0 ignores importance weights, as ggml's quantize_q8_0 does.
+    static void quantize_q8_0(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                              const float*) {
+        quantize_blocks<block_q8_0, quantize_block_q8_0_ref>(src, static_cast<block_q8_0*>(dst),
+                                                             nrows * n_per_row / kLegacyBlock);
+    }
+};
+
+// Registers Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 for one ISA: B's whole-block kernels without importance
+// weights, V's lanes (one block per lane) with them.
+template <class B, class V>
+void register_legacy_lanes(kernel_table& table) {
+    using K = legacy_block_kernels<B>;
+    table.quantize[uint32_t(ggml_type::q8_0)] = K::quantize_q8_0;
+    table.quantize[uint32_t(ggml_type::q4_0)] = K::template quantize<
+        block_q4_0, quantize_block_q4_0_ref,
+        quantize_legacy_imatrix_lanes<V, block_q4_0, 8, false, quantize_block_q4_0_imatrix_ref>>;
+    table.quantize[uint32_t(ggml_type::q4_1)] = K::template quantize<
+        block_q4_1, quantize_block_q4_1_ref,
+        quantize_legacy_imatrix_lanes<V, block_q4_1, 15, true, quantize_block_q4_1_imatrix_ref>>;
+    table.quantize[uint32_t(ggml_type::q5_0)] = K::template quantize<
+        block_q5_0, quantize_block_q5_0_ref,
+        quantize_legacy_imatrix_lanes<V, block_q5_0, 16, false, quantize_block_q5_0_imatrix_ref>>;
+    table.quantize[uint32_t(ggml_type::q5_1)] = K::template quantize<
+        block_q5_1, quantize_block_q5_1_ref,
+        quantize_legacy_imatrix_lanes<V, block_q5_1, 31, true, quantize_block_q5_1_imatrix_ref>>;
 }
 
 }  // namespace

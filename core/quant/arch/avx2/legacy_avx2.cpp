@@ -17,324 +17,226 @@
 namespace gguf_squash {
 namespace {
 
-struct block_vectors {
-    __m256 v[4];
-};
+struct avx2_blocks {
+    using I = __m256i;
+    static constexpr int kVectors = 4;  // vectors per block of 32
 
-inline block_vectors load_block(const float* x) {
-    return {{_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _mm256_loadu_ps(x + 16),
-             _mm256_loadu_ps(x + 24)}};
-}
+    struct block_vectors {
+        __m256 v[4];
+    };
 
-inline __m256 abs_ps(__m256 v) {
-    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
-}
-
-// True when every element is finite (no NaN, no infinity).
-inline bool all_finite(const block_vectors& b) {
-    const __m256 inf = _mm256_set1_ps(INFINITY);
-    __m256 ok = _mm256_cmp_ps(abs_ps(b.v[0]), inf, _CMP_LT_OQ);
-    ok = _mm256_and_ps(ok, _mm256_cmp_ps(abs_ps(b.v[1]), inf, _CMP_LT_OQ));
-    ok = _mm256_and_ps(ok, _mm256_cmp_ps(abs_ps(b.v[2]), inf, _CMP_LT_OQ));
-    ok = _mm256_and_ps(ok, _mm256_cmp_ps(abs_ps(b.v[3]), inf, _CMP_LT_OQ));
-    return _mm256_movemask_ps(ok) == 0xff;
-}
-
-inline float hmax(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0x4e));
-    m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0xb1));
-    return _mm_cvtss_f32(m);
-}
-
-inline float hmin(__m256 v) {
-    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0x4e));
-    m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0xb1));
-    return _mm_cvtss_f32(m);
-}
-
-// Bit j set where element j equals `value` (as a float comparison, so -0 == +0).
-inline uint32_t equal_mask(const block_vectors& b, __m256 value) {
-    uint32_t mask = 0;
-#pragma GCC unroll 8
-    for (int k = 0; k < 4; ++k) {
-        mask |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(b.v[k], value, _CMP_EQ_OQ))) << (8 * k);
+    static block_vectors load_block(const float* x) {
+        return {{_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _mm256_loadu_ps(x + 16),
+                 _mm256_loadu_ps(x + 24)}};
     }
-    return mask;
-}
 
-// The scalar loops keep the first element reaching the extreme (strict comparisons), which only
-// matters for the sign of a zero.
-inline float first_equal(const float* x, const block_vectors& b, float value) {
-    if (value != 0.0f) return value;
-    return x[__builtin_ctz(equal_mask(b, _mm256_set1_ps(value)))];
-}
+    static __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
 
-// Signed value of the first largest-magnitude element, +0 if all are zero (finite input).
-inline float signed_abs_max(const float* x, const block_vectors& b, float* amax_out) {
-    const __m256 a = _mm256_max_ps(_mm256_max_ps(abs_ps(b.v[0]), abs_ps(b.v[1])),
-                                   _mm256_max_ps(abs_ps(b.v[2]), abs_ps(b.v[3])));
-    const float amax = hmax(a);
-    *amax_out = amax;
-    if (amax == 0.0f) return 0.0f;
-    const __m256 va = _mm256_set1_ps(amax);
-    uint32_t mask = 0;
-#pragma GCC unroll 8
-    for (int k = 0; k < 4; ++k) {
-        mask |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(abs_ps(b.v[k]), va, _CMP_EQ_OQ)))
-                << (8 * k);
+    // True when every element is finite (no NaN, no infinity).
+    static bool all_finite(const block_vectors& b) {
+        const __m256 inf = _mm256_set1_ps(INFINITY);
+        __m256 ok = _mm256_cmp_ps(abs_ps(b.v[0]), inf, _CMP_LT_OQ);
+        ok = _mm256_and_ps(ok, _mm256_cmp_ps(abs_ps(b.v[1]), inf, _CMP_LT_OQ));
+        ok = _mm256_and_ps(ok, _mm256_cmp_ps(abs_ps(b.v[2]), inf, _CMP_LT_OQ));
+        ok = _mm256_and_ps(ok, _mm256_cmp_ps(abs_ps(b.v[3]), inf, _CMP_LT_OQ));
+        return _mm256_movemask_ps(ok) == 0xff;
     }
-    return x[__builtin_ctz(mask)];
-}
 
-// C's float-to-int conversion on x86 (cvttps2dq), then the low byte's signed value.
-inline __m256i trunc_low_byte_signed(__m256 v) {
-    const __m256i i = _mm256_cvttps_epi32(v);
-    return _mm256_srai_epi32(_mm256_slli_epi32(i, 24), 24);
-}
-
-// Packs 16 int32 lanes (each 0..255) of a and b into 16 bytes in element order.
-inline __m128i pack_u8(__m256i a, __m256i b) {
-    const __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
-    return _mm_packus_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-}
-
-// Bit 4 of each of the 32 levels, as ggml's qh word.
-inline uint32_t fifth_bits(const __m256i q[4]) {
-    uint32_t qh = 0;
-#pragma GCC unroll 8
-    for (int k = 0; k < 4; ++k) {
-        qh |= uint32_t(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(q[k], 27))))
-              << (8 * k);
+    static float hmax(__m256 v) {
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0x4e));
+        m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0xb1));
+        return _mm_cvtss_f32(m);
     }
-    return qh;
-}
 
-inline void store_nibbles(const __m256i q[4], uint8_t* qs) {
-    const __m256i m = _mm256_set1_epi32(0x0f);
-    const __m256i lo =
-        _mm256_or_si256(_mm256_and_si256(q[0], m), _mm256_slli_epi32(_mm256_and_si256(q[2], m), 4));
-    const __m256i hi =
-        _mm256_or_si256(_mm256_and_si256(q[1], m), _mm256_slli_epi32(_mm256_and_si256(q[3], m), 4));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), pack_u8(lo, hi));
-}
-
-inline bool finite_scale(float d, float id) {
-    return std::isfinite(d) && std::isfinite(id);
-}
-
-// Each block is done in two steps: its scale (a reduction, then scalar divisions and the fp16
-// rounding: a long dependency chain) and its quants (element-wise). Blocks go through the first
-// step in groups, so the chains of a group's blocks overlap instead of each blocking its quants.
-struct block_scale {
-    float id;   // inverse scale
-    float min;  // the affine types' minimum
-};
-
-bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
-    const block_vectors b = load_block(x);
-    if (!all_finite(b)) return false;
-    const __m256 a = _mm256_max_ps(_mm256_max_ps(abs_ps(b.v[0]), abs_ps(b.v[1])),
-                                   _mm256_max_ps(abs_ps(b.v[2]), abs_ps(b.v[3])));
-    const float amax = hmax(a);
-    const float d = amax / 127;
-    const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return false;
-    y->d = fp32_to_fp16(d);
-    p->id = id;
-    return true;
-}
-
-void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
-    const __m256 vid = _mm256_set1_ps(p.id);
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256 half = _mm256_set1_ps(0.5f);
-    const __m256 one = _mm256_set1_ps(1.0f);
-    __m256i q[4];
-#pragma GCC unroll 8
-    for (int k = 0; k < 4; ++k) {
-        // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
-        // fraction x - trunc(x) is exact for these magnitudes).
-        const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), vid);
-        const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        const __m256 frac = abs_ps(_mm256_sub_ps(v, t));
-        const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ),
-                                          _mm256_or_ps(one, _mm256_and_ps(v, sign)));
-        q[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+    static float hmin(__m256 v) {
+        __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0x4e));
+        m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0xb1));
+        return _mm_cvtss_f32(m);
     }
-    const __m256i p01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
-    const __m256i p23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
-    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi16(p01, p23), 0xd8);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y->qs), packed);
-}
 
-// Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
-template <int Nmax>
-inline bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
-    const block_vectors b = load_block(x);
-    if (!all_finite(b)) return false;
-    float amax;
-    const float max = signed_abs_max(x, b, &amax);
-    const float d = max / -Nmax;
-    const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return false;
-    *d_out = fp32_to_fp16(d);
-    p->id = id;
-    return true;
-}
-
-template <int Nmax>
-inline void symmetric_quants(const float* x, const block_scale& p, __m256i q[4]) {
-    const __m256 vid = _mm256_set1_ps(p.id);
-    const __m256 bias = _mm256_set1_ps(float(Nmax) + 0.5f);
-    const __m256i top = _mm256_set1_epi32(2 * Nmax - 1);
+    // Bit j set where element j equals `value` (as a float comparison, so -0 == +0).
+    static uint32_t equal_mask(const block_vectors& b, __m256 value) {
+        uint32_t mask = 0;
 #pragma GCC unroll 8
-    for (int k = 0; k < 4; ++k) {
-        const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), vid), bias);
-        q[k] = _mm256_and_si256(_mm256_min_epi32(trunc_low_byte_signed(v), top),
-                                _mm256_set1_epi32(0xff));
+        for (int k = 0; k < 4; ++k) {
+            mask |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(b.v[k], value, _CMP_EQ_OQ)))
+                    << (8 * k);
+        }
+        return mask;
     }
-}
 
-// Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
-template <int Nmax>
-inline bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
-    const block_vectors b = load_block(x);
-    if (!all_finite(b)) return false;
-    const float vmin =
-        hmin(_mm256_min_ps(_mm256_min_ps(b.v[0], b.v[1]), _mm256_min_ps(b.v[2], b.v[3])));
-    const float vmax =
-        hmax(_mm256_max_ps(_mm256_max_ps(b.v[0], b.v[1]), _mm256_max_ps(b.v[2], b.v[3])));
-    const float min = first_equal(x, b, vmin);
-    const float max = first_equal(x, b, vmax);
-    const float d = (max - min) / Nmax;
-    const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return false;
-    *d_out = fp32_to_fp16(d);
-    *m_out = fp32_to_fp16(min);
-    p->id = id;
-    p->min = min;
-    return true;
-}
+    // The scalar loops keep the first element reaching the extreme (strict comparisons), which only
+    // matters for the sign of a zero.
+    static float first_equal(const float* x, const block_vectors& b, float value) {
+        if (value != 0.0f) return value;
+        return x[__builtin_ctz(equal_mask(b, _mm256_set1_ps(value)))];
+    }
 
-template <int Nmax>
-inline void affine_quants(const float* x, const block_scale& p, __m256i q[4]) {
-    const __m256 vid = _mm256_set1_ps(p.id);
-    const __m256 vmin8 = _mm256_set1_ps(p.min);
-    const __m256 half = _mm256_set1_ps(0.5f);
+    // Signed value of the first largest-magnitude element, +0 if all are zero (finite input).
+    static float signed_abs_max(const float* x, const block_vectors& b, float* amax_out) {
+        const __m256 a = _mm256_max_ps(_mm256_max_ps(abs_ps(b.v[0]), abs_ps(b.v[1])),
+                                       _mm256_max_ps(abs_ps(b.v[2]), abs_ps(b.v[3])));
+        const float amax = hmax(a);
+        *amax_out = amax;
+        if (amax == 0.0f) return 0.0f;
+        const __m256 va = _mm256_set1_ps(amax);
+        uint32_t mask = 0;
 #pragma GCC unroll 8
-    for (int k = 0; k < 4; ++k) {
-        const __m256 v = _mm256_add_ps(
-            _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + 8 * k), vmin8), vid), half);
-        if constexpr (Nmax == 15) {
-            q[k] =
-                _mm256_and_si256(_mm256_min_epi32(trunc_low_byte_signed(v), _mm256_set1_epi32(15)),
-                                 _mm256_set1_epi32(0xff));
-        } else {
-            q[k] = _mm256_cvttps_epi32(v);  // ggml stores the low byte without clamping
+        for (int k = 0; k < 4; ++k) {
+            mask |= uint32_t(_mm256_movemask_ps(_mm256_cmp_ps(abs_ps(b.v[k]), va, _CMP_EQ_OQ)))
+                    << (8 * k);
+        }
+        return x[__builtin_ctz(mask)];
+    }
+
+    // C's float-to-int conversion on x86 (cvttps2dq), then the low byte's signed value.
+    static __m256i trunc_low_byte_signed(__m256 v) {
+        const __m256i i = _mm256_cvttps_epi32(v);
+        return _mm256_srai_epi32(_mm256_slli_epi32(i, 24), 24);
+    }
+
+    // Packs 16 int32 lanes (each 0..255) of a and b into 16 bytes in element order.
+    static __m128i pack_u8(__m256i a, __m256i b) {
+        const __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+        return _mm_packus_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    }
+
+    // Bit 4 of each of the 32 levels, as ggml's qh word.
+    static uint32_t fifth_bits(const __m256i q[4]) {
+        uint32_t qh = 0;
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; ++k) {
+            qh |= uint32_t(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(q[k], 27))))
+                  << (8 * k);
+        }
+        return qh;
+    }
+
+    static void store_nibbles(const __m256i q[4], uint8_t* qs) {
+        const __m256i m = _mm256_set1_epi32(0x0f);
+        const __m256i lo = _mm256_or_si256(_mm256_and_si256(q[0], m),
+                                           _mm256_slli_epi32(_mm256_and_si256(q[2], m), 4));
+        const __m256i hi = _mm256_or_si256(_mm256_and_si256(q[1], m),
+                                           _mm256_slli_epi32(_mm256_and_si256(q[3], m), 4));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), pack_u8(lo, hi));
+    }
+
+    static bool finite_scale(float d, float id) {
+        return std::isfinite(d) && std::isfinite(id);
+    }
+
+    static bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
+        const block_vectors b = load_block(x);
+        if (!all_finite(b)) return false;
+        const __m256 a = _mm256_max_ps(_mm256_max_ps(abs_ps(b.v[0]), abs_ps(b.v[1])),
+                                       _mm256_max_ps(abs_ps(b.v[2]), abs_ps(b.v[3])));
+        const float amax = hmax(a);
+        const float d = amax / 127;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        y->d = fp32_to_fp16(d);
+        p->id = id;
+        return true;
+    }
+
+    static void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
+        const __m256 vid = _mm256_set1_ps(p.id);
+        const __m256 sign = _mm256_set1_ps(-0.0f);
+        const __m256 half = _mm256_set1_ps(0.5f);
+        const __m256 one = _mm256_set1_ps(1.0f);
+        __m256i q[4];
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; ++k) {
+            // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
+            // fraction x - trunc(x) is exact for these magnitudes).
+            const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), vid);
+            const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            const __m256 frac = abs_ps(_mm256_sub_ps(v, t));
+            const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ),
+                                              _mm256_or_ps(one, _mm256_and_ps(v, sign)));
+            q[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+        }
+        const __m256i p01 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
+        const __m256i p23 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
+        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi16(p01, p23), 0xd8);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y->qs), packed);
+    }
+
+    // Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
+    template <int Nmax>
+    static bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
+        const block_vectors b = load_block(x);
+        if (!all_finite(b)) return false;
+        float amax;
+        const float max = signed_abs_max(x, b, &amax);
+        const float d = max / -Nmax;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        *d_out = fp32_to_fp16(d);
+        p->id = id;
+        return true;
+    }
+
+    template <int Nmax>
+    static void symmetric_quants(const float* x, const block_scale& p, __m256i q[4]) {
+        const __m256 vid = _mm256_set1_ps(p.id);
+        const __m256 bias = _mm256_set1_ps(float(Nmax) + 0.5f);
+        const __m256i top = _mm256_set1_epi32(2 * Nmax - 1);
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; ++k) {
+            const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), vid), bias);
+            q[k] = _mm256_and_si256(_mm256_min_epi32(trunc_low_byte_signed(v), top),
+                                    _mm256_set1_epi32(0xff));
         }
     }
-}
 
-bool scale_q4_0(const float* x, block_q4_0* y, block_scale* p) {
-    return symmetric_scale<8>(x, &y->d, p);
-}
-void quants_q4_0(const float* x, const block_scale& p, block_q4_0* y) {
-    __m256i q[4];
-    symmetric_quants<8>(x, p, q);
-    store_nibbles(q, y->qs);
-}
+    // Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
+    template <int Nmax>
+    static bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
+        const block_vectors b = load_block(x);
+        if (!all_finite(b)) return false;
+        const float vmin =
+            hmin(_mm256_min_ps(_mm256_min_ps(b.v[0], b.v[1]), _mm256_min_ps(b.v[2], b.v[3])));
+        const float vmax =
+            hmax(_mm256_max_ps(_mm256_max_ps(b.v[0], b.v[1]), _mm256_max_ps(b.v[2], b.v[3])));
+        const float min = first_equal(x, b, vmin);
+        const float max = first_equal(x, b, vmax);
+        const float d = (max - min) / Nmax;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        *d_out = fp32_to_fp16(d);
+        *m_out = fp32_to_fp16(min);
+        p->id = id;
+        p->min = min;
+        return true;
+    }
 
-bool scale_q5_0(const float* x, block_q5_0* y, block_scale* p) {
-    return symmetric_scale<16>(x, &y->d, p);
-}
-void quants_q5_0(const float* x, const block_scale& p, block_q5_0* y) {
-    __m256i q[4];
-    symmetric_quants<16>(x, p, q);
-    store_nibbles(q, y->qs);
-    const uint32_t qh = fifth_bits(q);
-    std::memcpy(y->qh, &qh, 4);
-}
-
-bool scale_q4_1(const float* x, block_q4_1* y, block_scale* p) {
-    return affine_scale<15>(x, &y->d, &y->m, p);
-}
-void quants_q4_1(const float* x, const block_scale& p, block_q4_1* y) {
-    __m256i q[4];
-    affine_quants<15>(x, p, q);
-    store_nibbles(q, y->qs);
-}
-
-bool scale_q5_1(const float* x, block_q5_1* y, block_scale* p) {
-    return affine_scale<31>(x, &y->d, &y->m, p);
-}
-void quants_q5_1(const float* x, const block_scale& p, block_q5_1* y) {
-    __m256i q[4];
-    affine_quants<31>(x, p, q);
-    store_nibbles(q, y->qs);
-    const uint32_t qh = fifth_bits(q);
-    std::memcpy(y->qh, &qh, 4);
-}
-
-template <typename Block, bool (*Scale)(const float*, Block*, block_scale*),
-          void (*Quants)(const float*, const block_scale&, Block*),
-          void (*Ref)(const float*, Block*)>
-void quantize_blocks_avx2(const float* src, Block* out, int64_t nb) {
-    constexpr int kGroup = 8;
-    block_scale p[kGroup];
-    bool ok[kGroup];
-    for (int64_t i = 0; i < nb; i += kGroup) {
-        const int g = int(nb - i < kGroup ? nb - i : kGroup);
-        for (int b = 0; b < g; ++b) ok[b] = Scale(src + (i + b) * kLegacyBlock, out + i + b, &p[b]);
-        for (int b = 0; b < g; ++b) {
-            const float* x = src + (i + b) * kLegacyBlock;
-            if (ok[b]) {
-                Quants(x, p[b], out + i + b);
+    template <int Nmax>
+    static void affine_quants(const float* x, const block_scale& p, __m256i q[4]) {
+        const __m256 vid = _mm256_set1_ps(p.id);
+        const __m256 vmin8 = _mm256_set1_ps(p.min);
+        const __m256 half = _mm256_set1_ps(0.5f);
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; ++k) {
+            const __m256 v = _mm256_add_ps(
+                _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + 8 * k), vmin8), vid), half);
+            if constexpr (Nmax == 15) {
+                q[k] = _mm256_and_si256(
+                    _mm256_min_epi32(trunc_low_byte_signed(v), _mm256_set1_epi32(15)),
+                    _mm256_set1_epi32(0xff));
             } else {
-                Ref(x, out + i + b);
+                q[k] = _mm256_cvttps_epi32(v);  // ggml stores the low byte without clamping
             }
         }
     }
-}
-
-template <typename Block, bool (*Scale)(const float*, Block*, block_scale*),
-          void (*Quants)(const float*, const block_scale&, Block*),
-          void (*Ref)(const float*, Block*), quantize_fn Weighted>
-void quantize_legacy_avx2(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                          const float* imatrix) {
-    if (imatrix) return Weighted(src, dst, nrows, n_per_row, imatrix);
-    quantize_blocks_avx2<Block, Scale, Quants, Ref>(src, static_cast<Block*>(dst),
-                                                    nrows * n_per_row / kLegacyBlock);
-}
-
-// Q8_0 ignores importance weights, as ggml's quantize_q8_0 does.
-void quantize_q8_0_avx2(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                        const float*) {
-    quantize_blocks_avx2<block_q8_0, scale_q8_0, quants_q8_0, quantize_block_q8_0_ref>(
-        src, static_cast<block_q8_0*>(dst), nrows * n_per_row / kLegacyBlock);
-}
+};
 
 }  // namespace
 
 void register_legacy_avx2(kernel_table& table) {
-    table.quantize[uint32_t(ggml_type::q8_0)] = quantize_q8_0_avx2;
-    table.quantize[uint32_t(ggml_type::q4_0)] =
-        quantize_legacy_avx2<block_q4_0, scale_q4_0, quants_q4_0, quantize_block_q4_0_ref,
-                             quantize_legacy_imatrix_lanes<avx2_lanes, block_q4_0, 8, false,
-                                                           quantize_block_q4_0_imatrix_ref>>;
-    table.quantize[uint32_t(ggml_type::q4_1)] =
-        quantize_legacy_avx2<block_q4_1, scale_q4_1, quants_q4_1, quantize_block_q4_1_ref,
-                             quantize_legacy_imatrix_lanes<avx2_lanes, block_q4_1, 15, true,
-                                                           quantize_block_q4_1_imatrix_ref>>;
-    table.quantize[uint32_t(ggml_type::q5_0)] =
-        quantize_legacy_avx2<block_q5_0, scale_q5_0, quants_q5_0, quantize_block_q5_0_ref,
-                             quantize_legacy_imatrix_lanes<avx2_lanes, block_q5_0, 16, false,
-                                                           quantize_block_q5_0_imatrix_ref>>;
-    table.quantize[uint32_t(ggml_type::q5_1)] =
-        quantize_legacy_avx2<block_q5_1, scale_q5_1, quants_q5_1, quantize_block_q5_1_ref,
-                             quantize_legacy_imatrix_lanes<avx2_lanes, block_q5_1, 31, true,
-                                                           quantize_block_q5_1_imatrix_ref>>;
+    register_legacy_lanes<avx2_blocks, avx2_lanes>(table);
 }
 
 }  // namespace gguf_squash

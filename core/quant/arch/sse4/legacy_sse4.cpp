@@ -18,312 +18,219 @@
 namespace gguf_squash {
 namespace {
 
-struct block_vectors {
-    __m128 v[8];
-};
+struct sse4_blocks {
+    using I = __m128i;
+    static constexpr int kVectors = 8;  // vectors per block of 32
 
-inline block_vectors load_block(const float* x) {
-    block_vectors b;
+    struct block_vectors {
+        __m128 v[8];
+    };
+
+    static block_vectors load_block(const float* x) {
+        block_vectors b;
 #pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) b.v[k] = _mm_loadu_ps(x + 4 * k);
-    return b;
-}
-
-inline __m128 abs_ps(__m128 v) {
-    return _mm_andnot_ps(_mm_set1_ps(-0.0f), v);
-}
-
-inline bool all_finite(const block_vectors& b) {
-    const __m128 inf = _mm_set1_ps(INFINITY);
-    __m128 ok = _mm_cmplt_ps(abs_ps(b.v[0]), inf);
-#pragma GCC unroll 8
-    for (int k = 1; k < 8; ++k) ok = _mm_and_ps(ok, _mm_cmplt_ps(abs_ps(b.v[k]), inf));
-    return _mm_movemask_ps(ok) == 0xf;
-}
-
-inline float hmax(__m128 m) {
-    m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0x4e));
-    m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0xb1));
-    return _mm_cvtss_f32(m);
-}
-
-inline float hmin(__m128 m) {
-    m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0x4e));
-    m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0xb1));
-    return _mm_cvtss_f32(m);
-}
-
-inline float abs_max(const block_vectors& b) {
-    __m128 a = abs_ps(b.v[0]);
-#pragma GCC unroll 8
-    for (int k = 1; k < 8; ++k) a = _mm_max_ps(a, abs_ps(b.v[k]));
-    return hmax(a);
-}
-
-// Index of the first element whose (absolute, if Abs) value equals `value`.
-template <bool Abs>
-inline int first_equal_index(const block_vectors& b, float value) {
-    const __m128 vv = _mm_set1_ps(value);
-    uint32_t mask = 0;
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        const __m128 e = Abs ? abs_ps(b.v[k]) : b.v[k];
-        mask |= uint32_t(_mm_movemask_ps(_mm_cmpeq_ps(e, vv))) << (4 * k);
+        for (int k = 0; k < 8; ++k) b.v[k] = _mm_loadu_ps(x + 4 * k);
+        return b;
     }
-    return __builtin_ctz(mask);
-}
 
-// The scalar loops keep the first element reaching the extreme (strict comparisons), which only
-// matters for the sign of a zero.
-inline float first_equal(const float* x, const block_vectors& b, float value) {
-    if (value != 0.0f) return value;
-    return x[first_equal_index<false>(b, value)];
-}
-
-inline float signed_abs_max(const float* x, const block_vectors& b) {
-    const float amax = abs_max(b);
-    if (amax == 0.0f) return 0.0f;
-    return x[first_equal_index<true>(b, amax)];
-}
-
-// C's float-to-int conversion on x86 (cvttps2dq), then the low byte's signed value.
-inline __m128i trunc_low_byte_signed(__m128 v) {
-    return _mm_srai_epi32(_mm_slli_epi32(_mm_cvttps_epi32(v), 24), 24);
-}
-
-inline uint32_t fifth_bits(const __m128i q[8]) {
-    uint32_t qh = 0;
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        qh |= uint32_t(_mm_movemask_ps(_mm_castsi128_ps(_mm_slli_epi32(q[k], 27)))) << (4 * k);
+    static __m128 abs_ps(__m128 v) {
+        return _mm_andnot_ps(_mm_set1_ps(-0.0f), v);
     }
-    return qh;
-}
 
-inline void store_nibbles(const __m128i q[8], uint8_t* qs) {
-    const __m128i m = _mm_set1_epi32(0x0f);
-    __m128i c[4];
+    static bool all_finite(const block_vectors& b) {
+        const __m128 inf = _mm_set1_ps(INFINITY);
+        __m128 ok = _mm_cmplt_ps(abs_ps(b.v[0]), inf);
 #pragma GCC unroll 8
-    for (int k = 0; k < 4; ++k) {
-        c[k] = _mm_or_si128(_mm_and_si128(q[k], m), _mm_slli_epi32(_mm_and_si128(q[k + 4], m), 4));
+        for (int k = 1; k < 8; ++k) ok = _mm_and_ps(ok, _mm_cmplt_ps(abs_ps(b.v[k]), inf));
+        return _mm_movemask_ps(ok) == 0xf;
     }
-    const __m128i p = _mm_packus_epi16(_mm_packus_epi32(c[0], c[1]), _mm_packus_epi32(c[2], c[3]));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), p);
-}
 
-inline bool finite_scale(float d, float id) {
-    return std::isfinite(d) && std::isfinite(id);
-}
-
-// Each block is done in two steps: its scale (a reduction, then scalar divisions and the fp16
-// rounding: a long dependency chain) and its quants (element-wise). Blocks go through the first
-// step in groups, so the chains of a group's blocks overlap instead of each blocking its quants.
-struct block_scale {
-    float id;   // inverse scale
-    float min;  // the affine types' minimum
-};
-
-bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
-    const block_vectors b = load_block(x);
-    if (!all_finite(b)) return false;
-    const float amax = abs_max(b);
-    const float d = amax / 127;
-    const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return false;
-    y->d = fp32_to_fp16(d);
-    p->id = id;
-    return true;
-}
-
-void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
-    const __m128 vid = _mm_set1_ps(p.id);
-    const __m128 sign = _mm_set1_ps(-0.0f);
-    const __m128 half = _mm_set1_ps(0.5f);
-    const __m128 one = _mm_set1_ps(1.0f);
-    __m128i q[8];
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
-        // fraction x - trunc(x) is exact for these magnitudes).
-        const __m128 v = _mm_mul_ps(_mm_loadu_ps(x + 4 * k), vid);
-        const __m128 t = _mm_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        const __m128 frac = abs_ps(_mm_sub_ps(v, t));
-        const __m128 step =
-            _mm_and_ps(_mm_cmpge_ps(frac, half), _mm_or_ps(one, _mm_and_ps(v, sign)));
-        q[k] = _mm_cvttps_epi32(_mm_add_ps(t, step));
+    static float hmax(__m128 m) {
+        m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0x4e));
+        m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 0xb1));
+        return _mm_cvtss_f32(m);
     }
-    const __m128i lo = _mm_packs_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
-    const __m128i hi = _mm_packs_epi16(_mm_packs_epi32(q[4], q[5]), _mm_packs_epi32(q[6], q[7]));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y->qs), lo);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y->qs + 16), hi);
-}
 
-// Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
-template <int Nmax>
-inline bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
-    const block_vectors b = load_block(x);
-    if (!all_finite(b)) return false;
-    const float max = signed_abs_max(x, b);
-    const float d = max / -Nmax;
-    const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return false;
-    *d_out = fp32_to_fp16(d);
-    p->id = id;
-    return true;
-}
-
-template <int Nmax>
-inline void symmetric_quants(const float* x, const block_scale& p, __m128i q[8]) {
-    const __m128 vid = _mm_set1_ps(p.id);
-    const __m128 bias = _mm_set1_ps(float(Nmax) + 0.5f);
-    const __m128i top = _mm_set1_epi32(2 * Nmax - 1);
-    const __m128i byte = _mm_set1_epi32(0xff);
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        const __m128 v = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(x + 4 * k), vid), bias);
-        q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), top), byte);
+    static float hmin(__m128 m) {
+        m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0x4e));
+        m = _mm_min_ps(m, _mm_shuffle_ps(m, m, 0xb1));
+        return _mm_cvtss_f32(m);
     }
-}
 
-// Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
-template <int Nmax>
-inline bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
-    const block_vectors b = load_block(x);
-    if (!all_finite(b)) return false;
-    __m128 vmin = b.v[0], vmax = b.v[0];
+    static float abs_max(const block_vectors& b) {
+        __m128 a = abs_ps(b.v[0]);
 #pragma GCC unroll 8
-    for (int k = 1; k < 8; ++k) {
-        vmin = _mm_min_ps(vmin, b.v[k]);
-        vmax = _mm_max_ps(vmax, b.v[k]);
+        for (int k = 1; k < 8; ++k) a = _mm_max_ps(a, abs_ps(b.v[k]));
+        return hmax(a);
     }
-    const float min = first_equal(x, b, hmin(vmin));
-    const float max = first_equal(x, b, hmax(vmax));
-    const float d = (max - min) / Nmax;
-    const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return false;
-    *d_out = fp32_to_fp16(d);
-    *m_out = fp32_to_fp16(min);
-    p->id = id;
-    p->min = min;
-    return true;
-}
 
-template <int Nmax>
-inline void affine_quants(const float* x, const block_scale& p, __m128i q[8]) {
-    const __m128 vid = _mm_set1_ps(p.id);
-    const __m128 vmin = _mm_set1_ps(p.min);
-    const __m128 half = _mm_set1_ps(0.5f);
+    // Index of the first element whose (absolute, if Abs) value equals `value`.
+    template <bool Abs>
+    static int first_equal_index(const block_vectors& b, float value) {
+        const __m128 vv = _mm_set1_ps(value);
+        uint32_t mask = 0;
 #pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        const __m128 v =
-            _mm_add_ps(_mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(x + 4 * k), vmin), vid), half);
-        if constexpr (Nmax == 15) {
-            q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), _mm_set1_epi32(15)),
-                                 _mm_set1_epi32(0xff));
-        } else {
-            q[k] = _mm_cvttps_epi32(v);  // ggml stores the low byte without clamping
+        for (int k = 0; k < 8; ++k) {
+            const __m128 e = Abs ? abs_ps(b.v[k]) : b.v[k];
+            mask |= uint32_t(_mm_movemask_ps(_mm_cmpeq_ps(e, vv))) << (4 * k);
+        }
+        return __builtin_ctz(mask);
+    }
+
+    // The scalar loops keep the first element reaching the extreme (strict comparisons), which only
+    // matters for the sign of a zero.
+    static float first_equal(const float* x, const block_vectors& b, float value) {
+        if (value != 0.0f) return value;
+        return x[first_equal_index<false>(b, value)];
+    }
+
+    static float signed_abs_max(const float* x, const block_vectors& b) {
+        const float amax = abs_max(b);
+        if (amax == 0.0f) return 0.0f;
+        return x[first_equal_index<true>(b, amax)];
+    }
+
+    // C's float-to-int conversion on x86 (cvttps2dq), then the low byte's signed value.
+    static __m128i trunc_low_byte_signed(__m128 v) {
+        return _mm_srai_epi32(_mm_slli_epi32(_mm_cvttps_epi32(v), 24), 24);
+    }
+
+    static uint32_t fifth_bits(const __m128i q[8]) {
+        uint32_t qh = 0;
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            qh |= uint32_t(_mm_movemask_ps(_mm_castsi128_ps(_mm_slli_epi32(q[k], 27)))) << (4 * k);
+        }
+        return qh;
+    }
+
+    static void store_nibbles(const __m128i q[8], uint8_t* qs) {
+        const __m128i m = _mm_set1_epi32(0x0f);
+        __m128i c[4];
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; ++k) {
+            c[k] =
+                _mm_or_si128(_mm_and_si128(q[k], m), _mm_slli_epi32(_mm_and_si128(q[k + 4], m), 4));
+        }
+        const __m128i p =
+            _mm_packus_epi16(_mm_packus_epi32(c[0], c[1]), _mm_packus_epi32(c[2], c[3]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), p);
+    }
+
+    static bool finite_scale(float d, float id) {
+        return std::isfinite(d) && std::isfinite(id);
+    }
+
+    static bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
+        const block_vectors b = load_block(x);
+        if (!all_finite(b)) return false;
+        const float amax = abs_max(b);
+        const float d = amax / 127;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        y->d = fp32_to_fp16(d);
+        p->id = id;
+        return true;
+    }
+
+    static void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
+        const __m128 vid = _mm_set1_ps(p.id);
+        const __m128 sign = _mm_set1_ps(-0.0f);
+        const __m128 half = _mm_set1_ps(0.5f);
+        const __m128 one = _mm_set1_ps(1.0f);
+        __m128i q[8];
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
+            // fraction x - trunc(x) is exact for these magnitudes).
+            const __m128 v = _mm_mul_ps(_mm_loadu_ps(x + 4 * k), vid);
+            const __m128 t = _mm_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            const __m128 frac = abs_ps(_mm_sub_ps(v, t));
+            const __m128 step =
+                _mm_and_ps(_mm_cmpge_ps(frac, half), _mm_or_ps(one, _mm_and_ps(v, sign)));
+            q[k] = _mm_cvttps_epi32(_mm_add_ps(t, step));
+        }
+        const __m128i lo =
+            _mm_packs_epi16(_mm_packs_epi32(q[0], q[1]), _mm_packs_epi32(q[2], q[3]));
+        const __m128i hi =
+            _mm_packs_epi16(_mm_packs_epi32(q[4], q[5]), _mm_packs_epi32(q[6], q[7]));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y->qs), lo);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y->qs + 16), hi);
+    }
+
+    // Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
+    template <int Nmax>
+    static bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
+        const block_vectors b = load_block(x);
+        if (!all_finite(b)) return false;
+        const float max = signed_abs_max(x, b);
+        const float d = max / -Nmax;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        *d_out = fp32_to_fp16(d);
+        p->id = id;
+        return true;
+    }
+
+    template <int Nmax>
+    static void symmetric_quants(const float* x, const block_scale& p, __m128i q[8]) {
+        const __m128 vid = _mm_set1_ps(p.id);
+        const __m128 bias = _mm_set1_ps(float(Nmax) + 0.5f);
+        const __m128i top = _mm_set1_epi32(2 * Nmax - 1);
+        const __m128i byte = _mm_set1_epi32(0xff);
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            const __m128 v = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(x + 4 * k), vid), bias);
+            q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), top), byte);
         }
     }
-}
 
-bool scale_q4_0(const float* x, block_q4_0* y, block_scale* p) {
-    return symmetric_scale<8>(x, &y->d, p);
-}
-void quants_q4_0(const float* x, const block_scale& p, block_q4_0* y) {
-    __m128i q[8];
-    symmetric_quants<8>(x, p, q);
-    store_nibbles(q, y->qs);
-}
+    // Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
+    template <int Nmax>
+    static bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
+        const block_vectors b = load_block(x);
+        if (!all_finite(b)) return false;
+        __m128 vmin = b.v[0], vmax = b.v[0];
+#pragma GCC unroll 8
+        for (int k = 1; k < 8; ++k) {
+            vmin = _mm_min_ps(vmin, b.v[k]);
+            vmax = _mm_max_ps(vmax, b.v[k]);
+        }
+        const float min = first_equal(x, b, hmin(vmin));
+        const float max = first_equal(x, b, hmax(vmax));
+        const float d = (max - min) / Nmax;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        *d_out = fp32_to_fp16(d);
+        *m_out = fp32_to_fp16(min);
+        p->id = id;
+        p->min = min;
+        return true;
+    }
 
-bool scale_q5_0(const float* x, block_q5_0* y, block_scale* p) {
-    return symmetric_scale<16>(x, &y->d, p);
-}
-void quants_q5_0(const float* x, const block_scale& p, block_q5_0* y) {
-    __m128i q[8];
-    symmetric_quants<16>(x, p, q);
-    store_nibbles(q, y->qs);
-    const uint32_t qh = fifth_bits(q);
-    std::memcpy(y->qh, &qh, 4);
-}
-
-bool scale_q4_1(const float* x, block_q4_1* y, block_scale* p) {
-    return affine_scale<15>(x, &y->d, &y->m, p);
-}
-void quants_q4_1(const float* x, const block_scale& p, block_q4_1* y) {
-    __m128i q[8];
-    affine_quants<15>(x, p, q);
-    store_nibbles(q, y->qs);
-}
-
-bool scale_q5_1(const float* x, block_q5_1* y, block_scale* p) {
-    return affine_scale<31>(x, &y->d, &y->m, p);
-}
-void quants_q5_1(const float* x, const block_scale& p, block_q5_1* y) {
-    __m128i q[8];
-    affine_quants<31>(x, p, q);
-    store_nibbles(q, y->qs);
-    const uint32_t qh = fifth_bits(q);
-    std::memcpy(y->qh, &qh, 4);
-}
-
-template <typename Block, bool (*Scale)(const float*, Block*, block_scale*),
-          void (*Quants)(const float*, const block_scale&, Block*),
-          void (*Ref)(const float*, Block*)>
-void quantize_blocks_sse4(const float* src, Block* out, int64_t nb) {
-    constexpr int kGroup = 8;
-    block_scale p[kGroup];
-    bool ok[kGroup];
-    for (int64_t i = 0; i < nb; i += kGroup) {
-        const int g = int(nb - i < kGroup ? nb - i : kGroup);
-        for (int b = 0; b < g; ++b) ok[b] = Scale(src + (i + b) * kLegacyBlock, out + i + b, &p[b]);
-        for (int b = 0; b < g; ++b) {
-            const float* x = src + (i + b) * kLegacyBlock;
-            if (ok[b]) {
-                Quants(x, p[b], out + i + b);
+    template <int Nmax>
+    static void affine_quants(const float* x, const block_scale& p, __m128i q[8]) {
+        const __m128 vid = _mm_set1_ps(p.id);
+        const __m128 vmin = _mm_set1_ps(p.min);
+        const __m128 half = _mm_set1_ps(0.5f);
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            const __m128 v =
+                _mm_add_ps(_mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(x + 4 * k), vmin), vid), half);
+            if constexpr (Nmax == 15) {
+                q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), _mm_set1_epi32(15)),
+                                     _mm_set1_epi32(0xff));
             } else {
-                Ref(x, out + i + b);
+                q[k] = _mm_cvttps_epi32(v);  // ggml stores the low byte without clamping
             }
         }
     }
-}
-
-template <typename Block, bool (*Scale)(const float*, Block*, block_scale*),
-          void (*Quants)(const float*, const block_scale&, Block*),
-          void (*Ref)(const float*, Block*), quantize_fn Weighted>
-void quantize_legacy_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                          const float* imatrix) {
-    if (imatrix) return Weighted(src, dst, nrows, n_per_row, imatrix);
-    quantize_blocks_sse4<Block, Scale, Quants, Ref>(src, static_cast<Block*>(dst),
-                                                    nrows * n_per_row / kLegacyBlock);
-}
-
-// Q8_0 ignores importance weights, as ggml's quantize_q8_0 does.
-void quantize_q8_0_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                        const float*) {
-    quantize_blocks_sse4<block_q8_0, scale_q8_0, quants_q8_0, quantize_block_q8_0_ref>(
-        src, static_cast<block_q8_0*>(dst), nrows * n_per_row / kLegacyBlock);
-}
+};
 
 }  // namespace
 
 void register_legacy_sse4(kernel_table& table) {
-    table.quantize[uint32_t(ggml_type::q8_0)] = quantize_q8_0_sse4;
-    table.quantize[uint32_t(ggml_type::q4_0)] =
-        quantize_legacy_sse4<block_q4_0, scale_q4_0, quants_q4_0, quantize_block_q4_0_ref,
-                             quantize_legacy_imatrix_lanes<sse4_lanes, block_q4_0, 8, false,
-                                                           quantize_block_q4_0_imatrix_ref>>;
-    table.quantize[uint32_t(ggml_type::q4_1)] =
-        quantize_legacy_sse4<block_q4_1, scale_q4_1, quants_q4_1, quantize_block_q4_1_ref,
-                             quantize_legacy_imatrix_lanes<sse4_lanes, block_q4_1, 15, true,
-                                                           quantize_block_q4_1_imatrix_ref>>;
-    table.quantize[uint32_t(ggml_type::q5_0)] =
-        quantize_legacy_sse4<block_q5_0, scale_q5_0, quants_q5_0, quantize_block_q5_0_ref,
-                             quantize_legacy_imatrix_lanes<sse4_lanes, block_q5_0, 16, false,
-                                                           quantize_block_q5_0_imatrix_ref>>;
-    table.quantize[uint32_t(ggml_type::q5_1)] =
-        quantize_legacy_sse4<block_q5_1, scale_q5_1, quants_q5_1, quantize_block_q5_1_ref,
-                             quantize_legacy_imatrix_lanes<sse4_lanes, block_q5_1, 31, true,
-                                                           quantize_block_q5_1_imatrix_ref>>;
+    register_legacy_lanes<sse4_blocks, sse4_lanes>(table);
 }
 
 }  // namespace gguf_squash

@@ -19,317 +19,222 @@
 namespace gguf_squash {
 namespace {
 
-struct block_vectors {
-    v128_t v[8];
-};
+struct wasm128_blocks {
+    using I = v128_t;
+    static constexpr int kVectors = 8;  // vectors per block of 32
 
-inline block_vectors load_block(const float* x) {
-    block_vectors b;
+    struct block_vectors {
+        v128_t v[8];
+    };
+
+    static block_vectors load_block(const float* x) {
+        block_vectors b;
 #pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) b.v[k] = wasm_v128_load(x + 4 * k);
-    return b;
-}
-
-inline bool all_finite(const block_vectors& b) {
-    const v128_t inf = wasm_f32x4_splat(INFINITY);
-    v128_t ok = wasm_f32x4_lt(wasm_f32x4_abs(b.v[0]), inf);
-#pragma GCC unroll 8
-    for (int k = 1; k < 8; ++k) ok = wasm_v128_and(ok, wasm_f32x4_lt(wasm_f32x4_abs(b.v[k]), inf));
-    return wasm_i32x4_all_true(ok);
-}
-
-inline float hmax(v128_t m) {
-    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
-    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
-    return wasm_f32x4_extract_lane(m, 0);
-}
-
-inline float hmin(v128_t m) {
-    m = wasm_f32x4_pmin(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
-    m = wasm_f32x4_pmin(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
-    return wasm_f32x4_extract_lane(m, 0);
-}
-
-inline float abs_max(const block_vectors& b) {
-    v128_t a = wasm_f32x4_abs(b.v[0]);
-#pragma GCC unroll 8
-    for (int k = 1; k < 8; ++k) a = wasm_f32x4_pmax(a, wasm_f32x4_abs(b.v[k]));
-    return hmax(a);
-}
-
-// Index of the first element whose (absolute, if Abs) value equals `value`.
-template <bool Abs>
-inline int first_equal_index(const block_vectors& b, float value) {
-    const v128_t vv = wasm_f32x4_splat(value);
-    uint32_t mask = 0;
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        const v128_t e = Abs ? wasm_f32x4_abs(b.v[k]) : b.v[k];
-        mask |= uint32_t(wasm_i32x4_bitmask(wasm_f32x4_eq(e, vv))) << (4 * k);
+        for (int k = 0; k < 8; ++k) b.v[k] = wasm_v128_load(x + 4 * k);
+        return b;
     }
-    return __builtin_ctz(mask);
-}
 
-// The scalar loops keep the first element reaching the extreme (strict comparisons), which only
-// matters for the sign of a zero.
-inline float first_equal(const float* x, const block_vectors& b, float value) {
-    if (value != 0.0f) return value;
-    return x[first_equal_index<false>(b, value)];
-}
-
-inline float signed_abs_max(const float* x, const block_vectors& b) {
-    const float amax = abs_max(b);
-    if (amax == 0.0f) return 0.0f;
-    return x[first_equal_index<true>(b, amax)];
-}
-
-// The low byte's signed value of a 32-bit lane.
-inline v128_t low_byte_signed(v128_t i) {
-    return wasm_i32x4_shr(wasm_i32x4_shl(i, 24), 24);
-}
-
-// Packs 16 int32 lanes (each 0..255) into 16 bytes in element order.
-inline v128_t pack_u8(const v128_t* q) {
-    return wasm_u8x16_narrow_i16x8(wasm_u16x8_narrow_i32x4(q[0], q[1]),
-                                   wasm_u16x8_narrow_i32x4(q[2], q[3]));
-}
-
-inline uint32_t fifth_bits(const v128_t q[8]) {
-    uint32_t qh = 0;
+    static bool all_finite(const block_vectors& b) {
+        const v128_t inf = wasm_f32x4_splat(INFINITY);
+        v128_t ok = wasm_f32x4_lt(wasm_f32x4_abs(b.v[0]), inf);
 #pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        qh |= uint32_t(wasm_i32x4_bitmask(wasm_i32x4_shl(q[k], 27))) << (4 * k);
+        for (int k = 1; k < 8; ++k)
+            ok = wasm_v128_and(ok, wasm_f32x4_lt(wasm_f32x4_abs(b.v[k]), inf));
+        return wasm_i32x4_all_true(ok);
     }
-    return qh;
-}
 
-inline void store_nibbles(const v128_t q[8], uint8_t* qs) {
-    const v128_t m = wasm_i32x4_splat(0x0f);
-    v128_t c[4];
-#pragma GCC unroll 8
-    for (int k = 0; k < 4; ++k) {
-        c[k] = wasm_v128_or(wasm_v128_and(q[k], m), wasm_i32x4_shl(wasm_v128_and(q[k + 4], m), 4));
+    static float hmax(v128_t m) {
+        m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+        m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+        return wasm_f32x4_extract_lane(m, 0);
     }
-    wasm_v128_store(qs, pack_u8(c));
-}
 
-inline bool finite_scale(float d, float id) {
-    return std::isfinite(d) && std::isfinite(id);
-}
-
-// Each block is done in two steps: its scale (a reduction, then scalar divisions and the fp16
-// rounding: a long dependency chain) and its quants (element-wise). Blocks go through the first
-// step in groups, so the chains of a group's blocks overlap instead of each blocking its quants.
-struct block_scale {
-    float id;   // inverse scale
-    float min;  // the affine types' minimum
-};
-
-bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
-    const block_vectors b = load_block(x);
-    if (!all_finite(b)) return false;
-    const float amax = abs_max(b);
-    const float d = amax / 127;
-    const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return false;
-    y->d = fp32_to_fp16(d);
-    p->id = id;
-    return true;
-}
-
-void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
-    const v128_t vid = wasm_f32x4_splat(p.id);
-    const v128_t sign = wasm_f32x4_splat(-0.0f);
-    const v128_t half = wasm_f32x4_splat(0.5f);
-    const v128_t one = wasm_f32x4_splat(1.0f);
-    v128_t q[8];
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
-        // fraction x - trunc(x) is exact for these magnitudes).
-        const v128_t v = wasm_f32x4_mul(wasm_v128_load(x + 4 * k), vid);
-        const v128_t t = wasm_f32x4_trunc(v);
-        const v128_t frac = wasm_f32x4_abs(wasm_f32x4_sub(v, t));
-        const v128_t step =
-            wasm_v128_and(wasm_f32x4_ge(frac, half), wasm_v128_or(one, wasm_v128_and(v, sign)));
-        q[k] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_add(t, step));
+    static float hmin(v128_t m) {
+        m = wasm_f32x4_pmin(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+        m = wasm_f32x4_pmin(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+        return wasm_f32x4_extract_lane(m, 0);
     }
-    const v128_t lo = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[0], q[1]),
-                                              wasm_i16x8_narrow_i32x4(q[2], q[3]));
-    const v128_t hi = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[4], q[5]),
-                                              wasm_i16x8_narrow_i32x4(q[6], q[7]));
-    wasm_v128_store(y->qs, lo);
-    wasm_v128_store(y->qs + 16, hi);
-}
 
-// Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
-template <int Nmax>
-inline bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
-    const block_vectors b = load_block(x);
-    if (!all_finite(b)) return false;
-    const float max = signed_abs_max(x, b);
-    const float d = max / -Nmax;
-    const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return false;
-    *d_out = fp32_to_fp16(d);
-    p->id = id;
-    return true;
-}
-
-template <int Nmax>
-inline void symmetric_quants(const float* x, const block_scale& p, v128_t q[8]) {
-    const v128_t vid = wasm_f32x4_splat(p.id);
-    const v128_t bias = wasm_f32x4_splat(float(Nmax) + 0.5f);
-    const v128_t top = wasm_i32x4_splat(2 * Nmax - 1);
-    const v128_t byte = wasm_i32x4_splat(0xff);
+    static float abs_max(const block_vectors& b) {
+        v128_t a = wasm_f32x4_abs(b.v[0]);
 #pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + 4 * k), vid), bias);
-        q[k] = wasm_v128_and(wasm_i32x4_min(low_byte_signed(wasm_i32x4_trunc_sat_f32x4(v)), top),
-                             byte);
+        for (int k = 1; k < 8; ++k) a = wasm_f32x4_pmax(a, wasm_f32x4_abs(b.v[k]));
+        return hmax(a);
     }
-}
 
-// Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
-template <int Nmax>
-inline bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
-    const block_vectors b = load_block(x);
-    if (!all_finite(b)) return false;
-    v128_t vmin = b.v[0], vmax = b.v[0];
+    // Index of the first element whose (absolute, if Abs) value equals `value`.
+    template <bool Abs>
+    static int first_equal_index(const block_vectors& b, float value) {
+        const v128_t vv = wasm_f32x4_splat(value);
+        uint32_t mask = 0;
 #pragma GCC unroll 8
-    for (int k = 1; k < 8; ++k) {
-        vmin = wasm_f32x4_pmin(vmin, b.v[k]);
-        vmax = wasm_f32x4_pmax(vmax, b.v[k]);
+        for (int k = 0; k < 8; ++k) {
+            const v128_t e = Abs ? wasm_f32x4_abs(b.v[k]) : b.v[k];
+            mask |= uint32_t(wasm_i32x4_bitmask(wasm_f32x4_eq(e, vv))) << (4 * k);
+        }
+        return __builtin_ctz(mask);
     }
-    const float min = first_equal(x, b, hmin(vmin));
-    const float max = first_equal(x, b, hmax(vmax));
-    const float d = (max - min) / Nmax;
-    const float id = d ? 1.0f / d : 0.0f;
-    if (!finite_scale(d, id)) return false;
-    *d_out = fp32_to_fp16(d);
-    *m_out = fp32_to_fp16(min);
-    p->id = id;
-    p->min = min;
-    return true;
-}
 
-template <int Nmax>
-inline void affine_quants(const float* x, const block_scale& p, v128_t q[8]) {
-    const v128_t vid = wasm_f32x4_splat(p.id);
-    const v128_t vmin = wasm_f32x4_splat(p.min);
-    const v128_t half = wasm_f32x4_splat(0.5f);
+    // The scalar loops keep the first element reaching the extreme (strict comparisons), which only
+    // matters for the sign of a zero.
+    static float first_equal(const float* x, const block_vectors& b, float value) {
+        if (value != 0.0f) return value;
+        return x[first_equal_index<false>(b, value)];
+    }
+
+    static float signed_abs_max(const float* x, const block_vectors& b) {
+        const float amax = abs_max(b);
+        if (amax == 0.0f) return 0.0f;
+        return x[first_equal_index<true>(b, amax)];
+    }
+
+    // The low byte's signed value of a 32-bit lane.
+    static v128_t low_byte_signed(v128_t i) {
+        return wasm_i32x4_shr(wasm_i32x4_shl(i, 24), 24);
+    }
+
+    // Packs 16 int32 lanes (each 0..255) into 16 bytes in element order.
+    static v128_t pack_u8(const v128_t* q) {
+        return wasm_u8x16_narrow_i16x8(wasm_u16x8_narrow_i32x4(q[0], q[1]),
+                                       wasm_u16x8_narrow_i32x4(q[2], q[3]));
+    }
+
+    static uint32_t fifth_bits(const v128_t q[8]) {
+        uint32_t qh = 0;
 #pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-        const v128_t v = wasm_f32x4_add(
-            wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + 4 * k), vmin), vid), half);
-        if constexpr (Nmax == 15) {
-            q[k] = wasm_v128_and(wasm_i32x4_min(low_byte_signed(wasm_i32x4_trunc_sat_f32x4(v)),
-                                                wasm_i32x4_splat(15)),
-                                 wasm_i32x4_splat(0xff));
-        } else {
-            q[k] = wasm_i32x4_trunc_sat_f32x4(v);  // ggml stores the low byte without clamping
+        for (int k = 0; k < 8; ++k) {
+            qh |= uint32_t(wasm_i32x4_bitmask(wasm_i32x4_shl(q[k], 27))) << (4 * k);
+        }
+        return qh;
+    }
+
+    static void store_nibbles(const v128_t q[8], uint8_t* qs) {
+        const v128_t m = wasm_i32x4_splat(0x0f);
+        v128_t c[4];
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; ++k) {
+            c[k] =
+                wasm_v128_or(wasm_v128_and(q[k], m), wasm_i32x4_shl(wasm_v128_and(q[k + 4], m), 4));
+        }
+        wasm_v128_store(qs, pack_u8(c));
+    }
+
+    static bool finite_scale(float d, float id) {
+        return std::isfinite(d) && std::isfinite(id);
+    }
+
+    static bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
+        const block_vectors b = load_block(x);
+        if (!all_finite(b)) return false;
+        const float amax = abs_max(b);
+        const float d = amax / 127;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        y->d = fp32_to_fp16(d);
+        p->id = id;
+        return true;
+    }
+
+    static void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
+        const v128_t vid = wasm_f32x4_splat(p.id);
+        const v128_t sign = wasm_f32x4_splat(-0.0f);
+        const v128_t half = wasm_f32x4_splat(0.5f);
+        const v128_t one = wasm_f32x4_splat(1.0f);
+        v128_t q[8];
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
+            // fraction x - trunc(x) is exact for these magnitudes).
+            const v128_t v = wasm_f32x4_mul(wasm_v128_load(x + 4 * k), vid);
+            const v128_t t = wasm_f32x4_trunc(v);
+            const v128_t frac = wasm_f32x4_abs(wasm_f32x4_sub(v, t));
+            const v128_t step =
+                wasm_v128_and(wasm_f32x4_ge(frac, half), wasm_v128_or(one, wasm_v128_and(v, sign)));
+            q[k] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_add(t, step));
+        }
+        const v128_t lo = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[0], q[1]),
+                                                  wasm_i16x8_narrow_i32x4(q[2], q[3]));
+        const v128_t hi = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(q[4], q[5]),
+                                                  wasm_i16x8_narrow_i32x4(q[6], q[7]));
+        wasm_v128_store(y->qs, lo);
+        wasm_v128_store(y->qs + 16, hi);
+    }
+
+    // Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
+    template <int Nmax>
+    static bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
+        const block_vectors b = load_block(x);
+        if (!all_finite(b)) return false;
+        const float max = signed_abs_max(x, b);
+        const float d = max / -Nmax;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        *d_out = fp32_to_fp16(d);
+        p->id = id;
+        return true;
+    }
+
+    template <int Nmax>
+    static void symmetric_quants(const float* x, const block_scale& p, v128_t q[8]) {
+        const v128_t vid = wasm_f32x4_splat(p.id);
+        const v128_t bias = wasm_f32x4_splat(float(Nmax) + 0.5f);
+        const v128_t top = wasm_i32x4_splat(2 * Nmax - 1);
+        const v128_t byte = wasm_i32x4_splat(0xff);
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + 4 * k), vid), bias);
+            q[k] = wasm_v128_and(
+                wasm_i32x4_min(low_byte_signed(wasm_i32x4_trunc_sat_f32x4(v)), top), byte);
         }
     }
-}
 
-bool scale_q4_0(const float* x, block_q4_0* y, block_scale* p) {
-    return symmetric_scale<8>(x, &y->d, p);
-}
-void quants_q4_0(const float* x, const block_scale& p, block_q4_0* y) {
-    v128_t q[8];
-    symmetric_quants<8>(x, p, q);
-    store_nibbles(q, y->qs);
-}
+    // Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
+    template <int Nmax>
+    static bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
+        const block_vectors b = load_block(x);
+        if (!all_finite(b)) return false;
+        v128_t vmin = b.v[0], vmax = b.v[0];
+#pragma GCC unroll 8
+        for (int k = 1; k < 8; ++k) {
+            vmin = wasm_f32x4_pmin(vmin, b.v[k]);
+            vmax = wasm_f32x4_pmax(vmax, b.v[k]);
+        }
+        const float min = first_equal(x, b, hmin(vmin));
+        const float max = first_equal(x, b, hmax(vmax));
+        const float d = (max - min) / Nmax;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        *d_out = fp32_to_fp16(d);
+        *m_out = fp32_to_fp16(min);
+        p->id = id;
+        p->min = min;
+        return true;
+    }
 
-bool scale_q5_0(const float* x, block_q5_0* y, block_scale* p) {
-    return symmetric_scale<16>(x, &y->d, p);
-}
-void quants_q5_0(const float* x, const block_scale& p, block_q5_0* y) {
-    v128_t q[8];
-    symmetric_quants<16>(x, p, q);
-    store_nibbles(q, y->qs);
-    const uint32_t qh = fifth_bits(q);
-    std::memcpy(y->qh, &qh, 4);
-}
-
-bool scale_q4_1(const float* x, block_q4_1* y, block_scale* p) {
-    return affine_scale<15>(x, &y->d, &y->m, p);
-}
-void quants_q4_1(const float* x, const block_scale& p, block_q4_1* y) {
-    v128_t q[8];
-    affine_quants<15>(x, p, q);
-    store_nibbles(q, y->qs);
-}
-
-bool scale_q5_1(const float* x, block_q5_1* y, block_scale* p) {
-    return affine_scale<31>(x, &y->d, &y->m, p);
-}
-void quants_q5_1(const float* x, const block_scale& p, block_q5_1* y) {
-    v128_t q[8];
-    affine_quants<31>(x, p, q);
-    store_nibbles(q, y->qs);
-    const uint32_t qh = fifth_bits(q);
-    std::memcpy(y->qh, &qh, 4);
-}
-
-template <typename Block, bool (*Scale)(const float*, Block*, block_scale*),
-          void (*Quants)(const float*, const block_scale&, Block*),
-          void (*Ref)(const float*, Block*)>
-void quantize_blocks_wasm128(const float* src, Block* out, int64_t nb) {
-    constexpr int kGroup = 8;
-    block_scale p[kGroup];
-    bool ok[kGroup];
-    for (int64_t i = 0; i < nb; i += kGroup) {
-        const int g = int(nb - i < kGroup ? nb - i : kGroup);
-        for (int b = 0; b < g; ++b) ok[b] = Scale(src + (i + b) * kLegacyBlock, out + i + b, &p[b]);
-        for (int b = 0; b < g; ++b) {
-            const float* x = src + (i + b) * kLegacyBlock;
-            if (ok[b]) {
-                Quants(x, p[b], out + i + b);
+    template <int Nmax>
+    static void affine_quants(const float* x, const block_scale& p, v128_t q[8]) {
+        const v128_t vid = wasm_f32x4_splat(p.id);
+        const v128_t vmin = wasm_f32x4_splat(p.min);
+        const v128_t half = wasm_f32x4_splat(0.5f);
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            const v128_t v = wasm_f32x4_add(
+                wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + 4 * k), vmin), vid), half);
+            if constexpr (Nmax == 15) {
+                q[k] = wasm_v128_and(wasm_i32x4_min(low_byte_signed(wasm_i32x4_trunc_sat_f32x4(v)),
+                                                    wasm_i32x4_splat(15)),
+                                     wasm_i32x4_splat(0xff));
             } else {
-                Ref(x, out + i + b);
+                q[k] = wasm_i32x4_trunc_sat_f32x4(v);  // ggml stores the low byte without clamping
             }
         }
     }
-}
-
-template <typename Block, bool (*Scale)(const float*, Block*, block_scale*),
-          void (*Quants)(const float*, const block_scale&, Block*),
-          void (*Ref)(const float*, Block*), quantize_fn Weighted>
-void quantize_legacy_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                             const float* imatrix) {
-    if (imatrix) return Weighted(src, dst, nrows, n_per_row, imatrix);
-    quantize_blocks_wasm128<Block, Scale, Quants, Ref>(src, static_cast<Block*>(dst),
-                                                       nrows * n_per_row / kLegacyBlock);
-}
-
-// Q8_0 ignores importance weights, as ggml's quantize_q8_0 does.
-void quantize_q8_0_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                           const float*) {
-    quantize_blocks_wasm128<block_q8_0, scale_q8_0, quants_q8_0, quantize_block_q8_0_ref>(
-        src, static_cast<block_q8_0*>(dst), nrows * n_per_row / kLegacyBlock);
-}
+};
 
 }  // namespace
 
 void register_legacy_wasm128(kernel_table& table) {
-    table.quantize[uint32_t(ggml_type::q8_0)] = quantize_q8_0_wasm128;
-    table.quantize[uint32_t(ggml_type::q4_0)] =
-        quantize_legacy_wasm128<block_q4_0, scale_q4_0, quants_q4_0, quantize_block_q4_0_ref,
-                                quantize_legacy_imatrix_lanes<wasm128_lanes, block_q4_0, 8, false,
-                                                              quantize_block_q4_0_imatrix_ref>>;
-    table.quantize[uint32_t(ggml_type::q4_1)] =
-        quantize_legacy_wasm128<block_q4_1, scale_q4_1, quants_q4_1, quantize_block_q4_1_ref,
-                                quantize_legacy_imatrix_lanes<wasm128_lanes, block_q4_1, 15, true,
-                                                              quantize_block_q4_1_imatrix_ref>>;
-    table.quantize[uint32_t(ggml_type::q5_0)] =
-        quantize_legacy_wasm128<block_q5_0, scale_q5_0, quants_q5_0, quantize_block_q5_0_ref,
-                                quantize_legacy_imatrix_lanes<wasm128_lanes, block_q5_0, 16, false,
-                                                              quantize_block_q5_0_imatrix_ref>>;
-    table.quantize[uint32_t(ggml_type::q5_1)] =
-        quantize_legacy_wasm128<block_q5_1, scale_q5_1, quants_q5_1, quantize_block_q5_1_ref,
-                                quantize_legacy_imatrix_lanes<wasm128_lanes, block_q5_1, 31, true,
-                                                              quantize_block_q5_1_imatrix_ref>>;
+    register_legacy_lanes<wasm128_blocks, wasm128_lanes>(table);
 }
 
 }  // namespace gguf_squash

@@ -134,49 +134,90 @@ async function runQuantize(core, args) {
             return 1;
         }
     }
-    let src;
-    try {
-        src = fileSource(parsed.input);
-    } catch (e) {
-        process.stderr.write(`gguf-squash quantize: cannot open '${parsed.input}': ${e.code ?? e.message}\n`);
-        return 1;
-    }
-    const tmp = parsed.output ? `${parsed.output}.tmp-${process.pid}` : null;
+    // The model: one file, or the shards of a split model (IN names the first, as llama-quantize
+    // requires; the others are opened next to it by name).
+    const srcs = [];
+    const closeAll = () => { for (const s of srcs) s.close(); };
     let model = null, job = null, fd = null;
+    const temps = [];     // temporary outputs, removed unless every file completes
+    const renamed = [];   // outputs already renamed, removed if a later rename fails
     try {
-        model = await core.openModel([src]);
+        try {
+            srcs.push(fileSource(parsed.input));
+        } catch (e) {
+            throw new GgufError('io_error', `cannot open '${parsed.input}': ${e.code ?? e.message}`);
+        }
+        model = await core.openModel([srcs[0]]);
+        const meta = model.info.metadata ?? {};
+        const count = Number(meta['split.count']?.value ?? 1);
+        if (count > 1) {
+            const no = Number(meta['split.no']?.value ?? 0);
+            if (no !== 0) {
+                throw new GgufError('refused', `${parsed.input}: illegal split file idx: ${no} (file: ${parsed.input}), model must be loaded with the first split`);
+            }
+            const suffix = (k) => `-${String(k + 1).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.gguf`;
+            if (!parsed.input.endsWith(suffix(0)))
+                throw new GgufError('refused', `${parsed.input}: invalid split file name: ${parsed.input}`);
+            const prefix = parsed.input.slice(0, -suffix(0).length);
+            model.free();
+            model = null;
+            for (let k = 1; k < count; k++) {
+                const name = prefix + suffix(k);
+                try {
+                    srcs.push(fileSource(name));
+                } catch (e) {
+                    throw new GgufError('io_error', `cannot open '${name}': ${e.code ?? e.message}`);
+                }
+            }
+            model = await core.openModel(srcs);
+        }
         job = core.createJob(model, args, { imatrix });
+        const outputs = job.plan.output_files;
         if (parsed.dry_run) {
             const p = job.plan;
             writeOut(`${parsed.ftype}: ${p.file_size} bytes, ${p.bpw.toFixed(2)} bpw\n`);
             return 0;
         }
-        fd = fs.openSync(tmp, 'w');
         const t0 = performance.now();
         const tty = process.stderr.isTTY;
-        let lastTensor = -1;
-        await job.run({
-            read: (offset, length) => src.read(offset, length),
-            write: (bytes) => {
-                let off = 0;
-                while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-            },
-            onProgress: tty ? (p) => {
-                if (p.tensorIndex !== lastTensor && p.tensorIndex < p.tensorCount) {
-                    lastTensor = p.tensorIndex;
-                    process.stderr.write(`[${String(p.tensorIndex + 1).padStart(4)}/${p.tensorCount}] ${p.tensor} -> ${p.tensorType}\n`);
-                }
-            } : null,
-        });
-        fs.closeSync(fd);
-        fd = null;
-        fs.renameSync(tmp, parsed.output);
+        let lastTensor = -1, tensorBase = 0;
+        for (const [i, out] of outputs.entries()) {
+            if (i > 0) job.selectOutput(i);
+            const tmp = `${out.name}.tmp-${process.pid}`;
+            fd = fs.openSync(tmp, 'w');
+            temps.push(tmp);
+            if (outputs.length > 1) process.stderr.write(`writing shard ${i + 1} of ${outputs.length}: '${out.name}'\n`);
+            lastTensor = -1;
+            await job.run({
+                read: (offset, length, shard = 0) => srcs[shard].read(offset, length),
+                write: (bytes) => {
+                    let off = 0;
+                    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+                },
+                onProgress: tty ? (p) => {
+                    if (p.tensorIndex !== lastTensor && p.tensorIndex < p.tensorCount) {
+                        lastTensor = p.tensorIndex;
+                        process.stderr.write(`[${String(tensorBase + p.tensorIndex + 1).padStart(4)}/${job.plan.tensors.length}] ${p.tensor} -> ${p.tensorType}\n`);
+                    }
+                } : null,
+            });
+            tensorBase += out.tensors;
+            fs.closeSync(fd);
+            fd = null;
+        }
+        for (const [i, out] of outputs.entries()) {
+            fs.renameSync(temps[i], out.name);
+            renamed.push(out.name);
+        }
+        temps.length = 0;
+        renamed.length = 0;
         if (tty) {
             const secs = (performance.now() - t0) / 1000;
             const p = job.plan;
+            const inBytes = srcs.reduce((a, s) => a + s.size, 0);
             process.stderr.write(`model size  = ${(p.source_bytes / 1048576).toFixed(2)} MiB\n` +
                                  `quant size  = ${(p.target_bytes / 1048576).toFixed(2)} MiB (${p.bpw.toFixed(2)} BPW)\n` +
-                                 `time        = ${secs.toFixed(2)} s, ${(src.size / 1e6 / secs).toFixed(1)} MB/s\n`);
+                                 `time        = ${secs.toFixed(2)} s, ${(inBytes / 1e6 / secs).toFixed(1)} MB/s\n`);
         }
         return 0;
     } catch (e) {
@@ -185,10 +226,10 @@ async function runQuantize(core, args) {
         return 1;
     } finally {
         if (fd !== null) fs.closeSync(fd);
-        if (tmp && fs.existsSync(tmp)) fs.unlinkSync(tmp);
+        for (const f of [...temps, ...renamed]) if (fs.existsSync(f)) fs.unlinkSync(f);
         job?.free();
         model?.free();
-        src.close();
+        closeAll();
     }
 }
 

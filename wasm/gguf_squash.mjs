@@ -252,18 +252,22 @@ export class GgufSquash {
         }
     }
 
-    // A streaming quantize job for `model` from llama-quantize's arguments
-    // ([options] IN [OUT] TYPE [NTHREADS]); `imatrix` holds the bytes of the --imatrix file.
-    // Throws a GgufError for bad arguments and refusals.
+    // A streaming quantize job for `model` (one file, or every shard of a split model) from
+    // llama-quantize's arguments ([options] IN [OUT] TYPE [NTHREADS]); `imatrix` holds the bytes
+    // of the --imatrix file. Throws a GgufError for bad arguments and refusals.
     createJob(model, args, { imatrix = null, maxBufferBytes = 0 } = {}) {
         const [argPtr, argLen] = this.allocString(args.join('\0'));
         const imPtr = imatrix ? this.allocBytes(imatrix) : 0;
+        const handles = model.parts.map((p) => p.handle);
+        const partsPtr = u32(this.mod._malloc(4 * handles.length));
         let handle = 0;
         try {
-            handle = this.mod._gs_job_new(model.handle, argPtr, argLen, imPtr,
+            new Uint32Array(this.mod.HEAPU8.buffer, partsPtr, handles.length).set(handles);
+            handle = this.mod._gs_job_new(partsPtr, handles.length, argPtr, argLen, imPtr,
                                           imatrix ? imatrix.length : 0, maxBufferBytes);
         } finally {
             this.mod._free(argPtr);
+            this.mod._free(partsPtr);
             if (imPtr) this.mod._free(imPtr);
         }
         if (!handle) throw new GgufError('out_of_memory', 'cannot allocate a quantize job');
@@ -331,13 +335,20 @@ export class Model {
     }
 }
 
-// A running quantize job: the core asks for input at offsets and produces the output in order.
+// A running quantize job: the core asks for input at (shard, offset) and produces the output in
+// order. With --keep-split there are several output files (plan.output_files, each {name,
+// file_size, tensors}): run() writes the selected one (selectOutput; file 0 at first).
 export class QuantizeJob {
     constructor(core, handle) {
         this.core = core;
         this.handle = handle;
         this.plan = JSON.parse(core.string(core.mod._gs_job_plan_json(handle)));
         this.progressBuf = 0;
+    }
+
+    // Switches to output file `index` of plan.output_files (its layout, header and run()).
+    selectOutput(index) {
+        if (this.core.mod._gs_job_select_output(this.handle, index) !== 0) throw this.error();
     }
 
     // The output layout for spreading row chunks over workers: {header_size, file_size,
@@ -395,8 +406,9 @@ export class QuantizeJob {
         };
     }
 
-    // Runs the job to its end. `read(offset, length)` returns (a promise of) up to `length`
-    // input bytes at that absolute offset (fewer only at the end of the input); `write(bytes)` is
+    // Runs the job to its end. `read(offset, length, shard)` returns (a promise of) up to `length`
+    // input bytes at that absolute offset of input shard `shard` (0 for a single file; fewer
+    // bytes only at the end of the input); `write(bytes)` is
     // awaited for each output chunk, in order (the chunk is a fresh copy the callee may keep or
     // transfer). `onProgress` gets progress() after each step; `signal` aborts between steps.
     async run({ read, write, onProgress = null, signal = null, chunkSize = 1 << 20 }) {
@@ -409,7 +421,8 @@ export class QuantizeJob {
                 const want = m._gs_job_input_wanted(this.handle);
                 if (want > 0) {
                     const offset = m._gs_job_input_offset(this.handle);
-                    const bytes = await read(offset, Math.min(want, chunkSize));
+                    const shard = m._gs_job_input_shard(this.handle);
+                    const bytes = await read(offset, Math.min(want, chunkSize), shard);
                     signal?.throwIfAborted();
                     if (!bytes || bytes.length === 0) {
                         m._gs_job_finish(this.handle);
@@ -439,11 +452,15 @@ export class QuantizeJob {
     }
 }
 
-// Positioned reads over the sources of a model (one file, or shards in order: offsets are the
-// first shard's, since the plan reads the model as one file when it has one shard).
-export function blobReader(blob) {
-    return async (offset, length) =>
-        new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer());
+// Positioned reads over the sources of a model: one Blob, or the shards of a split model in
+// shard order (model.files), read at (offset, length, shard) as QuantizeJob.run asks.
+export function blobReader(blobs) {
+    const list = Array.isArray(blobs) ? blobs : [blobs];
+    return async (offset, length, shard = 0) => {
+        const blob = list[shard];
+        if (!blob) throw new GgufError('invalid_argument', `no input shard ${shard}`);
+        return new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer());
+    };
 }
 
 // A push reader handle: feed chunks, learn what it wants next, then take the parsed model.

@@ -1,6 +1,10 @@
 // C ABI glue for the streaming quantize job (core/pipeline/quantize_job.h): llama-quantize's
 // arguments and an optional imatrix in; the job then asks JS for input bytes at offsets and hands
 // back output bytes in order. JS does all reading and writing (Blob slices, node files, OPFS).
+//
+// Split models: the job is made from every shard's header and asks for input by (shard, offset)
+// (gs_job_input_shard). With --keep-split there are several output files: the job writes one at
+// a time, chosen with gs_job_select_output (file 0 first).
 #include <emscripten/emscripten.h>
 
 #include <algorithm>
@@ -11,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "format/gguf_split.h"
 #include "format/gguf_writer.h"
 #include "glue_json.h"
 #include "pipeline/quantize_job.h"
@@ -27,9 +32,12 @@ using namespace gguf_squash::wasm_glue;
 struct job_handle {
     quantize_args args;
     std::optional<imatrix_data> imatrix;  // must outlive the job
+    quant_plan plan;                      // every output file's tensors
+    uint32_t output = 0;                  // output file the job writes
     std::unique_ptr<quantize_job> job;
     status error;
     std::string plan_json;
+    uint64_t max_buffer_bytes = 0;
 };
 
 // Text files named on the command line (--tensor-type-file), read by JS beforehand and handed in
@@ -59,7 +67,21 @@ std::vector<std::string> split_nul(const char* data, size_t size) {
 }
 
 std::string describe_plan(const quantize_args& args, const quant_plan& plan) {
-    std::string out = "{\"file_size\":" + std::to_string(plan.file_size) +
+    // Output files: one, or one per input shard with --keep-split; file_size is their total.
+    std::string files = "[";
+    uint64_t total = 0;
+    for (uint32_t f = 0; f < plan.output_file_count; ++f) {
+        result<quant_plan> part = output_file_plan(plan, f);
+        const uint64_t size = part.ok() ? part->file_size : 0;
+        total += size;
+        if (f) files += ',';
+        files += "{\"name\":";
+        append_json_string(files, output_file_name(args.output, plan, args.keep_split, f));
+        files += ",\"file_size\":" + std::to_string(size) +
+                 ",\"tensors\":" + std::to_string(part.ok() ? part->tensors.size() : 0) + "}";
+    }
+    files += "]";
+    std::string out = "{\"file_size\":" + std::to_string(total) +
                       ",\"header_size\":" + std::to_string(plan.header_size) +
                       ",\"source_bytes\":" + std::to_string(plan.source_bytes) +
                       ",\"target_bytes\":" + std::to_string(plan.target_bytes) +
@@ -73,6 +95,8 @@ std::string describe_plan(const quantize_args& args, const quant_plan& plan) {
     append_json_string(out, args.input);
     out += ",\"nthreads\":" + std::to_string(args.nthreads);
     out += ",\"dry_run\":" + std::string(args.options.dry_run ? "true" : "false");
+    out += ",\"keep_split\":" + std::string(args.keep_split ? "true" : "false");
+    out += ",\"output_files\":" + files;
     out += ",\"tensors\":[";
     for (size_t i = 0; i < plan.tensors.size(); ++i) {
         const tensor_plan& t = plan.tensors[i];
@@ -86,10 +110,24 @@ std::string describe_plan(const quantize_args& args, const quant_plan& plan) {
         out += ",\"source_bytes\":" + std::to_string(t.source_bytes);
         out += ",\"target_bytes\":" + std::to_string(t.target_bytes);
         out += ",\"fallback\":" + std::string(t.fallback ? "true" : "false");
+        out += ",\"shard\":" + std::to_string(t.source_shard);
+        out += ",\"output_file\":" + std::to_string(t.output_file);
         out += '}';
     }
     out += "]}";
     return out;
+}
+
+// Makes the job for output file `file` of h->plan.
+status start_output(job_handle* h, uint32_t file, uint64_t max_buffer_bytes) {
+    result<quant_plan> part = output_file_plan(h->plan, file);
+    if (!part.ok()) return part.error();
+    quantize_job_options jo;
+    jo.max_buffer_bytes = max_buffer_bytes;
+    jo.allow_non_finite = h->args.allow_non_finite;
+    h->job = std::make_unique<quantize_job>(*part, h->imatrix ? &*h->imatrix : nullptr, jo);
+    h->output = file;
+    return h->job->error();
 }
 
 }  // namespace
@@ -97,11 +135,13 @@ std::string describe_plan(const quantize_args& args, const quant_plan& plan) {
 extern "C" {
 
 // Parses llama-quantize's arguments (NUL-separated: [options] IN [OUT] TYPE [NTHREADS]), plans
-// the output for `model`'s header and creates the job. The imatrix bytes are the file named by
-// --imatrix (JS reads it). Always returns a handle; check gs_job_status.
-EMSCRIPTEN_KEEPALIVE job_handle* gs_job_new(model_handle* m, const char* args_data,
-                                            size_t args_size, const uint8_t* imatrix_bytes,
-                                            size_t imatrix_size, double max_buffer_bytes) {
+// the output for the model made of `parts` (one header, or every shard's in any order) and
+// creates the job for output file 0. The imatrix bytes are the file named by --imatrix (JS reads
+// it). Always returns a handle; check gs_job_status.
+EMSCRIPTEN_KEEPALIVE job_handle* gs_job_new(model_handle** parts, int n_parts,
+                                            const char* args_data, size_t args_size,
+                                            const uint8_t* imatrix_bytes, size_t imatrix_size,
+                                            double max_buffer_bytes) {
     auto* h = new (std::nothrow) job_handle;
     if (!h) return nullptr;
     result<quantize_args> args =
@@ -126,18 +166,48 @@ EMSCRIPTEN_KEEPALIVE job_handle* gs_job_new(model_handle* m, const char* args_da
         }
         options.imatrix = &*h->imatrix;
     }
-    result<quant_plan> plan = make_quant_plan(m->header, options);
+    result<quant_plan> plan = make_error(status_code::invalid_argument, "no model");
+    if (n_parts == 1) {
+        // One shard of a split model alone is not the model.
+        result<std::optional<gguf_split_info>> info = read_split_info(parts[0]->header);
+        if (!info.ok()) {
+            plan = info.error();
+        } else if (*info && (*info)->count > 1) {
+            plan = make_error(status_code::invalid_file,
+                              "split model: this is shard " + std::to_string((*info)->no + 1) +
+                                  " of " + std::to_string((*info)->count) + "; give every shard");
+        } else {
+            plan = make_quant_plan(parts[0]->header, options);
+        }
+    } else if (n_parts > 1) {
+        std::vector<gguf_header> shards;
+        for (int i = 0; i < n_parts; ++i) shards.push_back(parts[i]->header);
+        result<gguf_model> model = merge_gguf_shards(std::move(shards));
+        plan = model.ok() ? make_quant_plan(*model, options) : result<quant_plan>(model.error());
+    }
     if (!plan.ok()) {
         h->error = plan.error();
         return h;
     }
-    h->plan_json = describe_plan(h->args, *plan);
-    quantize_job_options jo;
-    jo.max_buffer_bytes =
+    h->plan = std::move(plan.value());
+    h->plan_json = describe_plan(h->args, h->plan);
+    h->max_buffer_bytes =
         max_buffer_bytes > 0 ? uint64_t(max_buffer_bytes) : h->args.max_buffer_size;
-    h->job = std::make_unique<quantize_job>(*plan, options.imatrix, jo);
-    if (!h->job->error().ok()) h->error = h->job->error();
+    status s = start_output(h, 0, h->max_buffer_bytes);
+    if (!s.ok()) h->error = s;
     return h;
+}
+
+// Switches the job to output file `file` (see plan_json's output_files); returns the status code.
+EMSCRIPTEN_KEEPALIVE int gs_job_select_output(job_handle* h, int file) {
+    if (!h->error.ok()) return int(h->error.code());
+    if (file < 0 || uint32_t(file) >= h->plan.output_file_count) {
+        h->error = make_error(status_code::invalid_argument, "no such output file");
+        return int(h->error.code());
+    }
+    status s = start_output(h, uint32_t(file), h->max_buffer_bytes);
+    if (!s.ok()) h->error = s;
+    return int(h->error.code());
 }
 
 // `quantize --help`: the usage and llama-quantize's list of types with their notes.
@@ -205,6 +275,10 @@ EMSCRIPTEN_KEEPALIVE const char* gs_job_plan_json(job_handle* h) {
 EMSCRIPTEN_KEEPALIVE double gs_job_input_offset(job_handle* h) {
     return h->job ? double(h->job->input_offset()) : 0;
 }
+// The input shard (split.no) that gs_job_input_offset refers to.
+EMSCRIPTEN_KEEPALIVE int gs_job_input_shard(job_handle* h) {
+    return h->job ? int(h->job->input_shard()) : 0;
+}
 EMSCRIPTEN_KEEPALIVE double gs_job_input_wanted(job_handle* h) {
     return h->job && h->error.ok() ? double(h->job->input_wanted()) : 0;
 }
@@ -261,8 +335,8 @@ EMSCRIPTEN_KEEPALIVE const char* gs_job_tensor_name(job_handle* h) {
 }
 
 // The output layout for a coordinator that spreads row chunks over a pool of workers: per tensor
-// (in output order) the absolute input offset, rows, bytes per input and output row, rows per
-// matrix (imatrix slices never cross one), and the zero padding after it.
+// (in output order) the input shard and absolute offset in it, rows, bytes per input and output
+// row, rows per matrix (imatrix slices never cross one), and the zero padding after it.
 EMSCRIPTEN_KEEPALIVE char* gs_job_layout_json(job_handle* h) {
     if (!h->job) return to_c_string("[]");
     const quant_plan& plan = h->job->plan();
@@ -275,6 +349,7 @@ EMSCRIPTEN_KEEPALIVE char* gs_job_layout_json(job_handle* h) {
         append_json_string(out, t.name);
         out += ",\"type\":";
         append_json_string(out, type_name(t.target_type));
+        out += ",\"shard\":" + std::to_string(t.source_shard);
         out += ",\"offset\":" + std::to_string(t.source_offset);
         out += ",\"rows\":" + std::to_string(t.ne[1] * t.ne[2] * t.ne[3]);
         out += ",\"rows_per_matrix\":" + std::to_string(t.ne[1] ? t.ne[1] : 1);

@@ -2,10 +2,10 @@
 // wasm simd128 files. Each lane runs the scalar reference's float operations in the reference's
 // order (its running sums go element by element), so the result is the reference's, bit for bit.
 //
-// V is the ISA's vector type and supplies: lanes, f (float vector), i (int32 vector), load,
-// set1, zero, add, mul, div, sqrt, abs, neg, gt, lt, blend(a, b, m) (m ? b : a), and_m, and
-// for four vectors at a time (so 4-lane ISAs can work on 16 elements in narrow integers):
-// level_values4(al, q) (q = kIq4nlValues[best_index_int8(al)], as float) and
+// V is the ISA's lane type (sse4_lanes.h, avx2_lanes.h, wasm128_lanes.h: lanes, F, load, store,
+// set1, zero, add, mul, div, sqrt, abs, neg, gt, lt, select(m, a, b) (m ? a : b), mask_and)
+// extended with, for four vectors at a time (so 4-lane ISAs can work on 16 elements in narrow
+// integers): level_values4(al, q) (q = kIq4nlValues[best_index_int8(al)], as float) and
 // level_bytes4(al, out) (out[v * lanes + k] = best_index_int8 of lane k of al[v]).
 //
 // Include only from an ISA file, with V defined in that file's anonymous namespace: every
@@ -32,10 +32,10 @@ inline void transpose_blocks(const float* const* src, float* xt) {
 
 // weight = qw * sqrt(sigma2 + x^2) with importance weights, x^2 without (transposed layout).
 template <class V>
-inline void block_weights(const float* xt, const float* qwt, typename V::f sigma2, float* wt) {
+inline void block_weights(const float* xt, const float* qwt, typename V::F sigma2, float* wt) {
     for (int j = 0; j < kSub; ++j) {
-        const typename V::f x = V::load(xt + j * V::lanes);
-        const typename V::f x2 = V::mul(x, x);
+        const typename V::F x = V::load(xt + j * V::lanes);
+        const typename V::F x2 = V::mul(x, x);
         V::store(wt + j * V::lanes,
                  qwt ? V::mul(V::load(qwt + j * V::lanes), V::sqrt(V::add(sigma2, x2))) : x2);
     }
@@ -43,9 +43,9 @@ inline void block_weights(const float* xt, const float* qwt, typename V::f sigma
 
 // Weighted sums for one trial inverse scale: sumqx = sum w*q*x, sumq2 = sum w*q*q, in j order.
 template <class V>
-inline void trial_sums(const float* xt, const float* wt, typename V::f id, typename V::f& sumqx,
-                       typename V::f& sumq2) {
-    using F = typename V::f;
+inline void trial_sums(const float* xt, const float* wt, typename V::F id, typename V::F& sumqx,
+                       typename V::F& sumq2) {
+    using F = typename V::F;
     sumqx = V::zero();
     sumq2 = V::zero();
     for (int j0 = 0; j0 < kSub; j0 += 4) {
@@ -65,43 +65,43 @@ inline void trial_sums(const float* xt, const float* wt, typename V::f id, typen
 
 // The per-block scale search of quantize_row_iq4_nl_impl (ntry = 7) for `lanes` blocks.
 template <class V>
-inline typename V::f block_scales(const float* xt, const float* wt) {
-    using F = typename V::f;
+inline typename V::F block_scales(const float* xt, const float* wt) {
+    using F = typename V::F;
     F amax = V::zero(), max = V::zero();
     for (int j = 0; j < kSub; ++j) {
         const F x = V::load(xt + j * V::lanes);
         const F ax = V::abs(x);
         const F bigger = V::gt(ax, amax);  // the first element with the largest |x| wins
-        amax = V::blend(amax, ax, bigger);
-        max = V::blend(max, x, bigger);
+        amax = V::select(bigger, ax, amax);
+        max = V::select(bigger, x, max);
     }
     const F zero = V::zero();
     F d = V::div(V::neg(max), V::set1(float(kIq4nlValues[0])));
     F id = V::div(V::set1(1.f), d);
     F sumqx, sumq2;
     trial_sums<V>(xt, wt, id, sumqx, sumq2);
-    d = V::blend(zero, V::div(sumqx, sumq2), V::gt(sumq2, zero));
+    d = V::select(V::gt(sumq2, zero), V::div(sumqx, sumq2), zero);
     F best = V::mul(d, sumqx);
     for (int itry = -7; itry <= 7; ++itry) {
         id = V::div(V::set1(float(itry + kIq4nlValues[0])), max);
         trial_sums<V>(xt, wt, id, sumqx, sumq2);
         const F better =
-            V::and_m(V::gt(sumq2, zero), V::gt(V::mul(sumqx, sumqx), V::mul(best, sumq2)));
+            V::mask_and(V::gt(sumq2, zero), V::gt(V::mul(sumqx, sumqx), V::mul(best, sumq2)));
         const F dn = V::div(sumqx, sumq2);
-        d = V::blend(d, dn, better);
-        best = V::blend(best, V::mul(dn, sumqx), better);
+        d = V::select(better, dn, d);
+        best = V::select(better, V::mul(dn, sumqx), best);
     }
     // Blocks whose max |x| is below GROUP_MAX_EPS get scale 0 (their trial values are unused).
-    return V::blend(d, zero, V::lt(amax, V::set1(1e-15f)));
+    return V::select(V::lt(amax, V::set1(1e-15f)), zero, d);
 }
 
 // Final level indices at inverse scales `id` (one per lane), packed two per byte into each
 // lane's 16 output bytes: element j low nibble, j + 16 high nibble.
 template <class V>
-inline void pack_levels(const float* xt, typename V::f id, uint8_t* const* qs) {
+inline void pack_levels(const float* xt, typename V::F id, uint8_t* const* qs) {
     constexpr int L = V::lanes;
     for (int j0 = 0; j0 < 16; j0 += 4) {
-        typename V::f lo[4], hi[4];
+        typename V::F lo[4], hi[4];
         for (int v = 0; v < 4; ++v) {
             lo[v] = V::mul(id, V::load(xt + (j0 + v) * L));
             hi[v] = V::mul(id, V::load(xt + (j0 + v + 16) * L));
@@ -137,9 +137,9 @@ void quantize_iq4_nl(const float* src, void* dst, int64_t nrows, int64_t n_per_r
         }
         transpose_blocks<V>(xs, xt);
         if (imatrix) transpose_blocks<V>(qws, qwt);
-        typename V::f sigma2 = V::zero();
+        typename V::F sigma2 = V::zero();
         for (int j = 0; j < kSub; ++j) {
-            const typename V::f x = V::load(xt + j * L);
+            const typename V::F x = V::load(xt + j * L);
             sigma2 = V::add(sigma2, V::mul(x, x));
         }
         sigma2 = V::mul(sigma2, V::set1(2.f / float(kSub)));

@@ -4,28 +4,13 @@
 
 #include "../../kernel_table.h"
 #include "../iq4_lanes.h"
+#include "avx2_lanes.h"
 
 namespace gguf_squash {
 namespace {
 
-struct avx2_lanes {
-    static constexpr int lanes = 8;
-    using f = __m256;
-    static f load(const float* p) { return _mm256_load_ps(p); }
-    static void store(float* p, f v) { _mm256_store_ps(p, v); }
-    static f set1(float v) { return _mm256_set1_ps(v); }
-    static f zero() { return _mm256_setzero_ps(); }
-    static f add(f a, f b) { return _mm256_add_ps(a, b); }
-    static f mul(f a, f b) { return _mm256_mul_ps(a, b); }
-    static f div(f a, f b) { return _mm256_div_ps(a, b); }
-    static f sqrt(f a) { return _mm256_sqrt_ps(a); }
-    static f abs(f a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
-    static f neg(f a) { return _mm256_xor_ps(_mm256_set1_ps(-0.0f), a); }
-    static f gt(f a, f b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
-    static f lt(f a, f b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
-    static f and_m(f a, f b) { return _mm256_and_ps(a, b); }
-    static f blend(f a, f b, f m) { return _mm256_blendv_ps(a, b, m); }
-
+// The ISA's float lanes plus the IQ4 level lookup that iq4_lanes.h asks for.
+struct iq4_avx2_lanes : avx2_lanes {
     // Level k of kIq4nlValues for indices 0..15 (byte lookup, then sign extension).
     static __m256 level(__m256i index) {
         const __m256i table = _mm256_broadcastsi128_si256(
@@ -62,12 +47,12 @@ struct avx2_lanes {
 
 void quantize_iq4_nl_avx2(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                           const float* imatrix) {
-    iq4_lanes::quantize_iq4_nl<avx2_lanes>(src, dst, nrows, n_per_row, imatrix);
+    iq4_lanes::quantize_iq4_nl<iq4_avx2_lanes>(src, dst, nrows, n_per_row, imatrix);
 }
 
 void quantize_iq4_xs_avx2(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                           const float* imatrix) {
-    iq4_lanes::quantize_iq4_xs<avx2_lanes>(src, dst, nrows, n_per_row, imatrix);
+    iq4_lanes::quantize_iq4_xs<iq4_avx2_lanes>(src, dst, nrows, n_per_row, imatrix);
 }
 
 }  // namespace

@@ -4,28 +4,13 @@
 
 #include "../../kernel_table.h"
 #include "../iq4_lanes.h"
+#include "sse4_lanes.h"
 
 namespace gguf_squash {
 namespace {
 
-struct sse4_lanes {
-    static constexpr int lanes = 4;
-    using f = __m128;
-    static f load(const float* p) { return _mm_load_ps(p); }
-    static void store(float* p, f v) { _mm_store_ps(p, v); }
-    static f set1(float v) { return _mm_set1_ps(v); }
-    static f zero() { return _mm_setzero_ps(); }
-    static f add(f a, f b) { return _mm_add_ps(a, b); }
-    static f mul(f a, f b) { return _mm_mul_ps(a, b); }
-    static f div(f a, f b) { return _mm_div_ps(a, b); }
-    static f sqrt(f a) { return _mm_sqrt_ps(a); }
-    static f abs(f a) { return _mm_andnot_ps(_mm_set1_ps(-0.0f), a); }
-    static f neg(f a) { return _mm_xor_ps(_mm_set1_ps(-0.0f), a); }
-    static f gt(f a, f b) { return _mm_cmpgt_ps(a, b); }
-    static f lt(f a, f b) { return _mm_cmplt_ps(a, b); }
-    static f and_m(f a, f b) { return _mm_and_ps(a, b); }
-    static f blend(f a, f b, f m) { return _mm_blendv_ps(a, b, m); }
-
+// The ISA's float lanes plus the IQ4 level lookup that iq4_lanes.h asks for.
+struct iq4_sse4_lanes : sse4_lanes {
     // ggml's best_index_int8 over the 16 levels equals the number of level midpoints (exact
     // half-integers) at or below al, with NaN giving 15: its float differences only round near
     // a midpoint, where they are exact (checked over all 2^32 floats). So the index depends
@@ -65,12 +50,12 @@ struct sse4_lanes {
 
 void quantize_iq4_nl_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                           const float* imatrix) {
-    iq4_lanes::quantize_iq4_nl<sse4_lanes>(src, dst, nrows, n_per_row, imatrix);
+    iq4_lanes::quantize_iq4_nl<iq4_sse4_lanes>(src, dst, nrows, n_per_row, imatrix);
 }
 
 void quantize_iq4_xs_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                           const float* imatrix) {
-    iq4_lanes::quantize_iq4_xs<sse4_lanes>(src, dst, nrows, n_per_row, imatrix);
+    iq4_lanes::quantize_iq4_xs<iq4_sse4_lanes>(src, dst, nrows, n_per_row, imatrix);
 }
 
 }  // namespace

@@ -4,28 +4,13 @@
 
 #include "../../kernel_table.h"
 #include "../iq4_lanes.h"
+#include "wasm128_lanes.h"
 
 namespace gguf_squash {
 namespace {
 
-struct wasm128_lanes {
-    static constexpr int lanes = 4;
-    using f = v128_t;
-    static f load(const float* p) { return wasm_v128_load(p); }
-    static void store(float* p, f v) { wasm_v128_store(p, v); }
-    static f set1(float v) { return wasm_f32x4_splat(v); }
-    static f zero() { return wasm_f32x4_splat(0.0f); }
-    static f add(f a, f b) { return wasm_f32x4_add(a, b); }
-    static f mul(f a, f b) { return wasm_f32x4_mul(a, b); }
-    static f div(f a, f b) { return wasm_f32x4_div(a, b); }
-    static f sqrt(f a) { return wasm_f32x4_sqrt(a); }
-    static f abs(f a) { return wasm_f32x4_abs(a); }
-    static f neg(f a) { return wasm_f32x4_neg(a); }
-    static f gt(f a, f b) { return wasm_f32x4_gt(a, b); }
-    static f lt(f a, f b) { return wasm_f32x4_lt(a, b); }
-    static f and_m(f a, f b) { return wasm_v128_and(a, b); }
-    static f blend(f a, f b, f m) { return wasm_v128_bitselect(b, a, m); }
-
+// The ISA's float lanes plus the IQ4 level lookup that iq4_lanes.h asks for.
+struct iq4_wasm128_lanes : wasm128_lanes {
     // ggml's best_index_int8 over the 16 levels equals the number of level midpoints (exact
     // half-integers) at or below al, with NaN giving 15: its float differences only round near
     // a midpoint, where they are exact (checked over all 2^32 floats). So the index depends
@@ -66,12 +51,12 @@ struct wasm128_lanes {
 
 void quantize_iq4_nl_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                              const float* imatrix) {
-    iq4_lanes::quantize_iq4_nl<wasm128_lanes>(src, dst, nrows, n_per_row, imatrix);
+    iq4_lanes::quantize_iq4_nl<iq4_wasm128_lanes>(src, dst, nrows, n_per_row, imatrix);
 }
 
 void quantize_iq4_xs_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
                              const float* imatrix) {
-    iq4_lanes::quantize_iq4_xs<wasm128_lanes>(src, dst, nrows, n_per_row, imatrix);
+    iq4_lanes::quantize_iq4_xs<iq4_wasm128_lanes>(src, dst, nrows, n_per_row, imatrix);
 }
 
 }  // namespace

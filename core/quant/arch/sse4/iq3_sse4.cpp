@@ -8,6 +8,8 @@
 
 #include "../../kernel_table.h"
 #include "../../ref/iq3_quantize_impl.h"
+#include "../iq3_lanes.h"
+#include "sse4_lanes.h"
 
 namespace gguf_squash {
 namespace {
@@ -101,37 +103,16 @@ struct iq3_sse4_search {
         }
     }
 
-    // One trial per lane, 4 trials at a time; each lane sums in element order.
     static void trial_sums(int nsteps, const float* q, const float* weight, const float* wx,
                            float* sumqx, float* sumq2) {
-        for (int s0 = 0; s0 < nsteps; s0 += 4) {
-            __m128 qx = _mm_setzero_ps(), q2 = _mm_setzero_ps();
-            for (int i = 0; i < 32; ++i) {
-                const __m128 qi = _mm_load_ps(q + i * iq3_detail::kMaxSteps + s0);
-                qx = _mm_add_ps(qx, _mm_mul_ps(_mm_set1_ps(wx[i]), qi));
-                q2 = _mm_add_ps(q2, _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(weight[i]), qi), qi));
-            }
-            _mm_store_ps(sumqx + s0, qx);
-            _mm_store_ps(sumq2 + s0, q2);
-        }
+        iq3_trial_sums_lanes<sse4_lanes>(nsteps, q, weight, wx, sumqx, sumq2);
     }
 };
-
-void quantize_iq3_xxs_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                           const float* imatrix) {
-    quantize_iq3_xxs_rows<iq3_sse4_search>(src, dst, nrows, n_per_row, imatrix);
-}
-
-void quantize_iq3_s_sse4(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                         const float* imatrix) {
-    quantize_iq3_s_rows<iq3_sse4_search>(src, dst, nrows, n_per_row, imatrix);
-}
 
 }  // namespace
 
 void register_iq3_sse4(kernel_table& table) {
-    table.quantize[size_t(ggml_type::iq3_xxs)] = quantize_iq3_xxs_sse4;
-    table.quantize[size_t(ggml_type::iq3_s)] = quantize_iq3_s_sse4;
+    register_iq3_lanes<iq3_sse4_search>(table);
 }
 
 }  // namespace gguf_squash

@@ -8,6 +8,8 @@
 
 #include "../../kernel_table.h"
 #include "../../ref/iq3_quantize_impl.h"
+#include "../iq3_lanes.h"
+#include "wasm128_lanes.h"
 
 namespace gguf_squash {
 namespace {
@@ -106,38 +108,16 @@ struct iq3_wasm128_search {
         }
     }
 
-    // One trial per lane, 4 trials at a time; each lane sums in element order.
     static void trial_sums(int nsteps, const float* q, const float* weight, const float* wx,
                            float* sumqx, float* sumq2) {
-        for (int s0 = 0; s0 < nsteps; s0 += 4) {
-            v128_t qx = wasm_f32x4_splat(0.f), q2 = wasm_f32x4_splat(0.f);
-            for (int i = 0; i < 32; ++i) {
-                const v128_t qi = wasm_v128_load(q + i * iq3_detail::kMaxSteps + s0);
-                qx = wasm_f32x4_add(qx, wasm_f32x4_mul(wasm_f32x4_splat(wx[i]), qi));
-                q2 = wasm_f32x4_add(
-                    q2, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_splat(weight[i]), qi), qi));
-            }
-            wasm_v128_store(sumqx + s0, qx);
-            wasm_v128_store(sumq2 + s0, q2);
-        }
+        iq3_trial_sums_lanes<wasm128_lanes>(nsteps, q, weight, wx, sumqx, sumq2);
     }
 };
-
-void quantize_iq3_xxs_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                              const float* imatrix) {
-    quantize_iq3_xxs_rows<iq3_wasm128_search>(src, dst, nrows, n_per_row, imatrix);
-}
-
-void quantize_iq3_s_wasm128(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                            const float* imatrix) {
-    quantize_iq3_s_rows<iq3_wasm128_search>(src, dst, nrows, n_per_row, imatrix);
-}
 
 }  // namespace
 
 void register_iq3_wasm128(kernel_table& table) {
-    table.quantize[size_t(ggml_type::iq3_xxs)] = quantize_iq3_xxs_wasm128;
-    table.quantize[size_t(ggml_type::iq3_s)] = quantize_iq3_s_wasm128;
+    register_iq3_lanes<iq3_wasm128_search>(table);
 }
 
 }  // namespace gguf_squash

@@ -576,9 +576,8 @@ function updateTypeInfo() {
     else if (r.error) info.textContent = `Not possible: ${r.error}`;
     else info.textContent = `${formatBytes(r.file_size)} · ${r.bpw.toFixed(2)} bits per weight` +
         (r.note ? ` · ${r.note}` : '') + (r.fallbacks ? ` · ${r.fallbacks} tensors fall back to another type` : '');
-    const split = (state.model?.files.length ?? 1) > 1;
-    if (split) info.textContent = 'Split models are shown and priced here; quantize them with the CLI (gguf-squash quantize --keep-split).';
-    qb.disabled = blocked || !!r.error || !!state.run || split;
+    // Split models quantize to one file here (the CLI's --keep-split writes shards).
+    qb.disabled = blocked || !!r.error || !!state.run;
     $('time-estimate').textContent = '';
     if (!blocked && !r.error) estimateTime(r);
     renderMemorySummary();

@@ -179,7 +179,7 @@ async function runPool(job, { files, argv, imatrix, workers, read, write, post, 
                 inflight.push({ task, result: Promise.resolve(new Uint8Array(task.padding)) });
                 continue;
             }
-            const src = await read(task.offset, task.srcSize);
+            const src = await read(task.offset, task.srcSize, task.tensor.shard ?? 0);
             if (src.length !== task.srcSize) throw new Error(`input ended early in tensor '${task.tensor.name}'`);
             bytesIn += src.length;
             const result = pool.convert(task, src);
@@ -216,7 +216,7 @@ const methods = {
             const usePool = workers > 1 && typeof Worker === 'function' && job.plan.file_size >= kPoolMinBytes;
             post({ type: 'mode', workers: usePool ? workers : 1 });
             if (usePool) {
-                const read = blobReader(files[0]);
+                const read = blobReader(model.files);  // a split model's shards, in order
                 await runPool(job, { files, argv, imatrix, workers, read, write: (b) => sink.write(b), post,
                                      heap: () => c.mod.HEAPU8.length });
                 const result = sink.close();
@@ -225,7 +225,7 @@ const methods = {
             }
             let last = 0, lastTensor = -1;
             await job.run({
-                read: blobReader(files[0]),
+                read: blobReader(model.files),
                 write: (bytes) => sink.write(bytes),
                 chunkSize: kChunkBytes,
                 onProgress: (p) => {

@@ -1,10 +1,10 @@
 # libFuzzer targets (clang only): configure with
 #   CXX=clang++ cmake -S . -B build/fuzz -DGGUF_SQUASH_FUZZ=ON
 # scripts/fuzz.sh does this and runs every target.
-set(FUZZ_FLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1)
+set(FUZZ_FLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O2)
 add_library(gguf_squash_core_fuzz STATIC ${CORE_SOURCES} ${NATIVE_ISA_SOURCES})
 target_include_directories(gguf_squash_core_fuzz PUBLIC ${CMAKE_SOURCE_DIR}/core)
-target_compile_options(gguf_squash_core_fuzz PUBLIC -fsanitize=fuzzer-no-link,address,undefined -g -O1)
+target_compile_options(gguf_squash_core_fuzz PUBLIC -fsanitize=fuzzer-no-link,address,undefined -g -O2)
 if(GGUF_SQUASH_X86)
   target_compile_definitions(gguf_squash_core_fuzz PUBLIC GGUF_SQUASH_HAVE_X86_KERNELS=1)
 endif()

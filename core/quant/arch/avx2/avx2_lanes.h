@@ -1,5 +1,6 @@
 // The AVX2 lane type of the kernels written once over a vector of floats (k_quants_lanes.h,
-// legacy_lanes.h): 8 float lanes, IEEE-exact operations only (no FMA), so every lane repeats the
+// legacy_lanes.h, iq4_lanes.h, iq3_lanes.h) and the bit-level conversions (f16_bf16_lanes.h): 8
+// float lanes and 8 int32 lanes, IEEE-exact operations only (no FMA), so every lane repeats the
 // scalar reference's rounding.
 //
 // Internal linkage (anonymous namespace): this header is compiled with -mavx2, and a shared
@@ -8,6 +9,8 @@
 #pragma once
 
 #include <immintrin.h>
+
+#include <cstdint>
 
 namespace gguf_squash {
 namespace {
@@ -44,6 +47,31 @@ struct avx2_lanes {
         i = _mm256_sub_epi32(i, _mm256_set1_epi32(0x00400000));
         i = _mm256_min_epi32(_mm256_max_epi32(i, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi));
         return _mm256_cvtepi32_ps(i);
+    }
+
+    // 32-bit integer lanes (bit-level conversions). igt is a signed comparison.
+    using I = __m256i;
+    static I isplat(uint32_t v) { return _mm256_set1_epi32(int32_t(v)); }
+    static I iand(I a, I b) { return _mm256_and_si256(a, b); }
+    static I ior(I a, I b) { return _mm256_or_si256(a, b); }
+    static I iadd(I a, I b) { return _mm256_add_epi32(a, b); }
+    static I isub(I a, I b) { return _mm256_sub_epi32(a, b); }
+    static I ishl(I a, int n) { return _mm256_slli_epi32(a, n); }
+    static I ishr(I a, int n) { return _mm256_srli_epi32(a, n); }  // logical
+    static I igt(I a, I b) { return _mm256_cmpgt_epi32(a, b); }
+    static I iselect(I m, I a, I b) { return _mm256_blendv_epi8(b, a, m); }
+    static I bits(F a) { return _mm256_castps_si256(a); }
+    static F from_bits(I a) { return _mm256_castsi256_ps(a); }
+    static F to_float(I a) { return _mm256_cvtepi32_ps(a); }
+    // 2 * lanes 32-bit lanes holding 16-bit values, stored as 16-bit values in order (the pack
+    // interleaves the 128-bit halves; the permute restores the order).
+    static void store_u16(uint16_t* out, I a, I b) {
+        const __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), p);
+    }
+    // lanes 16-bit values, zero-extended to 32-bit lanes.
+    static I load_u16(const uint16_t* in) {
+        return _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in)));
     }
 };
 

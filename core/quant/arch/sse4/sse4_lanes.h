@@ -1,5 +1,6 @@
 // The SSE4.1 lane type of the kernels written once over a vector of floats (k_quants_lanes.h,
-// legacy_lanes.h): 4 float lanes, IEEE-exact operations only (no FMA), so every lane repeats the
+// legacy_lanes.h, iq4_lanes.h, iq3_lanes.h) and the bit-level conversions (f16_bf16_lanes.h): 4
+// float lanes and 4 int32 lanes, IEEE-exact operations only (no FMA), so every lane repeats the
 // scalar reference's rounding.
 //
 // Internal linkage (anonymous namespace): this header is compiled with -msse4.1, and a shared
@@ -7,6 +8,8 @@
 #pragma once
 
 #include <smmintrin.h>
+
+#include <cstdint>
 
 namespace gguf_squash {
 namespace {
@@ -43,6 +46,29 @@ struct sse4_lanes {
         i = _mm_sub_epi32(i, _mm_set1_epi32(0x00400000));
         i = _mm_min_epi32(_mm_max_epi32(i, _mm_set1_epi32(lo)), _mm_set1_epi32(hi));
         return _mm_cvtepi32_ps(i);
+    }
+
+    // 32-bit integer lanes (bit-level conversions). igt is a signed comparison.
+    using I = __m128i;
+    static I isplat(uint32_t v) { return _mm_set1_epi32(int32_t(v)); }
+    static I iand(I a, I b) { return _mm_and_si128(a, b); }
+    static I ior(I a, I b) { return _mm_or_si128(a, b); }
+    static I iadd(I a, I b) { return _mm_add_epi32(a, b); }
+    static I isub(I a, I b) { return _mm_sub_epi32(a, b); }
+    static I ishl(I a, int n) { return _mm_slli_epi32(a, n); }
+    static I ishr(I a, int n) { return _mm_srli_epi32(a, n); }  // logical
+    static I igt(I a, I b) { return _mm_cmpgt_epi32(a, b); }
+    static I iselect(I m, I a, I b) { return _mm_blendv_epi8(b, a, m); }
+    static I bits(F a) { return _mm_castps_si128(a); }
+    static F from_bits(I a) { return _mm_castsi128_ps(a); }
+    static F to_float(I a) { return _mm_cvtepi32_ps(a); }
+    // 2 * lanes 32-bit lanes holding 16-bit values, stored as 16-bit values in order.
+    static void store_u16(uint16_t* out, I a, I b) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_packus_epi32(a, b));
+    }
+    // lanes 16-bit values, zero-extended to 32-bit lanes.
+    static I load_u16(const uint16_t* in) {
+        return _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(in)));
     }
 };
 

@@ -1,5 +1,6 @@
 // The wasm simd128 lane type of the kernels written once over a vector of floats
-// (k_quants_lanes.h, legacy_lanes.h): 4 float lanes, IEEE-exact operations only, so every lane
+// (k_quants_lanes.h, legacy_lanes.h, iq4_lanes.h, iq3_lanes.h) and the bit-level conversions
+// (f16_bf16_lanes.h): 4 float lanes and 4 int32 lanes, IEEE-exact operations only, so every lane
 // repeats the scalar reference's rounding.
 //
 // Internal linkage (anonymous namespace), like the x86 lane types: each translation unit keeps
@@ -7,6 +8,8 @@
 #pragma once
 
 #include <wasm_simd128.h>
+
+#include <cstdint>
 
 namespace gguf_squash {
 namespace {
@@ -43,6 +46,29 @@ struct wasm128_lanes {
         i = wasm_i32x4_sub(i, wasm_i32x4_splat(0x00400000));
         i = wasm_i32x4_min(wasm_i32x4_max(i, wasm_i32x4_splat(lo)), wasm_i32x4_splat(hi));
         return wasm_f32x4_convert_i32x4(i);
+    }
+
+    // 32-bit integer lanes (bit-level conversions). igt is a signed comparison.
+    using I = v128_t;
+    static I isplat(uint32_t v) { return wasm_i32x4_splat(int32_t(v)); }
+    static I iand(I a, I b) { return wasm_v128_and(a, b); }
+    static I ior(I a, I b) { return wasm_v128_or(a, b); }
+    static I iadd(I a, I b) { return wasm_i32x4_add(a, b); }
+    static I isub(I a, I b) { return wasm_i32x4_sub(a, b); }
+    static I ishl(I a, int n) { return wasm_i32x4_shl(a, n); }
+    static I ishr(I a, int n) { return wasm_u32x4_shr(a, n); }  // logical
+    static I igt(I a, I b) { return wasm_i32x4_gt(a, b); }
+    static I iselect(I m, I a, I b) { return wasm_v128_bitselect(a, b, m); }
+    static I bits(F a) { return a; }
+    static F from_bits(I a) { return a; }
+    static F to_float(I a) { return wasm_f32x4_convert_i32x4(a); }
+    // 2 * lanes 32-bit lanes holding 16-bit values, stored as 16-bit values in order.
+    static void store_u16(uint16_t* out, I a, I b) {
+        wasm_v128_store(out, wasm_u16x8_narrow_i32x4(a, b));
+    }
+    // lanes 16-bit values, zero-extended to 32-bit lanes.
+    static I load_u16(const uint16_t* in) {
+        return wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(in));
     }
 };
 

@@ -105,24 +105,68 @@ struct block_scale {
 };
 
 // The kernels without importance weights, written once over B, an ISA's whole-block operations:
-// B::I (an int32 vector; one block's levels are I[B::kVectors]), scale_q8_0 / quants_q8_0,
-// symmetric_scale<Nmax> / symmetric_quants<Nmax> (Q4_0, Q5_0: d = max / -Nmax),
-// affine_scale<Nmax> / affine_quants<Nmax> (Q4_1, Q5_1: d = (max - min) / Nmax), store_nibbles
-// and fifth_bits. A scale step returns false for a block the scalar reference must do (a NaN or
-// infinity in it, or a scale that is not finite): its comparison order decides the bytes there.
+// B::block_vectors / load_block (one block of 32 in registers), all_finite, abs_max, block_min,
+// block_max, signed_abs_max (the first largest-magnitude element), first_equal (the first element
+// equal to a value: the scalar loops keep the first extreme, which decides the sign of a zero),
+// B::I (an int32 vector; one block's levels are I[B::kVectors]), quants_q8_0,
+// symmetric_quants<Nmax>, affine_quants<Nmax>, store_nibbles and fifth_bits. A scale step
+// returns false for a block the scalar reference must do (a NaN or infinity in it, or a scale
+// that is not finite): its comparison order decides the bytes there.
 template <class B>
 struct legacy_block_kernels {
     using I = typename B::I;
 
+    static bool finite_scale(float d, float id) { return std::isfinite(d) && std::isfinite(id); }
+
+    // Q4_0 and Q5_0: d = max / -Nmax, level = min(top, (int8)(x * id + Nmax + 0.5)).
+    template <int Nmax>
+    static bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
+        const typename B::block_vectors b = B::load_block(x);
+        if (!B::all_finite(b)) return false;
+        const float max = B::signed_abs_max(x, b);
+        const float d = max / -Nmax;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        *d_out = fp32_to_fp16(d);
+        p->id = id;
+        return true;
+    }
+
+    // Q4_1 and Q5_1: d = (max - min) / Nmax, level = (x - min) * id + 0.5 truncated.
+    template <int Nmax>
+    static bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
+        const typename B::block_vectors b = B::load_block(x);
+        if (!B::all_finite(b)) return false;
+        const float min = B::first_equal(x, b, B::block_min(b));
+        const float max = B::first_equal(x, b, B::block_max(b));
+        const float d = (max - min) / Nmax;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        *d_out = fp32_to_fp16(d);
+        *m_out = fp32_to_fp16(min);
+        p->id = id;
+        p->min = min;
+        return true;
+    }
+
+    // Q8_0: d = amax / 127, level = roundf(x * id).
     static bool scale(const float* x, block_q8_0* y, block_scale* p) {
-        return B::scale_q8_0(x, y, p);
+        const typename B::block_vectors b = B::load_block(x);
+        if (!B::all_finite(b)) return false;
+        const float amax = B::abs_max(b);
+        const float d = amax / 127;
+        const float id = d ? 1.0f / d : 0.0f;
+        if (!finite_scale(d, id)) return false;
+        y->d = fp32_to_fp16(d);
+        p->id = id;
+        return true;
     }
     static void quants(const float* x, const block_scale& p, block_q8_0* y) {
         B::quants_q8_0(x, p, y);
     }
 
     static bool scale(const float* x, block_q4_0* y, block_scale* p) {
-        return B::template symmetric_scale<8>(x, &y->d, p);
+        return symmetric_scale<8>(x, &y->d, p);
     }
     static void quants(const float* x, const block_scale& p, block_q4_0* y) {
         I q[B::kVectors];
@@ -131,7 +175,7 @@ struct legacy_block_kernels {
     }
 
     static bool scale(const float* x, block_q5_0* y, block_scale* p) {
-        return B::template symmetric_scale<16>(x, &y->d, p);
+        return symmetric_scale<16>(x, &y->d, p);
     }
     static void quants(const float* x, const block_scale& p, block_q5_0* y) {
         I q[B::kVectors];
@@ -142,7 +186,7 @@ struct legacy_block_kernels {
     }
 
     static bool scale(const float* x, block_q4_1* y, block_scale* p) {
-        return B::template affine_scale<15>(x, &y->d, &y->m, p);
+        return affine_scale<15>(x, &y->d, &y->m, p);
     }
     static void quants(const float* x, const block_scale& p, block_q4_1* y) {
         I q[B::kVectors];
@@ -151,7 +195,7 @@ struct legacy_block_kernels {
     }
 
     static bool scale(const float* x, block_q5_1* y, block_scale* p) {
-        return B::template affine_scale<31>(x, &y->d, &y->m, p);
+        return affine_scale<31>(x, &y->d, &y->m, p);
     }
     static void quants(const float* x, const block_scale& p, block_q5_1* y) {
         I q[B::kVectors];

@@ -74,12 +74,20 @@ struct avx2_blocks {
         return x[__builtin_ctz(equal_mask(b, _mm256_set1_ps(value)))];
     }
 
+    static float abs_max(const block_vectors& b) {
+        return hmax(_mm256_max_ps(_mm256_max_ps(abs_ps(b.v[0]), abs_ps(b.v[1])),
+                                  _mm256_max_ps(abs_ps(b.v[2]), abs_ps(b.v[3]))));
+    }
+    static float block_min(const block_vectors& b) {
+        return hmin(_mm256_min_ps(_mm256_min_ps(b.v[0], b.v[1]), _mm256_min_ps(b.v[2], b.v[3])));
+    }
+    static float block_max(const block_vectors& b) {
+        return hmax(_mm256_max_ps(_mm256_max_ps(b.v[0], b.v[1]), _mm256_max_ps(b.v[2], b.v[3])));
+    }
+
     // Signed value of the first largest-magnitude element, +0 if all are zero (finite input).
-    static float signed_abs_max(const float* x, const block_vectors& b, float* amax_out) {
-        const __m256 a = _mm256_max_ps(_mm256_max_ps(abs_ps(b.v[0]), abs_ps(b.v[1])),
-                                       _mm256_max_ps(abs_ps(b.v[2]), abs_ps(b.v[3])));
-        const float amax = hmax(a);
-        *amax_out = amax;
+    static float signed_abs_max(const float* x, const block_vectors& b) {
+        const float amax = abs_max(b);
         if (amax == 0.0f) return 0.0f;
         const __m256 va = _mm256_set1_ps(amax);
         uint32_t mask = 0;
@@ -123,24 +131,6 @@ struct avx2_blocks {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), pack_u8(lo, hi));
     }
 
-    static bool finite_scale(float d, float id) {
-        return std::isfinite(d) && std::isfinite(id);
-    }
-
-    static bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
-        const block_vectors b = load_block(x);
-        if (!all_finite(b)) return false;
-        const __m256 a = _mm256_max_ps(_mm256_max_ps(abs_ps(b.v[0]), abs_ps(b.v[1])),
-                                       _mm256_max_ps(abs_ps(b.v[2]), abs_ps(b.v[3])));
-        const float amax = hmax(a);
-        const float d = amax / 127;
-        const float id = d ? 1.0f / d : 0.0f;
-        if (!finite_scale(d, id)) return false;
-        y->d = fp32_to_fp16(d);
-        p->id = id;
-        return true;
-    }
-
     static void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
         const __m256 vid = _mm256_set1_ps(p.id);
         const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -164,21 +154,6 @@ struct avx2_blocks {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(y->qs), packed);
     }
 
-    // Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
-    template <int Nmax>
-    static bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
-        const block_vectors b = load_block(x);
-        if (!all_finite(b)) return false;
-        float amax;
-        const float max = signed_abs_max(x, b, &amax);
-        const float d = max / -Nmax;
-        const float id = d ? 1.0f / d : 0.0f;
-        if (!finite_scale(d, id)) return false;
-        *d_out = fp32_to_fp16(d);
-        p->id = id;
-        return true;
-    }
-
     template <int Nmax>
     static void symmetric_quants(const float* x, const block_scale& p, __m256i q[4]) {
         const __m256 vid = _mm256_set1_ps(p.id);
@@ -190,27 +165,6 @@ struct avx2_blocks {
             q[k] = _mm256_and_si256(_mm256_min_epi32(trunc_low_byte_signed(v), top),
                                     _mm256_set1_epi32(0xff));
         }
-    }
-
-    // Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
-    template <int Nmax>
-    static bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
-        const block_vectors b = load_block(x);
-        if (!all_finite(b)) return false;
-        const float vmin =
-            hmin(_mm256_min_ps(_mm256_min_ps(b.v[0], b.v[1]), _mm256_min_ps(b.v[2], b.v[3])));
-        const float vmax =
-            hmax(_mm256_max_ps(_mm256_max_ps(b.v[0], b.v[1]), _mm256_max_ps(b.v[2], b.v[3])));
-        const float min = first_equal(x, b, vmin);
-        const float max = first_equal(x, b, vmax);
-        const float d = (max - min) / Nmax;
-        const float id = d ? 1.0f / d : 0.0f;
-        if (!finite_scale(d, id)) return false;
-        *d_out = fp32_to_fp16(d);
-        *m_out = fp32_to_fp16(min);
-        p->id = id;
-        p->min = min;
-        return true;
     }
 
     template <int Nmax>

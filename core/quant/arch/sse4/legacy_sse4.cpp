@@ -84,6 +84,19 @@ struct sse4_blocks {
         return x[first_equal_index<false>(b, value)];
     }
 
+    static float block_min(const block_vectors& b) {
+        __m128 m = b.v[0];
+#pragma GCC unroll 8
+        for (int k = 1; k < 8; ++k) m = _mm_min_ps(m, b.v[k]);
+        return hmin(m);
+    }
+    static float block_max(const block_vectors& b) {
+        __m128 m = b.v[0];
+#pragma GCC unroll 8
+        for (int k = 1; k < 8; ++k) m = _mm_max_ps(m, b.v[k]);
+        return hmax(m);
+    }
+
     static float signed_abs_max(const float* x, const block_vectors& b) {
         const float amax = abs_max(b);
         if (amax == 0.0f) return 0.0f;
@@ -117,22 +130,6 @@ struct sse4_blocks {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), p);
     }
 
-    static bool finite_scale(float d, float id) {
-        return std::isfinite(d) && std::isfinite(id);
-    }
-
-    static bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
-        const block_vectors b = load_block(x);
-        if (!all_finite(b)) return false;
-        const float amax = abs_max(b);
-        const float d = amax / 127;
-        const float id = d ? 1.0f / d : 0.0f;
-        if (!finite_scale(d, id)) return false;
-        y->d = fp32_to_fp16(d);
-        p->id = id;
-        return true;
-    }
-
     static void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
         const __m128 vid = _mm_set1_ps(p.id);
         const __m128 sign = _mm_set1_ps(-0.0f);
@@ -158,20 +155,6 @@ struct sse4_blocks {
         _mm_storeu_si128(reinterpret_cast<__m128i*>(y->qs + 16), hi);
     }
 
-    // Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
-    template <int Nmax>
-    static bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
-        const block_vectors b = load_block(x);
-        if (!all_finite(b)) return false;
-        const float max = signed_abs_max(x, b);
-        const float d = max / -Nmax;
-        const float id = d ? 1.0f / d : 0.0f;
-        if (!finite_scale(d, id)) return false;
-        *d_out = fp32_to_fp16(d);
-        p->id = id;
-        return true;
-    }
-
     template <int Nmax>
     static void symmetric_quants(const float* x, const block_scale& p, __m128i q[8]) {
         const __m128 vid = _mm_set1_ps(p.id);
@@ -183,29 +166,6 @@ struct sse4_blocks {
             const __m128 v = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(x + 4 * k), vid), bias);
             q[k] = _mm_and_si128(_mm_min_epi32(trunc_low_byte_signed(v), top), byte);
         }
-    }
-
-    // Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
-    template <int Nmax>
-    static bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
-        const block_vectors b = load_block(x);
-        if (!all_finite(b)) return false;
-        __m128 vmin = b.v[0], vmax = b.v[0];
-#pragma GCC unroll 8
-        for (int k = 1; k < 8; ++k) {
-            vmin = _mm_min_ps(vmin, b.v[k]);
-            vmax = _mm_max_ps(vmax, b.v[k]);
-        }
-        const float min = first_equal(x, b, hmin(vmin));
-        const float max = first_equal(x, b, hmax(vmax));
-        const float d = (max - min) / Nmax;
-        const float id = d ? 1.0f / d : 0.0f;
-        if (!finite_scale(d, id)) return false;
-        *d_out = fp32_to_fp16(d);
-        *m_out = fp32_to_fp16(min);
-        p->id = id;
-        p->min = min;
-        return true;
     }
 
     template <int Nmax>

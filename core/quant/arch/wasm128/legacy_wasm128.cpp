@@ -82,6 +82,19 @@ struct wasm128_blocks {
         return x[first_equal_index<false>(b, value)];
     }
 
+    static float block_min(const block_vectors& b) {
+        v128_t m = b.v[0];
+#pragma GCC unroll 8
+        for (int k = 1; k < 8; ++k) m = wasm_f32x4_pmin(m, b.v[k]);
+        return hmin(m);
+    }
+    static float block_max(const block_vectors& b) {
+        v128_t m = b.v[0];
+#pragma GCC unroll 8
+        for (int k = 1; k < 8; ++k) m = wasm_f32x4_pmax(m, b.v[k]);
+        return hmax(m);
+    }
+
     static float signed_abs_max(const float* x, const block_vectors& b) {
         const float amax = abs_max(b);
         if (amax == 0.0f) return 0.0f;
@@ -119,22 +132,6 @@ struct wasm128_blocks {
         wasm_v128_store(qs, pack_u8(c));
     }
 
-    static bool finite_scale(float d, float id) {
-        return std::isfinite(d) && std::isfinite(id);
-    }
-
-    static bool scale_q8_0(const float* x, block_q8_0* y, block_scale* p) {
-        const block_vectors b = load_block(x);
-        if (!all_finite(b)) return false;
-        const float amax = abs_max(b);
-        const float d = amax / 127;
-        const float id = d ? 1.0f / d : 0.0f;
-        if (!finite_scale(d, id)) return false;
-        y->d = fp32_to_fp16(d);
-        p->id = id;
-        return true;
-    }
-
     static void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
         const v128_t vid = wasm_f32x4_splat(p.id);
         const v128_t sign = wasm_f32x4_splat(-0.0f);
@@ -160,20 +157,6 @@ struct wasm128_blocks {
         wasm_v128_store(y->qs + 16, hi);
     }
 
-    // Q4_0 and Q5_0: d = max / -(nmax), level = min(top, (int8)(x * id + nmax + 0.5)).
-    template <int Nmax>
-    static bool symmetric_scale(const float* x, uint16_t* d_out, block_scale* p) {
-        const block_vectors b = load_block(x);
-        if (!all_finite(b)) return false;
-        const float max = signed_abs_max(x, b);
-        const float d = max / -Nmax;
-        const float id = d ? 1.0f / d : 0.0f;
-        if (!finite_scale(d, id)) return false;
-        *d_out = fp32_to_fp16(d);
-        p->id = id;
-        return true;
-    }
-
     template <int Nmax>
     static void symmetric_quants(const float* x, const block_scale& p, v128_t q[8]) {
         const v128_t vid = wasm_f32x4_splat(p.id);
@@ -186,29 +169,6 @@ struct wasm128_blocks {
             q[k] = wasm_v128_and(
                 wasm_i32x4_min(low_byte_signed(wasm_i32x4_trunc_sat_f32x4(v)), top), byte);
         }
-    }
-
-    // Q4_1 and Q5_1: d = (max - min) / nmax, level = (x - min) * id + 0.5 truncated.
-    template <int Nmax>
-    static bool affine_scale(const float* x, uint16_t* d_out, uint16_t* m_out, block_scale* p) {
-        const block_vectors b = load_block(x);
-        if (!all_finite(b)) return false;
-        v128_t vmin = b.v[0], vmax = b.v[0];
-#pragma GCC unroll 8
-        for (int k = 1; k < 8; ++k) {
-            vmin = wasm_f32x4_pmin(vmin, b.v[k]);
-            vmax = wasm_f32x4_pmax(vmax, b.v[k]);
-        }
-        const float min = first_equal(x, b, hmin(vmin));
-        const float max = first_equal(x, b, hmax(vmax));
-        const float d = (max - min) / Nmax;
-        const float id = d ? 1.0f / d : 0.0f;
-        if (!finite_scale(d, id)) return false;
-        *d_out = fp32_to_fp16(d);
-        *m_out = fp32_to_fp16(min);
-        p->id = id;
-        p->min = min;
-        return true;
     }
 
     template <int Nmax>

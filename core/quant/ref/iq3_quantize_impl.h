@@ -114,6 +114,24 @@ struct search_variant {
 constexpr search_variant kXxsVariant{-15, 15, true, true};
 constexpr search_variant kSVariant{-9, 9, false, false};
 
+// Magnitudes of eight elements into xval, their signs as a bit mask (bit i set where x[i] >= 0
+// fails, as in ggml's loops); returns how many bits are set.
+inline int split_signs8(const float* x, float* xval, uint8_t* signs) {
+    int count = 0;
+    uint8_t s = 0;
+    for (int i = 0; i < 8; ++i) {
+        if (x[i] >= 0) {
+            xval[i] = x[i];
+        } else {
+            xval[i] = -x[i];
+            ++count;
+            s |= uint8_t(1 << i);
+        }
+    }
+    *signs = s;
+    return count;
+}
+
 inline float max_of(float a, float b) {
     return a > b ? a : b;
 }  // ggml's MAX macro
@@ -262,17 +280,8 @@ void quantize_iq3_xxs_rows(const float* src, void* dst, int64_t nrows, int64_t n
                 group_weights(xb, imatrix ? imatrix + 256 * ibl + 32 * ib : nullptr, sigma2, weight,
                               waux);
                 for (int k = 0; k < 4; ++k) {
-                    int nflip = 0;
-                    uint8_t s = 0;
-                    for (int i = 0; i < 8; ++i) {
-                        if (xb[8 * k + i] >= 0) {
-                            xval[8 * k + i] = xb[8 * k + i];
-                        } else {
-                            xval[8 * k + i] = -xb[8 * k + i];
-                            ++nflip;
-                            s |= uint8_t(1 << i);
-                        }
-                    }
+                    uint8_t s;
+                    const int nflip = split_signs8(xb + 8 * k, xval + 8 * k, &s);
                     // Only 7 signs are stored; the 8th is implied even parity. With an odd count,
                     // flip the least important value instead.
                     if (nflip % 2) {
@@ -363,15 +372,8 @@ void quantize_iq3_s_rows(const float* src, void* dst, int64_t nrows, int64_t n_p
                 group_weights(xb, imatrix ? imatrix + 256 * ibl + 32 * ib : nullptr, sigma2, weight,
                               waux);
                 for (int k = 0; k < 4; ++k) {
-                    uint8_t s = 0;
-                    for (int i = 0; i < 8; ++i) {
-                        if (xb[8 * k + i] >= 0) {
-                            xval[8 * k + i] = xb[8 * k + i];
-                        } else {
-                            xval[8 * k + i] = -xb[8 * k + i];
-                            s |= uint8_t(1 << i);
-                        }
-                    }
+                    uint8_t s;
+                    split_signs8(xb + 8 * k, xval + 8 * k, &s);
                     block_signs[k] = s;
                 }
                 float max = xval[0];

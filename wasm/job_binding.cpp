@@ -366,7 +366,7 @@ EMSCRIPTEN_KEEPALIVE char* gs_job_layout_json(job_handle* h) {
 // The output header bytes (what the job writes first), copied to `out` (header_size bytes).
 EMSCRIPTEN_KEEPALIVE int gs_job_header(job_handle* h, uint8_t* out) {
     if (!h->job) return int(status_code::internal);
-    result<std::vector<uint8_t>> bytes = encode_gguf_header(h->job->plan().output);
+    result<std::vector<uint8_t>> bytes = encode_plan_header(h->job->plan().output);
     if (!bytes.ok()) {
         h->error = bytes.error();
         return int(h->error.code());

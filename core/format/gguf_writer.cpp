@@ -80,7 +80,7 @@ status encode_value_payload(const gguf_value& v, const std::string& key, byte_si
     return {};
 }
 
-status check_alignment(const gguf_header& h) {
+status check_alignment(const gguf_header& h, const gguf_encode_options& options) {
     const uint64_t a = h.alignment;
     if (a == 0 || (a & (a - 1)) != 0)
         return make_error(status_code::invalid_argument,
@@ -89,7 +89,14 @@ status check_alignment(const gguf_header& h) {
     if (kv) {
         if (kv->type != gguf_value_type::uint32)
             return make_error(status_code::invalid_argument, "general.alignment must be UINT32");
-        if (kv->as_u64() != a)
+        const uint64_t k = kv->as_u64();
+        if (options.alignment_key_as_data) {
+            if (k == 0 || (k & (k - 1)) != 0)
+                return make_error(status_code::invalid_argument,
+                                  "general.alignment must be power of 2");
+            return {};
+        }
+        if (k != a)
             return make_error(status_code::invalid_argument,
                               "general.alignment " + std::to_string(kv->as_u64()) +
                                   " differs from the header's alignment " + std::to_string(a));
@@ -102,7 +109,7 @@ status check_alignment(const gguf_header& h) {
 }
 
 status encode(const gguf_header& h, const gguf_encode_options& options, byte_sink& sink) {
-    GS_RETURN_IF_ERROR(check_alignment(h));
+    GS_RETURN_IF_ERROR(check_alignment(h, options));
     sink.bytes("GGUF", 4);
     sink.u32(h.version);
     sink.u64(h.tensors.size());

@@ -27,6 +27,11 @@ struct gguf_encode_options {
     // llama.cpp writes ggml_n_dims (drops trailing 1s). True writes gguf_tensor_info::n_dims as
     // stored instead, for reproducing files written by other tools.
     bool keep_stored_n_dims = false;
+    // llama-quantize copies a general.alignment key from its input (or --override-kv) into a
+    // context whose layout alignment stays GGUF_DEFAULT_ALIGNMENT: the key is written as given
+    // and the file laid out with header.alignment. True reproduces that (the key is then only
+    // checked to be a power-of-two UINT32, as gguf_set_val_u32 asserts).
+    bool alignment_key_as_data = false;
 };
 
 // Sets each tensor's offset: the first at 0, each next one after the previous one's nbytes padded

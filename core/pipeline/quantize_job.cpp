@@ -149,7 +149,7 @@ quantize_job::quantize_job(const quant_plan& plan, const imatrix_data* imatrix,
     if (options_.threads < 1) options_.threads = 1;
     progress_.tensor_count = plan_.tensors.size();
     progress_.total_out = plan_.file_size;
-    result<std::vector<uint8_t>> h = encode_gguf_header(plan_.output);
+    result<std::vector<uint8_t>> h = encode_plan_header(plan_.output);
     if (!h.ok()) {
         error_ = h.error();
         return;

@@ -730,6 +730,14 @@ bool requires_imatrix(const std::string& name, ggml_type t, ft f) {
 // Output metadata.
 
 // gguf_set_val_*: a set removes the key and appends it at the end.
+// How llama-quantize's output header is encoded: general.alignment is data (see
+// encode_plan_header).
+gguf_encode_options plan_encode_options() {
+    gguf_encode_options o;
+    o.alignment_key_as_data = true;
+    return o;
+}
+
 void set_last(std::vector<gguf_kv>& kv, const std::string& key, gguf_value v) {
     kv.erase(std::remove_if(kv.begin(), kv.end(), [&](const gguf_kv& e) { return e.key == key; }),
              kv.end());
@@ -1280,14 +1288,14 @@ result<quant_plan> plan_model(const gguf_header& input, const std::vector<source
     for (size_t k = 0; k < plan.tensors.size(); ++k) {
         plan.tensors[k].target_offset = out.tensors[k].offset;
     }
-    result<std::vector<uint8_t>> encoded = encode_gguf_header(out);
+    result<std::vector<uint8_t>> encoded = encode_plan_header(out);
     if (!encoded.ok()) {
         return make_error(status_code::refused,
                           "cannot write the output header: " + encoded.error().message());
     }
     plan.header_size = encoded->size();
     out.data_offset = plan.header_size;
-    plan.file_size = gguf_file_size(out);
+    plan.file_size = gguf_file_size(out, plan_encode_options());
     if (plan.output_file_count > 1) {
         // Offsets within each file.
         for (uint32_t f = 0; f < plan.output_file_count; ++f) {
@@ -1366,14 +1374,14 @@ result<quant_plan> output_file_plan(const quant_plan& plan, uint32_t file) {
     for (size_t k = 0; k < part.tensors.size(); ++k) {
         part.tensors[k].target_offset = out.tensors[k].offset;
     }
-    result<std::vector<uint8_t>> encoded = encode_gguf_header(out);
+    result<std::vector<uint8_t>> encoded = encode_plan_header(out);
     if (!encoded.ok()) {
         return make_error(status_code::refused,
                           "cannot write the output header: " + encoded.error().message());
     }
     part.header_size = encoded->size();
     out.data_offset = part.header_size;
-    part.file_size = gguf_file_size(out);
+    part.file_size = gguf_file_size(out, plan_encode_options());
     return part;
 }
 
@@ -1381,6 +1389,10 @@ std::string output_file_name(const std::string& out, const quant_plan& plan, boo
                              uint32_t file) {
     if (!keep_split) return out;
     return gguf_split_path(out, file, plan.output_file_count);
+}
+
+result<std::vector<uint8_t>> encode_plan_header(const gguf_header& output) {
+    return encode_gguf_header(output, plan_encode_options());
 }
 
 double plan_bits_per_weight(const quant_plan& plan) {

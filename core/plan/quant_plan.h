@@ -143,6 +143,12 @@ result<quant_plan> output_file_plan(const quant_plan& plan, uint32_t file);
 std::string output_file_name(const std::string& out, const quant_plan& plan, bool keep_split,
                              uint32_t file);
 
+// The bytes of a planned output header (quant_plan::output, or an output_file_plan's), as
+// llama-quantize writes them: laid out with the plan's alignment (always 32,
+// GGUF_DEFAULT_ALIGNMENT) even when a general.alignment key copied from the input or set by
+// --override-kv says otherwise, since gguf_set_kv copies the key without changing the layout.
+result<std::vector<uint8_t>> encode_plan_header(const gguf_header& output);
+
 // Bits per weight of a planned output (target bytes * 8 / weights).
 double plan_bits_per_weight(const quant_plan& plan);
 

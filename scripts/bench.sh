@@ -11,6 +11,7 @@
 #
 #   scripts/bench.sh                 everything (about 15-30 minutes on an idle 2-core machine)
 #   QUICK=1 scripts/bench.sh         shorter kernel runs, fewer whole-model runs
+#   FULL=1 scripts/bench.sh          also the slow scalar IQ4_XS whole-model run
 #   NATIVE_DIR=build/x WASM_DIR=build/y scripts/bench.sh    use other build directories
 #   NO_BROWSER=1 / NO_WASM=1 / NO_MODEL=1                    skip parts
 set -euo pipefail
@@ -123,7 +124,9 @@ if [ -z "${NO_MODEL:-}" ]; then
   run native-scalar-Q4_K_M-1t scalar 1 Q4_K_M native
   run native-scalar-Q4_K_M-2t scalar 2 Q4_K_M native
   if [ -z "${QUICK:-}" ]; then
-    for t in Q6_K Q8_0 Q4_0 IQ4_XS; do run "native-scalar-$t-1t" scalar 1 "$t" native; done
+    for t in Q6_K Q8_0 Q4_0; do run "native-scalar-$t-1t" scalar 1 "$t" native; done
+    # llama-quantize takes 109 s of CPU for this one; ours in scalar about the same.
+    if [ -n "${FULL:-}" ]; then run native-scalar-IQ4_XS-1t scalar 1 IQ4_XS native; fi
   fi
   if [ -z "${NO_WASM:-}" ]; then
     run wasm-simd-Q4_K_M-1t simd 1 Q4_K_M wasm
@@ -136,8 +139,14 @@ fi
 
 # --- 4. the browser -------------------------------------------------------------------------------
 if [ -z "${NO_BROWSER:-}" ] && [ -z "${NO_WASM:-}" ] && [ -f tests/browser/perf_browser.mjs ]; then
+  # The site, from the same wasm modules as the node runs (as scripts/build.sh web lays it out).
+  site=build/bench/web
+  rm -rf "$site" && mkdir -p "$site/wasm"
+  cp -r web/. "$site/"
+  cp wasm/*.mjs "$site/wasm/" && rm -f "$site/wasm/cli.mjs" "$site/wasm/bench_kernels.mjs"
+  cp "$WASM_DIR"/gguf_squash_{simd,base}.{mjs,wasm} "$site/wasm/"
   log "browser (Chromium, worker pool 2)"
-  node tests/browser/perf_browser.mjs --model "$MODEL" --type Q4_K_M --workers 2 \
+  GGUF_SQUASH_WEB_DIR=$site node tests/browser/perf_browser.mjs --model "$MODEL" --type Q4_K_M --workers 2 \
     --json "$RES/browser.json" >&2 || log "browser run failed (see above)"
 fi
 

@@ -114,20 +114,30 @@ async function main() {
     for (const file of o.headers) {
         const bytes = fs.readFileSync(file);
         const ptr = simd.allocBytes(bytes);
-        const core = [], api = [];
+        const core = [], api = [], coreCpu = [], apiCpu = [];
+        const cpuMs = (c) => (c.user + c.system) / 1000;
         for (let i = 0; i < 11; i++) {  // the first run warms up and is dropped
+            const c0 = process.cpuUsage();
             const t0 = performance.now();
             if (simd.mod._gs_bench_parse_header(ptr, bytes.length) < 0) throw new Error(`${file}: invalid header`);
             const t1 = performance.now();
+            const c1 = process.cpuUsage();
             const model = await simd.openModel([new Blob([bytes])]);
             const t2 = performance.now();
+            const c2 = process.cpuUsage();
             model.free();
-            if (i) core.push(t1 - t0), api.push(t2 - t1);
+            if (i) {
+                core.push(t1 - t0), api.push(t2 - t1);
+                coreCpu.push(cpuMs(c1) - cpuMs(c0));
+                apiCpu.push(cpuMs(c2) - cpuMs(c1));
+            }
         }
         simd.mod._free(ptr);
-        const row = { file, bytes: bytes.length, core_ms: median(core), api_ms: median(api) };
+        const row = { file, bytes: bytes.length, core_ms: median(core), api_ms: median(api),
+                      core_cpu_ms: median(coreCpu), api_cpu_ms: median(apiCpu) };
         headers.push(row);
-        process.stderr.write(`header     ${file}: core ${row.core_ms.toFixed(2)} ms, JS API ${row.api_ms.toFixed(2)} ms (median of 10)\n`);
+        process.stderr.write(`header     ${file}: core ${row.core_ms.toFixed(2)} ms wall / ${row.core_cpu_ms.toFixed(2)} ms CPU, ` +
+                             `JS API ${row.api_ms.toFixed(2)} ms wall / ${row.api_cpu_ms.toFixed(2)} ms CPU (median of 10)\n`);
     }
     const estimates = [];
     for (const file of o.estimates) {
@@ -143,17 +153,20 @@ async function main() {
         };
         const model = await simd.openModel([source]);
         fs.closeSync(fd);
-        const times = [];
+        const times = [], cpu = [];
         let rows = 0;
         for (let i = 0; i < 11; i++) {
+            const c0 = process.cpuUsage();
             const t0 = performance.now();
             rows = simd.estimate(model).length;
-            if (i) times.push(performance.now() - t0);
+            const t1 = performance.now();
+            const c = process.cpuUsage(c0);
+            if (i) times.push(t1 - t0), cpu.push((c.user + c.system) / 1000);
         }
         model.free();
-        const row = { file, ftypes: rows, tensors: model.info.tensors?.length ?? null, ms: median(times) };
+        const row = { file, ftypes: rows, tensors: model.info.tensors?.length ?? null, ms: median(times), cpu_ms: median(cpu) };
         estimates.push(row);
-        process.stderr.write(`estimate   ${file}: ${rows} ftypes in ${row.ms.toFixed(2)} ms (median of 10)\n`);
+        process.stderr.write(`estimate   ${file}: ${rows} ftypes in ${row.ms.toFixed(2)} ms wall / ${row.cpu_ms.toFixed(2)} ms CPU (median of 10)\n`);
     }
     const out = { node: process.version, rows: simd.mod._gs_bench_rows(), cols: simd.mod._gs_bench_cols(),
                   results, headers, estimates };

@@ -50,7 +50,7 @@ export GGUF_SQUASH_WASM_DIR=$WASM_DIR
   echo "  \"flags_avx2\": $(grep -qw avx2 /proc/cpuinfo && echo true || echo false),"
   echo "  \"kernel\": \"$(uname -r)\","
   echo "  \"gxx\": \"$(g++ -dumpfullversion 2>/dev/null || echo ?)\","
-  echo "  \"emcc\": \"$(em++ --version 2>/dev/null | head -1 | sed 's/"/\\"/g')\","
+  echo "  \"emcc\": \"emcc $(em++ --version 2>/dev/null | head -1 | grep -o '[0-9][0-9.]*[0-9]' | tail -1)\","
   echo "  \"node\": \"$(node --version)\","
   echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%MZ)\","
   echo "  \"load_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
@@ -73,7 +73,7 @@ min_time=0.5
 if [ -n "${QUICK:-}" ]; then types='Q4_0|Q8_0|Q4_K|Q6_K|IQ4_XS'; isas='scalar|avx2'; min_time=0.2; fi
 log "native kernels (Google Benchmark)"
 "$NATIVE_DIR/gguf_squash_bench" \
-  --benchmark_filter="^((quantize|from_f16)/($types)/($isas)|header/.*|estimate_table/.*)\$" \
+  --benchmark_filter="^((quantize|from_f16)/($types)/($isas)|model_rows/.*/(scalar|avx2)|header/.*|estimate_table/.*)\$" \
   --benchmark_min_time=$min_time --benchmark_format=console \
   --benchmark_out="$RES/native_kernels.json" --benchmark_out_format=json >&2
 

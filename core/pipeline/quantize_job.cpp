@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 #endif
@@ -530,9 +531,10 @@ class read_ahead {
         uint32_t shard = 0;
         uint64_t offset = 0;
         std::vector<uint8_t> data;
-        size_t size = 0;      // bytes read into data
-        status error;         // a read failed after `size` bytes
-        bool at_end = false;  // the input ended after `size` bytes
+        size_t size = 0;            // bytes read into data
+        status error;               // a read failed after `size` bytes
+        std::exception_ptr thrown;  // the reader threw after `size` bytes
+        bool at_end = false;        // the input ended after `size` bytes
     };
 
     read_ahead(const quant_plan& plan, const read_shard_at_fn& read, size_t chunk, size_t depth)
@@ -606,25 +608,32 @@ class read_ahead {
                 b->size = 0;
                 b->error = {};
                 b->at_end = false;
+                b->thrown = nullptr;
                 try {
                     if (b->data.size() < want) b->data.resize(want);
                 } catch (...) {
-                    b->error =
-                        make_error(status_code::out_of_memory, "cannot allocate a read buffer");
+                    ended = true;  // the caller reads in line from here on
+                    break;
                 }
-                while (b->error.ok() && b->size < want) {
-                    result<size_t> got = read_(b->shard, b->offset + b->size,
-                                               b->data.data() + b->size, want - b->size);
-                    if (!got.ok()) {
-                        b->error = got.error();
-                    } else if (*got == 0) {
-                        b->at_end = true;
-                        break;
-                    } else {
-                        b->size += std::min(*got, want - b->size);
+                // An exception from the caller's reader reaches the caller where reading in line
+                // would have thrown it.
+                try {
+                    while (b->error.ok() && b->size < want) {
+                        result<size_t> got = read_(b->shard, b->offset + b->size,
+                                                   b->data.data() + b->size, want - b->size);
+                        if (!got.ok()) {
+                            b->error = got.error();
+                        } else if (*got == 0) {
+                            b->at_end = true;
+                            break;
+                        } else {
+                            b->size += std::min(*got, want - b->size);
+                        }
                     }
+                } catch (...) {
+                    b->thrown = std::current_exception();
                 }
-                ended = !b->error.ok() || b->at_end;
+                ended = !b->error.ok() || b->at_end || b->thrown;
                 done += b->size;
                 std::lock_guard<std::mutex> lock(mutex_);
                 ready_.push_back(std::move(b));
@@ -674,7 +683,8 @@ status run_quantize_job(quantize_job& job, const read_shard_at_fn& read, const w
             bool fed = false;
 #ifndef __EMSCRIPTEN__
             if (ahead) {
-                if (block && block_pos == block->size && block->error.ok() && !block->at_end) {
+                if (block && block_pos == block->size && block->error.ok() && !block->at_end &&
+                    !block->thrown) {
                     ahead->recycle(std::move(block));
                     block_pos = 0;
                 }
@@ -682,6 +692,7 @@ status run_quantize_job(quantize_job& job, const read_shard_at_fn& read, const w
                 if (block && block->shard == job.input_shard() &&
                     block->offset + block_pos == job.input_offset()) {
                     if (block_pos == block->size) {
+                        if (block->thrown) std::rethrow_exception(block->thrown);
                         if (!block->error.ok()) return block->error;
                         return job.finish();  // the input ended: says which tensor was cut short
                     }

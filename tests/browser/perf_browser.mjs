@@ -8,6 +8,7 @@
 // "Quantize" until the result is ready to save, MB/s of input, the save (download) time, the
 // largest worker heap, the output sink and the download's size against the plan.
 import fs from 'node:fs';
+import os from 'node:os';
 
 import { launch } from './harness.mjs';
 
@@ -33,6 +34,7 @@ try {
     await page.waitForSelector(row, { timeout: 300_000 });
     const planned = Number(await page.locator(row).getAttribute('data-bytes'));
     await page.selectOption('[data-testid=type-select]', type);
+    const load = os.loadavg()[0];
     const t0 = performance.now();
     await page.click('[data-testid=quantize-button]');
     await page.waitForFunction(() => !document.querySelector('[data-testid=save-button]').disabled ||
@@ -51,7 +53,7 @@ try {
     const downloadSeconds = (performance.now() - t1) / 1000;
     const size = fs.statSync(file).size;
     const result = {
-        model, type, workers: usedWorkers || workers, seconds, mb_per_s: modelBytes / 1e6 / seconds,
+        model, type, workers: usedWorkers || workers, seconds, load: Number(load.toFixed(2)), mb_per_s: modelBytes / 1e6 / seconds,
         download_s: downloadSeconds, max_heap: maxHeap, sink, output_bytes: size, planned_bytes: planned,
         note: `${usedWorkers || workers} workers, sink ${sink}; save took ${downloadSeconds.toFixed(1)} s more` +
               (size === planned ? '' : `; DOWNLOAD SIZE ${size} != planned ${planned}`),

@@ -1,12 +1,16 @@
 // libFuzzer target for the streaming GGUF reader. The first bytes of the input choose the chunk
 // sizes the file is fed in, so that bugs that depend on where a field is split surface too. The
-// same bytes are also parsed in one piece, and both parses must agree.
+// same bytes are also parsed in one piece, and both parses must agree. Accepted headers go through
+// the writer, the JSON and text formatters of `info`, and the split-key reader.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
+#include "format/gguf_info_text.h"
+#include "format/gguf_json.h"
 #include "format/gguf_reader.h"
+#include "format/gguf_split.h"
 #include "format/gguf_writer.h"
 
 using namespace gguf_squash;
@@ -55,6 +59,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             gguf_encode_options eo;
             eo.keep_stored_n_dims = true;
             (void)encode_gguf_header(b, eo);
+            // What `info` prints for an accepted hostile header (names, strings with invalid
+            // UTF-8, NaN floats, nested arrays) and the split keys it reads.
+            const std::string json = gguf_header_to_json(b);
+            if (json.empty() || json.front() != '{' || json.back() != '}') std::abort();
+            (void)gguf_header_to_text(b);
+            (void)read_split_info(b);
         }
     }
     return 0;

@@ -84,6 +84,33 @@ int64_t first_non_finite(const float* v, int64_t n) {
     return -1;
 }
 
+typedef uint16_t u16x8 __attribute__((vector_size(16)));
+
+// The same for a row of 16-bit floats whose exponent field is `exponent` (F16 0x7c00, BF16
+// 0x7f80): all ones in it carries into bit 15 when its lowest bit is added.
+int64_t first_non_finite_16(const uint8_t* row, int64_t n, uint16_t exponent) {
+    const uint16_t carry = uint16_t(exponent & -exponent);
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        u16x8 a, b, c, d;
+        std::memcpy(&a, row + 2 * i, 16);
+        std::memcpy(&b, row + 2 * i + 16, 16);
+        std::memcpy(&c, row + 2 * i + 32, 16);
+        std::memcpy(&d, row + 2 * i + 48, 16);
+        const u16x8 flags = ((a & exponent) + carry) | ((b & exponent) + carry) |
+                            ((c & exponent) + carry) | ((d & exponent) + carry);
+        uint16_t any = 0;
+        for (int k = 0; k < 8; ++k) any |= flags[k];
+        if (any & 0x8000u) break;
+    }
+    for (; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, row + 2 * i, 2);
+        if ((h & exponent) == exponent) return i;
+    }
+    return -1;
+}
+
 // The F16 scale fields of one block, for the types whose every dequantized value is a product of
 // such a scale and small integers (plus a second scale times small integers): a block's values
 // are all finite exactly when its scales are (a non-finite scale makes every product Inf or NaN;
@@ -363,8 +390,15 @@ status quantize_job::process_slab() {
             s = dequantize_rows(tp.source_type, src, f32, w.count, n_per_row);
         }
         if (s.ok() && !options_.allow_non_finite) {
+            // 16-bit sources are scanned as read (half the bytes): their Inf/NaN are exactly the
+            // converted rows' Inf/NaN, at the same columns.
+            const uint16_t exponent = tp.source_type == ggml_type::f16    ? 0x7c00
+                                      : tp.source_type == ggml_type::bf16 ? 0x7f80
+                                                                          : 0;
             for (int64_t r = 0; r < w.count; ++r) {
-                const int64_t c = first_non_finite(f32 + r * n_per_row, n_per_row);
+                const int64_t c =
+                    exponent ? first_non_finite_16(src + uint64_t(r) * src_row, n_per_row, exponent)
+                             : first_non_finite(f32 + r * n_per_row, n_per_row);
                 if (c >= 0) {
                     s = non_finite_error(w.first + r, c);
                     break;

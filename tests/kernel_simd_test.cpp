@@ -116,5 +116,36 @@ TEST(kernel_simd, every_isa_matches_scalar_bytes) {
                 compared, isas.size());
 }
 
+// F16 and BF16 to F32 (the first step of every F16 model's quantization): all 65536 bit patterns,
+// including subnormals, infinities and NaNs, on every ISA, at lengths that end in each of the
+// vector loops and the scalar tail.
+TEST(kernel_simd, f16_bf16_to_f32_every_bit_pattern) {
+    const kernel_isa restore = active_kernel_isa();
+    std::vector<uint16_t> all(65536 + 16);
+    for (size_t i = 0; i < all.size(); ++i) all[i] = uint16_t(i * 40503u);  // odd: a permutation
+    for (size_t i = 0; i < 65536; ++i) all[i] = uint16_t(i);
+    for (ggml_type type : {ggml_type::f16, ggml_type::bf16}) {
+        for (int64_t n : {int64_t(65536 + 16), int64_t(65536 + 13), int64_t(65536 + 4),
+                          int64_t(7), int64_t(12)}) {
+            std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+            ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
+            ASSERT_TRUE(dequantize_rows(type, all.data(), want.data(), 1, n).ok());
+            for (kernel_isa isa : available_kernel_isas()) {
+                ASSERT_TRUE(set_kernel_isa(isa).ok());
+                std::fill(got.begin(), got.end(), -1.0f);
+                ASSERT_TRUE(dequantize_rows(type, all.data(), got.data(), 1, n).ok());
+                for (int64_t i = 0; i < n; ++i) {
+                    uint32_t a, b;
+                    std::memcpy(&a, &want[size_t(i)], 4);
+                    std::memcpy(&b, &got[size_t(i)], 4);
+                    ASSERT_EQ(a, b) << type_name(type) << " on " << kernel_isa_name(isa) << ": bits 0x"
+                                    << std::hex << all[size_t(i)] << " (n " << std::dec << n << ")";
+                }
+            }
+        }
+    }
+    set_kernel_isa(restore);
+}
+
 }  // namespace
 }  // namespace gguf_squash

@@ -135,30 +135,99 @@ TEST(PipelineReference, EveryRunIsByteIdentical) {
                 tried, refused_ok, refusals);
 }
 
+// A named reference run with its arguments parsed, imatrix loaded and output planned.
+struct planned_run {
+    const reference_run* run = nullptr;
+    testing::prepared_run prep;
+    quant_plan plan;
+};
+planned_run plan_named_run(const std::string& name) {
+    planned_run p;
+    for (const auto& r : testing::reference_runs()) {
+        if (r.name == name) p.run = &r;
+    }
+    EXPECT_NE(p.run, nullptr) << name;
+    if (!p.run) return p;
+    auto prep = testing::prepare_run(*p.run);
+    EXPECT_TRUE(prep.ok()) << name;
+    if (!prep.ok()) return p;
+    p.prep = std::move(*prep);
+    auto plan = make_quant_plan(testing::reference_input_header(), p.prep.args.options);
+    EXPECT_TRUE(plan.ok()) << name;
+    if (plan.ok()) p.plan = std::move(*plan);
+    return p;
+}
+
 // Chunk sizes and buffer caps change how the job slices its work, never the bytes.
 TEST(PipelineReference, ChunkingAndSlabSizeDoNotChangeBytes) {
-    const auto& runs = testing::reference_runs();
-    const gguf_header& input = testing::reference_input_header();
     for (const char* name : {"Q8_0", "Q4_0+imatrix"}) {
         SCOPED_TRACE(name);
-        const reference_run* run = nullptr;
-        for (const auto& r : runs) {
-            if (r.name == name) run = &r;
-        }
-        ASSERT_NE(run, nullptr);
-        auto prep = testing::prepare_run(*run);
-        ASSERT_TRUE(prep.ok());
-        auto plan = make_quant_plan(input, prep->args.options);
-        ASSERT_TRUE(plan.ok());
+        const planned_run p = plan_named_run(name);
+        ASSERT_FALSE(HasFailure());
         for (auto [chunk, cap] :
              {std::pair<size_t, uint64_t>{1021, 4096}, {1 << 16, 100000}, {1 << 22, 0}}) {
             quantize_job_options o;
             o.max_buffer_bytes = cap;
-            run_output out = quantize_in_memory(*plan, prep->imatrix.get(), o, chunk);
+            run_output out = quantize_in_memory(p.plan, p.prep.imatrix.get(), o, chunk);
             ASSERT_TRUE(out.st.ok()) << out.st.message();
-            EXPECT_EQ(compare(*run, out.bytes), "") << "chunk " << chunk << " cap " << cap;
+            EXPECT_EQ(compare(*p.run, out.bytes), "") << "chunk " << chunk << " cap " << cap;
         }
     }
+}
+
+// The zero-copy calls (input_buffer/commit_input, output_view/consume_output) write the same
+// bytes as feed/drain, in odd-sized steps, and refuse counts beyond what the job offers.
+TEST(PipelineReference, ZeroCopyCallsWriteTheSameBytes) {
+    const std::vector<uint8_t>& in = input_bytes();
+    for (const char* name : {"Q4_K_M", "Q4_0+imatrix"}) {
+        SCOPED_TRACE(name);
+        const planned_run p = plan_named_run(name);
+        ASSERT_FALSE(HasFailure());
+        quantize_job_options o;
+        o.max_buffer_bytes = 100000;  // many slabs
+        quantize_job job(p.plan, p.prep.imatrix.get(), o);
+        ASSERT_TRUE(job.error().ok());
+        std::vector<uint8_t> out;
+        size_t steps = 0;
+        while (!job.done()) {
+            ASSERT_LT(++steps, 10000000u);
+            const output_span buf = job.input_buffer();
+            ASSERT_EQ(buf.size, job.input_wanted());
+            if (buf.size > 0) {
+                const size_t n = std::min<size_t>({buf.size, 777, size_t(in.size() - job.input_offset())});
+                std::memcpy(buf.data, in.data() + job.input_offset(), n);
+                ASSERT_TRUE(job.commit_input(n).ok());
+            }
+            for (;;) {
+                const input_span view = job.output_view();
+                ASSERT_TRUE(job.error().ok()) << job.error().message();
+                if (view.size == 0) break;
+                const size_t n = std::min<size_t>(view.size, 1000);
+                out.insert(out.end(), view.data, view.data + n);
+                ASSERT_TRUE(job.consume_output(n).ok());
+            }
+        }
+        ASSERT_TRUE(job.finish().ok());
+        EXPECT_EQ(compare(*p.run, out), "");
+        // Beyond the end: nothing is offered, and consuming more than offered is refused.
+        EXPECT_EQ(job.output_view().size, 0u);
+        EXPECT_EQ(job.input_buffer().size, 0u);
+        EXPECT_EQ(job.consume_output(1).code(), status_code::invalid_argument);
+    }
+    // Committing more than the buffer holds kills the job with a clear error.
+    const planned_run p = plan_named_run("Q8_0");
+    ASSERT_FALSE(HasFailure());
+    quantize_job job(p.plan, nullptr);
+    while (job.input_wanted() == 0) {
+        const input_span view = job.output_view();
+        ASSERT_GT(view.size, 0u);
+        ASSERT_TRUE(job.consume_output(view.size).ok());
+    }
+    const status s = job.commit_input(job.input_wanted() + 1);
+    EXPECT_EQ(s.code(), status_code::invalid_argument);
+    EXPECT_NE(s.message().find("commit_input"), std::string::npos) << s.message();
+    input_span more{nullptr, 0, 0};
+    EXPECT_EQ(job.feed(more).code(), status_code::invalid_argument);  // the job is dead
 }
 
 TEST(PipelineReference, TruncatedInputNamesTheTensor) {

@@ -35,6 +35,16 @@ function fileSource(file) {
             }
             return Promise.resolve(got === buf.length ? buf : buf.subarray(0, got));
         },
+        // Fills a prefix of `view` (wasm memory) from `offset`: no copy through JS.
+        readInto(offset, view) {
+            let got = 0;
+            while (got < view.length) {
+                const n = fs.readSync(fd, view, got, view.length - got, offset + got);
+                if (n === 0) break;
+                got += n;
+            }
+            return got;
+        },
         close() {
             fs.closeSync(fd);
         },
@@ -189,8 +199,8 @@ async function runQuantize(core, args) {
             if (outputs.length > 1) process.stderr.write(`writing shard ${i + 1} of ${outputs.length}: '${out.name}'\n`);
             lastTensor = -1;
             await job.run({
-                read: (offset, length, shard = 0) => srcs[shard].read(offset, length),
-                write: (bytes) => {
+                readInto: (offset, view, shard = 0) => srcs[shard].readInto(offset, view),
+                writeView: (bytes) => {
                     let off = 0;
                     while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
                 },

@@ -411,34 +411,62 @@ export class QuantizeJob {
     // bytes only at the end of the input); `write(bytes)` is
     // awaited for each output chunk, in order (the chunk is a fresh copy the callee may keep or
     // transfer). `onProgress` gets progress() after each step; `signal` aborts between steps.
-    async run({ read, write, onProgress = null, signal = null, chunkSize = 1 << 20 }) {
+    // Synchronous sources and sinks (node files) can skip the copies through JS:
+    // `readInto(offset, view, shard)` fills a prefix of `view` (wasm memory, the job's own input
+    // buffer) and returns the count, 0 only at the end of the input; `writeView(view)` consumes a
+    // view of wasm memory before it returns. Either replaces read / write.
+    async run({ read, write, readInto = null, writeView = null, onProgress = null, signal = null,
+                chunkSize = 1 << 20 }) {
         const m = this.core.mod;
-        const out = u32(m._malloc(chunkSize));
+        const h = this.handle;
+        const out = u32(m._malloc(Math.max(chunkSize, 8)));
         if (!out) throw new GgufError('out_of_memory', 'cannot allocate an output buffer');
         try {
-            while (!m._gs_job_done(this.handle)) {
+            while (!m._gs_job_done(h)) {
                 signal?.throwIfAborted();
-                const want = m._gs_job_input_wanted(this.handle);
+                const want = m._gs_job_input_wanted(h);
                 if (want > 0) {
-                    const offset = m._gs_job_input_offset(this.handle);
-                    const shard = m._gs_job_input_shard(this.handle);
-                    const bytes = await read(offset, Math.min(want, chunkSize), shard);
-                    signal?.throwIfAborted();
-                    if (!bytes || bytes.length === 0) {
-                        m._gs_job_finish(this.handle);
+                    const offset = m._gs_job_input_offset(h);
+                    const shard = m._gs_job_input_shard(h);
+                    const len = Math.min(want, chunkSize);
+                    let got;
+                    if (readInto) {
+                        const ptr = u32(m._gs_job_input_buffer(h));
+                        got = readInto(offset, m.HEAPU8.subarray(ptr, ptr + len), shard);
+                        if (got > 0 && m._gs_job_commit_input(h, got) !== 0) throw this.error();
+                    } else {
+                        const bytes = await read(offset, len, shard);
+                        signal?.throwIfAborted();
+                        got = bytes ? bytes.length : 0;
+                        if (got > 0 && m._gs_job_feed(h, this.core.stage(bytes), got) !== 0) throw this.error();
+                    }
+                    if (!got) {
+                        m._gs_job_finish(h);
                         throw this.error();  // names the tensor that was cut short
                     }
-                    const ptr = this.core.stage(bytes);
-                    if (m._gs_job_feed(this.handle, ptr, bytes.length) !== 0) throw this.error();
                 }
-                const n = m._gs_job_drain(this.handle, out, chunkSize);
-                if (n < 0) throw this.error();
-                if (n > 0) await write(m.HEAPU8.slice(out, out + n));
-                if (want === 0 && n === 0 && !m._gs_job_done(this.handle))
+                let wrote = 0;
+                if (writeView) {
+                    for (;;) {
+                        const size = m._gs_job_output_view(h, out);
+                        if (size < 0) throw this.error();
+                        if (size === 0) break;
+                        const n = Math.min(size, chunkSize);
+                        const ptr = m.HEAPU32[out >>> 2];
+                        writeView(m.HEAPU8.subarray(ptr, ptr + n));
+                        if (m._gs_job_consume_output(h, n) !== 0) throw this.error();
+                        wrote += n;
+                    }
+                } else {
+                    wrote = m._gs_job_drain(h, out, chunkSize);
+                    if (wrote < 0) throw this.error();
+                    if (wrote > 0) await write(m.HEAPU8.slice(out, out + wrote));
+                }
+                if (want === 0 && wrote === 0 && !m._gs_job_done(h))
                     throw new GgufError('internal', 'quantize job made no progress');
                 onProgress?.(this.progress());
             }
-            if (m._gs_job_finish(this.handle) !== 0) throw this.error();
+            if (m._gs_job_finish(h) !== 0) throw this.error();
         } finally {
             m._free(out);
         }

@@ -304,6 +304,37 @@ EMSCRIPTEN_KEEPALIVE double gs_job_drain(job_handle* h, uint8_t* out, size_t siz
     return double(span.pos);
 }
 
+// Zero-copy input: where the next gs_job_input_wanted() bytes go (JS reads a file straight into
+// wasm memory there), then gs_job_commit_input with the count written. Returns the status code.
+EMSCRIPTEN_KEEPALIVE uint8_t* gs_job_input_buffer(job_handle* h) {
+    return h->error.ok() ? h->job->input_buffer().data : nullptr;
+}
+EMSCRIPTEN_KEEPALIVE int gs_job_commit_input(job_handle* h, size_t n) {
+    if (!h->error.ok()) return int(h->error.code());
+    status s = h->job->commit_input(n);
+    if (!s.ok()) h->error = s;
+    return int(h->error.code());
+}
+
+// Zero-copy output: the size of the output ready now (0 while input is needed or when done, -1
+// on error), its address in *ptr; JS writes it from wasm memory, then gs_job_consume_output.
+EMSCRIPTEN_KEEPALIVE double gs_job_output_view(job_handle* h, uint32_t* ptr) {
+    if (!h->error.ok()) return -1;
+    const input_span view = h->job->output_view();
+    if (!h->job->error().ok()) {
+        h->error = h->job->error();
+        return -1;
+    }
+    *ptr = uint32_t(reinterpret_cast<uintptr_t>(view.data));
+    return double(view.size);
+}
+EMSCRIPTEN_KEEPALIVE int gs_job_consume_output(job_handle* h, size_t n) {
+    if (!h->error.ok()) return int(h->error.code());
+    status s = h->job->consume_output(n);
+    if (!s.ok()) h->error = s;
+    return int(h->error.code());
+}
+
 EMSCRIPTEN_KEEPALIVE int gs_job_done(job_handle* h) {
     return h->job && h->job->done();
 }

@@ -85,8 +85,7 @@ gguf_header compact_for_planning(const gguf_header& header) {
             out.kv.push_back(kv);
             continue;
         }
-        uint64_t bytes = 0;
-        for (const std::string& s : v.strings) bytes += 8 + s.size();
+        const uint64_t bytes = 8 * uint64_t(v.strings.size()) + v.strings.total_bytes();
         out.kv.push_back({kv.key, gguf_value::make_string_array({std::string(bytes - 8, 'x')})});
     }
     return out;

@@ -170,13 +170,31 @@ gguf_value gguf_value::make_string(std::string s) {
     v.str = std::move(s);
     return v;
 }
-gguf_value gguf_value::make_string_array(std::vector<std::string> items) {
+gguf_value gguf_value::make_string_array(const std::vector<std::string>& items) {
     gguf_value v;
     v.type = gguf_value_type::array;
     v.item_type = gguf_value_type::string;
     v.count = items.size();
-    v.strings = std::move(items);
+    v.strings = gguf_string_list(items);
     return v;
+}
+
+gguf_string_list::gguf_string_list(std::initializer_list<std::string_view> items) {
+    ends_.reserve(items.size());
+    for (std::string_view s : items) push_back(s);
+}
+gguf_string_list::gguf_string_list(const std::vector<std::string>& items) {
+    size_t total = 0;
+    for (const std::string& s : items) total += s.size();
+    bytes_.reserve(total);
+    ends_.reserve(items.size());
+    for (const std::string& s : items) push_back(s);
+}
+std::vector<std::string> gguf_string_list::to_vector() const {
+    std::vector<std::string> out;
+    out.reserve(size());
+    for (std::string_view s : *this) out.emplace_back(s);
+    return out;
 }
 gguf_value gguf_value::make_scalar_array(gguf_value_type item_type, uint64_t count,
                                          std::vector<uint8_t> raw) {

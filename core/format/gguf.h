@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,67 @@ size_t gguf_value_type_size(gguf_value_type type);
 constexpr uint64_t kDefaultAlignment = 32;
 constexpr uint32_t kMaxTensorDims = 4;
 
+// The items of a STRING array, packed: one buffer holding every item's bytes back to back and
+// the end offset of each item. A 150k-token vocabulary then costs two allocations instead of one
+// per token, which is most of the header parse time in wasm (issue 8).
+class gguf_string_list {
+  public:
+    gguf_string_list() = default;
+    gguf_string_list(std::initializer_list<std::string_view> items);
+    explicit gguf_string_list(const std::vector<std::string>& items);
+
+    size_t size() const { return ends_.size(); }
+    bool empty() const { return ends_.empty(); }
+    std::string_view operator[](size_t i) const {
+        const uint64_t begin = i ? ends_[i - 1] : 0;
+        return std::string_view(bytes_.data() + begin, size_t(ends_[i] - begin));
+    }
+    // Total bytes of all items (without their length prefixes).
+    size_t total_bytes() const { return bytes_.size(); }
+
+    void reserve(size_t items, size_t bytes = 0) {
+        ends_.reserve(items);
+        bytes_.reserve(bytes);
+    }
+    void push_back(std::string_view s) {
+        bytes_.insert(bytes_.end(), s.data(), s.data() + s.size());
+        ends_.push_back(bytes_.size());
+    }
+    // Incremental form for a streaming reader: bytes of the item being read are appended with
+    // append_partial(); end_item() closes it.
+    void append_partial(const char* data, size_t n) { bytes_.insert(bytes_.end(), data, data + n); }
+    void end_item() { ends_.push_back(bytes_.size()); }
+    std::vector<std::string> to_vector() const;
+
+    bool operator==(const gguf_string_list& o) const {
+        return ends_ == o.ends_ && bytes_ == o.bytes_;
+    }
+
+    // Iteration over the items as string_views.
+    class iterator {
+      public:
+        iterator(const gguf_string_list* list, size_t i) : list_(list), i_(i) {}
+        std::string_view operator*() const { return (*list_)[i_]; }
+        iterator& operator++() {
+            ++i_;
+            return *this;
+        }
+        bool operator!=(const iterator& o) const { return i_ != o.i_; }
+
+      private:
+        const gguf_string_list* list_;
+        size_t i_;
+    };
+    iterator begin() const { return {this, 0}; }
+    iterator end() const { return {this, size()}; }
+
+  private:
+    // A vector, not a std::string: Emscripten's prebuilt libc++ instantiates basic_string out of
+    // line and unoptimised, which made appends most of a wasm header parse.
+    std::vector<char> bytes_;
+    std::vector<uint64_t> ends_;
+};
+
 // One metadata value. Scalars keep their little-endian bits so that a round trip is exact;
 // arrays of scalars keep their raw little-endian bytes for the same reason and for speed.
 struct gguf_value {
@@ -62,9 +124,9 @@ struct gguf_value {
     // ARRAY: exactly one of the three stores is used, by item_type.
     gguf_value_type item_type = gguf_value_type::uint8;
     uint64_t count = 0;
-    std::vector<uint8_t> raw_items;    // fixed-size scalar items, count * size bytes
-    std::vector<std::string> strings;  // STRING items
-    std::vector<gguf_value> arrays;    // ARRAY items (nested arrays)
+    std::vector<uint8_t> raw_items;  // fixed-size scalar items, count * size bytes
+    gguf_string_list strings;        // STRING items
+    std::vector<gguf_value> arrays;  // ARRAY items (nested arrays)
 
     bool is_array() const { return type == gguf_value_type::array; }
     bool is_integer() const;
@@ -82,7 +144,7 @@ struct gguf_value {
     static gguf_value make_f64(double v);
     static gguf_value make_bool(bool v);
     static gguf_value make_string(std::string v);
-    static gguf_value make_string_array(std::vector<std::string> v);
+    static gguf_value make_string_array(const std::vector<std::string>& v);
     // Array of fixed-size scalars; `raw` holds count * gguf_value_type_size(item_type) LE bytes.
     static gguf_value make_scalar_array(gguf_value_type item_type, uint64_t count,
                                         std::vector<uint8_t> raw);

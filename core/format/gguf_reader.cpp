@@ -24,7 +24,7 @@ constexpr uint64_t kMaxArrayCount = 1 << 26;
 constexpr uint64_t kMaxArrayBytes = 1ull << 30;
 // Memory reserved ahead of reading is bounded; beyond it, containers grow with the bytes read.
 constexpr uint64_t kMaxReserve = 1 << 16;
-constexpr uint64_t kMaxStringReserve = 1 << 19;  // 16 MiB of std::string
+constexpr uint64_t kMaxStringReserve = 1 << 19;  // items reserved (8 MiB of ends, 8 of bytes)
 constexpr uint64_t kMaxAlignment = 1 << 30;
 
 uint64_t read_u64(const uint8_t* p) {
@@ -91,13 +91,19 @@ bool gguf_reader::take(input_span& in, size_t n, const uint8_t*& out) {
     return true;
 }
 
-bool gguf_reader::take_bulk(input_span& in, std::string* s, std::vector<uint8_t>* raw) {
+std::string_view gguf_reader::take_bulk_part(input_span& in) {
     const size_t got = size_t(std::min<uint64_t>(bytes_left_, in.remaining()));
-    if (s) s->append(reinterpret_cast<const char*>(in.data + in.pos), got);
-    if (raw) raw->insert(raw->end(), in.data + in.pos, in.data + in.pos + got);
+    const std::string_view part(reinterpret_cast<const char*>(in.data + in.pos), got);
     in.pos += got;
     pos_ += got;
     bytes_left_ -= got;
+    return part;
+}
+
+bool gguf_reader::take_bulk(input_span& in, std::string* s, std::vector<uint8_t>* raw) {
+    const std::string_view part = take_bulk_part(in);
+    if (s) s->append(part);
+    if (raw) raw->insert(raw->end(), part.begin(), part.end());
     return bytes_left_ == 0;
 }
 
@@ -246,8 +252,11 @@ status gguf_reader::step_value(input_span& in, bool& progressed) {
             bytes_left_ = min_bytes;
             if (options_.file_size) v.raw_items.reserve(size_t(min_bytes));
         } else if (v.item_type == gguf_value_type::string) {
-            // Vocabularies reach ~256k tokens; reserving them up front avoids regrowth.
-            v.strings.reserve(size_t(std::min(count, reserve_cap(kMaxStringReserve))));
+            // Vocabularies reach ~256k tokens; reserving them up front avoids regrowth. Tokens
+            // and merges average under 16 bytes; the bytes left in the file bound the guess.
+            const uint64_t items = std::min(count, reserve_cap(kMaxStringReserve));
+            v.strings.reserve(size_t(items),
+                              size_t(std::min(items * 16, remaining_after(pos_) - min_bytes)));
         } else {
             v.arrays.reserve(size_t(std::min(count, reserve_cap(kMaxReserve))));
         }
@@ -269,6 +278,24 @@ status gguf_reader::step_value(input_span& in, bool& progressed) {
         return {};
     }
     if (v.item_type == gguf_value_type::string) {
+        // Fast path for items that lie wholly in the input: no partial state to keep. A vocab has
+        // ~150k of them, so this loop is most of a header parse. The checks are the slow path's.
+        while (f.next_item < v.count && f.reading_string_length && pending_size_ == 0 &&
+               in.remaining() >= 8) {
+            const uint64_t len = read_u64(in.data + in.pos);
+            if (len > in.remaining() - 8) break;  // the slow path handles a partial item
+            field_start_ = pos_;
+            in.pos += 8;
+            pos_ += 8;
+            GS_RETURN_IF_ERROR(check_string_length(len, field_start_, " array item",
+                                                   kMaxStringLength, int64_t(f.next_item)));
+            v.strings.push_back(
+                std::string_view(reinterpret_cast<const char*>(in.data + in.pos), size_t(len)));
+            in.pos += size_t(len);
+            pos_ += len;
+            ++f.next_item;
+            progressed = true;
+        }
         while (f.next_item < v.count) {
             if (f.reading_string_length) {
                 if (pending_size_ == 0) field_start_ = pos_;
@@ -278,11 +305,13 @@ status gguf_reader::step_value(input_span& in, bool& progressed) {
                                                        kMaxStringLength, int64_t(f.next_item)));
                 f.reading_string_length = false;
                 bytes_left_ = len;
-                v.strings.emplace_back();
-                if (options_.file_size) v.strings.back().reserve(size_t(len));
                 progressed = true;
             }
-            if (!take_bulk(in, &v.strings.back(), nullptr)) return {};
+            // The item's bytes go straight into the packed list (no allocation per item).
+            const std::string_view part = take_bulk_part(in);
+            v.strings.append_partial(part.data(), part.size());
+            if (bytes_left_ != 0) return {};
+            v.strings.end_item();
             f.reading_string_length = true;
             ++f.next_item;
         }

@@ -81,6 +81,8 @@ class gguf_reader {
     bool take(input_span& in, size_t n, const uint8_t*& out);
     // Bulk copy of a string or raw array payload; true once `bytes_left_` reaches 0.
     bool take_bulk(input_span& in, std::string* s, std::vector<uint8_t>* raw);
+    // The part of a bulk payload available in `in` (consumed; valid until the next call).
+    std::string_view take_bulk_part(input_span& in);
     uint64_t remaining_after(uint64_t pos) const;
     uint64_t reserve_cap(uint64_t cap) const;
     status step_value(input_span& in, bool& progressed);

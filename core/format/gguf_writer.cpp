@@ -19,7 +19,7 @@ class byte_sink {
     }
     void u32(uint32_t v) { bytes(&v, 4); }  // GGUF is little-endian, and so are both targets
     void u64(uint64_t v) { bytes(&v, 8); }
-    void str(const std::string& s) {
+    void str(std::string_view s) {
         u64(s.size());
         bytes(s.data(), s.size());
     }
@@ -47,7 +47,7 @@ status encode_array_body(const gguf_value& v, const std::string& key, byte_sink&
         if (v.strings.size() != v.count)
             return make_error(status_code::invalid_argument,
                               "key '" + key + "': array count does not match its strings");
-        for (const std::string& s : v.strings) sink.str(s);
+        for (std::string_view s : v.strings) sink.str(s);
     } else if (v.item_type == gguf_value_type::array) {
         if (v.arrays.size() != v.count)
             return make_error(status_code::invalid_argument,

@@ -292,17 +292,34 @@ size_t quantize_job::input_wanted() const {
     return size_t(slab_rows_ * row_size(tp.source_type, tp.ne[0]) - slab_filled_);
 }
 
-status quantize_job::feed(input_span& in) {
+output_span quantize_job::input_buffer() {
+    const size_t want = input_wanted();
+    if (want == 0) return {};
+    return {in_buf_.data() + slab_filled_, want, 0};
+}
+
+status quantize_job::commit_input(size_t n) {
     if (!error_.ok()) return error_;
     const size_t want = input_wanted();
-    const size_t take = std::min(want, in.remaining());
-    if (take == 0) return {};
-    std::memcpy(in_buf_.data() + slab_filled_, in.data + in.pos, take);
-    in.pos += take;
-    slab_filled_ += take;
-    progress_.bytes_in += take;
-    if (take == want) return process_slab();
+    if (n > want)
+        return fail(make_error(status_code::invalid_argument,
+                               "commit_input: " + std::to_string(n) + " bytes committed, " +
+                                   std::to_string(want) + " wanted"));
+    if (n == 0) return {};
+    slab_filled_ += n;
+    progress_.bytes_in += n;
+    if (n == want) return process_slab();
     return {};
+}
+
+status quantize_job::feed(input_span& in) {
+    if (!error_.ok()) return error_;
+    const output_span buf = input_buffer();
+    const size_t take = std::min(buf.size, in.remaining());
+    if (take == 0) return {};
+    std::memcpy(buf.data, in.data + in.pos, take);
+    in.pos += take;
+    return commit_input(take);
 }
 
 status quantize_job::process_slab() {
@@ -476,61 +493,75 @@ status quantize_job::process_slab() {
     return {};
 }
 
+// Empty tensors (no rows, no padding) need neither input nor output: step over them.
+void quantize_job::skip_empty_tensors() {
+    while (error_.ok() && !finished_ && header_done_ && !pending_ && padding_left_ == 0 &&
+           slab_rows_ == 0 && tensor_ < plan_.tensors.size()) {
+        ++tensor_;
+        start_tensor();
+    }
+}
+
+input_span quantize_job::output_view() {
+    if (!error_.ok() || finished_) return {};
+    skip_empty_tensors();
+    if (!error_.ok() || finished_) return {};
+    if (pending_) return {pending_ + pending_pos_, size_t(pending_size_ - pending_pos_), 0};
+    if (padding_left_ > 0)
+        return {kZeros, size_t(std::min<uint64_t>(padding_left_, sizeof kZeros)), 0};
+    return {};  // waiting for input
+}
+
+status quantize_job::consume_output(size_t n) {
+    if (!error_.ok()) return error_;
+    const input_span view = output_view();
+    if (n > view.size)
+        return fail(make_error(status_code::invalid_argument,
+                               "consume_output: " + std::to_string(n) + " bytes consumed, " +
+                                   std::to_string(view.size) + " ready"));
+    if (n == 0) return error_;
+    progress_.bytes_out += n;
+    if (pending_) {
+        pending_pos_ += n;
+        if (pending_pos_ < pending_size_) return {};
+        pending_ = nullptr;
+        pending_size_ = pending_pos_ = 0;
+        if (!header_done_) {
+            header_done_ = true;
+            start_tensor();
+            return error_;
+        }
+        // A slab is out: next slab (which needs input), or the tensor's padding.
+        slab_first_row_ += slab_rows_;
+        progress_.tensor_rows_done = slab_first_row_;
+        if (slab_first_row_ < progress_.tensor_rows) {
+            start_slab();
+            return error_;
+        }
+        const tensor_plan& tp = plan_.tensors[tensor_];
+        padding_left_ = tensor_padding(tp.target_bytes, plan_.output.alignment);
+        slab_rows_ = 0;
+    } else {
+        padding_left_ -= n;
+    }
+    if (padding_left_ == 0) {
+        ++tensor_;
+        start_tensor();
+    }
+    return error_;
+}
+
 status quantize_job::drain(output_span& out) {
     if (!error_.ok()) return error_;
-    while (out.remaining() > 0 && !finished_) {
-        if (!error_.ok()) return error_;
-        if (pending_) {
-            const uint64_t n = std::min<uint64_t>(out.remaining(), pending_size_ - pending_pos_);
-            std::memcpy(out.data + out.pos, pending_ + pending_pos_, size_t(n));
-            out.pos += size_t(n);
-            pending_pos_ += n;
-            progress_.bytes_out += n;
-            if (pending_pos_ < pending_size_) break;
-            pending_ = nullptr;
-            pending_size_ = pending_pos_ = 0;
-            if (!header_done_) {
-                header_done_ = true;
-                start_tensor();
-                continue;
-            }
-            // A slab is out: next slab, or the tensor's padding.
-            slab_first_row_ += slab_rows_;
-            progress_.tensor_rows_done = slab_first_row_;
-            if (slab_first_row_ < progress_.tensor_rows) {
-                start_slab();
-                break;  // needs input
-            }
-            const tensor_plan& tp = plan_.tensors[tensor_];
-            padding_left_ = tensor_padding(tp.target_bytes, plan_.output.alignment);
-            slab_rows_ = 0;
-            if (padding_left_ == 0) {
-                ++tensor_;
-                start_tensor();
-            }
-            continue;
-        }
-        if (padding_left_ > 0) {
-            const uint64_t n = std::min<uint64_t>({out.remaining(), padding_left_, sizeof kZeros});
-            std::memcpy(out.data + out.pos, kZeros, size_t(n));
-            out.pos += size_t(n);
-            padding_left_ -= n;
-            progress_.bytes_out += n;
-            if (padding_left_ == 0) {
-                ++tensor_;
-                start_tensor();
-            }
-            continue;
-        }
-        if (header_done_ && slab_rows_ == 0 && tensor_ < plan_.tensors.size()) {
-            // An empty tensor with no padding.
-            ++tensor_;
-            start_tensor();
-            continue;
-        }
-        break;  // waiting for input
+    while (out.remaining() > 0) {
+        const input_span view = output_view();
+        if (view.size == 0) break;
+        const size_t n = std::min(out.remaining(), view.size);
+        std::memcpy(out.data + out.pos, view.data, n);
+        out.pos += n;
+        GS_RETURN_IF_ERROR(consume_output(n));
     }
-    return {};
+    return error_;
 }
 
 }  // namespace gguf_squash
@@ -698,7 +729,7 @@ status run_quantize_job(quantize_job& job, const read_shard_at_fn& read, const w
                         size_t chunk, const progress_fn& progress) {
     if (!job.error().ok()) return job.error();
     if (chunk == 0) chunk = 1;
-    std::vector<uint8_t> in_buf(chunk), out_buf(chunk);
+    std::vector<uint8_t> in_buf(chunk);
 #ifndef __EMSCRIPTEN__
     // Read-ahead keeps at most about 16 MiB in flight (at least two blocks).
     const size_t depth = std::clamp<size_t>((size_t(16) << 20) / chunk, 2, 16);
@@ -751,9 +782,15 @@ status run_quantize_job(quantize_job& job, const read_shard_at_fn& read, const w
                 GS_RETURN_IF_ERROR(job.feed(in));
             }
         }
-        output_span out{out_buf.data(), out_buf.size(), 0};
-        GS_RETURN_IF_ERROR(job.drain(out));
-        if (out.pos > 0) GS_RETURN_IF_ERROR(write(out_buf.data(), out.pos));
+        // Output goes to `write` straight from the job's buffer, `chunk` bytes at a time.
+        for (;;) {
+            const input_span view = job.output_view();
+            GS_RETURN_IF_ERROR(job.error());
+            if (view.size == 0) break;
+            const size_t n = std::min(view.size, chunk);
+            GS_RETURN_IF_ERROR(write(view.data, n));
+            GS_RETURN_IF_ERROR(job.consume_output(n));
+        }
         if (!job.done() && job.progress().bytes_in == before_in &&
             job.progress().bytes_out == before_out) {
             return make_error(status_code::internal, "quantize job made no progress");

@@ -93,6 +93,17 @@ class quantize_job {
     // Writes pending output into `out`.
     status drain(output_span& out);
 
+    // Zero-copy forms of feed() and drain(), for callers that read straight into the job's
+    // buffer or write straight from it (the wasm glue reads a file into wasm memory this way).
+    // input_buffer(): where the next input_wanted() bytes go (empty when none are wanted);
+    // write a prefix of it, then commit_input(n). Committing more than it holds is an error.
+    output_span input_buffer();
+    status commit_input(size_t n);
+    // output_view(): the output bytes ready now, valid until the next call that changes the job
+    // (empty while input is needed, or when done); write a prefix, then consume_output(n).
+    input_span output_view();
+    status consume_output(size_t n);
+
     bool done() const;
     // Succeeds once every byte of the output has been drained; otherwise says what is missing.
     status finish();
@@ -105,6 +116,7 @@ class quantize_job {
     void start_tensor();
     void start_slab();
     status process_slab();
+    void skip_empty_tensors();
 
     quant_plan plan_;
     const imatrix_data* imatrix_;

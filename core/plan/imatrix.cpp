@@ -101,7 +101,7 @@ result<imatrix_data> parse_gguf(const uint8_t* data, size_t size) {
     const gguf_value* chunk_count = h.find("imatrix.chunk_count");
     const gguf_value* chunk_size = h.find("imatrix.chunk_size");
     if (datasets && datasets->is_array() && datasets->item_type == gguf_value_type::string) {
-        out.datasets = datasets->strings;
+        out.datasets = datasets->strings.to_vector();
     }
     out.has_metadata = datasets && chunk_count && chunk_size;
     for (const gguf_value* v : {chunk_count, chunk_size}) {

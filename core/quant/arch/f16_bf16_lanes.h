@@ -97,8 +97,15 @@ void quantize_bf16_lanes(const float* src, void* dst, int64_t nrows, int64_t n_p
 template <class V>
 void dequantize_f16_lanes(const void* src, float* dst, int64_t n) {
     const uint16_t* in = static_cast<const uint16_t*>(src);
+    constexpr int N = V::lanes;
     int64_t i = 0;
-    for (; i + V::lanes <= n; i += V::lanes) {
+    for (; i + 2 * N <= n; i += 2 * N) {
+        typename V::I lo, hi;
+        V::load_u16_pair(in + i, lo, hi);
+        V::store(dst + i, fp16_lanes_to_fp32<V>(lo));
+        V::store(dst + i + N, fp16_lanes_to_fp32<V>(hi));
+    }
+    for (; i + N <= n; i += N) {
         V::store(dst + i, fp16_lanes_to_fp32<V>(V::load_u16(in + i)));
     }
     for (; i < n; ++i) dst[i] = fp16_to_fp32(in[i]);
@@ -107,8 +114,15 @@ void dequantize_f16_lanes(const void* src, float* dst, int64_t n) {
 template <class V>
 void dequantize_bf16_lanes(const void* src, float* dst, int64_t n) {
     const uint16_t* in = static_cast<const uint16_t*>(src);
+    constexpr int N = V::lanes;
     int64_t i = 0;
-    for (; i + V::lanes <= n; i += V::lanes) {
+    for (; i + 2 * N <= n; i += 2 * N) {
+        typename V::I lo, hi;
+        V::load_u16_pair(in + i, lo, hi);
+        V::store(dst + i, V::from_bits(V::ishl(lo, 16)));
+        V::store(dst + i + N, V::from_bits(V::ishl(hi, 16)));
+    }
+    for (; i + N <= n; i += N) {
         V::store(dst + i, V::from_bits(V::ishl(V::load_u16(in + i), 16)));
     }
     for (; i < n; ++i) dst[i] = bf16_to_fp32(in[i]);

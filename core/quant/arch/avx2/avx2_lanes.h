@@ -73,6 +73,12 @@ struct avx2_lanes {
     static I load_u16(const uint16_t* in) {
         return _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in)));
     }
+    // 2 * lanes halves zero-extended, from one full-width load.
+    static void load_u16_pair(const uint16_t* in, I& lo, I& hi) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in));
+        lo = _mm256_cvtepu16_epi32(_mm256_castsi256_si128(x));
+        hi = _mm256_cvtepu16_epi32(_mm256_extracti128_si256(x, 1));
+    }
 };
 
 }  // namespace

@@ -70,6 +70,12 @@ struct sse4_lanes {
     static I load_u16(const uint16_t* in) {
         return _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(in)));
     }
+    // 2 * lanes halves zero-extended, from one full-width load.
+    static void load_u16_pair(const uint16_t* in, I& lo, I& hi) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
+        lo = _mm_cvtepu16_epi32(x);
+        hi = _mm_unpackhi_epi16(x, _mm_setzero_si128());
+    }
 };
 
 }  // namespace

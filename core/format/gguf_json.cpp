@@ -143,6 +143,7 @@ void append_array(std::string& out, const gguf_value& v) {
     append_u64(out, v.count);
     out += ",\"value\":[";
     if (v.item_type == gguf_value_type::string) {
+        out.reserve(out.size() + v.strings.total_bytes() + 3 * v.strings.size());
         for (size_t i = 0; i < v.strings.size(); ++i) {
             if (i) out += ',';
             append_json_string(out, v.strings[i]);
@@ -207,6 +208,25 @@ void append_json_string(std::string& out, std::string_view s) {
     static const char kHex[] = "0123456789abcdef";
     out += '"';
     for (size_t i = 0; i < s.size();) {
+        // The longest run copied as it is (printable ASCII other than quote and backslash, and
+        // valid UTF-8 sequences) goes in with one append: most tokens are a single run, and
+        // per-character appends dominated the wasm build (its libc++ string is unoptimised).
+        size_t j = i, n = 0;
+        while (j < s.size()) {
+            const uint8_t b = uint8_t(s[j]);
+            if (b >= 0x20 && b < 0x7f && b != '"' && b != '\\') {
+                ++j;
+            } else if (b >= 0x80 && (n = utf8_sequence_length(s, j)) > 0) {
+                j += n;
+            } else {
+                break;
+            }
+        }
+        if (j > i) {
+            out.append(s.data() + i, j - i);
+            i = j;
+            continue;
+        }
         const uint8_t c = uint8_t(s[i]);
         if (c >= 0x80) {
             const size_t n = utf8_sequence_length(s, i);

@@ -73,7 +73,7 @@ min_time=0.5
 if [ -n "${QUICK:-}" ]; then types='Q4_0|Q8_0|Q4_K|Q6_K|IQ4_XS'; isas='scalar|avx2'; min_time=0.2; fi
 log "native kernels (Google Benchmark)"
 "$NATIVE_DIR/gguf_squash_bench" \
-  --benchmark_filter="^((quantize|from_f16)/($types)/($isas)|model_rows/.*/(scalar|avx2)|header/.*|estimate_table/.*)\$" \
+  --benchmark_filter="^((quantize|from_f16)/($types)/($isas)|model_rows/.*/(scalar|avx2)|model_rows_mt/.*|header/.*|estimate_table/.*)\$" \
   --benchmark_min_time=$min_time --benchmark_format=console \
   --benchmark_out="$RES/native_kernels.json" --benchmark_out_format=json >&2
 

@@ -79,6 +79,10 @@ async function instantiate(dirUrl, variant) {
     return factory(opts);
 }
 
+// Items of each metadata array that openModel's info holds (the rest is read on demand with
+// Model.arrayItems): enough for a first view, and a 150k-token vocabulary stays in the core.
+export const kPreviewArrayItems = 64;
+
 // The C functions return pointers as signed i32; above 2 GiB they must be read unsigned.
 const u32 = (p) => p >>> 0;
 
@@ -149,16 +153,20 @@ export class GgufSquash {
     }
 
     // Parses a GGUF header from `source` (see sourceChunks) and returns its description in the
-    // shape of `gguf-squash info --json`, plus `bytesRead`.
+    // shape of `gguf-squash info --json` (every array complete), plus `bytesRead`.
     async readHeader(source, options = {}) {
-        const model = await this.openModel([source], options);
+        const model = await this.openModel([source], { maxArrayItems: Infinity, ...options });
         model.free();
         return model.info;
     }
 
     // Reads the headers of a model (one file, or the shards of a split model, in any order) and
-    // keeps them in the core for estimates. Call free() when done.
+    // keeps them in the core for estimates. Call free() when done. `model.info` is a preview:
+    // each array has its true `len` but at most `maxArrayItems` items in `value` (default
+    // kPreviewArrayItems; Infinity for all), and `truncated: true` when cut; the rest comes from
+    // model.arrayItems(key, start, count).
     async openModel(sources, options = {}) {
+        const maxItems = options.maxArrayItems ?? kPreviewArrayItems;
         const parts = [];
         try {
             for (const source of sources) {
@@ -169,7 +177,7 @@ export class GgufSquash {
                     }
                     reader.end();
                     const handle = reader.takeModel();
-                    const info = this.takeJson(this.mod._gs_model_info_json(handle));
+                    const info = this.takeJson(this.mod._gs_model_info_json_preview(handle, maxItems));
                     info.bytesRead = reader.position();
                     parts.push({ source, handle, info });
                 } finally {
@@ -240,6 +248,18 @@ export class GgufSquash {
 
     quantizeUsage() {
         return this.takeString(this.mod._gs_quantize_usage());
+    }
+
+    // Items [start, start + count) of the metadata array `key` of `model` (its first shard),
+    // clamped to the array; a GgufError for an unknown key or one that is not an array.
+    arrayItems(model, key, start = 0, count = Infinity) {
+        if (!model.handle) throw new GgufError('invalid_argument', 'the model was freed');
+        const [ptr, len] = this.allocString(key);
+        try {
+            return this.takeJson(this.mod._gs_model_array_items_json(model.handle, ptr, len, start, count));
+        } finally {
+            this.mod._free(ptr);
+        }
     }
 
     // `gguf-squash info` output for one model: the human text, or JSON with --json.
@@ -328,6 +348,12 @@ export class Model {
         return this.core.ftypeName(id);
     }
 
+    // Items [start, start + count) of a metadata array (clamped to its `len`): what info's
+    // preview left out. Numbers, strings and nested {type: 'ARRAY', ...} objects, as in info.
+    arrayItems(key, start = 0, count = Infinity) {
+        return this.core.arrayItems(this, key, start, count);
+    }
+
     free() {
         for (const p of this.parts) if (p.handle) this.core.mod._gs_model_free(p.handle);
         for (const p of this.parts) p.handle = 0;
@@ -357,10 +383,10 @@ export class QuantizeJob {
         return JSON.parse(this.core.takeString(this.core.mod._gs_job_layout_json(this.handle)));
     }
 
-    // The output's header bytes (what comes before the first tensor).
+    // The selected output file's header bytes (what comes before its first tensor).
     headerBytes() {
         const m = this.core.mod;
-        const size = this.plan.header_size;
+        const size = this.layout().header_size;  // plan.header_size is the whole plan's
         const ptr = u32(m._malloc(size));
         try {
             if (m._gs_job_header(this.handle, ptr) !== 0) throw this.error();

@@ -24,6 +24,9 @@ inline char* to_c_string(const std::string& s) {
     return out;
 }
 
+// {"error": message, "code": n}: a failed call's result, which the JS API throws as a GgufError.
+std::string error_json(const status& s);
+
 inline std::string json_number(double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.17g", v);

@@ -4,6 +4,7 @@
 #include <emscripten/emscripten.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -26,6 +27,14 @@ struct reader_handle {
 };
 
 using wasm_glue::model_handle;
+
+// A count or index from JS (a double): negative and NaN are 0, from 2^64 on (Infinity) the
+// largest count.
+uint64_t item_count(double v) {
+    if (!(v > 0)) return 0;
+    if (v >= 18446744073709551616.0) return UINT64_MAX;
+    return uint64_t(v);
+}
 
 }  // namespace
 
@@ -88,6 +97,24 @@ EMSCRIPTEN_KEEPALIVE model_handle* gs_reader_take_model(reader_handle* h) {
 // The model's header as info JSON (malloc'd; JS frees it with gs_free_string).
 EMSCRIPTEN_KEEPALIVE char* gs_model_info_json(model_handle* m) {
     return wasm_glue::to_c_string(gguf_header_to_json(m->header));
+}
+
+// The same with at most `max_items` items per array, cut arrays marked "truncated" (see
+// core/format/gguf_json.h); Infinity writes everything.
+EMSCRIPTEN_KEEPALIVE char* gs_model_info_json_preview(model_handle* m, double max_items) {
+    gguf_json_options options;
+    options.max_array_items = item_count(max_items);
+    return wasm_glue::to_c_string(gguf_header_to_json(m->header, options));
+}
+
+// Items [start, start + count) of the metadata array `key` (key_len bytes) as a JSON array, or
+// {error, code} for an unknown key or one that is not an array.
+EMSCRIPTEN_KEEPALIVE char* gs_model_array_items_json(model_handle* m, const char* key,
+                                                     size_t key_len, double start, double count) {
+    result<std::string> items = gguf_array_items_json(m->header, std::string_view(key, key_len),
+                                                      item_count(start), item_count(count));
+    return wasm_glue::to_c_string(items.ok() ? items.value()
+                                             : wasm_glue::error_json(items.error()));
 }
 
 // `gguf-squash info` output for one file, as the native CLI prints it: the JSON object on one

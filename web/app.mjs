@@ -29,6 +29,7 @@ const state = {
     run: null,          // the running quantization: { controller, ... }
     output: null,       // { sink, name, size } once a quantization finished
     generation: 0,      // bumped on every new model, so stale async work is dropped
+    metadataAbort: null,  // AbortController of the metadata viewer's array fetches (per model)
 };
 
 function engine() {
@@ -95,6 +96,7 @@ async function openModel(files) {
     resetOutput();
     state.model?.free?.();
     state.model = null;
+    releaseArrayItems();
     state.estimates = null;
     state.memory?.est?.close();
     state.memory = null;
@@ -107,6 +109,7 @@ async function openModel(files) {
         const t0 = performance.now();
         const model = await core.openModel(files);
         if (generation !== state.generation) { model.free(); return; }
+        model.viewId = generation;  // names this model to the metadata worker
         state.model = model;
         const ms = performance.now() - t0;
         const headerBytes = model.parts.reduce((a, p) => a + (p.info.bytesRead ?? 0), 0);
@@ -160,25 +163,26 @@ function renderFileSummaryImatrix() {
 
 // ---- overview -------------------------------------------------------------------------------
 
-function metaValue(info, key) {
-    const entry = info.metadata[key];
+// A metadata value; an array whole, even where model.info holds only its first items.
+function metaValue(model, key) {
+    const entry = model.info.metadata[key];
     if (!entry) return undefined;
-    return entry.type === 'ARRAY' ? entry.value : entry.value;
+    return entry.truncated ? model.arrayItems(key) : entry.value;
 }
 
 function renderOverview(model) {
     const info = model.info;
-    const arch = metaValue(info, 'general.architecture');
-    const k = (suffix) => (arch ? metaValue(info, `${arch}.${suffix}`) : undefined);
+    const arch = metaValue(model, 'general.architecture');
+    const k = (suffix) => (arch ? metaValue(model, `${arch}.${suffix}`) : undefined);
     const tokens = info.metadata['tokenizer.ggml.tokens'];
     const vocab = tokens ? tokens.len : k('vocab_size');
-    const fileType = metaValue(info, 'general.file_type');
+    const fileType = metaValue(model, 'general.file_type');
     const fileTypeName = fileType !== undefined ? model.ftypeName(fileType) : guessTypeName(info);
     const heads = k('attention.head_count');
     const kvHeads = k('attention.head_count_kv');
     const stats = [
         ['Architecture', arch ?? '–'],
-        ['Name', metaValue(info, 'general.name') ?? '–'],
+        ['Name', metaValue(model, 'general.name') ?? '–'],
         ['Parameters', `${formatParams(model.nParams)} (${formatInt(model.nParams)})`],
         ['File type', fileTypeName],
         ['File size', `${formatBytes(model.fileSize)}`],
@@ -288,30 +292,63 @@ function formatScalar(v, type) {
     return String(v);
 }
 
-function metadataValueCell(entry) {
+// The model's info holds only the first items of each array (a 150k-token vocabulary would be
+// ~100 MB of strings); the rest comes from a worker that keeps its own copy of the header open,
+// so that a large "show more" does not block the page.
+let metadataBridge = null;
+
+function fetchArrayItems(model, key, start, count) {
+    metadataBridge ??= new WorkerBridge(new URL('./worker.mjs', import.meta.url), { idleMs: 60_000, name: 'gguf-squash metadata' });
+    return metadataBridge.call('arrayItems', { files: model.files.slice(0, 1), modelId: model.viewId, key, start, count },
+                               { signal: state.metadataAbort?.signal });
+}
+
+// A new model: fetches for the old one stop, and the worker lets go of its header.
+function releaseArrayItems() {
+    state.metadataAbort?.abort();
+    state.metadataAbort = new AbortController();
+    metadataBridge?.terminate();
+}
+
+function metadataValueCell(model, key, entry) {
     const td = el('td', { class: 'value' });
     if (entry.type !== 'ARRAY') {
         td.textContent = formatScalar(entry.value, entry.type);
         return td;
     }
-    const items = Array.isArray(entry.value) ? entry.value : [];
+    let items = Array.isArray(entry.value) ? entry.value : [];
     let shown = Math.min(kPreviewItems, items.length);
     const text = el('span');
     const more = el('button', { type: 'button', class: 'expand' });
+    const failure = el('span', { class: 'expand-error', role: 'alert', hidden: true, style: 'color: var(--bad); margin-left: 6px' });
+    const itemText = (v) => v?.type === 'ARRAY' ? `[${formatInt(v.len)} items]` : formatScalar(v, entry.item_type);
     const draw = () => {
-        const parts = items.slice(0, shown).map((v) => Array.isArray(v) ? `[${v.length} items]` : formatScalar(v, entry.item_type));
-        text.textContent = `[${parts.join(', ')}${shown < entry.len ? ', …' : ''}]`;
+        text.textContent = `[${items.slice(0, shown).map(itemText).join(', ')}${shown < entry.len ? ', …' : ''}]`;
         const left = entry.len - shown;
-        more.hidden = left <= 0 || shown >= items.length;
+        more.hidden = left <= 0;
         more.textContent = left > kExpandStep ? `show ${formatInt(kExpandStep)} more (${formatInt(left)} hidden)` : `show all ${formatInt(entry.len)}`;
         more.setAttribute('aria-label', `Show more items of this array; ${left} hidden`);
     };
-    more.addEventListener('click', () => {
-        shown = Math.min(items.length, shown + kExpandStep);
-        draw();
+    more.addEventListener('click', async () => {
+        const want = Math.min(entry.len, shown + kExpandStep);
+        more.disabled = true;
+        more.setAttribute('aria-busy', 'true');
+        failure.hidden = true;
+        try {
+            if (items.length < want) items = items.concat(await fetchArrayItems(model, key, items.length, want - items.length));
+            shown = Math.min(want, items.length);
+            draw();
+        } catch (e) {
+            if (e?.name === 'AbortError' || model !== state.model) return;
+            failure.textContent = `Cannot read more items: ${e?.message ?? e}`;
+            failure.hidden = false;
+        } finally {
+            more.disabled = false;
+            more.removeAttribute('aria-busy');
+        }
     });
     draw();
-    td.append(text, more);
+    td.append(text, more, failure);
     return td;
 }
 
@@ -323,7 +360,7 @@ function renderMetadata(model) {
             if (needle && !key.toLowerCase().includes(needle)) continue;
             const type = entry.type === 'ARRAY' ? `${entry.item_type}[${formatInt(entry.len)}]` : entry.type;
             frag.append(el('tr', { dataset: { key } }, el('td', { class: 'key' }, ...breakable(key)),
-                el('td', { class: 'mono', text: type }), metadataValueCell(entry)));
+                el('td', { class: 'mono', text: type }), metadataValueCell(model, key, entry)));
         }
         $('metadata-table').tBodies[0].replaceChildren(frag);
         const total = Object.keys(model.info.metadata).length;
@@ -496,8 +533,8 @@ function renderEstimates() {
 }
 
 function trainedCtx(model) {
-    const arch = metaValue(model.info, 'general.architecture');
-    return Number(metaValue(model.info, `${arch}.context_length`) ?? 0);
+    const arch = metaValue(model, 'general.architecture');
+    return Number(metaValue(model, `${arch}.context_length`) ?? 0);
 }
 
 function renderMemorySummary() {

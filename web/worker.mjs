@@ -202,6 +202,21 @@ const methods = {
         return { rates, variant: c.variant };
     },
 
+    // Items [start, start + count) of a metadata array, for the page's metadata viewer (the
+    // page's own info holds a preview). The model read last stays open here, under the page's
+    // modelId, so that further pages of it cost one core call rather than a header read.
+    async arrayItems({ files, modelId, key, start, count }) {
+        const c = await core();
+        const open = methods.arrayItems;
+        if (!open.model || open.modelId !== modelId) {
+            open.model?.free();
+            open.model = null;
+            open.model = await c.openModel(files, { maxArrayItems: 0 });
+            open.modelId = modelId;
+        }
+        return open.model.arrayItems(key, start, count);
+    },
+
     async quantize({ files, args, type, imatrix, imatrixName, outName, workers = 1 }, post) {
         const c = await core();
         const model = await c.openModel(files);

@@ -194,6 +194,17 @@ for (const [t, theirs] of Object.entries(llamaQuantize)) {
               `llama-quantize: ${llamaQuantize.Q4_K_M} s user (1 thread), ${llamaQuantize2tWall} s wall (2 threads); load average during runs ${r1?.load ?? '?'} / ${r2?.load ?? '?'}`,
         cmd: `/usr/bin/time -v build/native/gguf-squash quantize ${'build/bench/bench-model-f16.gguf'} out.gguf Q4_K_M 2`,
     });
+    // The same target for node wasm/cli.mjs, whose NTHREADS are worker threads (wasm/row_pool.mjs).
+    const w1 = run('wasm-simd-Q4_K_M-1t'), w2 = run('wasm-simd-Q4_K_M-2t');
+    const wratio = w1 && w2 ? w1.wall_s / w2.wall_s : null;
+    add({
+        group: 'Whole model',
+        target: 'Q4_K_M wall time in node (wasm), 2 threads >= 1.8x faster than 1',
+        figure: w1 && w2 ? `${fmt(w1.wall_s, 1)} s -> ${fmt(w2.wall_s, 1)} s = ${fmt(wratio)}x (wasm SIMD)` : 'n/a',
+        ok: wratio == null ? null : !quiet(w1, w2) ? 'loaded' : wratio >= 1.8,
+        note: `load average during runs ${w1?.load ?? '?'} / ${w2?.load ?? '?'}`,
+        cmd: `/usr/bin/time -v node wasm/cli.mjs quantize ${'build/bench/bench-model-f16.gguf'} out.gguf Q4_K_M 2`,
+    });
     const native = runs.filter((r) => r.engine === 'native');
     const maxRss = native.length ? Math.max(...native.map((r) => r.max_rss_kib)) / 1024 : null;
     add({

@@ -133,6 +133,7 @@ if [ -z "${NO_MODEL:-}" ]; then
   fi
   if [ -z "${NO_WASM:-}" ]; then
     run wasm-simd-Q4_K_M-1t simd 1 Q4_K_M wasm
+    run wasm-simd-Q4_K_M-2t simd 2 Q4_K_M wasm
     for t in Q4_0 Q8_0; do run "wasm-simd-$t-1t" simd 1 "$t" wasm; done
     if [ -z "${QUICK:-}" ]; then
       for t in Q6_K IQ4_XS; do run "wasm-simd-$t-1t" simd 1 "$t" wasm; done

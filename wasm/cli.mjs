@@ -5,9 +5,11 @@
 // Same arguments, output and exit codes as the native build/native/gguf-squash (0 success,
 // 1 invalid input or failure, 2 usage error). The core parses and formats; this file does I/O.
 import fs from 'node:fs';
-import path from 'node:path';
+import os from 'node:os';
 
 import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
+import { RowPool, runPool } from './row_pool.mjs';
+import { fileSource, spawnPoolThread } from './row_pool_node.mjs';
 
 const kUsage = `usage: gguf-squash <command> [args]
 
@@ -17,39 +19,6 @@ commands:
                                  quantize like llama-quantize (see quantize --help)
   estimate [options] FILE|URL    exact output sizes and memory for every type
 `;
-
-// Positioned reads from a node file, in the {size, read} shape the JS API takes.
-function fileSource(file) {
-    const fd = fs.openSync(file, 'r');
-    const size = fs.fstatSync(fd).size;
-    return {
-        size,
-        fd,
-        read(offset, length) {
-            const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
-            let got = 0;
-            while (got < buf.length) {
-                const n = fs.readSync(fd, buf, got, buf.length - got, offset + got);
-                if (n === 0) break;
-                got += n;
-            }
-            return Promise.resolve(got === buf.length ? buf : buf.subarray(0, got));
-        },
-        // Fills a prefix of `view` (wasm memory) from `offset`: no copy through JS.
-        readInto(offset, view) {
-            let got = 0;
-            while (got < view.length) {
-                const n = fs.readSync(fd, view, got, view.length - got, offset + got);
-                if (n === 0) break;
-                got += n;
-            }
-            return got;
-        },
-        close() {
-            fs.closeSync(fd);
-        },
-    };
-}
 
 function writeOut(text) {
     // Synchronous, so large outputs are complete before the process exits.
@@ -116,14 +85,16 @@ async function runInfo(core, args) {
 
 async function runQuantize(core, args) {
     let parsed;
+    const textFiles = [];  // --tensor-type-file contents, for the core here and in pool workers
     try {
         for (let i = 0; i < args.length - 1; i++) {
             if (args[i] === '--tensor-type-file') {
                 try {
-                    core.provideTextFile(args[i + 1], fs.readFileSync(args[i + 1]));
+                    textFiles.push({ name: args[i + 1], bytes: fs.readFileSync(args[i + 1]) });
                 } catch { /* the parser reports the missing file */ }
             }
         }
+        for (const f of textFiles) core.provideTextFile(f.name, f.bytes);
         parsed = core.parseQuantizeArgs(args);
     } catch (e) {
         if (!(e instanceof GgufError)) throw e;
@@ -148,9 +119,22 @@ async function runQuantize(core, args) {
     // requires; the others are opened next to it by name).
     const srcs = [];
     const closeAll = () => { for (const s of srcs) s.close(); };
-    let model = null, job = null, fd = null;
+    let model = null, job = null, fd = null, pool = null;
     const temps = [];     // temporary outputs, removed unless every file completes
     const renamed = [];   // outputs already renamed, removed if a later rename fails
+    // NTHREADS as llama-quantize takes it: 0 or less (or none) means one per core. Above 1, row
+    // chunks go to that many worker threads (wasm/row_pool.mjs); 1 runs the streaming job here.
+    const threads = parsed.nthreads > 0 ? parsed.nthreads : (os.availableParallelism?.() ?? os.cpus().length);
+    // Ctrl-C or SIGTERM while the pool runs: stop the workers, remove the temporary files. (The
+    // 1-thread job runs without yielding, so a handler could not run before it ends: the default
+    // action stops it there.)
+    let interrupted = 0;
+    const cancelled = () => new GgufError('cancelled', 'interrupted');
+    const onSignal = (name) => {
+        interrupted ||= os.constants.signals[name];
+        pool?.terminate(cancelled());
+    };
+    if (threads > 1) for (const name of ['SIGINT', 'SIGTERM']) process.on(name, onSignal);
     try {
         try {
             srcs.push(fileSource(parsed.input));
@@ -189,8 +173,24 @@ async function runQuantize(core, args) {
             return 0;
         }
         const t0 = performance.now();
+        if (threads > 1) {
+            // Each worker opens the shards by path, in shard order, and makes the same job.
+            pool = await RowPool.start(threads, { files: model.files.map((f) => f.path), argv: args, imatrix,
+                                                  textFiles, variant: core.variant }, spawnPoolThread);
+            if (interrupted) pool.terminate(cancelled());
+        }
+        const writeAll = (bytes) => {
+            let off = 0;
+            while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+        };
         const tty = process.stderr.isTTY;
         let lastTensor = -1, tensorBase = 0;
+        const onProgress = tty ? (p) => {
+            if (p.tensorIndex !== lastTensor && p.tensorIndex < p.tensorCount) {
+                lastTensor = p.tensorIndex;
+                process.stderr.write(`[${String(tensorBase + p.tensorIndex + 1).padStart(4)}/${job.plan.tensors.length}] ${p.tensor} -> ${p.tensorType}\n`);
+            }
+        } : null;
         for (const [i, out] of outputs.entries()) {
             if (i > 0) job.selectOutput(i);
             const tmp = `${out.name}.tmp-${process.pid}`;
@@ -198,23 +198,21 @@ async function runQuantize(core, args) {
             temps.push(tmp);
             if (outputs.length > 1) process.stderr.write(`writing shard ${i + 1} of ${outputs.length}: '${out.name}'\n`);
             lastTensor = -1;
-            await job.run({
-                readInto: (offset, view, shard = 0) => srcs[shard].readInto(offset, view),
-                writeView: (bytes) => {
-                    let off = 0;
-                    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-                },
-                onProgress: tty ? (p) => {
-                    if (p.tensorIndex !== lastTensor && p.tensorIndex < p.tensorCount) {
-                        lastTensor = p.tensorIndex;
-                        process.stderr.write(`[${String(tensorBase + p.tensorIndex + 1).padStart(4)}/${job.plan.tensors.length}] ${p.tensor} -> ${p.tensorType}\n`);
-                    }
-                } : null,
-            });
+            if (pool) {
+                await runPool(job, pool, { read: (offset, size, shard) => srcs[shard].readSync(offset, size),
+                                           write: writeAll, onProgress, output: i });
+            } else {
+                await job.run({
+                    readInto: (offset, view, shard = 0) => srcs[shard].readInto(offset, view),
+                    writeView: writeAll,
+                    onProgress,
+                });
+            }
             tensorBase += out.tensors;
             fs.closeSync(fd);
             fd = null;
         }
+        if (interrupted) throw cancelled();
         for (const [i, out] of outputs.entries()) {
             fs.renameSync(temps[i], out.name);
             renamed.push(out.name);
@@ -231,10 +229,16 @@ async function runQuantize(core, args) {
         }
         return 0;
     } catch (e) {
+        if (interrupted) {
+            process.stderr.write(`\ngguf-squash quantize: interrupted by signal ${interrupted}; no output written\n`);
+            return 128 + interrupted;
+        }
         if (!(e instanceof GgufError) && !e?.code) throw e;
         process.stderr.write(`gguf-squash quantize: ${e.message}\n`);
         return 1;
     } finally {
+        pool?.terminate();
+        for (const name of ['SIGINT', 'SIGTERM']) process.off(name, onSignal);
         if (fd !== null) fs.closeSync(fd);
         for (const f of [...temps, ...renamed]) if (fs.existsSync(f)) fs.unlinkSync(f);
         job?.free();

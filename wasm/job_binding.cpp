@@ -366,8 +366,9 @@ EMSCRIPTEN_KEEPALIVE const char* gs_job_tensor_name(job_handle* h) {
 }
 
 // The output layout for a coordinator that spreads row chunks over a pool of workers: per tensor
-// (in output order) the input shard and absolute offset in it, rows, bytes per input and output
-// row, rows per matrix (imatrix slices never cross one), and the zero padding after it.
+// (in output order) its output and input names, the input shard and absolute offset in it, rows,
+// bytes per input and output row, rows per matrix (imatrix slices never cross one), and the zero
+// padding after it.
 EMSCRIPTEN_KEEPALIVE char* gs_job_layout_json(job_handle* h) {
     if (!h->job) return to_c_string("[]");
     const quant_plan& plan = h->job->plan();
@@ -378,6 +379,8 @@ EMSCRIPTEN_KEEPALIVE char* gs_job_layout_json(job_handle* h) {
         if (i) out += ',';
         out += "{\"name\":";
         append_json_string(out, t.name);
+        out += ",\"source_name\":";
+        append_json_string(out, t.source_name);
         out += ",\"type\":";
         append_json_string(out, type_name(t.target_type));
         out += ",\"shard\":" + std::to_string(t.source_shard);
@@ -455,7 +458,13 @@ EMSCRIPTEN_KEEPALIVE int gs_job_convert_rows(job_handle* h, double index, double
                                               all.begin() + (matrix + 1) * tp.ne[0]);
     }
     sub.tensors.push_back(tp);
-    quantize_job job(sub, tp.imatrix_present ? &slice : nullptr);
+    // The streaming job's options, and the chunk's place in its tensor for the messages.
+    quantize_job_options jo;
+    jo.allow_non_finite = h->args.allow_non_finite;
+    jo.chunk_origin.first_row = first;
+    jo.chunk_origin.rows_per_matrix = rows_per_matrix;
+    jo.chunk_origin.several_matrices = full.ne[2] > 1 || full.ne[3] > 1;
+    quantize_job job(sub, tp.imatrix_present ? &slice : nullptr, jo);
     if (!job.error().ok()) {
         h->error = job.error();
         return int(h->error.code());

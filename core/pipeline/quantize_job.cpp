@@ -328,12 +328,18 @@ status quantize_job::process_slab() {
     const uint64_t src_row = row_size(tp.source_type, tp.ne[0]);
     const int64_t nrows = int64_t(slab_rows_);
     const uint64_t rows_per_expert = std::max<uint64_t>(1, tp.ne[1]);
+    // Rows as messages name them: those of the whole tensor when this job converts a chunk.
+    const quantize_job_options::row_chunk_origin& origin = options_.chunk_origin;
+    const bool chunk = origin.rows_per_matrix > 0;
+    const uint64_t message_first_row = origin.first_row + slab_first_row_;
+    const uint64_t message_rows_per_matrix = chunk ? origin.rows_per_matrix : rows_per_expert;
+    const bool message_matrices = chunk ? origin.several_matrices : (tp.ne[2] > 1 || tp.ne[3] > 1);
 
     auto non_finite_error = [&](int64_t row, int64_t col) {
-        const uint64_t global = slab_first_row_ + uint64_t(row);
-        std::string where = "row " + std::to_string(global % rows_per_expert);
-        if (tp.ne[2] > 1 || tp.ne[3] > 1)
-            where += " of matrix " + std::to_string(global / rows_per_expert);
+        const uint64_t global = message_first_row + uint64_t(row);
+        std::string where = "row " + std::to_string(global % message_rows_per_matrix);
+        if (message_matrices)
+            where += " of matrix " + std::to_string(global / message_rows_per_matrix);
         return make_error(status_code::invalid_file,
                           "tensor '" + tp.source_name + "' has NaN or Inf at " + where +
                               ", column " + std::to_string(col) +
@@ -450,7 +456,7 @@ status quantize_job::process_slab() {
                 }
             }
             if (s.ok() && bad >= 0) {
-                const uint64_t global = slab_first_row_ + uint64_t(w.first + bad);
+                const uint64_t global = message_first_row + uint64_t(w.first + bad);
                 s = make_error(status_code::refused, "tensor '" + tp.name +
                                                          "': quantized data validation failed at "
                                                          "row " +

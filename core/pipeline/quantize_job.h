@@ -56,6 +56,15 @@ struct quantize_job_options {
     int threads = 1;
     // Quantize rows holding NaN or Inf instead of refusing them (llama-quantize refuses).
     bool allow_non_finite = false;
+    // For a job over a row chunk of one matrix of a larger tensor (the wasm worker pool converts
+    // chunks in parallel): where the chunk sits, so that messages name the row (and matrix)
+    // exactly as a job over the whole tensor would.
+    struct row_chunk_origin {
+        uint64_t first_row = 0;         // the chunk's first row in the whole tensor
+        uint64_t rows_per_matrix = 0;   // the whole tensor's ne[1]; 0: the job is not a chunk
+        bool several_matrices = false;  // the whole tensor's ne[2] or ne[3] is above 1
+    };
+    row_chunk_origin chunk_origin;
 };
 
 struct quantize_job_progress {

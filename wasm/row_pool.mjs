@@ -1,0 +1,228 @@
+// Quantizing with a pool of workers, for the page (Web Workers, web/worker.mjs) and for node
+// (worker_threads, wasm/cli.mjs): the same code, given a function that starts one worker.
+//
+// The coordinator holds the quantize job: it writes job.headerBytes(), reads the input in row
+// chunks that never cross a matrix, sends each chunk to a pool worker and writes the results in
+// order with each tensor's padding. Every pool worker holds the same plan (core.createJob from
+// the same headers, arguments and imatrix) and converts chunks with job.convertRows, which runs
+// the core's own job over those rows: the output is the streaming job's bytes for any pool size.
+//
+// Messages between the coordinator and a pool worker (buffers are transferred, never copied):
+//   {type: 'init', files, argv, imatrix, textFiles, variant}
+//                                                      -> {type: 'ready'} | {type: 'error', error}
+//   {type: 'convert', id, output, index, first, rows, src, dstSize}
+//                                                      -> {type: 'done', id, dst, heap} | {type: 'error', id, error}
+import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
+
+export const kTaskBytes = 4 << 20;  // input bytes per row chunk: large enough to keep a worker busy
+
+// Errors cross the worker boundary as plain objects.
+const errorFields = (e) => ({ name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(e) });
+function reviveError(e) {
+    if (e.name === 'GgufError') return new GgufError(e.code, e.message);
+    return Object.assign(new Error(e.message), { name: e.name, code: e.code });
+}
+
+// A pool worker's message handler: `post(message, transfer)` answers the coordinator;
+// `openSources(files)` turns the init message's files into sources for core.openModel (the
+// page sends File objects as they are; node sends paths and closes what it opened once the
+// headers are read). Returns the function to call with each message's data.
+export function poolWorkerHandler(post, { openSources = (files) => files } = {}) {
+    let core = null;
+    let job = null;
+    let output = 0;  // the job's selected output file (--keep-split writes several)
+    return async (msg) => {
+        if (msg.type === 'init') {
+            try {
+                core = await loadGgufSquash({ variant: msg.variant ?? 'auto' });
+                // Files the arguments name (--tensor-type-file), read by the coordinator.
+                for (const f of msg.textFiles ?? []) core.provideTextFile(f.name, f.bytes);
+                const sources = await openSources(msg.files);
+                let model;
+                try {
+                    model = await core.openModel(sources);
+                } finally {
+                    for (const s of sources) s.close?.();
+                }
+                try {
+                    job = core.createJob(model, msg.argv, { imatrix: msg.imatrix });
+                } finally {
+                    model.free();  // the job holds its own copy of the plan
+                }
+                post({ type: 'ready', variant: core.variant });
+            } catch (e) {
+                post({ type: 'error', error: errorFields(e) });
+            }
+            return;
+        }
+        if (msg.type === 'convert') {
+            try {
+                if ((msg.output ?? 0) !== output) {
+                    job.selectOutput(msg.output);
+                    output = msg.output;
+                }
+                const dst = job.convertRows(msg.index, msg.first, msg.rows, new Uint8Array(msg.src), msg.dstSize);
+                post({ type: 'done', id: msg.id, dst: dst.buffer, heap: core.mod.HEAPU8.length }, [dst.buffer]);
+            } catch (e) {
+                post({ type: 'error', id: msg.id, error: errorFields(e) });
+            }
+        }
+    };
+}
+
+// Pool workers, each with its own copy of the plan, converting row chunks in parallel.
+// `spawn(index, {onMessage, onError})` starts one worker and returns it ({postMessage(message,
+// transfer), terminate()}); onMessage takes a message's data, onError an Error for a worker that
+// crashed or exited.
+export class RowPool {
+    static async start(count, { files, argv, imatrix = null, textFiles = [], variant = 'auto' }, spawn) {
+        const pool = new RowPool();
+        const ready = [];
+        for (let i = 0; i < count; i++) {
+            const slot = { worker: null, busy: 0, ready: null };
+            ready.push(new Promise((resolve, reject) => { slot.ready = { resolve, reject }; }));
+            slot.worker = spawn(i, {
+                onMessage: (m) => pool.onMessage(slot, m),
+                onError: (e) => pool.onWorkerError(slot, e),
+            });
+            pool.workers.push(slot);
+            // Each worker gets its own copy of the imatrix, transferred.
+            const own = imatrix ? new Uint8Array(imatrix) : null;
+            slot.worker.postMessage({ type: 'init', files, argv, imatrix: own, textFiles, variant }, own ? [own.buffer] : []);
+        }
+        try {
+            await Promise.all(ready);
+        } catch (e) {
+            pool.terminate(e);
+            throw e;
+        }
+        return pool;
+    }
+
+    constructor() {
+        this.workers = [];
+        this.pending = new Map();
+        this.nextId = 1;
+        this.maxHeap = 0;       // the largest wasm heap a worker reported
+        this.stopped = null;    // the reason, once terminated
+    }
+
+    onMessage(slot, m) {
+        if (slot.ready) {
+            const { resolve, reject } = slot.ready;
+            slot.ready = null;
+            if (m.type === 'ready') resolve();
+            else reject(reviveError(m.error));
+            return;
+        }
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        slot.busy--;
+        if (m.type === 'done') {
+            this.maxHeap = Math.max(this.maxHeap, m.heap ?? 0);
+            p.resolve(new Uint8Array(m.dst));
+        } else {
+            p.reject(reviveError(m.error));
+        }
+    }
+
+    // A worker that crashed cannot answer its chunks: the whole pool fails with its error.
+    onWorkerError(slot, e) {
+        if (this.stopped) return;
+        if (slot.ready) {
+            slot.ready.reject(e);
+            slot.ready = null;
+        }
+        this.terminate(e);
+    }
+
+    // Converts one row chunk of output file `output` on the least busy worker; the input buffer
+    // is transferred. Resolves with the chunk's output bytes.
+    convert(task, src, output = 0) {
+        if (this.stopped) return Promise.reject(this.stopped);
+        const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+        slot.busy++;
+        const id = this.nextId++;
+        return new Promise((resolve, reject) => {
+            this.pending.set(id, { resolve, reject });
+            slot.worker.postMessage({ type: 'convert', id, output, index: task.index, first: task.first, rows: task.rows,
+                                      src: src.buffer, dstSize: task.dstSize }, [src.buffer]);
+        });
+    }
+
+    // Stops every worker (they may be inside a synchronous wasm call: only terminating stops
+    // them); chunks not yet answered fail with `reason`.
+    terminate(reason = new Error('pool stopped')) {
+        if (this.stopped) return;
+        this.stopped = reason;
+        for (const s of this.workers) s.worker.terminate();
+        for (const p of this.pending.values()) p.reject(reason);
+        this.pending.clear();
+    }
+}
+
+// Row chunks in output order: never crossing a matrix (each has its own imatrix slice), each
+// followed in the stream by its tensor's padding once the tensor's last chunk is out.
+export function* rowTasks(layout, taskBytes = kTaskBytes) {
+    for (const [index, t] of layout.tensors.entries()) {
+        const perTask = Math.max(1, Math.floor(taskBytes / Math.max(1, t.src_row)));
+        for (let first = 0; first < t.rows;) {
+            const toBoundary = t.rows_per_matrix - (first % t.rows_per_matrix);
+            const rows = Math.min(perTask, t.rows - first, toBoundary);
+            yield { index, first, rows, offset: t.offset + first * t.src_row, srcSize: rows * t.src_row,
+                    dstSize: rows * t.dst_row, last: first + rows === t.rows, tensor: t };
+            first += rows;
+        }
+        if (t.rows === 0 && t.padding) yield { index, rows: 0, padding: t.padding, tensor: t, last: true };
+    }
+}
+
+// Writes the job's selected output file (`output`, 0 unless --keep-split) through `pool`:
+// `read(offset, size, shard)` returns (a promise of) a fresh Uint8Array of the input, which is
+// transferred to a worker; `write(bytes)` is awaited for each piece, in order. `onProgress`
+// gets {bytesOut, totalOut, bytesIn, tensor, tensorType, tensorIndex, tensorCount, workerHeap}
+// after each chunk is written. Stop it with pool.terminate(reason): it then rejects with reason.
+export async function runPool(job, pool, { read, write, onProgress = null, output = 0, taskBytes = kTaskBytes }) {
+    const layout = job.layout();
+    const header = job.headerBytes();
+    await write(header);
+    let bytesOut = header.length, bytesIn = 0;
+    const inflight = [];
+    const maxInflight = pool.workers.length * 2;
+    const flushOne = async () => {
+        const { task, result } = inflight.shift();
+        const bytes = await result;
+        if (bytes.length) await write(bytes);
+        bytesOut += bytes.length;
+        if (task.last && task.tensor.padding && task.rows > 0) {
+            await write(new Uint8Array(task.tensor.padding));
+            bytesOut += task.tensor.padding;
+        }
+        onProgress?.({ bytesOut, totalOut: layout.file_size, bytesIn, tensor: task.tensor.name,
+                       tensorType: task.tensor.type, tensorIndex: task.index,
+                       tensorCount: layout.tensors.length, workerHeap: pool.maxHeap });
+    };
+    try {
+        for (const task of rowTasks(layout, taskBytes)) {
+            while (inflight.length >= maxInflight) await flushOne();
+            if (task.rows === 0) {
+                inflight.push({ task, result: Promise.resolve(new Uint8Array(task.padding)) });
+                continue;
+            }
+            if (pool.stopped) throw pool.stopped;
+            const src = await read(task.offset, task.srcSize, task.tensor.shard ?? 0);
+            if (src.length !== task.srcSize) {
+                throw new GgufError('invalid_file', `input ended early: tensor '${task.tensor.source_name ?? task.tensor.name}' needs bytes from offset ${task.offset + src.length}`);
+            }
+            bytesIn += src.length;
+            const result = pool.convert(task, src, output);
+            result.catch(() => {});  // observed in order by flushOne
+            inflight.push({ task, result });
+        }
+        while (inflight.length) await flushOne();
+    } finally {
+        for (const { result } of inflight) result.catch(() => {});
+    }
+    if (bytesOut !== layout.file_size) throw new GgufError('internal', `wrote ${bytesOut} bytes, planned ${layout.file_size}`);
+}

@@ -10,7 +10,7 @@
 // machine disturbs least) and by wall time. Prints a table; --json writes the figures.
 // --header times parsing each file's GGUF header, median of 10: the core alone on bytes already in
 // wasm memory, and the JS API (openModel on a Blob, as the page does, which also builds the info
-// JSON). --estimate times the page's estimate table (every ftype's plan) from a parsed header,
+// JSON with arrays previewed: their first items and length). --estimate times the page's estimate table (every ftype's plan) from a parsed header,
 // median of 10.
 import fs from 'node:fs';
 

@@ -125,16 +125,17 @@ async function runQuantize(core, args) {
     // NTHREADS as llama-quantize takes it: 0 or less (or none) means one per core. Above 1, row
     // chunks go to that many worker threads (wasm/row_pool.mjs); 1 runs the streaming job here.
     const threads = parsed.nthreads > 0 ? parsed.nthreads : (os.availableParallelism?.() ?? os.cpus().length);
-    // Ctrl-C or SIGTERM while the pool runs: stop the workers, remove the temporary files. (The
-    // 1-thread job runs without yielding, so a handler could not run before it ends: the default
-    // action stops it there.)
+    // Ctrl-C or SIGTERM: stop the workers or the streaming job (which yields to the event loop
+    // every few tens of MiB for this), remove the temporary files, exit 128+N.
     let interrupted = 0;
     const cancelled = () => new GgufError('cancelled', 'interrupted');
+    const abort = new AbortController();
     const onSignal = (name) => {
         interrupted ||= os.constants.signals[name];
         pool?.terminate(cancelled());
+        abort.abort(cancelled());
     };
-    if (threads > 1) for (const name of ['SIGINT', 'SIGTERM']) process.on(name, onSignal);
+    for (const name of ['SIGINT', 'SIGTERM']) process.on(name, onSignal);
     try {
         try {
             srcs.push(fileSource(parsed.input));
@@ -206,6 +207,7 @@ async function runQuantize(core, args) {
                     readInto: (offset, view, shard = 0) => srcs[shard].readInto(offset, view),
                     writeView: writeAll,
                     onProgress,
+                    signal: abort.signal,
                 });
             }
             tensorBase += out.tensors;

@@ -16,7 +16,7 @@
 // options: {ctx = 4096, kvType = 'f16'|'q8_0'|'q4_0', memoryGb, memoryBytes, imatrix (bytes or
 // Blob), imatrixName, aliases, format: 'object' | 'json' | 'text', fetch, signal, core}
 import { estimateFromParams } from './estimate_params.mjs';
-import { GgufError, HeaderReader, loadGgufSquash } from './gguf_squash.mjs';
+import { GgufError, HeaderReader, kPreviewArrayItems, loadGgufSquash } from './gguf_squash.mjs';
 
 export { estimateFromParams, parseParams } from './estimate_params.mjs';
 
@@ -85,7 +85,9 @@ async function readUrlHeader(core, url, stats, options) {
         }
         stats.headerBytes += reader.position();
         const handle = reader.takeModel();
-        const info = core.takeJson(core.mod._gs_model_info_json(handle));
+        // Only split.no / split.count and data_offset are read here: a preview of the arrays is
+        // enough, and skips turning the whole vocabulary into JS strings.
+        const info = core.takeJson(core.mod._gs_model_info_json_preview(handle, kPreviewArrayItems));
         return { source: url, handle, info };
     } finally {
         reader.free();

@@ -82,6 +82,12 @@ async function instantiate(dirUrl, variant) {
 // Items of each metadata array that openModel's info holds (the rest is read on demand with
 // Model.arrayItems): enough for a first view, and a 150k-token vocabulary stays in the core.
 export const kPreviewArrayItems = 64;
+// How often QuantizeJob.run, given an abort signal, lets the event loop run (a macrotask, so
+// that signal handlers and messages are served; setImmediate where there is one: no 1 ms clamp).
+const kYieldMs = 50;
+const yieldToEventLoop = typeof setImmediate === 'function'
+    ? () => new Promise((resolve) => setImmediate(resolve))
+    : () => new Promise((resolve) => setTimeout(resolve, 0));
 
 // The C functions return pointers as signed i32; above 2 GiB they must be read unsigned.
 const u32 = (p) => p >>> 0;
@@ -447,8 +453,15 @@ export class QuantizeJob {
         const h = this.handle;
         const out = u32(m._malloc(Math.max(chunkSize, 8)));
         if (!out) throw new GgufError('out_of_memory', 'cannot allocate an output buffer');
+        // Synchronous I/O never returns to the event loop by itself: yield to it now and then so
+        // that an abort (a signal handler, a cancel message) can run.
+        let lastYield = performance.now();
         try {
             while (!m._gs_job_done(h)) {
+                if (signal && performance.now() - lastYield >= kYieldMs) {
+                    await yieldToEventLoop();
+                    lastYield = performance.now();
+                }
                 signal?.throwIfAborted();
                 const want = m._gs_job_input_wanted(h);
                 if (want > 0) {

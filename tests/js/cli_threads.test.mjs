@@ -130,10 +130,10 @@ test('cli.mjs quantize with a NaN weight and 2 threads: the 1-thread message, no
     for (const f of listing()) fs.unlinkSync(path.join(tmp, f));
 });
 
-test('cli.mjs quantize with 2 threads, interrupted: exit 130, workers stopped, no file', async (t) => {
+for (const threads of ['1', '2']) test(`cli.mjs quantize with ${threads} thread(s), interrupted: exit 130, work stopped, no file`, async (t) => {
     const run = referenceRun('IQ2_XXS+imatrix');
     const out = path.join(tmp, 'int.gguf');
-    const child = spawn(process.execPath, [cli, 'quantize', ...run.args, 'llama-gqa.gguf', out, run.ftype, '2'],
+    const child = spawn(process.execPath, [cli, 'quantize', ...run.args, 'llama-gqa.gguf', out, run.ftype, threads],
                         { cwd: models, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => { stderr += d; });

@@ -124,6 +124,12 @@ if [ -z "${NO_MODEL:-}" ]; then
   cat "$MODEL" > /dev/null
   for t in Q4_K_M Q6_K Q8_0 Q4_0 IQ4_XS; do run "native-avx2-$t-1t" avx2 1 "$t" native; done
   run native-avx2-Q4_K_M-2t avx2 2 Q4_K_M native
+  # Thread scaling is a ratio of two wall times: two more runs of each side (the report takes
+  # the median of three).
+  for rep in 2 3; do
+    run native-avx2-Q4_K_M-1t avx2 1 Q4_K_M native
+    run native-avx2-Q4_K_M-2t avx2 2 Q4_K_M native
+  done
   run native-scalar-Q4_K_M-1t scalar 1 Q4_K_M native
   run native-scalar-Q4_K_M-2t scalar 2 Q4_K_M native
   if [ -z "${QUICK:-}" ]; then
@@ -134,6 +140,10 @@ if [ -z "${NO_MODEL:-}" ]; then
   if [ -z "${NO_WASM:-}" ]; then
     run wasm-simd-Q4_K_M-1t simd 1 Q4_K_M wasm
     run wasm-simd-Q4_K_M-2t simd 2 Q4_K_M wasm
+    for rep in 2 3; do
+      run wasm-simd-Q4_K_M-1t simd 1 Q4_K_M wasm
+      run wasm-simd-Q4_K_M-2t simd 2 Q4_K_M wasm
+    done
     for t in Q4_0 Q8_0; do run "wasm-simd-$t-1t" simd 1 "$t" wasm; done
     if [ -z "${QUICK:-}" ]; then
       for t in Q6_K IQ4_XS; do run "wasm-simd-$t-1t" simd 1 "$t" wasm; done

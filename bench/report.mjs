@@ -64,13 +64,14 @@ for (const b of native?.benchmarks ?? []) {
 }
 const nrate = (family, type, isa) => nativeRate[`${family}/${type}/${isa}`];
 // This machine's thread-scaling ceiling (model_rows_mt/): the kernel alone on 1 and on 2 threads
-// at once, each thread on its own rows; real time per iteration t1, t2 gives 2 * t1 / t2.
-const mtTime = {};
+// at once, each thread on its own rows. Google Benchmark sums the threads' items over the real
+// time, so items_per_second of threads:2 over threads:1 is what the second thread adds.
+const mtRate = {};
 for (const b of native?.benchmarks ?? []) {
     const m = /^model_rows_mt\/([^/]+)\/[^/]+\/real_time\/threads:(\d+)$/.exec(b.name ?? '');
-    if (m && !b.error_occurred && b.run_type !== 'aggregate') (mtTime[m[1]] ??= {})[m[2]] = b.real_time;
+    if (m && !b.error_occurred && b.run_type !== 'aggregate') (mtRate[m[1]] ??= {})[m[2]] = b.items_per_second;
 }
-const ceilingOf = (type) => (mtTime[type]?.['1'] && mtTime[type]?.['2'] ? (2 * mtTime[type]['1']) / mtTime[type]['2'] : null);
+const ceilingOf = (type) => (mtRate[type]?.['1'] && mtRate[type]?.['2'] ? mtRate[type]['2'] / mtRate[type]['1'] : null);
 const wrate = (mode, type, kernels) =>
     wasm?.results?.find((r) => r.mode === mode && r.type === type && r.kernels === kernels)?.weights_per_s_cpu;
 
@@ -206,10 +207,10 @@ for (const [t, theirs] of Object.entries(llamaQuantize)) {
     if (mixQ4KM) {
         let t1 = 0, t2 = 0;
         for (const [type, n] of Object.entries(mixQ4KM)) {
-            const m = mtTime[type];
+            const m = mtRate[type];
             if (!m?.['1'] || !m?.['2']) { t1 = null; break; }
-            t1 += n * m['1'];
-            t2 += (n * m['2']) / 2;
+            t1 += n / m['1'];
+            t2 += n / m['2'];
         }
         if (t1) ceiling = t1 / t2;
     }

@@ -200,8 +200,8 @@ async function runQuantize(core, args) {
             if (outputs.length > 1) process.stderr.write(`writing shard ${i + 1} of ${outputs.length}: '${out.name}'\n`);
             lastTensor = -1;
             if (pool) {
-                await runPool(job, pool, { read: (offset, size, shard) => srcs[shard].readSync(offset, size),
-                                           write: writeAll, onProgress, output: i });
+                // The worker threads read their chunks themselves: in parallel, not on this thread.
+                await runPool(job, pool, { write: writeAll, onProgress, output: i });
             } else {
                 await job.run({
                     readInto: (offset, view, shard = 0) => srcs[shard].readInto(offset, view),

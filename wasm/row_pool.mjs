@@ -1,16 +1,19 @@
 // Quantizing with a pool of workers, for the page (Web Workers, web/worker.mjs) and for node
 // (worker_threads, wasm/cli.mjs): the same code, given a function that starts one worker.
 //
-// The coordinator holds the quantize job: it writes job.headerBytes(), reads the input in row
-// chunks that never cross a matrix, sends each chunk to a pool worker and writes the results in
-// order with each tensor's padding. Every pool worker holds the same plan (core.createJob from
+// The coordinator holds the quantize job: it writes job.headerBytes(), cuts the input into row
+// chunks that never cross a matrix, has a pool worker convert each chunk and writes the results in
+// order with each tensor's padding. The workers read their chunks' input themselves (in parallel,
+// off the coordinator's thread) unless the coordinator is given a `read` function. Every pool worker holds the same plan (core.createJob from
 // the same headers, arguments and imatrix) and converts chunks with job.convertRows, which runs
 // the core's own job over those rows: the output is the streaming job's bytes for any pool size.
 //
 // Messages between the coordinator and a pool worker (buffers are transferred, never copied):
 //   {type: 'init', files, argv, imatrix, textFiles, variant}
 //                                                      -> {type: 'ready'} | {type: 'error', error}
-//   {type: 'convert', id, output, index, first, rows, src, dstSize}
+//   {type: 'convert', id, output, index, first, rows, dstSize, src}            (input sent)
+//   {type: 'convert', id, output, index, first, rows, dstSize, shard, offset, srcSize, name}
+//                                                      (the worker reads the input itself)
 //                                                      -> {type: 'done', id, dst, heap} | {type: 'error', id, error}
 import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
 
@@ -23,13 +26,26 @@ function reviveError(e) {
     return Object.assign(new Error(e.message), { name: e.name, code: e.code });
 }
 
+// Reads `size` bytes at `offset` of a Blob (a File the page was given): a fresh array, shorter
+// only at the end of the Blob.
+async function readBlobRange(blob, offset, size) {
+    return new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + size)).arrayBuffer());
+}
+
+// The message the streaming job gives for input that ends inside a tensor.
+export function inputEndedEarly(name, offset) {
+    return new GgufError('invalid_file', `input ended early: tensor '${name}' needs bytes from offset ${offset}`);
+}
+
 // A pool worker's message handler: `post(message, transfer)` answers the coordinator;
 // `openSources(files)` turns the init message's files into sources for core.openModel (the
 // page sends File objects as they are; node sends paths and closes what it opened once the
-// headers are read). Returns the function to call with each message's data.
-export function poolWorkerHandler(post, { openSources = (files) => files } = {}) {
+// headers are read); `readInput(file, offset, size)` reads a chunk's input from one of those
+// files (Blob slices by default). Returns the function to call with each message's data.
+export function poolWorkerHandler(post, { openSources = (files) => files, readInput = readBlobRange } = {}) {
     let core = null;
     let job = null;
+    let files = [];
     let output = 0;  // the job's selected output file (--keep-split writes several)
     return async (msg) => {
         if (msg.type === 'init') {
@@ -44,6 +60,8 @@ export function poolWorkerHandler(post, { openSources = (files) => files } = {})
                 } finally {
                     for (const s of sources) s.close?.();
                 }
+                // In shard order (openModel sorts a split model's files): the layout's `shard`.
+                files = model.files.map((src) => msg.files[sources.indexOf(src)]);
                 try {
                     job = core.createJob(model, msg.argv, { imatrix: msg.imatrix });
                 } finally {
@@ -57,11 +75,20 @@ export function poolWorkerHandler(post, { openSources = (files) => files } = {})
         }
         if (msg.type === 'convert') {
             try {
+                let src;
+                if (msg.src) {
+                    src = new Uint8Array(msg.src);
+                } else {
+                    const file = files[msg.shard ?? 0];
+                    if (!file) throw new GgufError('invalid_argument', `no input shard ${msg.shard}`);
+                    src = await readInput(file, msg.offset, msg.srcSize);
+                    if (src.length !== msg.srcSize) throw inputEndedEarly(msg.name, msg.offset + src.length);
+                }
                 if ((msg.output ?? 0) !== output) {
                     job.selectOutput(msg.output);
                     output = msg.output;
                 }
-                const dst = job.convertRows(msg.index, msg.first, msg.rows, new Uint8Array(msg.src), msg.dstSize);
+                const dst = job.convertRows(msg.index, msg.first, msg.rows, src, msg.dstSize);
                 post({ type: 'done', id: msg.id, dst: dst.buffer, heap: core.mod.HEAPU8.length }, [dst.buffer]);
             } catch (e) {
                 post({ type: 'error', id: msg.id, error: errorFields(e) });
@@ -137,17 +164,22 @@ export class RowPool {
         this.terminate(e);
     }
 
-    // Converts one row chunk of output file `output` on the least busy worker; the input buffer
-    // is transferred. Resolves with the chunk's output bytes.
+    // Converts one row chunk of output file `output` on the least busy worker: from `src` (its
+    // buffer is transferred), or, when `src` is null, from the input the worker reads itself.
+    // Resolves with the chunk's output bytes.
     convert(task, src, output = 0) {
         if (this.stopped) return Promise.reject(this.stopped);
         const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
         slot.busy++;
         const id = this.nextId++;
+        const msg = { type: 'convert', id, output, index: task.index, first: task.first, rows: task.rows,
+                      dstSize: task.dstSize };
+        if (src) msg.src = src.buffer;
+        else Object.assign(msg, { shard: task.tensor.shard ?? 0, offset: task.offset, srcSize: task.srcSize,
+                                  name: task.tensor.source_name ?? task.tensor.name });
         return new Promise((resolve, reject) => {
             this.pending.set(id, { resolve, reject });
-            slot.worker.postMessage({ type: 'convert', id, output, index: task.index, first: task.first, rows: task.rows,
-                                      src: src.buffer, dstSize: task.dstSize }, [src.buffer]);
+            slot.worker.postMessage(msg, src ? [src.buffer] : []);
         });
     }
 
@@ -179,11 +211,13 @@ export function* rowTasks(layout, taskBytes = kTaskBytes) {
 }
 
 // Writes the job's selected output file (`output`, 0 unless --keep-split) through `pool`:
-// `read(offset, size, shard)` returns (a promise of) a fresh Uint8Array of the input, which is
-// transferred to a worker; `write(bytes)` is awaited for each piece, in order. `onProgress`
+// without `read`, each worker reads its chunks' input itself (reads in parallel, and none on
+// this thread); with `read(offset, size, shard)`, which returns (a promise of) a fresh
+// Uint8Array of the input, this thread reads and transfers it. `write(bytes)` is awaited for each
+// piece, in order. `onProgress`
 // gets {bytesOut, totalOut, bytesIn, tensor, tensorType, tensorIndex, tensorCount, workerHeap}
 // after each chunk is written. Stop it with pool.terminate(reason): it then rejects with reason.
-export async function runPool(job, pool, { read, write, onProgress = null, output = 0, taskBytes = kTaskBytes }) {
+export async function runPool(job, pool, { read = null, write, onProgress = null, output = 0, taskBytes = kTaskBytes }) {
     const layout = job.layout();
     const header = job.headerBytes();
     await write(header);
@@ -211,11 +245,14 @@ export async function runPool(job, pool, { read, write, onProgress = null, outpu
                 continue;
             }
             if (pool.stopped) throw pool.stopped;
-            const src = await read(task.offset, task.srcSize, task.tensor.shard ?? 0);
-            if (src.length !== task.srcSize) {
-                throw new GgufError('invalid_file', `input ended early: tensor '${task.tensor.source_name ?? task.tensor.name}' needs bytes from offset ${task.offset + src.length}`);
+            let src = null;
+            if (read) {
+                src = await read(task.offset, task.srcSize, task.tensor.shard ?? 0);
+                if (src.length !== task.srcSize) {
+                    throw inputEndedEarly(task.tensor.source_name ?? task.tensor.name, task.offset + src.length);
+                }
             }
-            bytesIn += src.length;
+            bytesIn += task.srcSize;
             const result = pool.convert(task, src, output);
             result.catch(() => {});  // observed in order by flushOne
             inflight.push({ task, result });

@@ -127,16 +127,18 @@ const methods = {
                        tensor: p.tensor, tensorType: p.tensorType, tensorIndex: p.tensorIndex,
                        tensorCount: p.tensorCount, heap: Math.max(c.mod.HEAPU8.length, p.workerHeap ?? 0) });
             };
-            const read = blobReader(model.files);  // a split model's shards, in order
             const write = (bytes) => sink.write(bytes);
             if (usePool) {
                 const pool = await RowPool.start(workers, { files, argv, imatrix, variant: c.variant }, spawnPoolWorker);
                 try {
-                    await runPool(job, pool, { read, write, onProgress });
+                    // The pool workers read their chunks from the Files themselves: several Blob
+                    // reads at once, none on this worker's thread.
+                    await runPool(job, pool, { write, onProgress });
                 } finally {
                     pool.terminate();
                 }
             } else {
+                const read = blobReader(model.files);  // a split model's shards, in order
                 await job.run({ read, write, chunkSize: kChunkBytes, onProgress });
             }
             const result = sink.close();

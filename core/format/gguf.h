@@ -74,14 +74,14 @@ class gguf_string_list {
         ends_.reserve(items);
         bytes_.reserve(bytes);
     }
-    void push_back(std::string_view s) {
-        bytes_.insert(bytes_.end(), s.data(), s.data() + s.size());
-        ends_.push_back(bytes_.size());
-    }
     // Incremental form for a streaming reader: bytes of the item being read are appended with
     // append_partial(); end_item() closes it.
     void append_partial(const char* data, size_t n) { bytes_.insert(bytes_.end(), data, data + n); }
     void end_item() { ends_.push_back(bytes_.size()); }
+    void push_back(std::string_view s) {
+        append_partial(s.data(), s.size());
+        end_item();
+    }
     std::vector<std::string> to_vector() const;
 
     bool operator==(const gguf_string_list& o) const {

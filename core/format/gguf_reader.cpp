@@ -278,24 +278,6 @@ status gguf_reader::step_value(input_span& in, bool& progressed) {
         return {};
     }
     if (v.item_type == gguf_value_type::string) {
-        // Fast path for items that lie wholly in the input: no partial state to keep. A vocab has
-        // ~150k of them, so this loop is most of a header parse. The checks are the slow path's.
-        while (f.next_item < v.count && f.reading_string_length && pending_size_ == 0 &&
-               in.remaining() >= 8) {
-            const uint64_t len = read_u64(in.data + in.pos);
-            if (len > in.remaining() - 8) break;  // the slow path handles a partial item
-            field_start_ = pos_;
-            in.pos += 8;
-            pos_ += 8;
-            GS_RETURN_IF_ERROR(check_string_length(len, field_start_, " array item",
-                                                   kMaxStringLength, int64_t(f.next_item)));
-            v.strings.push_back(
-                std::string_view(reinterpret_cast<const char*>(in.data + in.pos), size_t(len)));
-            in.pos += size_t(len);
-            pos_ += len;
-            ++f.next_item;
-            progressed = true;
-        }
         while (f.next_item < v.count) {
             if (f.reading_string_length) {
                 if (pending_size_ == 0) field_start_ = pos_;

@@ -67,74 +67,52 @@ inline typename V::F fp16_lanes_to_fp32(typename V::I h) {
 }
 
 template <class V>
-void quantize_f16_lanes(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                        const float*) {
+inline typename V::F bf16_lanes_to_fp32(typename V::I h) {
+    return V::from_bits(V::ishl(h, 16));
+}
+
+// Floats to 16-bit values (F16 or BF16): two vectors per step, the scalar conversion for the tail.
+template <class V, typename V::I (*Lane)(typename V::F), uint16_t (*Scalar)(float)>
+void floats_to_halves_lanes(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
+                            const float*) {
     uint16_t* out = static_cast<uint16_t*>(dst);
     const int64_t n = nrows * n_per_row;
     constexpr int N = V::lanes;
     int64_t i = 0;
     for (; i + 2 * N <= n; i += 2 * N) {
-        V::store_u16(out + i, fp32_to_fp16_lanes<V>(V::load(src + i)),
-                     fp32_to_fp16_lanes<V>(V::load(src + i + N)));
+        V::store_u16(out + i, Lane(V::load(src + i)), Lane(V::load(src + i + N)));
     }
-    for (; i < n; ++i) out[i] = fp32_to_fp16(src[i]);
+    for (; i < n; ++i) out[i] = Scalar(src[i]);
 }
 
-template <class V>
-void quantize_bf16_lanes(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
-                         const float*) {
-    uint16_t* out = static_cast<uint16_t*>(dst);
-    const int64_t n = nrows * n_per_row;
-    constexpr int N = V::lanes;
-    int64_t i = 0;
-    for (; i + 2 * N <= n; i += 2 * N) {
-        V::store_u16(out + i, fp32_to_bf16_lanes<V>(V::load(src + i)),
-                     fp32_to_bf16_lanes<V>(V::load(src + i + N)));
-    }
-    for (; i < n; ++i) out[i] = fp32_to_bf16(src[i]);
-}
-
-template <class V>
-void dequantize_f16_lanes(const void* src, float* dst, int64_t n) {
+// 16-bit values to floats: two vectors from one full-width load per step (twice the rate of
+// single loads in V8), then one vector, then the scalar conversion for the tail.
+template <class V, typename V::F (*Lane)(typename V::I), float (*Scalar)(uint16_t)>
+void halves_to_floats_lanes(const void* src, float* dst, int64_t n) {
     const uint16_t* in = static_cast<const uint16_t*>(src);
     constexpr int N = V::lanes;
     int64_t i = 0;
     for (; i + 2 * N <= n; i += 2 * N) {
         typename V::I lo, hi;
         V::load_u16_pair(in + i, lo, hi);
-        V::store(dst + i, fp16_lanes_to_fp32<V>(lo));
-        V::store(dst + i + N, fp16_lanes_to_fp32<V>(hi));
+        V::store(dst + i, Lane(lo));
+        V::store(dst + i + N, Lane(hi));
     }
-    for (; i + N <= n; i += N) {
-        V::store(dst + i, fp16_lanes_to_fp32<V>(V::load_u16(in + i)));
-    }
-    for (; i < n; ++i) dst[i] = fp16_to_fp32(in[i]);
-}
-
-template <class V>
-void dequantize_bf16_lanes(const void* src, float* dst, int64_t n) {
-    const uint16_t* in = static_cast<const uint16_t*>(src);
-    constexpr int N = V::lanes;
-    int64_t i = 0;
-    for (; i + 2 * N <= n; i += 2 * N) {
-        typename V::I lo, hi;
-        V::load_u16_pair(in + i, lo, hi);
-        V::store(dst + i, V::from_bits(V::ishl(lo, 16)));
-        V::store(dst + i + N, V::from_bits(V::ishl(hi, 16)));
-    }
-    for (; i + N <= n; i += N) {
-        V::store(dst + i, V::from_bits(V::ishl(V::load_u16(in + i), 16)));
-    }
-    for (; i < n; ++i) dst[i] = bf16_to_fp32(in[i]);
+    for (; i + N <= n; i += N) V::store(dst + i, Lane(V::load_u16(in + i)));
+    for (; i < n; ++i) dst[i] = Scalar(in[i]);
 }
 
 // Registers the F16 and BF16 conversions (both directions) for one ISA.
 template <class V>
 void register_f16_bf16_lanes(kernel_table& table) {
-    table.quantize[uint32_t(ggml_type::f16)] = quantize_f16_lanes<V>;
-    table.quantize[uint32_t(ggml_type::bf16)] = quantize_bf16_lanes<V>;
-    table.dequantize[uint32_t(ggml_type::f16)] = dequantize_f16_lanes<V>;
-    table.dequantize[uint32_t(ggml_type::bf16)] = dequantize_bf16_lanes<V>;
+    table.quantize[uint32_t(ggml_type::f16)] =
+        floats_to_halves_lanes<V, fp32_to_fp16_lanes<V>, fp32_to_fp16>;
+    table.quantize[uint32_t(ggml_type::bf16)] =
+        floats_to_halves_lanes<V, fp32_to_bf16_lanes<V>, fp32_to_bf16>;
+    table.dequantize[uint32_t(ggml_type::f16)] =
+        halves_to_floats_lanes<V, fp16_lanes_to_fp32<V>, fp16_to_fp32>;
+    table.dequantize[uint32_t(ggml_type::bf16)] =
+        halves_to_floats_lanes<V, bf16_lanes_to_fp32<V>, bf16_to_fp32>;
 }
 
 }  // namespace

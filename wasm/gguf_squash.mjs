@@ -392,7 +392,7 @@ export class QuantizeJob {
     // The selected output file's header bytes (what comes before its first tensor).
     headerBytes() {
         const m = this.core.mod;
-        const size = this.layout().header_size;  // plan.header_size is the whole plan's
+        const size = m._gs_job_header_size(this.handle);  // plan.header_size is the whole plan's
         const ptr = u32(m._malloc(size));
         try {
             if (m._gs_job_header(this.handle, ptr) !== 0) throw this.error();

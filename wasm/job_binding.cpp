@@ -397,6 +397,12 @@ EMSCRIPTEN_KEEPALIVE char* gs_job_layout_json(job_handle* h) {
     return to_c_string(out);
 }
 
+// The selected output file's header size in bytes (its job's plan; the whole plan's header_size
+// differs with --keep-split).
+EMSCRIPTEN_KEEPALIVE double gs_job_header_size(job_handle* h) {
+    return h->job ? double(h->job->plan().header_size) : 0;
+}
+
 // The output header bytes (what the job writes first), copied to `out` (header_size bytes).
 EMSCRIPTEN_KEEPALIVE int gs_job_header(job_handle* h, uint8_t* out) {
     if (!h->job) return int(status_code::internal);

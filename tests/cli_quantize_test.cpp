@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_support.h"
 #include "pipeline_reference.h"
 #include "sha256.h"
 
@@ -18,43 +19,17 @@ namespace gguf_squash {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::shell_quote;
+using testing::temp_dir;
 using testing::reference_run;
 
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            q += "'\\''";
-        } else {
-            q += c;
-        }
-    }
-    return q + "'";
-}
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        char tmpl[] = "/tmp/gs-cli-quantize-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    // Every file in the directory (to prove nothing partial is left).
-    std::vector<std::string> files() const {
-        std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename());
-        return out;
-    }
-};
 
 // Runs `gguf-squash quantize ARGS` in the fixture folder; returns the exit status.
 int run_cli(const std::vector<std::string>& args, const std::string& prefix = "") {
-    std::string cmd = "cd " + quote(testing::models_dir()) + " && " + prefix +
-                      quote(GGUF_SQUASH_CLI) + " quantize";
-    for (const auto& a : args) cmd += " " + quote(a);
+    std::string cmd = "cd " + shell_quote(testing::models_dir()) + " && " + prefix +
+                      shell_quote(GGUF_SQUASH_CLI) + " quantize";
+    for (const auto& a : args) cmd += " " + shell_quote(a);
     cmd += " >/dev/null 2>&1";
     const int rc = std::system(cmd.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
@@ -190,7 +165,7 @@ TEST(CliQuantize, SigtermLeavesNoFile) {
 
 TEST(CliQuantize, HelpListsTypesAndDefaultOutputName) {
     temp_dir dir;
-    const std::string cmd = quote(GGUF_SQUASH_CLI) + " quantize --help 2>&1";
+    const std::string cmd = shell_quote(GGUF_SQUASH_CLI) + " quantize --help 2>&1";
     FILE* p = ::popen(cmd.c_str(), "r");
     ASSERT_NE(p, nullptr);
     std::string text;

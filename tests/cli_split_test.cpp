@@ -18,6 +18,7 @@
 
 #include "format/gguf_reader.h"
 #include "format/gguf_split.h"
+#include "cli_test_support.h"
 #include "pipeline_reference.h"
 #include "sha256.h"
 #include "split_shards.h"
@@ -26,44 +27,19 @@ namespace gguf_squash {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::shell_quote;
+using testing::temp_dir;
 using testing::reference_run;
 
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) {
-        if (c == '\'')
-            q += "'\\''";
-        else
-            q += c;
-    }
-    return q + "'";
-}
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        char tmpl[] = "/tmp/gs-cli-split-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::vector<std::string> files() const {
-        std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename());
-        std::sort(out.begin(), out.end());
-        return out;
-    }
-};
 
 // Runs `gguf-squash quantize ARGS` in the fixture folder (imatrix paths as recorded there).
 int run_cli(const std::vector<std::string>& args, std::string* stderr_text = nullptr) {
     std::string cmd =
-        "cd " + quote(testing::models_dir()) + " && " + quote(GGUF_SQUASH_CLI) + " quantize";
-    for (const auto& a : args) cmd += " " + quote(a);
+        "cd " + shell_quote(testing::models_dir()) + " && " + shell_quote(GGUF_SQUASH_CLI) + " quantize";
+    for (const auto& a : args) cmd += " " + shell_quote(a);
     const std::string err = "/tmp/gs-cli-split-stderr-" + std::to_string(::getpid());
-    cmd += " >/dev/null 2>" + quote(err);
+    cmd += " >/dev/null 2>" + shell_quote(err);
     const int rc = std::system(cmd.c_str());
     if (stderr_text) {
         std::vector<uint8_t> b = testing::read_all(err);

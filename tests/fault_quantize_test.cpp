@@ -24,6 +24,7 @@
 
 #include "format/gguf_reader.h"
 #include "gguf_malformed_cases.h"
+#include "cli_test_support.h"
 #include "pipeline_reference.h"
 #include "plan/quant_plan.h"
 #include "quant/quant_common.h"
@@ -33,29 +34,10 @@ namespace gguf_squash {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::shell_quote;
+using testing::temp_dir;
 
-std::string quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        char tmpl[] = "/tmp/gs-fault-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::vector<std::string> files() const {
-        std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename());
-        return out;
-    }
-};
 
 struct run_result {
     int status = -1;
@@ -67,10 +49,10 @@ run_result run_cli(const std::vector<std::string>& args, const std::string& pref
     char tmpl[] = "/tmp/gs-fault-err-XXXXXX";
     const int fd = ::mkstemp(tmpl);
     if (fd >= 0) ::close(fd);
-    std::string cmd = "cd " + quote(testing::models_dir()) + " && " + prefix +
-                      quote(GGUF_SQUASH_CLI) + " quantize";
-    for (const auto& a : args) cmd += " " + quote(a);
-    cmd += " >/dev/null 2>" + quote(tmpl);
+    std::string cmd = "cd " + shell_quote(testing::models_dir()) + " && " + prefix +
+                      shell_quote(GGUF_SQUASH_CLI) + " quantize";
+    for (const auto& a : args) cmd += " " + shell_quote(a);
+    cmd += " >/dev/null 2>" + shell_quote(tmpl);
     run_result r;
     const int rc = std::system(cmd.c_str());
     r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);

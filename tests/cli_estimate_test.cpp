@@ -14,34 +14,17 @@
 
 #include "format/gguf_split.h"
 #include "format/gguf_writer.h"
+#include "cli_test_support.h"
 #include "pipeline_reference.h"
 
 namespace gguf_squash {
 namespace {
 
-struct run_result {
-    int status = -1;
-    std::string out, err;
-};
+using run_result = testing::shell_result;
 
 run_result run(const std::string& args, const std::string& cwd = "") {
-    const std::string err_path =
-        ::testing::TempDir() + "cli_estimate_err_" + std::to_string(::getpid()) + ".txt";
-    const std::string prefix = cwd.empty() ? "" : "cd '" + cwd + "' && ";
-    const std::string cmd =
-        prefix + "'" + GGUF_SQUASH_CLI + "' estimate " + args + " 2>'" + err_path + "'";
-    run_result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    std::vector<uint8_t> err = testing::read_all(err_path);
-    r.err.assign(err.begin(), err.end());
-    std::remove(err_path.c_str());
-    return r;
+    const std::string prefix = cwd.empty() ? "" : "cd " + testing::shell_quote(cwd) + " && ";
+    return testing::run_shell(prefix + testing::shell_quote(GGUF_SQUASH_CLI) + " estimate " + args);
 }
 
 uint64_t size_of(const nlohmann::json& j, const std::string& name) {

@@ -10,32 +10,16 @@
 #include "format/gguf_json.h"
 #include "format/gguf_reader.h"
 #include "gguf_fixture_files.h"
+#include "cli_test_support.h"
 #include "gguf_malformed_cases.h"
 
 namespace gguf_squash {
 namespace {
 
-struct run_result {
-    int status = -1;
-    std::string out, err;
-};
+using run_result = testing::shell_result;
 
 run_result run(const std::string& args, const std::string& prefix = "") {
-    const std::string err_path =
-        ::testing::TempDir() + "cli_info_err_" + std::to_string(::getpid()) + ".txt";
-    const std::string cmd = prefix + "'" + GGUF_SQUASH_CLI + "' " + args + " 2>'" + err_path + "'";
-    run_result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    const std::vector<uint8_t> err = testing::load_file(err_path);
-    r.err.assign(err.begin(), err.end());
-    std::remove(err_path.c_str());
-    return r;
+    return testing::run_shell(prefix + testing::shell_quote(GGUF_SQUASH_CLI) + " " + args);
 }
 
 std::string quoted(const std::string& path) {

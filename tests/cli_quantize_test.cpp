@@ -23,8 +23,6 @@ using testing::shell_quote;
 using testing::temp_dir;
 using testing::reference_run;
 
-
-
 // Runs `gguf-squash quantize ARGS` in the fixture folder; returns the exit status.
 int run_cli(const std::vector<std::string>& args, const std::string& prefix = "") {
     std::string cmd = "cd " + shell_quote(testing::models_dir()) + " && " + prefix +

@@ -31,8 +31,6 @@ using testing::shell_quote;
 using testing::temp_dir;
 using testing::reference_run;
 
-
-
 // Runs `gguf-squash quantize ARGS` in the fixture folder (imatrix paths as recorded there).
 int run_cli(const std::vector<std::string>& args, std::string* stderr_text = nullptr) {
     std::string cmd =

@@ -37,29 +37,14 @@ namespace fs = std::filesystem;
 using testing::shell_quote;
 using testing::temp_dir;
 
-
-
-struct run_result {
-    int status = -1;
-    std::string err;
-};
+using run_result = testing::shell_result;
 
 // Runs `PREFIX gguf-squash quantize ARGS` from the fixture folder, capturing stderr.
 run_result run_cli(const std::vector<std::string>& args, const std::string& prefix = "") {
-    char tmpl[] = "/tmp/gs-fault-err-XXXXXX";
-    const int fd = ::mkstemp(tmpl);
-    if (fd >= 0) ::close(fd);
     std::string cmd = "cd " + shell_quote(testing::models_dir()) + " && " + prefix +
                       shell_quote(GGUF_SQUASH_CLI) + " quantize";
     for (const auto& a : args) cmd += " " + shell_quote(a);
-    cmd += " >/dev/null 2>" + shell_quote(tmpl);
-    run_result r;
-    const int rc = std::system(cmd.c_str());
-    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
-    const std::vector<uint8_t> err = testing::read_all(tmpl);
-    r.err.assign(err.begin(), err.end());
-    std::remove(tmpl);
-    return r;
+    return testing::run_shell(cmd + " >/dev/null");
 }
 
 void write_file(const fs::path& p, const uint8_t* data, size_t size) {

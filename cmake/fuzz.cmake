@@ -1,6 +1,7 @@
 # libFuzzer targets (clang only): configure with
 #   CXX=clang++ cmake -S . -B build/fuzz -DGGUF_SQUASH_FUZZ=ON
-# scripts/fuzz.sh does this and runs every target.
+# scripts/fuzz.sh does this and runs every target. Every tests/fuzz/fuzz_*.cpp is a target
+# (fuzz_gguf_reader, fuzz_quantize_pipeline, fuzz_kernels_differential).
 set(FUZZ_FLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O2)
 add_library(gguf_squash_core_fuzz STATIC ${CORE_SOURCES} ${NATIVE_ISA_SOURCES})
 target_include_directories(gguf_squash_core_fuzz PUBLIC ${CMAKE_SOURCE_DIR}/core)

@@ -2,14 +2,17 @@
 # Builds the libFuzzer targets (clang, ASan+UBSan) and runs each for SECONDS (default 60), one
 # process per target (the machine is shared), niced.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
-# Targets: every tests/fuzz/fuzz_*.cpp (fuzz_gguf_reader, fuzz_quantize_pipeline).
-# Seeds: the fixtures, tests/fixtures/malformed/* and tests/fuzz/regressions/* (first 64 KiB,
-# behind the two control bytes the targets read first), plus for the pipeline target a few
-# "built model" seeds (control byte 1 even: the target builds a tiny llama-style model from the
-# bytes). The corpus grows in build/fuzz/corpus-TARGET across runs. Findings land in
-# build/fuzz/artifacts/ (crash-*, leak-*, timeout-*, oom-*) and the script exits non-zero; turn
-# each into a regression file (tests/fuzz/regressions/, and tests/fixtures/malformed/ when it is
-# a hostile GGUF) and record it in docs/RELIABILITY.md.
+# Targets: every tests/fuzz/fuzz_*.cpp (fuzz_gguf_reader, fuzz_quantize_pipeline,
+# fuzz_kernels_differential).
+# Seeds: every target first gets its own regressions, tests/fuzz/regressions/TARGET/ (each crash
+# input found so far, exactly as libFuzzer saved it). The reader and pipeline targets also get the
+# fixtures and tests/fixtures/malformed/* (first 64 KiB, behind the two control bytes they read
+# first), and the pipeline target a few "built model" seeds (control byte 1 even: the target
+# builds a tiny llama-style model from the bytes); the kernels target gets one seed per type and
+# value style, weights from the golden fixture. The corpus grows in build/fuzz/corpus-TARGET
+# across runs. Findings land in build/fuzz/artifacts/ (crash-*, leak-*, timeout-*, oom-*) and the
+# script exits non-zero; copy each into tests/fuzz/regressions/TARGET/ (and into
+# tests/fixtures/malformed/ when it is a hostile GGUF) and record it in docs/RELIABILITY.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}; shift || true
@@ -25,7 +28,7 @@ fi
 seeds=build/fuzz/seeds; rm -rf "$seeds"; mkdir -p "$seeds"
 i=0
 for f in tests/fixtures/kernels/*.gguf tests/fixtures/models/*.gguf tests/fixtures/vocab/*.gguf \
-         tests/fixtures/malformed/*.gguf tests/fuzz/regressions/*; do
+         tests/fixtures/malformed/*.gguf; do
   [ -f "$f" ] || continue
   { printf '\x07\x01'; head -c 65536 "$f"; } > "$seeds/seed-$i"; i=$((i + 1))
 done
@@ -38,14 +41,28 @@ for ft in $(seq 0 47); do
     > "$built/built-$ft"
 done
 
+# Kernel seeds: [type][flags][blocks][rows] then values, for every type index and value style
+# (flags bit 0 alternates the importance weights), with odd block counts.
+kseeds=build/fuzz/seeds-kernels; rm -rf "$kseeds"; mkdir -p "$kseeds"
+for ty in $(seq 0 39); do
+  for style in $(seq 0 7); do
+    flags=$(( (style << 1) | (ty & 1) ))
+    { printf "\\x$(printf %02x "$ty")\\x$(printf %02x "$flags")\\x$(printf %02x $((ty * 7 + style)))\\x$(printf %02x "$style")"
+      tail -c +$((8192 + ty * 1024 + style * 128 + 1)) tests/fixtures/kernels/golden-seed1.gguf | head -c 2048; } \
+      > "$kseeds/kernels-$ty-$style"
+  done
+done
+
 status=0
 for t in "${targets[@]}"; do
   corpus=build/fuzz/corpus-$t; mkdir -p "$corpus" build/fuzz/artifacts
-  extra=(); dirs=("$seeds")
+  extra=(); dirs=()
+  [ -d "tests/fuzz/regressions/$t" ] && dirs+=("tests/fuzz/regressions/$t")
   case "$t" in
     # Bounded memory: the job's slabs are small; any single allocation over 256 MiB is a finding.
-    fuzz_quantize_pipeline) extra=(-malloc_limit_mb=256 -max_len=65536); dirs=("$built" "$seeds") ;;
-    *) extra=(-max_len=65536) ;;
+    fuzz_quantize_pipeline) extra=(-malloc_limit_mb=256 -max_len=65536); dirs+=("$built" "$seeds") ;;
+    fuzz_kernels_differential) extra=(-malloc_limit_mb=256 -max_len=16384); dirs+=("$kseeds") ;;
+    *) extra=(-max_len=65536); dirs+=("$seeds") ;;
   esac
   echo "fuzz: $t for ${SECONDS_PER_TARGET}s"
   if ! nice -n 10 build/fuzz/$t "$corpus" "${dirs[@]}" -max_total_time="$SECONDS_PER_TARGET" \

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_support.h"
+#include "kernel_isa_harness.h"
 #include "pipeline/quantize_job.h"
 #include "pipeline_reference.h"
 #include "quant/quantize.h"
@@ -65,12 +67,6 @@ bool light() {
     return std::getenv("GGUF_SQUASH_TEST_LIGHT") != nullptr;
 }
 
-// Restores the kernel implementation chosen at start-up.
-struct isa_guard {
-    kernel_isa saved = active_kernel_isa();
-    ~isa_guard() { set_kernel_isa(saved); }
-};
-
 // One run per kernel family (legacy, K-quants, IQ2/IQ1 grids, IQ3 grids, IQ4, ternary, FP4,
 // float conversions), with and without importance weights.
 const char* const kFamilyRuns[] = {
@@ -80,7 +76,7 @@ const char* const kFamilyRuns[] = {
 };
 
 TEST(Determinism, EveryKernelImplementationGivesTheReferenceBytes) {
-    isa_guard guard;
+    kernel_isa_guard guard;
     const std::vector<kernel_isa> isas = available_kernel_isas();
     ASSERT_FALSE(isas.empty());
     int identical = 0, total = 0;
@@ -147,27 +143,60 @@ TEST(Determinism, ChunkSizesAndSlabCapsFrom1KiBTo64MiBGiveTheReferenceBytes) {
                 total);
 }
 
-// The environment switch the CLI honours: GGUF_SQUASH_KERNELS=scalar|sse4|avx2.
+// The environment switch the CLI honours: GGUF_SQUASH_KERNELS=scalar|sse4|avx2. Each run must
+// report the implementation it was asked for (the bytes alone cannot tell, since every
+// implementation writes the same ones) and still write the reference file.
 TEST(Determinism, KernelEnvironmentSwitchThroughTheCli) {
     const reference_run* run = find_run("IQ4_XS+imatrix");
     ASSERT_NE(run, nullptr);
-    char tmpl[] = "/tmp/gs-determinism-XXXXXX";
-    const std::string dir = ::mkdtemp(tmpl);
+    testing::temp_dir dir;
+    const std::string out = (dir.path / "out.gguf").string();
     for (kernel_isa isa : available_kernel_isas()) {
         SCOPED_TRACE(kernel_isa_name(isa));
-        const std::string out = dir + "/out.gguf";
-        const std::string cmd = "cd '" + testing::models_dir() +
-                                "' && GGUF_SQUASH_KERNELS=" + kernel_isa_name(isa) + " '" +
-                                GGUF_SQUASH_CLI +
-                                "' quantize --imatrix llama-gqa.imatrix.gguf llama-gqa.gguf '" +
-                                out + "' IQ4_XS 2 >/dev/null 2>&1";
-        const int rc = std::system(cmd.c_str());
-        ASSERT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << cmd;
+        const std::string cmd = "cd " + testing::shell_quote(testing::models_dir()) +
+                                " && GGUF_SQUASH_KERNELS=" + kernel_isa_name(isa) + " " +
+                                testing::shell_quote(GGUF_SQUASH_CLI) +
+                                " quantize --imatrix llama-gqa.imatrix.gguf llama-gqa.gguf " +
+                                testing::shell_quote(out) + " IQ4_XS 2";
+        const testing::shell_result r = testing::run_shell(cmd);
+        ASSERT_EQ(r.status, 0) << cmd << "\n" << r.err;
+        EXPECT_NE(r.err.find(std::string("kernel implementation: ") + kernel_isa_name(isa) + "\n"),
+                  std::string::npos)
+            << r.err;
         const std::vector<uint8_t> b = testing::read_all(out);
         EXPECT_EQ(testing::sha256_hex(b.data(), b.size()), run->file_sha256);
         std::remove(out.c_str());
     }
-    ::rmdir(dir.c_str());
+}
+
+// An unknown or unavailable implementation is refused (exit 2, the reason on stderr, no output),
+// never silently replaced by the best one.
+TEST(Determinism, KernelEnvironmentSwitchRefusesUnknownOrUnavailable) {
+    testing::temp_dir dir;
+    const std::string out = (dir.path / "out.gguf").string();
+    std::vector<std::pair<std::string, std::string>> cases = {
+        {"avx9", "unknown kernel implementation 'avx9'"},
+        {"AVX2", "unknown kernel implementation 'AVX2'"},
+    };
+    // wasm128 is never available natively; on x86 without AVX2 the same holds for avx2.
+    for (kernel_isa isa : {kernel_isa::sse4, kernel_isa::avx2, kernel_isa::wasm128}) {
+        const std::vector<kernel_isa> avail = available_kernel_isas();
+        if (std::find(avail.begin(), avail.end(), isa) == avail.end())
+            cases.push_back({kernel_isa_name(isa), std::string("kernel implementation '") +
+                                                       kernel_isa_name(isa) +
+                                                       "' is not available"});
+    }
+    for (const auto& [value, message] : cases) {
+        SCOPED_TRACE(value);
+        const std::string cmd = "cd " + testing::shell_quote(testing::models_dir()) +
+                                " && GGUF_SQUASH_KERNELS=" + value + " " +
+                                testing::shell_quote(GGUF_SQUASH_CLI) +
+                                " quantize llama-gqa.gguf " + testing::shell_quote(out) + " Q4_0 1";
+        const testing::shell_result r = testing::run_shell(cmd);
+        EXPECT_EQ(r.status, 2) << r.err;
+        EXPECT_NE(r.err.find("GGUF_SQUASH_KERNELS: " + message), std::string::npos) << r.err;
+        EXPECT_TRUE(dir.files().empty());
+    }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "golden_file.h"
+#include "kernel_isa_harness.h"
 #include "quant/quantize.h"
 
 namespace gguf_squash {
@@ -16,9 +17,9 @@ using testing::golden_file;
 using testing::golden_tensor;
 
 struct golden_case {
-    std::string name;      // expected[_im].<case>.<type>
-    std::string input;     // input.<case>
-    std::string imatrix;   // imatrix.<case> or empty
+    std::string name;     // expected[_im].<case>.<type>
+    std::string input;    // input.<case>
+    std::string imatrix;  // imatrix.<case> or empty
 };
 
 std::vector<golden_case> all_cases() {
@@ -47,13 +48,12 @@ std::string first_difference(const std::vector<uint8_t>& got, const std::vector<
     return "";
 }
 
-class golden_kernels : public ::testing::TestWithParam<kernel_isa> {};
+class KernelGolden : public every_kernel_isa {};
 
 // One test per ISA so the count of identical tensors is printed per implementation.
-TEST_P(golden_kernels, every_expected_tensor_is_byte_identical) {
+TEST_P(KernelGolden, every_expected_tensor_is_byte_identical) {
     const golden_file& g = golden_file::get();
     ASSERT_EQ(g.error(), "");
-    ASSERT_TRUE(set_kernel_isa(GetParam()).ok());
     const char* filter = std::getenv("GOLDEN_TYPE_FILTER");  // e.g. "q4_K" to iterate quickly
     size_t identical = 0, total = 0, unsupported = 0;
     std::map<std::string, int> failures_by_type;
@@ -73,9 +73,9 @@ TEST_P(golden_kernels, every_expected_tensor_is_byte_identical) {
         const int64_t n_per_row = int64_t(input->info.ne[0]);
         const int64_t nrows = int64_t(input->info.n_rows());
         std::vector<uint8_t> got(want->bytes.size());
-        status s = quantize_rows(type, reinterpret_cast<const float*>(input->bytes.data()),
-                                 got.data(), nrows, n_per_row,
-                                 imatrix ? reinterpret_cast<const float*>(imatrix->bytes.data()) : nullptr);
+        status s = quantize_rows(
+            type, reinterpret_cast<const float*>(input->bytes.data()), got.data(), nrows, n_per_row,
+            imatrix ? reinterpret_cast<const float*>(imatrix->bytes.data()) : nullptr);
         if (!s.ok()) {
             ADD_FAILURE() << c.name << ": " << s.message();
             continue;
@@ -84,8 +84,8 @@ TEST_P(golden_kernels, every_expected_tensor_is_byte_identical) {
             ++identical;
         } else {
             failures_by_type[type_info(type).ggml_name]++;
-            ADD_FAILURE() << c.name << " [" << kernel_isa_name(GetParam()) << "]: "
-                          << first_difference(got, want->bytes, type);
+            ADD_FAILURE() << c.name << " [" << kernel_isa_name(GetParam())
+                          << "]: " << first_difference(got, want->bytes, type);
         }
     }
     std::printf("[golden %s] %zu of %zu golden tensors identical (%zu types unsupported)\n",
@@ -96,13 +96,12 @@ TEST_P(golden_kernels, every_expected_tensor_is_byte_identical) {
         EXPECT_EQ(g.tensors().size(), 528u);
         EXPECT_EQ(total, 506u);
     }
-    set_kernel_isa(available_kernel_isas().back());
 }
 
 // Dequantizing a golden tensor must equal the format's definition, which we check two ways:
 // requantizing the dequantized values reproduces the same bytes for the exactly-representable
 // simple formats, and the reconstruction error stays within each format's bound.
-TEST(golden_dequantize, reconstruction_error_is_bounded_per_type) {
+TEST(KernelGoldenDequantize, reconstruction_error_is_bounded_per_type) {
     const golden_file& g = golden_file::get();
     ASSERT_EQ(g.error(), "");
     size_t checked = 0;
@@ -129,13 +128,18 @@ TEST(golden_dequantize, reconstruction_error_is_bounded_per_type) {
         const double rel = std::sqrt(err / energy);
         // Relative RMS error on Gaussian data: 1-bit/ternary formats are coarse, 8-bit is fine.
         const double bpw = 8.0 * type_info(type).type_size / type_info(type).block_size;
-        const double bound = bpw >= 15 ? 1e-2 : bpw >= 8 ? 2e-2 : bpw >= 4 ? 0.2 : bpw >= 2.5 ? 0.45 : 1.0;
+        const double bound = bpw >= 15    ? 1e-2
+                             : bpw >= 8   ? 2e-2
+                             : bpw >= 4   ? 0.2
+                             : bpw >= 2.5 ? 0.45
+                                          : 1.0;
         EXPECT_LT(rel, bound) << c.name << " (" << bpw << " bits per weight)";
         // Requantizing what we dequantized must give the same bytes again for formats whose
         // reconstruction is a fixed point of their quantizer (F16, BF16, Q8_0).
         if (type == ggml_type::f16 || type == ggml_type::bf16) {
             std::vector<uint8_t> again(want->bytes.size());
-            ASSERT_TRUE(quantize_rows(type, back.data(), again.data(), nrows, n_per_row, nullptr).ok());
+            ASSERT_TRUE(
+                quantize_rows(type, back.data(), again.data(), nrows, n_per_row, nullptr).ok());
             EXPECT_EQ(again, want->bytes) << c.name;
         }
         ++checked;
@@ -144,10 +148,7 @@ TEST(golden_dequantize, reconstruction_error_is_bounded_per_type) {
     EXPECT_GT(checked, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(all_isas, golden_kernels, ::testing::ValuesIn(available_kernel_isas()),
-                         [](const ::testing::TestParamInfo<kernel_isa>& i) {
-                             return std::string(kernel_isa_name(i.param));
-                         });
+GS_INSTANTIATE_EVERY_KERNEL_ISA(KernelGolden);
 
 }  // namespace
 }  // namespace gguf_squash

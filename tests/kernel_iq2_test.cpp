@@ -25,7 +25,7 @@ const ggml_type kTypes[] = {ggml_type::iq2_xxs, ggml_type::iq2_xs, ggml_type::iq
 
 // Every golden IQ2/IQ1 tensor, quantized one row at a time, equals what ggml wrote for the whole
 // tensor.
-TEST(kernel_iq2, row_by_row_matches_golden) {
+TEST(KernelIq2, row_by_row_matches_golden) {
     const golden_file& g = golden_file::get();
     ASSERT_EQ(g.error(), "");
     int checked = 0;
@@ -61,7 +61,7 @@ TEST(kernel_iq2, row_by_row_matches_golden) {
 // types dl * (l - 1 + delta) with l in {0, 1, 2}, one db/dl and delta per group of 8. So each
 // group's magnitudes take at most 3 distinct values; a wrong scale bit position or grid offset
 // would mix scales within a group.
-TEST(kernel_iq2, dequantized_groups_use_three_levels) {
+TEST(KernelIq2, dequantized_groups_use_three_levels) {
     const golden_file& g = golden_file::get();
     ASSERT_EQ(g.error(), "");
     for (ggml_type type : kTypes) {
@@ -87,7 +87,7 @@ TEST(kernel_iq2, dequantized_groups_use_three_levels) {
 
 // NaN, infinities, values past fp16 range, subnormals, zero importance: must not crash or hang,
 // and the output must decode to something for finite inputs that stay in fp16 range.
-TEST(kernel_iq2, hostile_inputs_do_not_crash) {
+TEST(KernelIq2, hostile_inputs_do_not_crash) {
     const int64_t n = 512;
     const float inf = std::numeric_limits<float>::infinity();
     const float nan = std::numeric_limits<float>::quiet_NaN();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel_isa_harness.h"
 #include "quant/quant_common.h"
 #include "quant/quantize.h"
 #include "quant/ref/iq3_grids.h"
@@ -36,7 +37,7 @@ uint64_t fingerprint(const uint32_t* grid, int n) {
     return sum;
 }
 
-TEST(kernel_iq3, dequantization_grids_equal_ggml_tables) {
+TEST(KernelIq3, dequantization_grids_equal_ggml_tables) {
     EXPECT_EQ(fingerprint(kIq3XxsGrid.data(), 256), 0x11be6d9a520eull);
     EXPECT_EQ(fingerprint(kIq3SGrid.data(), 512), 0x114b10ed9fb0ull);
     EXPECT_EQ(kIq3XxsGrid[0], 0x04040404u);
@@ -97,13 +98,13 @@ void check_tables(const iq3_search_tables& t, int levels) {
     EXPECT_GT(total, 0u);
 }
 
-TEST(kernel_iq3, neighbour_tables_follow_ggml_rule) {
+TEST(KernelIq3, neighbour_tables_follow_ggml_rule) {
     check_tables(iq3_xxs_search_tables(), 2);
     check_tables(iq3_s_search_tables(), 3);
 }
 
 // Dequantization of hand-built blocks, from the block layouts in ggml-common.h.
-TEST(kernel_iq3, dequantize_iq3_xxs_block_layout) {
+TEST(KernelIq3, dequantize_iq3_xxs_block_layout) {
     std::vector<uint8_t> block(98, 0);
     const uint16_t one = fp32_to_fp16(1.f);
     std::memcpy(block.data(), &one, 2);
@@ -126,7 +127,7 @@ TEST(kernel_iq3, dequantize_iq3_xxs_block_layout) {
     EXPECT_EQ(y[32], 1.f);
 }
 
-TEST(kernel_iq3, dequantize_iq3_s_block_layout) {
+TEST(KernelIq3, dequantize_iq3_s_block_layout) {
     std::vector<uint8_t> block(110, 0);
     const uint16_t half = fp32_to_fp16(0.5f);
     std::memcpy(block.data(), &half, 2);
@@ -181,14 +182,16 @@ std::vector<float> edge_rows(int64_t n_per_row, int64_t& nrows) {
     return out;
 }
 
-TEST(kernel_iq3, every_isa_matches_scalar_on_edge_rows) {
+class KernelIq3Simd : public every_simd_isa {};
+
+TEST_P(KernelIq3Simd, matches_scalar_on_edge_rows) {
+    const kernel_isa isa = GetParam();
     const int64_t n_per_row = 512;
     int64_t nrows = 0;
     const std::vector<float> x = edge_rows(n_per_row, nrows);
     std::vector<float> imatrix(static_cast<size_t>(n_per_row));
     for (int64_t i = 0; i < n_per_row; ++i)
         imatrix[size_t(i)] = i % 5 == 0 ? 0.f : 0.1f + float(i % 13);
-    const std::vector<kernel_isa> isas = available_kernel_isas();
     size_t compared = 0;
     for (ggml_type type : {ggml_type::iq3_xxs, ggml_type::iq3_s}) {
         const size_t bytes = size_t(row_size(type, uint64_t(n_per_row)) * uint64_t(nrows));
@@ -197,19 +200,18 @@ TEST(kernel_iq3, every_isa_matches_scalar_on_edge_rows) {
             ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
             std::vector<uint8_t> want(bytes);
             ASSERT_TRUE(quantize_rows(type, x.data(), want.data(), nrows, n_per_row, qw).ok());
-            for (kernel_isa isa : isas) {
-                ASSERT_TRUE(set_kernel_isa(isa).ok());
-                std::vector<uint8_t> got(bytes);
-                ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n_per_row, qw).ok());
-                EXPECT_EQ(got, want)
-                    << type_name(type) << (qw ? " imatrix " : " ") << kernel_isa_name(isa);
-                ++compared;
-            }
+            ASSERT_TRUE(set_kernel_isa(isa).ok());
+            std::vector<uint8_t> got(bytes);
+            ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n_per_row, qw).ok());
+            EXPECT_EQ(got, want) << type_name(type) << (qw ? " imatrix " : " ")
+                                 << kernel_isa_name(isa);
+            ++compared;
         }
     }
-    set_kernel_isa(isas.back());
-    EXPECT_GE(compared, 4u);
+    EXPECT_EQ(compared, 4u);
 }
+
+GS_INSTANTIATE_EVERY_SIMD_ISA(KernelIq3Simd);
 
 }  // namespace
 }  // namespace gguf_squash

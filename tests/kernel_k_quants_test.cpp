@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 
+#include "kernel_isa_harness.h"
 #include "quant/quant_common.h"
 #include "quant/quantize.h"
 
@@ -74,9 +75,10 @@ std::vector<float> mixed_imatrix(size_t n, uint32_t seed) {
     return w;
 }
 
-TEST(kernel_k_quants, sub_blocks_taking_different_branches_match_scalar_on_every_isa) {
-    const std::vector<kernel_isa> isas = available_kernel_isas();
-    const kernel_isa restore = active_kernel_isa();
+class KernelKQuantsSimd : public every_simd_isa {};
+
+TEST_P(KernelKQuantsSimd, sub_blocks_taking_different_branches_match_scalar) {
+    const kernel_isa isa = GetParam();
     const int64_t n_per_row = 256 * 3, nrows = 4;
     size_t compared = 0;
     for (ggml_type type : kKTypes) {
@@ -89,28 +91,23 @@ TEST(kernel_k_quants, sub_blocks_taking_different_branches_match_scalar_on_every
                 std::vector<uint8_t> want(bytes);
                 ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
                 ASSERT_TRUE(quantize_rows(type, x.data(), want.data(), nrows, n_per_row, w).ok());
-                for (kernel_isa isa : isas) {
-                    if (isa == kernel_isa::scalar) continue;
-                    ASSERT_TRUE(set_kernel_isa(isa).ok());
-                    std::vector<uint8_t> got(bytes, 0xCD);
-                    ASSERT_TRUE(
-                        quantize_rows(type, x.data(), got.data(), nrows, n_per_row, w).ok());
-                    ++compared;
-                    ASSERT_EQ(got, want)
-                        << type_name(type) << " on " << kernel_isa_name(isa) << ", seed " << seed
-                        << (with_imatrix ? ", with imatrix" : "");
-                }
+                ASSERT_TRUE(set_kernel_isa(isa).ok());
+                std::vector<uint8_t> got(bytes, 0xCD);
+                ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n_per_row, w).ok());
+                ++compared;
+                ASSERT_EQ(got, want) << type_name(type) << " on " << kernel_isa_name(isa)
+                                     << ", seed " << seed << (with_imatrix ? ", with imatrix" : "");
             }
         }
     }
-    set_kernel_isa(restore);
-    std::printf("[kernel_k_quants] %zu mixed-branch outputs compared against scalar\n", compared);
+    std::printf("[KernelKQuantsSimd] %zu mixed-branch %s outputs compared against scalar\n",
+                compared, kernel_isa_name(isa));
+    EXPECT_EQ(compared, std::size(kKTypes) * 12 * 2);
 }
 
 // Non-finite inputs must not crash any path, and SIMD must still write the scalar's bytes.
-TEST(kernel_k_quants, non_finite_values_give_scalar_bytes_on_every_isa) {
-    const std::vector<kernel_isa> isas = available_kernel_isas();
-    const kernel_isa restore = active_kernel_isa();
+TEST_P(KernelKQuantsSimd, non_finite_values_give_scalar_bytes) {
+    const kernel_isa isa = GetParam();
     const int64_t n_per_row = 256 * 2, nrows = 2;
     std::vector<float> x = mixed_groups(size_t(n_per_row * nrows), 77);
     x[3] = NAN;
@@ -128,18 +125,16 @@ TEST(kernel_k_quants, non_finite_values_give_scalar_bytes_on_every_isa) {
             std::vector<uint8_t> want(bytes);
             ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
             ASSERT_TRUE(quantize_rows(type, x.data(), want.data(), nrows, n_per_row, w).ok());
-            for (kernel_isa isa : isas) {
-                if (isa == kernel_isa::scalar) continue;
-                ASSERT_TRUE(set_kernel_isa(isa).ok());
-                std::vector<uint8_t> got(bytes, 0xCD);
-                ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n_per_row, w).ok());
-                EXPECT_EQ(got, want) << type_name(type) << " on " << kernel_isa_name(isa)
-                                     << (with_imatrix ? ", with imatrix" : "");
-            }
+            ASSERT_TRUE(set_kernel_isa(isa).ok());
+            std::vector<uint8_t> got(bytes, 0xCD);
+            ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n_per_row, w).ok());
+            EXPECT_EQ(got, want) << type_name(type) << " on " << kernel_isa_name(isa)
+                                 << (with_imatrix ? ", with imatrix" : "");
         }
     }
-    set_kernel_isa(restore);
 }
+
+GS_INSTANTIATE_EVERY_SIMD_ISA(KernelKQuantsSimd);
 
 std::vector<float> dequantize_one(ggml_type type, const void* block) {
     std::vector<float> out(256);
@@ -148,7 +143,7 @@ std::vector<float> dequantize_one(ggml_type type, const void* block) {
 }
 
 // Q4_K: scales/mins of sub-blocks 4..7 keep their top two bits in the first 8 bytes.
-TEST(kernel_k_quants, q4_k_dequantize_follows_the_six_bit_packing) {
+TEST(KernelKQuants, q4_k_dequantize_follows_the_six_bit_packing) {
     uint8_t b[144] = {};
     const uint16_t d = fp32_to_fp16(0.5f), dmin = fp32_to_fp16(0.25f);
     std::memcpy(b, &d, 2);
@@ -172,7 +167,7 @@ TEST(kernel_k_quants, q4_k_dequantize_follows_the_six_bit_packing) {
 }
 
 // Q6_K: 4 low bits in ql, 2 high bits in qh, signed 8-bit scale per 16 elements, offset 32.
-TEST(kernel_k_quants, q6_k_dequantize_reassembles_six_bit_levels) {
+TEST(KernelKQuants, q6_k_dequantize_reassembles_six_bit_levels) {
     uint8_t b[210] = {};
     for (int i = 0; i < 128; ++i) b[i] = uint8_t(i * 13 + 5);
     for (int i = 0; i < 64; ++i) b[128 + i] = uint8_t(i * 29 + 3);
@@ -192,7 +187,7 @@ TEST(kernel_k_quants, q6_k_dequantize_reassembles_six_bit_levels) {
 }
 
 // Q3_K: the high bit set means "no -4"; scales are 6-bit with offset 32.
-TEST(kernel_k_quants, q3_k_dequantize_applies_hmask_and_scale_offset) {
+TEST(KernelKQuants, q3_k_dequantize_applies_hmask_and_scale_offset) {
     uint8_t b[110] = {};
     for (int i = 0; i < 32; ++i) b[i] = uint8_t(i * 37 + 11);      // hmask
     for (int i = 0; i < 64; ++i) b[32 + i] = uint8_t(i * 53 + 7);  // qs
@@ -219,7 +214,7 @@ TEST(kernel_k_quants, q3_k_dequantize_applies_hmask_and_scale_offset) {
 }
 
 // Q8_K: a float scale and 256 signed bytes (the 16 block sums are not used to dequantize).
-TEST(kernel_k_quants, q8_k_dequantize_is_scale_times_int8) {
+TEST(KernelKQuants, q8_k_dequantize_is_scale_times_int8) {
     uint8_t b[292] = {};
     const float d = 0.0625f;
     std::memcpy(b, &d, 4);

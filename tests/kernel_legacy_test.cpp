@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "kernel_isa_harness.h"
 #include "quant/quant_common.h"
 #include "quant/quantize.h"
 
@@ -76,12 +77,12 @@ std::vector<uint8_t> quantize_with(kernel_isa isa, ggml_type type, const std::ve
     return out;
 }
 
-class legacy_simd : public ::testing::TestWithParam<kernel_isa> {
-  protected:
-    void TearDown() override { set_kernel_isa(available_kernel_isas().back()); }
-};
+// Compared against the scalar reference: one instance per SIMD implementation.
+class KernelLegacySimd : public every_simd_isa {};
+// Compared against the format's definition: every implementation, scalar included.
+class KernelLegacyConversions : public every_kernel_isa {};
 
-TEST_P(legacy_simd, edge_case_blocks_match_scalar) {
+TEST_P(KernelLegacySimd, edge_case_blocks_match_scalar) {
     const std::vector<float> x = edge_case_blocks();
     const int64_t n_per_row = 32 * 4;
     ASSERT_EQ(x.size() % size_t(n_per_row), 0u);
@@ -106,7 +107,7 @@ TEST_P(legacy_simd, edge_case_blocks_match_scalar) {
     }
 }
 
-TEST_P(legacy_simd, dequantize_matches_scalar) {
+TEST_P(KernelLegacySimd, dequantize_matches_scalar) {
     const std::vector<float> x = edge_case_blocks();
     const int64_t n = int64_t(x.size());
     for (ggml_type type : kLegacyTypes) {
@@ -137,7 +138,7 @@ std::vector<float> conversion_inputs() {
     return x;
 }
 
-TEST_P(legacy_simd, f16_bf16_conversions_match_scalar_bits) {
+TEST_P(KernelLegacyConversions, f16_bf16_match_the_conversion_functions_bit_for_bit) {
     const std::vector<float> x = conversion_inputs();
     const int64_t n = int64_t(x.size());
     for (ggml_type type : {ggml_type::f16, ggml_type::bf16}) {
@@ -160,7 +161,7 @@ TEST_P(legacy_simd, f16_bf16_conversions_match_scalar_bits) {
 }
 
 // Row tails that do not fill a whole vector must take the scalar path correctly.
-TEST_P(legacy_simd, odd_lengths_match_scalar) {
+TEST_P(KernelLegacySimd, odd_lengths_match_scalar) {
     const std::vector<float> all = conversion_inputs();
     for (int64_t n : {1, 3, 7, 9, 15, 17, 33}) {
         std::vector<float> x(all.begin(), all.begin() + n * 3);
@@ -172,8 +173,8 @@ TEST_P(legacy_simd, odd_lengths_match_scalar) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(all_isas, legacy_simd, ::testing::ValuesIn(available_kernel_isas()),
-                         [](const auto& info) { return std::string(kernel_isa_name(info.param)); });
+GS_INSTANTIATE_EVERY_SIMD_ISA(KernelLegacySimd);
+GS_INSTANTIATE_EVERY_KERNEL_ISA(KernelLegacyConversions);
 
 }  // namespace
 }  // namespace gguf_squash

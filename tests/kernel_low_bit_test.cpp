@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "kernel_isa_harness.h"
 #include "quant/quantize.h"
 
 namespace gguf_squash {
@@ -76,8 +77,10 @@ std::vector<float> edge_rows(int64_t n, uint32_t seed) {
     return x;
 }
 
-TEST(kernel_low_bit, iq4_simd_matches_scalar_on_edge_blocks) {
-    const kernel_isa restore = active_kernel_isa();
+class KernelLowBitSimd : public every_simd_isa {};
+
+TEST_P(KernelLowBitSimd, iq4_matches_scalar_on_edge_blocks) {
+    const kernel_isa isa = GetParam();
     size_t compared = 0;
     for (ggml_type type : {ggml_type::iq4_nl, ggml_type::iq4_xs}) {
         for (int64_t n_per_row : {int64_t(256), int64_t(768), int64_t(2304)}) {
@@ -93,28 +96,28 @@ TEST(kernel_low_bit, iq4_simd_matches_scalar_on_edge_blocks) {
                     ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
                     ASSERT_TRUE(
                         quantize_rows(type, x.data(), want.data(), nrows, n_per_row, qw).ok());
-                    for (kernel_isa isa : available_kernel_isas()) {
-                        if (isa == kernel_isa::scalar) continue;
-                        ASSERT_TRUE(set_kernel_isa(isa).ok());
-                        std::vector<uint8_t> got(bytes, 0xCD);
-                        ASSERT_TRUE(
-                            quantize_rows(type, x.data(), got.data(), nrows, n_per_row, qw).ok());
-                        EXPECT_EQ(got, want) << type_name(type) << " on " << kernel_isa_name(isa)
-                                             << ", n_per_row " << n_per_row << ", seed " << seed
-                                             << (with_imatrix ? ", with imatrix" : "");
-                        ++compared;
-                    }
+                    ASSERT_TRUE(set_kernel_isa(isa).ok());
+                    std::vector<uint8_t> got(bytes, 0xCD);
+                    ASSERT_TRUE(
+                        quantize_rows(type, x.data(), got.data(), nrows, n_per_row, qw).ok());
+                    EXPECT_EQ(got, want)
+                        << type_name(type) << " on " << kernel_isa_name(isa) << ", n_per_row "
+                        << n_per_row << ", seed " << seed << (with_imatrix ? ", with imatrix" : "");
+                    ++compared;
                 }
             }
         }
     }
-    set_kernel_isa(restore);
-    std::printf("[kernel_low_bit] %zu IQ4 SIMD outputs compared against scalar\n", compared);
+    std::printf("[KernelLowBitSimd] %zu IQ4 %s outputs compared against scalar\n", compared,
+                kernel_isa_name(isa));
+    EXPECT_EQ(compared, 2u * 3 * 9 * 2);
 }
+
+GS_INSTANTIATE_EVERY_SIMD_ISA(KernelLowBitSimd);
 
 // Quantizing the same rows in one call or row by row gives the same bytes (the pipeline splits
 // tensors into row chunks, and the SIMD IQ4_NL path lets lanes run across row ends).
-TEST(kernel_low_bit, row_chunks_do_not_change_bytes) {
+TEST(KernelLowBit, row_chunks_do_not_change_bytes) {
     for (ggml_type type :
          {ggml_type::q1_0, ggml_type::q2_0, ggml_type::mxfp4, ggml_type::nvfp4, ggml_type::tq1_0,
           ggml_type::tq2_0, ggml_type::iq4_nl, ggml_type::iq4_xs}) {
@@ -134,7 +137,7 @@ TEST(kernel_low_bit, row_chunks_do_not_change_bytes) {
 
 // The issue asks that every readable tensor type can be read back as F32; only the integer
 // types (I8..I64) have no float meaning.
-TEST(kernel_low_bit, every_float_or_quantized_type_dequantizes) {
+TEST(KernelLowBit, every_float_or_quantized_type_dequantizes) {
     size_t types = 0;
     for (uint32_t id = 0; id < kGgmlTypeCount; ++id) {
         const ggml_type_info* info = ggml_type_lookup(id);
@@ -149,7 +152,7 @@ TEST(kernel_low_bit, every_float_or_quantized_type_dequantizes) {
 }
 
 // F64 reads back as the C conversion double -> float (round to nearest even, overflow to inf).
-TEST(kernel_low_bit, f64_reads_back_as_nearest_float) {
+TEST(KernelLowBit, f64_reads_back_as_nearest_float) {
     const std::vector<double> v = {0.0,
                                    -0.0,
                                    1.0 / 3.0,

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "format/gguf_writer.h"
+#include "kernel_isa_harness.h"
 #include "pipeline/quantize_job.h"
 #include "quant/quantize.h"
 #include "sha256.h"
@@ -175,6 +176,33 @@ TEST(PipelineReference, ChunkingAndSlabSizeDoNotChangeBytes) {
     }
 }
 
+// One run per kernel family that has SIMD implementations (legacy, K-quants, IQ3, IQ4, the float
+// conversions), with and without importance weights, through the whole pipeline on every
+// implementation: the job's slicing must not interact with the kernels (SIMD tails, row chunks).
+class PipelineReferenceEveryIsa : public every_kernel_isa {};
+
+TEST_P(PipelineReferenceEveryIsa, SimdFamilyRunsAreByteIdentical) {
+    int identical = 0, total = 0;
+    for (const char* name : {"Q4_0+imatrix", "Q5_1", "Q8_0", "Q3_K_M", "Q4_K_M+imatrix", "Q6_K",
+                             "IQ3_S+imatrix", "IQ4_XS+imatrix", "IQ4_NL", "BF16"}) {
+        SCOPED_TRACE(name);
+        const planned_run p = plan_named_run(name);
+        ASSERT_FALSE(HasFailure());
+        quantize_job_options o;
+        o.max_buffer_bytes = 100000;  // several slabs per tensor
+        run_output out = quantize_in_memory(p.plan, p.prep.imatrix.get(), o, 65521);
+        ASSERT_TRUE(out.st.ok()) << out.st.message();
+        const std::string why = compare(*p.run, out.bytes);
+        EXPECT_EQ(why, "");
+        identical += why.empty();
+        ++total;
+    }
+    std::printf("[PipelineReferenceEveryIsa %s] %d of %d runs byte-identical\n",
+                kernel_isa_name(GetParam()), identical, total);
+}
+
+GS_INSTANTIATE_EVERY_KERNEL_ISA(PipelineReferenceEveryIsa);
+
 // The zero-copy calls (input_buffer/commit_input, output_view/consume_output) write the same
 // bytes as feed/drain, in odd-sized steps, and refuse counts beyond what the job offers.
 TEST(PipelineReference, ZeroCopyCallsWriteTheSameBytes) {
@@ -194,7 +222,8 @@ TEST(PipelineReference, ZeroCopyCallsWriteTheSameBytes) {
             const output_span buf = job.input_buffer();
             ASSERT_EQ(buf.size, job.input_wanted());
             if (buf.size > 0) {
-                const size_t n = std::min<size_t>({buf.size, 777, size_t(in.size() - job.input_offset())});
+                const size_t n =
+                    std::min<size_t>({buf.size, 777, size_t(in.size() - job.input_offset())});
                 std::memcpy(buf.data, in.data() + job.input_offset(), n);
                 ASSERT_TRUE(job.commit_input(n).ok());
             }

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "format/gguf_writer.h"
+#include "kernel_isa_harness.h"
 #include "pipeline_reference.h"
 #include "sha256.h"
 
@@ -14,7 +15,11 @@ namespace {
 
 using testing::reference_runs;
 
-TEST(PlanReference, EveryRunMatchesLlamaQuantize) {
+// Run once per kernel implementation: the plan asks the kernel table what it can write, and the
+// answer (so the plan) must not depend on which implementation is active.
+class PlanReferenceEveryIsa : public every_kernel_isa {};
+
+TEST_P(PlanReferenceEveryIsa, EveryRunMatchesLlamaQuantize) {
     const auto& runs = reference_runs();
     ASSERT_EQ(runs.size(), 78u);
     const gguf_header& input = testing::reference_input_header();
@@ -63,6 +68,8 @@ TEST(PlanReference, EveryRunMatchesLlamaQuantize) {
         "%d headers identical; %d of %d refusals refused\n",
         matched, successes, header_ok, refused_ok, int(runs.size()) - successes);
 }
+
+GS_INSTANTIATE_EVERY_KERNEL_ISA(PlanReferenceEveryIsa);
 
 TEST(PlanReference, FtypeNamesAliasesAndNumbers) {
     ASSERT_TRUE(parse_ftype("q4_k_m").has_value());

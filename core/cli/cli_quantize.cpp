@@ -30,6 +30,7 @@
 #include "plan/imatrix.h"
 #include "plan/quant_plan.h"
 #include "plan/quantize_args.h"
+#include "quant/quantize.h"
 
 namespace gguf_squash::cli {
 namespace {
@@ -340,6 +341,8 @@ int run_quantize(int argc, char** argv) {
 
     std::fprintf(stderr, "quantizing '%s' to '%s' as %s using %d threads\n", a.input.c_str(),
                  output_paths.front().c_str(), a.ftype_name.c_str(), nthreads);
+    // Which kernels run (GGUF_SQUASH_KERNELS or the best available), so a forced choice is visible.
+    std::fprintf(stderr, "kernel implementation: %s\n", kernel_isa_name(active_kernel_isa()));
 
     quantize_job_options jo;
     jo.threads = nthreads;

@@ -3,18 +3,20 @@
 #include <cstring>
 
 #include "commands.h"
+#include "quant/quantize.h"
 
 namespace {
 
 void print_usage(FILE* out) {
-    std::fprintf(out,
-                 "usage: gguf-squash <command> [args]\n"
-                 "\n"
-                 "commands:\n"
-                 "  info FILE... [--json]          show a GGUF file's header, metadata and tensors\n"
-                 "  quantize [options] IN [OUT] TYPE [NTHREADS]\n"
-                 "                                 quantize like llama-quantize (see quantize --help)\n"
-                 "  estimate [options] FILE|URL    exact output sizes and memory for every type\n");
+    std::fprintf(
+        out,
+        "usage: gguf-squash <command> [args]\n"
+        "\n"
+        "commands:\n"
+        "  info FILE... [--json]          show a GGUF file's header, metadata and tensors\n"
+        "  quantize [options] IN [OUT] TYPE [NTHREADS]\n"
+        "                                 quantize like llama-quantize (see quantize --help)\n"
+        "  estimate [options] FILE|URL    exact output sizes and memory for every type\n");
 }
 
 }  // namespace
@@ -30,7 +32,15 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (!std::strcmp(cmd, "info")) return gguf_squash::cli::run_info(argc - 1, argv + 1);
-    if (!std::strcmp(cmd, "quantize")) return gguf_squash::cli::run_quantize(argc - 1, argv + 1);
+    if (!std::strcmp(cmd, "quantize")) {
+        // A mistyped or unavailable GGUF_SQUASH_KERNELS is a usage error, not a hint to ignore.
+        const gguf_squash::status kernels = gguf_squash::kernel_selection_status();
+        if (!kernels.ok()) {
+            std::fprintf(stderr, "gguf-squash: %s\n", kernels.message().c_str());
+            return 2;
+        }
+        return gguf_squash::cli::run_quantize(argc - 1, argv + 1);
+    }
     if (!std::strcmp(cmd, "estimate")) return gguf_squash::cli::run_estimate(argc - 1, argv + 1);
     std::fprintf(stderr, "gguf-squash: unknown command '%s'\n", cmd);
     print_usage(stderr);

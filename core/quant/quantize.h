@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "../format/ggml_types.h"
@@ -18,9 +19,16 @@ enum class kernel_isa { scalar, sse4, avx2, wasm128 };
 const char* kernel_isa_name(kernel_isa isa);
 // The implementations this build and this CPU can run, scalar first.
 std::vector<kernel_isa> available_kernel_isas();
+// The implementation called `name` ("scalar", "sse4", "avx2", "wasm128"): invalid_argument for an
+// unknown name, unsupported for one this build or CPU cannot run; the message lists what can.
+result<kernel_isa> kernel_isa_from_name(std::string_view name);
 // The implementation in use. Chosen on first use: GGUF_SQUASH_KERNELS (scalar|sse4|avx2|wasm128)
-// if set and available, else the best one available.
+// if set, else the best one available.
 kernel_isa active_kernel_isa();
+// Whether the start-up choice succeeded: an error when GGUF_SQUASH_KERNELS names an unknown or
+// unavailable implementation. Then quantize_rows and dequantize_rows return this error (never
+// silently the best implementation) until set_kernel_isa chooses one.
+status kernel_selection_status();
 // Forces an implementation (tests, benchmarks, the JS API's "scalar" switch).
 status set_kernel_isa(kernel_isa isa);
 

@@ -31,6 +31,7 @@
 #include "plan/quant_plan.h"
 #include "plan/quantize_args.h"
 #include "quant/quantize.h"
+#include "url_input.h"
 
 namespace gguf_squash::cli {
 namespace {
@@ -181,6 +182,12 @@ status write_all(int fd, const uint8_t* data, size_t size) {
 int run_quantize(int argc, char** argv) {
     const char* exe = "gguf-squash";
     std::vector<std::string> args(argv + 1, argv + argc);
+    result<std::string> token = take_hf_token(args);  // for URL inputs (url_input.h)
+    if (!token.ok()) {
+        std::fprintf(stderr, "gguf-squash quantize: %s\n\n", token.error().message().c_str());
+        print_usage(stderr, exe);
+        return 2;
+    }
     auto read_text = [](const std::string& path) -> result<std::string> {
         result<std::vector<uint8_t>> b = read_whole_file(path);
         if (!b.ok()) return b.error();
@@ -200,7 +207,12 @@ int run_quantize(int argc, char** argv) {
     // Importance matrix.
     imatrix_data imatrix;
     if (!a.imatrix_file.empty()) {
-        result<std::vector<uint8_t>> bytes = read_whole_file(a.imatrix_file);
+        const bool url = is_http_url(a.imatrix_file);
+        result<std::vector<uint8_t>> bytes =
+            url ? read_url_file(a.imatrix_file, *token) : read_whole_file(a.imatrix_file);
+        // llama-quantize records the name it was given; for a URL, the file's own name is what
+        // it would be given after downloading it.
+        if (url) a.options.imatrix_file = url_file_name(a.imatrix_file);
         if (!bytes.ok()) {
             std::fprintf(stderr, "gguf-squash quantize: failed to load imatrix from '%s': %s\n",
                          a.imatrix_file.c_str(), bytes.error().message().c_str());
@@ -227,7 +239,9 @@ int run_quantize(int argc, char** argv) {
 
     // The model: one file, or the shards of a split model found next to the first one.
     std::vector<std::string> input_paths{a.input};
+    std::vector<url_shard_source> url_shards;
     result<gguf_model> model = [&]() -> result<gguf_model> {
+        if (is_http_url(a.input)) return read_gguf_model_url(a.input, nullptr, *token, &url_shards);
         result<gguf_header> first = read_gguf_header_file(a.input);
         if (!first.ok()) return first.error();
         result<std::optional<gguf_split_info>> info = read_split_info(*first);
@@ -252,8 +266,11 @@ int run_quantize(int argc, char** argv) {
         return read_gguf_model_file(a.input);
     }();
     if (!model.ok()) {
-        std::fprintf(stderr, "gguf-squash quantize: %s: %s\n", a.input.c_str(),
-                     model.error().message().c_str());
+        // URL errors name their URL already.
+        const std::string& m = model.error().message();
+        std::fprintf(stderr, "gguf-squash quantize: %s%s%s\n",
+                     m.rfind(a.input, 0) == 0 ? "" : a.input.c_str(),
+                     m.rfind(a.input, 0) == 0 ? "" : ": ", m.c_str());
         return 1;
     }
     if (input_paths.size() > 1) {
@@ -319,6 +336,12 @@ int run_quantize(int argc, char** argv) {
             for (int fd : fds) ::close(fd);
         }
     } inputs;
+    std::optional<url_model_input> url_input;
+    if (!url_shards.empty()) {
+        url_input.emplace(std::move(url_shards), url_read_schedule(*plan),
+                          [] { return g_signal.load() != 0; });
+        input_paths.clear();
+    }
     for (const std::string& path : input_paths) {
         const int fd = ::open(path.c_str(), O_RDONLY);
         if (fd < 0) {
@@ -350,6 +373,7 @@ int run_quantize(int argc, char** argv) {
     jo.allow_non_finite = a.allow_non_finite;
 
     auto read = [&](uint32_t shard, uint64_t offset, uint8_t* buf, size_t size) -> result<size_t> {
+        if (url_input) return url_input->read(shard, offset, buf, size);
         if (shard >= inputs.fds.size())
             return make_error(status_code::internal, "no input shard " + std::to_string(shard));
         while (true) {

@@ -7,119 +7,59 @@
 
 #include "format/gguf_reader.h"
 
-#ifdef GGUF_SQUASH_HAVE_CURL
-#include <curl/curl.h>
-#endif
-
 namespace gguf_squash::cli {
 
 bool is_http_url(const std::string& s) {
     return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
 }
 
-#ifdef GGUF_SQUASH_HAVE_CURL
-
 namespace {
 
 constexpr uint64_t kMaxRangeRead = 64ull << 20;
 
-struct range_response {
+// GET bytes [offset, offset + length) of `res` (fewer only at the end of the file).
+result<std::vector<uint8_t>> get_range(http_resource& res, uint64_t offset, uint64_t length,
+                                       http_read_stats* stats) {
     std::vector<uint8_t> body;
-    uint64_t want = 0;
-    std::optional<uint64_t> total;  // from Content-Range: bytes a-b/TOTAL
-    bool partial = false;           // 206
-};
-
-size_t on_body(char* data, size_t size, size_t n, void* user) {
-    auto* r = static_cast<range_response*>(user);
-    const size_t bytes = size * n;
-    // A server that ignores Range sends the whole file: keep what was asked for, then stop.
-    const size_t room = r->want > r->body.size() ? size_t(r->want - r->body.size()) : 0;
-    r->body.insert(r->body.end(), data, data + std::min(bytes, room));
-    return bytes <= room ? bytes : 0;
-}
-
-size_t on_header(char* data, size_t size, size_t n, void* user) {
-    auto* r = static_cast<range_response*>(user);
-    const size_t bytes = size * n;
-    std::string line(data, bytes);
-    std::string lower = line;
-    for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
-    if (lower.rfind("http/", 0) == 0) {
-        // A new response (after a redirect): forget the previous one's headers.
-        r->partial = lower.find(" 206") != std::string::npos;
-        r->total.reset();
-    } else if (lower.rfind("content-range:", 0) == 0) {
-        const size_t slash = line.find('/');
-        if (slash != std::string::npos) {
-            const std::string total = line.substr(slash + 1);
-            char* end = nullptr;
-            const unsigned long long v = std::strtoull(total.c_str(), &end, 10);
-            if (end != total.c_str()) r->total = v;
-        }
-    } else if (lower.rfind("content-length:", 0) == 0 && !r->partial) {
-        r->total = std::strtoull(line.c_str() + 15, nullptr, 10);
-    }
-    return bytes;
-}
-
-struct curl_handle {
-    CURL* curl = nullptr;
-    curl_handle() : curl(curl_easy_init()) {}
-    ~curl_handle() {
-        if (curl) curl_easy_cleanup(curl);
-    }
-};
-
-// GET bytes [offset, offset + length) of `url`.
-result<range_response> get_range(CURL* curl, const std::string& url, uint64_t offset,
-                                 uint64_t length, http_read_stats* stats) {
-    range_response r;
-    r.want = length;
-    r.body.reserve(size_t(std::min<uint64_t>(length, 1 << 20)));
-    const std::string range = std::to_string(offset) + "-" + std::to_string(offset + length - 1);
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_RANGE, range.c_str());
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "gguf-squash");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r);
-    const CURLcode rc = curl_easy_perform(curl);
+    body.reserve(size_t(std::min<uint64_t>(length, 1 << 20)));
+    http_counters counters;
+    result<uint64_t> n = http_read_range(
+        res, offset, length,
+        [&](const uint8_t* d, size_t size) {
+            body.insert(body.end(), d, d + size);
+            return true;
+        },
+        &counters);
     if (stats) {
-        ++stats->requests;
-        stats->bytes += r.body.size();
+        stats->requests += counters.requests;
+        stats->bytes += counters.bytes;
         stats->largest_request = std::max(stats->largest_request, length);
     }
-    // A write error after the wanted bytes is our own early stop.
-    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && r.body.size() == r.want)) {
-        long code = 0;
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-        std::string msg = url + ": " + curl_easy_strerror(rc);
-        if (code >= 400) msg += " (HTTP " + std::to_string(code) + ")";
-        return make_error(status_code::io_error, msg);
-    }
-    if (!r.partial && offset != 0) {
-        return make_error(status_code::io_error,
-                          url + ": the server does not answer Range requests (no 206)");
-    }
-    return r;
+    if (!n.ok()) return n.error();
+    return body;
 }
 
-result<gguf_header> read_header_url(CURL* curl, const std::string& url, http_read_stats* stats) {
+result<gguf_header> read_header_url(http_resource& res, http_read_stats* stats,
+                                    url_shard_source* source) {
+    const std::string& url = res.url;
     uint64_t want = kFirstRangeRead;
-    result<range_response> first = get_range(curl, url, 0, want, stats);
+    result<std::vector<uint8_t>> first = get_range(res, 0, want, stats);
     if (!first.ok()) return first.error();
+    static const char kMagic[4] = {'G', 'G', 'U', 'F'};
+    if (first->size() >= 4 && std::memcmp(first->data(), kMagic, 4) != 0) {
+        const bool html = !first->empty() && (*first)[0] == '<';
+        return make_error(status_code::invalid_file,
+                          url + ": not a GGUF file (" +
+                              (html ? std::string("the server sent an HTML page")
+                                    : std::string("no GGUF magic at byte 0")) +
+                              "); give the file's download URL (on the Hub: "
+                              ".../resolve/main/FILE.gguf)");
+    }
     gguf_reader_options opts;
-    opts.file_size = first->total;
+    opts.file_size = res.size;
     gguf_reader reader(opts);
     uint64_t pos = 0;
-    std::vector<uint8_t> body = std::move(first->body);
+    std::vector<uint8_t> body = std::move(first.value());
     for (;;) {
         input_span in{body.data(), body.size(), 0};
         result<size_t> wanted = reader.feed(in);
@@ -133,28 +73,39 @@ result<gguf_header> read_header_url(CURL* curl, const std::string& url, http_rea
         }
         want = std::min(kMaxRangeRead, std::max<uint64_t>(want * 2, *wanted));
         if (opts.file_size) want = std::min(want, *opts.file_size - pos);
-        result<range_response> next = get_range(curl, url, pos, want, stats);
+        result<std::vector<uint8_t>> next = get_range(res, pos, want, stats);
         if (!next.ok()) return next.error();
-        body = std::move(next->body);
+        body = std::move(next.value());
     }
     if (stats) stats->header_bytes += reader.position();
+    if (source) {
+        // The last read's bytes past the header start the data: the stream need not fetch them
+        // again.
+        source->resource = res;
+        source->tail_offset = pos;
+        source->tail = std::move(body);
+    }
     return reader.take_header();
 }
 
 }  // namespace
 
-result<gguf_model> read_gguf_model_url(const std::string& url, http_read_stats* stats) {
-    static const bool global_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-    if (!global_ok) return make_error(status_code::io_error, "cannot initialise libcurl");
-    curl_handle h;
-    if (!h.curl) return make_error(status_code::io_error, "cannot initialise libcurl");
-    result<gguf_header> first = read_header_url(h.curl, url, stats);
+result<gguf_model> read_gguf_model_url(const std::string& url, http_read_stats* stats,
+                                       const std::string& token,
+                                       std::vector<url_shard_source>* sources) {
+    http_resource first_res;
+    first_res.url = url;
+    first_res.token = token;
+    url_shard_source first_src;
+    result<gguf_header> first = read_header_url(first_res, stats, sources ? &first_src : nullptr);
     if (!first.ok()) return first.error();
     result<std::optional<gguf_split_info>> info = read_split_info(*first);
     if (!info.ok()) return info.error();
     std::vector<gguf_header> shards;
+    if (sources) sources->clear();
     if (!*info || (*info)->count == 1) {
         shards.push_back(std::move(first.value()));
+        if (sources) sources->push_back(std::move(first_src));
         return merge_gguf_shards(std::move(shards));
     }
     const gguf_split_info& me = **info;
@@ -172,23 +123,19 @@ result<gguf_model> read_gguf_model_url(const std::string& url, http_read_stats* 
     for (uint32_t i = 0; i < me.count; ++i) {
         if (i == me.no) {
             shards.push_back(std::move(first.value()));
+            if (sources) sources->push_back(std::move(first_src));
             continue;
         }
-        result<gguf_header> s =
-            read_header_url(h.curl, gguf_split_path(*prefix, i, me.count) + query, stats);
+        http_resource r;
+        r.url = gguf_split_path(*prefix, i, me.count) + query;
+        r.token = token;
+        url_shard_source src;
+        result<gguf_header> s = read_header_url(r, stats, sources ? &src : nullptr);
         if (!s.ok()) return s.error();
         shards.push_back(std::move(s.value()));
+        if (sources) sources->push_back(std::move(src));
     }
     return merge_gguf_shards(std::move(shards));
 }
-
-#else
-
-result<gguf_model> read_gguf_model_url(const std::string& url, http_read_stats*) {
-    return make_error(status_code::unsupported,
-                      "this build has no HTTP client (libcurl was not found): " + url);
-}
-
-#endif
 
 }  // namespace gguf_squash::cli

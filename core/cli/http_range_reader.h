@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "format/gguf_split.h"
+#include "http_client.h"
 #include "status.h"
 
 namespace gguf_squash::cli {
@@ -24,7 +26,18 @@ struct http_read_stats {
 // The first read's size; later reads double (up to 64 MiB) or take what the parser wants.
 constexpr uint64_t kFirstRangeRead = 256 * 1024;
 
+// One shard as the header read left it: its resource (ETag, size: later reads must match) and the
+// last range's bytes, which run past the header into the tensor data.
+struct url_shard_source {
+    http_resource resource;
+    uint64_t tail_offset = 0;
+    std::vector<uint8_t> tail;
+};
+
 // Reads the model's header(s) from `url`; the model is merged as read_gguf_model_file does.
-result<gguf_model> read_gguf_model_url(const std::string& url, http_read_stats* stats);
+// `token` goes as Authorization: Bearer to url's origin only; `sources` receives each shard's.
+result<gguf_model> read_gguf_model_url(const std::string& url, http_read_stats* stats,
+                                       const std::string& token = hf_token(""),
+                                       std::vector<url_shard_source>* sources = nullptr);
 
 }  // namespace gguf_squash::cli

@@ -28,7 +28,9 @@ std::string default_output_name(const std::string& input, const std::string& fty
                                 bool keep_split) {
     std::string dir;
     const size_t slash = input.find_last_of("/\\");
-    if (slash != std::string::npos) dir = input.substr(0, slash + 1);
+    // A URL's folder is not a local one: its output goes to the current folder.
+    const bool url = input.rfind("http://", 0) == 0 || input.rfind("https://", 0) == 0;
+    if (slash != std::string::npos && !url) dir = input.substr(0, slash + 1);
     std::string out = dir + "ggml-model-" + ftype_name;
     if (!keep_split) out += ".gguf";
     return out;

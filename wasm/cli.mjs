@@ -10,6 +10,25 @@ import os from 'node:os';
 import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
 import { RowPool, runPool } from './row_pool.mjs';
 import { fileSource, spawnPoolThread } from './row_pool_node.mjs';
+import { UrlSource, fetchUrlBytes, isHttpUrl, jobReadSchedule, urlFileName } from './url_source.mjs';
+
+// --hf-token TOKEN (or --hf-token=TOKEN) taken out of the arguments; else HF_TOKEN.
+function takeHfToken(args) {
+    let token = '';
+    const rest = [];
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === '--') { rest.push(...args.slice(i)); break; }
+        if (args[i] === '--hf-token') {
+            if (i + 1 >= args.length) return { error: '--hf-token needs a value' };
+            token = args[++i];
+        } else if (args[i].startsWith('--hf-token=')) token = args[i].slice(11);
+        else rest.push(args[i]);
+    }
+    return { args: rest, token: token || process.env.HF_TOKEN || '' };
+}
+
+// Stall timeout for tests (seconds), as the native CLI's GGUF_SQUASH_HTTP_STALL_SECONDS.
+const urlOptions = (token) => ({ token, stallMs: 1000 * (Number(process.env.GGUF_SQUASH_HTTP_STALL_SECONDS) || 30) });
 
 const kUsage = `usage: gguf-squash <command> [args]
 
@@ -83,7 +102,15 @@ async function runInfo(core, args) {
     return status;
 }
 
-async function runQuantize(core, args) {
+async function runQuantize(core, argsIn) {
+    const tok = takeHfToken(argsIn);
+    if (tok.error) {
+        process.stderr.write(`gguf-squash quantize: ${tok.error}\n`);
+        process.stderr.write(core.quantizeUsage());
+        return 2;
+    }
+    let args = tok.args;
+    const token = tok.token;
     let parsed;
     const textFiles = [];  // --tensor-type-file contents, for the core here and in pool workers
     try {
@@ -109,8 +136,19 @@ async function runQuantize(core, args) {
     let imatrix = null;
     if (parsed.imatrix_file) {
         try {
-            imatrix = fs.readFileSync(parsed.imatrix_file);
+            if (isHttpUrl(parsed.imatrix_file)) {
+                imatrix = await fetchUrlBytes(parsed.imatrix_file, urlOptions(token));
+                // Recorded as llama-quantize records the downloaded file given by its name.
+                const url = parsed.imatrix_file;
+                args = args.map((a) => (a === url ? urlFileName(url) : a));
+            } else {
+                imatrix = fs.readFileSync(parsed.imatrix_file);
+            }
         } catch (e) {
+            if (e instanceof GgufError) {
+                process.stderr.write(`gguf-squash quantize: failed to load imatrix from '${parsed.imatrix_file}': ${e.message}\n`);
+                return 1;
+            }
             process.stderr.write(`gguf-squash quantize: cannot read imatrix '${parsed.imatrix_file}': ${e.code ?? e.message}\n`);
             return 1;
         }
@@ -137,9 +175,12 @@ async function runQuantize(core, args) {
     };
     for (const name of ['SIGINT', 'SIGTERM']) process.on(name, onSignal);
     try {
+        const url = isHttpUrl(parsed.input);
+        const openSource = url ? (name) => UrlSource.open(name, urlOptions(token)) : fileSource;
         try {
-            srcs.push(fileSource(parsed.input));
+            srcs.push(await openSource(parsed.input));
         } catch (e) {
+            if (e instanceof GgufError) throw e;
             throw new GgufError('io_error', `cannot open '${parsed.input}': ${e.code ?? e.message}`);
         }
         model = await core.openModel([srcs[0]]);
@@ -151,16 +192,21 @@ async function runQuantize(core, args) {
                 throw new GgufError('refused', `${parsed.input}: illegal split file idx: ${no} (file: ${parsed.input}), model must be loaded with the first split`);
             }
             const suffix = (k) => `-${String(k + 1).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.gguf`;
-            if (!parsed.input.endsWith(suffix(0)))
+            // A URL's query string (a signed URL) stays after each shard's name.
+            const q = url ? parsed.input.indexOf('?') : -1;
+            const base = q >= 0 ? parsed.input.slice(0, q) : parsed.input;
+            const query = q >= 0 ? parsed.input.slice(q) : '';
+            if (!base.endsWith(suffix(0)))
                 throw new GgufError('refused', `${parsed.input}: invalid split file name: ${parsed.input}`);
-            const prefix = parsed.input.slice(0, -suffix(0).length);
+            const prefix = base.slice(0, -suffix(0).length);
             model.free();
             model = null;
             for (let k = 1; k < count; k++) {
-                const name = prefix + suffix(k);
+                const name = prefix + suffix(k) + query;
                 try {
-                    srcs.push(fileSource(name));
+                    srcs.push(await openSource(name));
                 } catch (e) {
+                    if (e instanceof GgufError) throw e;
                     throw new GgufError('io_error', `cannot open '${name}': ${e.code ?? e.message}`);
                 }
             }
@@ -176,7 +222,8 @@ async function runQuantize(core, args) {
         const t0 = performance.now();
         if (threads > 1) {
             // Each worker opens the shards by path, in shard order, and makes the same job.
-            pool = await RowPool.start(threads, { files: model.files.map((f) => f.path), argv: args, imatrix,
+            // A URL's workers get the header bytes already fetched: no request of their own.
+            pool = await RowPool.start(threads, { files: model.files.map((f) => (f.headerBytes ? { size: f.size, head: f.headerBytes() } : f.path)), argv: args, imatrix,
                                                   textFiles, variant: core.variant }, spawnPoolThread);
             if (interrupted) pool.terminate(cancelled());
         }
@@ -199,9 +246,14 @@ async function runQuantize(core, args) {
             temps.push(tmp);
             if (outputs.length > 1) process.stderr.write(`writing shard ${i + 1} of ${outputs.length}: '${out.name}'\n`);
             lastTensor = -1;
+            // A URL is downloaded here, in the job's order, one range at a time per file.
+            const readers = url ? jobReadSchedule(job.plan, srcs.length).map((ext, k) => srcs[k].streamReader(ext)) : null;
+            const urlRead = url ? (offset, length, shard = 0) => readers[shard](offset, length) : null;
             if (pool) {
                 // The worker threads read their chunks themselves: in parallel, not on this thread.
-                await runPool(job, pool, { write: writeAll, onProgress, output: i });
+                await runPool(job, pool, { read: urlRead, write: writeAll, onProgress, output: i });
+            } else if (url) {
+                await job.run({ read: urlRead, writeView: writeAll, onProgress, signal: abort.signal });
             } else {
                 await job.run({
                     readInto: (offset, view, shard = 0) => srcs[shard].readInto(offset, view),

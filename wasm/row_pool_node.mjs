@@ -55,6 +55,13 @@ export function spawnPoolThread(index, { onMessage, onError }) {
     return worker;
 }
 
+// A path, or a URL model's {size, head}: the header bytes the coordinator fetched (the data comes
+// from the coordinator with each chunk).
+const openPoolSource = (f) => (typeof f === 'string' ? fileSource(f) : {
+    size: f.size,
+    read: async (offset, length) => f.head.subarray(offset, offset + length),
+});
+
 if (workerData?.role === kPoolThreadRole) {
     // A chunk's input: the file opened, read and closed again (a few microseconds against a chunk's
     // milliseconds), so that nothing stays open when the pool is terminated mid-run.
@@ -67,6 +74,6 @@ if (workerData?.role === kPoolThreadRole) {
         }
     };
     const handle = poolWorkerHandler((message, transfer) => parentPort.postMessage(message, transfer),
-                                     { openSources: (paths) => paths.map(fileSource), readInput });
+                                     { openSources: (files) => files.map(openPoolSource), readInput });
     parentPort.on('message', handle);
 }

@@ -1,0 +1,345 @@
+// Reading a model from its URL with fetch and HTTP Range, for node (wasm/cli.mjs) and the page:
+// the same behaviour as the native CLI (core/cli/http_client.cpp).
+//   const src = await UrlSource.open(url, { token });     // {url, name, size, read(offset, length)}
+//   await core.openModel([src]);                          // the header, by ranges
+//   const read = src.streamReader(extents);               // the data, in the job's order
+// - The token (Authorization: Bearer) goes only to the origin of the URL given: redirects are
+//   followed by hand where fetch lets us (node); a browser follows them itself and drops the
+//   header on a cross-origin redirect.
+// - A dropped connection, a stall (no byte for stallMs, 30 s) or a 5xx resumes from the last
+//   byte received, with backoff, up to 5 tries per range; no byte is lost or read twice.
+// - The first response's ETag, Last-Modified and size are kept; a later one that differs stops
+//   the read (the file changed on the server).
+// - 404, 401/403, a server that ignores Range and an HTML page each give their own message.
+// - The data is downloaded in the order the job reads it, one range at a time (the Hub refuses
+//   parallel range downloaders), the next range while the job quantizes this one; at most
+//   `bufferBytes` are held.
+import { GgufError } from './gguf_squash.mjs';
+
+export const kMaxTries = 5;
+export const kStallMs = 30000;
+export const kStreamRange = 16 << 20;
+const kFirstRead = 1 << 20;
+
+export const isHttpUrl = (s) => typeof s === 'string' && /^https?:\/\//i.test(s);
+
+// The URL path's last segment without the query string.
+export function urlFileName(url) {
+    const path = url.split(/[?#]/)[0];
+    return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+}
+
+const originOf = (url) => { try { return new URL(url).origin; } catch { return ''; } };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+class Retry extends Error {}
+
+function httpError(res, code) {
+    if (code === 404 || code === 410)
+        return new GgufError('io_error', `${res.url}: not found (HTTP ${code}): check the URL`);
+    if (code === 401 || code === 403) {
+        const why = res.token
+            ? 'the token was refused or has no access to this repository (gated or private: accept its terms on its page, or check the token)'
+            : 'the repository is gated or private: accept its terms on its page and give an access token with --hf-token TOKEN or HF_TOKEN';
+        return new GgufError('io_error', `${res.url}: access denied (HTTP ${code}): ${why}`);
+    }
+    if (code === 416) return new GgufError('io_error', `${res.url}: the server refused the byte range asked for (HTTP 416)`);
+    return new GgufError('io_error', `${res.url}: HTTP ${code}`);
+}
+
+export class UrlSource {
+    constructor(url, { token = '', fetch: fetchFn = globalThis.fetch, stallMs = kStallMs, maxTries = kMaxTries,
+                       backoffMs = 250, onBytes = null, signal = null } = {}) {
+        this.url = url;
+        this.path = url;
+        this.name = urlFileName(url);
+        this.token = token;
+        this.fetch = fetchFn;
+        this.stallMs = stallMs;
+        this.maxTries = maxTries;
+        this.backoffMs = backoffMs;
+        this.onBytes = onBytes;
+        this.signal = signal;
+        this.size = undefined;
+        this.etag = null;
+        this.lastModified = null;
+        this.validated = false;
+        this.bytesReceived = 0;
+        this.requests = 0;
+        this.head = null;  // {offset, bytes} of the first read, served again to the header reader
+    }
+
+    // Reads the first range: the size, the validators, and the header's first bytes.
+    static async open(url, options = {}) {
+        const src = new UrlSource(url, options);
+        const first = await src.fetchRange(0, kFirstRead);
+        if (first.length >= 4 && !(first[0] === 0x47 && first[1] === 0x47 && first[2] === 0x55 && first[3] === 0x46)) {
+            const html = first[0] === 0x3c;
+            throw new GgufError('invalid_file', `${url}: not a GGUF file (${html ? 'the server sent an HTML page' : 'no GGUF magic at byte 0'}); give the file's download URL (on the Hub: .../resolve/main/FILE.gguf)`);
+        }
+        if (src.size === undefined) src.size = first.length;
+        src.head = { offset: 0, bytes: first };
+        src.blocks = [src.head];
+        return src;
+    }
+
+    close() {}
+
+    // {size, read} for openModel: ranges at the offsets asked for (the first from memory).
+    async read(offset, length) {
+        const h = this.head;
+        if (h && offset >= h.offset && offset + length <= h.offset + h.bytes.length)
+            return h.bytes.subarray(offset - h.offset, offset - h.offset + length);
+        // The last block read runs past the header into the data: the stream takes it from here.
+        const bytes = await this.fetchRange(offset, length);
+        this.head = { offset, bytes };
+        this.blocks?.push(this.head);
+        return bytes;
+    }
+
+    // The bytes the header reads fetched, from byte 0 (the header and a little more): enough for
+    // another instance of the core (a pool worker) to open the model without a request.
+    headerBytes() {
+        const list = (this.blocks ?? []).filter((b) => b.offset !== undefined).sort((a, b) => a.offset - b.offset);
+        let end = 0;
+        for (const b of list) if (b.offset <= end) end = Math.max(end, b.offset + b.bytes.length);
+        const out = new Uint8Array(end);
+        for (const b of list) if (b.offset + b.bytes.length <= end) out.set(b.bytes, b.offset);
+        return out;
+    }
+
+    // One request's worth of headers checked: status, validators, Range honoured.
+    checkResponse(r, offset, length) {
+        const type = (r.headers.get('content-type') ?? '').toLowerCase();
+        if (type.startsWith('text/html'))
+            throw new GgufError('invalid_file', `${this.url}: not a GGUF file: the server sent an HTML page (Content-Type ${type}); give the file's download URL (on the Hub: .../resolve/main/FILE.gguf)`);
+        let total = null;
+        if (r.status === 206) {
+            const m = /bytes\s+(\d+)-(\d+)\/(\d+|\*)/i.exec(r.headers.get('content-range') ?? '');
+            if (m && Number(m[1]) !== offset)
+                throw new GgufError('io_error', `${this.url}: the server answered another byte range than the one asked for`);
+            if (m && m[3] !== '*') total = Number(m[3]);
+        } else {
+            total = r.headers.has('content-length') ? Number(r.headers.get('content-length')) : null;
+            const whole = offset === 0 && (length === Infinity || (total !== null && total <= length));
+            if (!whole)
+                throw new GgufError('io_error', `${this.url}: the server ignores Range requests (it answered 200 with the whole file instead of 206): the file cannot be streamed from it; download it and give the local path`);
+        }
+        const etag = r.headers.get('etag'), lm = r.headers.get('last-modified');
+        if (!this.validated) {
+            this.validated = true;
+            if (total !== null) this.size = total;
+            this.etag = etag;
+            this.lastModified = lm;
+        } else {
+            let what = '';
+            if (etag !== this.etag) what = `ETag ${this.etag} became ${etag}`;
+            else if (total !== null && this.size !== undefined && total !== this.size) what = `size ${this.size} became ${total}`;
+            else if (lm !== this.lastModified) what = `Last-Modified ${this.lastModified} became ${lm}`;
+            if (what) throw new GgufError('io_error', `${this.url}: the file changed on the server while it was being read (${what}); nothing was written, start again`);
+        }
+    }
+
+    // One try: redirects by hand where possible, then the body into `sink` until `length` bytes.
+    async tryRange(offset, length, sink) {
+        const origin = originOf(this.url);
+        let url = this.url;
+        for (let hop = 0; hop <= 10; hop++) {
+            const headers = { Range: `bytes=${offset}-${length === Infinity ? '' : offset + length - 1}` };
+            if (this.token && originOf(url) === origin) headers.Authorization = `Bearer ${this.token}`;
+            const ac = new AbortController();
+            const onAbort = () => ac.abort(this.signal.reason);
+            this.signal?.addEventListener('abort', onAbort);
+            let timer = setTimeout(() => ac.abort(new Retry('stalled')), this.stallMs);
+            const rearm = () => { clearTimeout(timer); timer = setTimeout(() => ac.abort(new Retry(`no data for ${this.stallMs / 1000} s`)), this.stallMs); };
+            let r;
+            try {
+                this.requests++;
+                try {
+                    r = await this.fetch(url, { headers, redirect: 'manual', signal: ac.signal, cache: 'no-store' });
+                } catch (e) {
+                    if (this.signal?.aborted) throw this.signal.reason;
+                    if (e instanceof TypeError && typeof window !== 'undefined') {
+                        // In a page a network error is most often CORS: the host does not allow it.
+                        throw new GgufError('io_error', `${this.url}: the host does not allow reading this file from a web page (CORS), or it cannot be reached; download the file and drop it here instead`);
+                    }
+                    throw new Retry(`${this.url}: ${e.cause?.code ?? e.message}`);
+                }
+                if (r.type === 'opaqueredirect') {
+                    // A browser hides the redirect: let it follow (it drops Authorization across origins).
+                    r = await this.fetch(url, { headers, redirect: 'follow', signal: ac.signal, cache: 'no-store' });
+                }
+                if (r.status >= 300 && r.status < 400) {
+                    const loc = r.headers.get('location');
+                    await r.body?.cancel();
+                    if (!loc) throw new GgufError('io_error', `${this.url}: HTTP ${r.status} redirect without a Location`);
+                    url = new URL(loc, url).href;
+                    continue;
+                }
+                if (r.status >= 400) {
+                    await r.body?.cancel().catch(() => {});
+                    if (r.status >= 500 || r.status === 429 || r.status === 408) throw new Retry(`${this.url}: HTTP ${r.status}`);
+                    throw httpError(this, r.status);
+                }
+                this.checkResponse(r, offset, length);
+                let got = 0;
+                const reader = r.body.getReader();
+                try {
+                    for (;;) {
+                        let chunk;
+                        try {
+                            chunk = await reader.read();
+                        } catch (e) {
+                            if (this.signal?.aborted) throw this.signal.reason;
+                            throw Object.assign(new Retry(`${this.url}: ${ac.signal.reason?.message ?? e.message}`), { got });
+                        }
+                        if (chunk.done) break;
+                        rearm();
+                        let bytes = chunk.value;
+                        if (got + bytes.length > length) bytes = bytes.subarray(0, length - got);
+                        got += bytes.length;
+                        this.bytesReceived += bytes.length;
+                        this.onBytes?.(bytes.length);
+                        sink(bytes);
+                        if (got >= length) break;
+                    }
+                } finally {
+                    reader.cancel().catch(() => {});
+                }
+                if (length !== Infinity && got < length && !(this.size !== undefined && offset + got >= this.size))
+                    throw Object.assign(new Retry(`${this.url}: the response ended early`), { got });
+                return got;
+            } finally {
+                clearTimeout(timer);
+                this.signal?.removeEventListener('abort', onAbort);
+            }
+        }
+        throw new GgufError('io_error', `${this.url}: too many redirects`);
+    }
+
+    // Bytes [offset, offset + length) (fewer only at the end of the file), resumed across faults.
+    async fetchRange(offset, length) {
+        if (this.size !== undefined) {
+            if (offset >= this.size) return new Uint8Array(0);
+            if (length !== Infinity) length = Math.min(length, this.size - offset);
+        }
+        const parts = [];
+        let done = 0, last = null;
+        for (let tries = 0; tries < this.maxTries; tries++) {
+            if (tries > 0) await sleep(this.backoffMs * 2 ** (tries - 1));
+            try {
+                done += await this.tryRange(offset + done, length === Infinity ? Infinity : length - done, (b) => parts.push(b.slice()));
+                last = null;
+                break;
+            } catch (e) {
+                if (!(e instanceof Retry)) throw e;
+                done = parts.reduce((a, p) => a + p.length, 0);
+                last = e;
+                if (length !== Infinity && done >= length) { last = null; break; }
+            }
+        }
+        if (last) throw new GgufError('io_error', `${last.message} (gave up after ${this.maxTries} tries)`);
+        const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+        let at = 0;
+        for (const p of parts) { out.set(p, at); at += p.length; }
+        return out;
+    }
+
+    // An async read(offset, length) for QuantizeJob.run / runPool that downloads `extents`
+    // ([{offset, size}] in the job's read order) ahead of the job, one range at a time, holding at
+    // most `bufferBytes`. A read off the schedule is fetched on its own.
+    streamReader(extents, { rangeBytes = kStreamRange, bufferBytes = 3 * kStreamRange } = {}) {
+        const sched = [];
+        for (const e of extents) {
+            if (!e.size) continue;
+            const b = sched[sched.length - 1];
+            if (b && b.offset + b.size === e.offset) b.size += e.size;
+            else sched.push({ offset: e.offset, size: e.size });
+        }
+        // Ranges in order: each {offset, size, promise}; at most bufferBytes fetched ahead.
+        const ranges = [];
+        const head = this.head;
+        const headEnd = head ? head.offset + head.bytes.length : 0;
+        for (const e of sched) {
+            for (let o = e.offset, end = e.offset + e.size; o < end;) {
+                if (head && o >= head.offset && o < headEnd) {
+                    // Already here from the header read.
+                    const n = Math.min(end, headEnd) - o;
+                    const bytes = head.bytes.subarray(o - head.offset, o - head.offset + n);
+                    ranges.push({ offset: o, size: n, promise: Promise.resolve(bytes), local: true });
+                    o += n;
+                    continue;
+                }
+                let n = Math.min(rangeBytes, end - o);
+                if (head && o < head.offset && o + n > head.offset) n = head.offset - o;
+                ranges.push({ offset: o, size: n });
+                o += n;
+            }
+        }
+        let next = 0;      // next range to start
+        let ahead = 0;     // bytes fetched or in flight, not yet consumed
+        let chain = Promise.resolve();  // one request at a time
+        const pump = () => {
+            while (next < ranges.length && (ahead === 0 || ahead + ranges[next].size <= bufferBytes)) {
+                const r = ranges[next++];
+                if (r.local) continue;
+                ahead += r.size;
+                r.promise = chain = chain.then(() => this.fetchRange(r.offset, r.size));
+                r.promise.catch(() => {});
+            }
+        };
+        let cur = 0, into = 0;  // the job's place: range, bytes consumed
+        const readSome = async (offset, length) => {
+            const fromHead = head && offset >= head.offset && offset + Math.min(length, 1) <= head.offset + head.bytes.length;
+            while (cur < ranges.length && into === ranges[cur].size) {
+                if (!ranges[cur].local) ahead -= ranges[cur].size;
+                ranges[cur].promise = null;
+                cur++;
+                into = 0;
+            }
+            if (cur >= ranges.length || offset !== ranges[cur].offset + into) {
+                if (fromHead) return head.bytes.subarray(offset - head.offset, Math.min(head.bytes.length, offset - head.offset + length));
+                return this.fetchRange(offset, length);
+            }
+            const r = ranges[cur];
+            if (!r.promise) pump();
+            const bytes = await r.promise;
+            const n = Math.min(length, r.size - into);
+            const out = bytes.subarray(into, into + n);
+            into += n;
+            pump();
+            return out;
+        };
+        // Whole reads across range boundaries (the pool asks for whole chunks).
+        return async (offset, length) => {
+            const first = await readSome(offset, length);
+            if (first.length === length || first.length === 0) return first;
+            const out = new Uint8Array(length);
+            out.set(first);
+            let got = first.length;
+            while (got < length) {
+                const more = await readSome(offset + got, length - got);
+                if (more.length === 0) break;
+                out.set(more, got);
+                got += more.length;
+            }
+            return got === length ? out : out.subarray(0, got);
+        };
+    }
+}
+
+// A whole small file (an imatrix) from its URL.
+export async function fetchUrlBytes(url, options = {}) {
+    const src = new UrlSource(url, options);
+    return src.fetchRange(0, Infinity);
+}
+
+// Each shard's extents in the order a QuantizeJob reads them (job.plan.tensors).
+export function jobReadSchedule(plan, shards = 1) {
+    const out = Array.from({ length: shards }, () => []);
+    for (const t of plan.tensors) {
+        const s = t.shard ?? 0;
+        (out[s] ??= []).push({ offset: t.offset, size: t.rows * t.src_row });
+    }
+    return out;
+}

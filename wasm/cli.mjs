@@ -301,6 +301,120 @@ async function runQuantize(core, argsIn) {
     }
 }
 
+const kEstimateUsage = `usage: gguf-squash estimate [options] FILE|URL
+  Exact output size of every llama-quantize type, memory needed to run it,
+  and a recommendation, from the GGUF header alone (URLs: HTTP Range reads;
+  split models: give the first shard, -00001-of-0000N.gguf).
+  --imatrix FILE        plan with this importance matrix (.gguf or .dat)
+  --ctx N               context length for the memory figures (default 4096)
+  --kv-type TYPE        KV cache type: f16 (default), q8_0, q4_0
+  --memory GB           memory budget in GiB: marks what fits, finds the
+                        largest context and recommends a type
+  --aliases             also list the aliases Q3_K, Q4_K, Q5_K
+  --stats               print the HTTP requests made (stderr)
+  --hf-token TOKEN      sent as Authorization: Bearer to the URL's host
+                        (default: HF_TOKEN)
+  --json                one JSON object instead of the table
+`;
+
+// The native CLI's estimate (core/cli/cli_estimate.cpp): same options, messages and output.
+async function runEstimate(core, argsIn) {
+    const tok = takeHfToken(argsIn);
+    const usageError = (msg) => {
+        process.stderr.write(`gguf-squash estimate: ${msg}\n${kEstimateUsage}`);
+        return 2;
+    };
+    if (tok.error) return usageError(tok.error);
+    const args = tok.args;
+    const opts = { core, format: 'text' };
+    let stats = false, imatrixPath = '', input = '';
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        const has = i + 1 < args.length;
+        if (a === '-h' || a === '--help') {
+            writeOut(kEstimateUsage);
+            return 0;
+        } else if (a === '--json') opts.format = 'json';
+        else if (a === '--aliases') opts.aliases = true;
+        else if (a === '--stats') stats = true;
+        else if (a === '--imatrix') {
+            if (!has) return usageError('--imatrix needs a file');
+            imatrixPath = args[++i];
+        } else if (a === '--ctx') {
+            const v = has && /^\d+$/.test(args[i + 1]) ? Number(args[i + 1]) : 0;
+            if (!(v > 0) || v > 2 ** 32) return usageError('--ctx needs a positive integer');
+            opts.ctx = v;
+            i++;
+        } else if (a === '--kv-type') {
+            const t = has ? args[i + 1].toLowerCase() : '';
+            if (!['f16', 'q8_0', 'q4_0'].includes(t)) return usageError('--kv-type must be f16, q8_0 or q4_0');
+            opts.kvType = t;
+            i++;
+        } else if (a === '--memory') {
+            if (!has) return usageError('--memory needs a size in GiB');
+            const gb = Number(args[i + 1]);
+            if (args[i + 1].trim() === '' || !(gb > 0) || !Number.isFinite(gb) || gb > 1e9)
+                return usageError('--memory needs a positive size in GiB');
+            opts.memoryBytes = Math.round(gb * 2 ** 30);
+            i++;
+        } else if (a.length > 1 && a[0] === '-') return usageError(`unknown option '${a}'`);
+        else if (input) return usageError('one model at a time');
+        else input = a;
+    }
+    if (!input) return usageError('no input file or URL');
+    if (imatrixPath) {
+        try {
+            opts.imatrix = isHttpUrl(imatrixPath) ? await fetchUrlBytes(imatrixPath, urlOptions(tok.token))
+                                                  : fs.readFileSync(imatrixPath);
+        } catch {
+            process.stderr.write(`gguf-squash estimate: cannot read '${imatrixPath}'\n`);
+            return 1;
+        }
+        opts.imatrixName = isHttpUrl(imatrixPath) ? urlFileName(imatrixPath) : imatrixPath;
+    }
+    const { estimate } = await import('./estimate.mjs');
+    let src = null;
+    try {
+        let source = input;
+        if (isHttpUrl(input)) {
+            if (tok.token) {
+                // The token for the URL's own origin; fetch drops it on a cross-origin redirect.
+                const origin = new URL(input).origin;
+                opts.fetch = (u, init = {}) => globalThis.fetch(u, new URL(u).origin === origin
+                    ? { ...init, headers: { ...(init.headers ?? {}), Authorization: `Bearer ${tok.token}` } } : init);
+            }
+        } else {
+            try {
+                src = fileSource(input);
+            } catch (e) {
+                throw new GgufError('io_error', `cannot open '${input}'`);
+            }
+            source = src;
+        }
+        if (stats) {
+            const { openEstimate } = await import('./estimate.mjs');
+            const est = await openEstimate(source, opts);
+            try {
+                const h = est.http;
+                process.stderr.write(`http: ${h.requests} requests, ${h.bytes} bytes received, header ${h.headerBytes} bytes\n`);
+                const out = await est.run(opts);
+                writeOut(opts.format === 'json' ? out : out);
+            } finally {
+                est.close?.();
+            }
+        } else {
+            writeOut(await estimate(source, opts));
+        }
+        return 0;
+    } catch (e) {
+        if (!(e instanceof GgufError) && !e?.code) throw e;
+        process.stderr.write(`gguf-squash estimate: ${isHttpUrl(input) ? '' : input + ': '}${oneLine(e.message)}\n`);
+        return 1;
+    } finally {
+        src?.close();
+    }
+}
+
 async function main(argv) {
     if (argv.length < 1) {
         process.stderr.write(kUsage);
@@ -311,11 +425,12 @@ async function main(argv) {
         writeOut(kUsage);
         return 0;
     }
-    if (cmd !== 'info' && cmd !== 'quantize') {
+    if (cmd !== 'info' && cmd !== 'quantize' && cmd !== 'estimate') {
         process.stderr.write(`gguf-squash: unknown command '${cmd}'\n${kUsage}`);
         return 2;
     }
     const core = await loadGgufSquash({ variant: process.env.GGUF_SQUASH_WASM_VARIANT ?? 'auto' });
+    if (cmd === 'estimate') return runEstimate(core, rest);
     return cmd === 'info' ? runInfo(core, rest) : runQuantize(core, rest);
 }
 

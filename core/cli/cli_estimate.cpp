@@ -33,6 +33,8 @@ void print_estimate_usage(FILE* out) {
                  "                        largest context and recommends a type\n"
                  "  --aliases             also list the aliases Q3_K, Q4_K, Q5_K\n"
                  "  --stats               print the HTTP requests made (stderr)\n"
+                 "  --hf-token TOKEN      sent as Authorization: Bearer to the URL's host\n"
+                 "                        (default: HF_TOKEN)\n"
                  "  --json                one JSON object instead of the table\n");
 }
 
@@ -66,7 +68,7 @@ bool read_file(const std::string& path, std::vector<uint8_t>& out) {
 int run_estimate(int argc, char** argv) {
     estimate_options opts;
     bool json = false, stats_wanted = false;
-    std::string imatrix_path, input;
+    std::string imatrix_path, input, token;
     auto usage_error = [](const std::string& msg) {
         std::fprintf(stderr, "gguf-squash estimate: %s\n", msg.c_str());
         print_estimate_usage(stderr);
@@ -84,6 +86,9 @@ int run_estimate(int argc, char** argv) {
             opts.include_aliases = true;
         } else if (a == "--stats") {
             stats_wanted = true;
+        } else if (a == "--hf-token") {
+            if (!has_value) return usage_error("--hf-token needs a value");
+            token = argv[++i];
         } else if (a == "--imatrix") {
             if (!has_value) return usage_error("--imatrix needs a file");
             imatrix_path = argv[++i];
@@ -137,8 +142,9 @@ int run_estimate(int argc, char** argv) {
     }
 
     http_read_stats stats;
-    result<gguf_model> model =
-        is_http_url(input) ? read_gguf_model_url(input, &stats) : read_gguf_model_file(input);
+    result<gguf_model> model = is_http_url(input)
+                                   ? read_gguf_model_url(input, &stats, hf_token(token))
+                                   : read_gguf_model_file(input);
     if (!model.ok()) {
         std::fprintf(stderr, "gguf-squash estimate: %s%s%s\n",
                      is_http_url(input) ? "" : input.c_str(), is_http_url(input) ? "" : ": ",

@@ -142,3 +142,33 @@ test('cli.mjs quantize URL: a stall resumes', async () => {
         fs.rmSync(dir, { recursive: true, force: true });
     }
 });
+
+test('cli.mjs estimate (a URL and a file) prints what the native CLI prints', async () => {
+    const native = path.join(root, 'build/native/gguf-squash');
+    const url = emu.resolveUrl('test/llama-gqa', 'llama-gqa.gguf');
+    const file = path.join(models, 'llama-gqa.gguf');
+    const runNode = (args) => new Promise((resolve) => {
+        const p = spawn(process.execPath, [cli, 'estimate', ...args]);
+        let stdout = '';
+        p.stdout.on('data', (d) => { stdout += d; });
+        p.stderr.resume();
+        p.on('close', (status) => resolve({ status, stdout }));
+    });
+    let compared = 0;
+    for (const args of [[url], ['--json', '--ctx', '8192', '--memory', '0.02', url], ['--json', file]]) {
+        const n = await new Promise((resolve) => {
+            const p = spawn(native, ['estimate', ...args.map((a) => (a === url ? file : a))]);
+            let stdout = '';
+            p.stdout.on('data', (d) => { stdout += d; });
+            p.on('close', (status) => resolve({ status, stdout }));
+        });
+        if (n.status === null) continue;  // no native build here
+        const w = await runNode(args);
+        assert.equal(w.status, 0);
+        assert.equal(w.stdout, n.stdout, args.join(' '));
+        compared++;
+    }
+    const bad = await runNode(['--kv-type', 'q5_0', file]);
+    assert.equal(bad.status, 2);
+    assert.ok(compared === 3 || !fs.existsSync(native), `compared ${compared}`);
+});

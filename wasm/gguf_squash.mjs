@@ -173,6 +173,13 @@ export class GgufSquash {
     // model.arrayItems(key, start, count).
     async openModel(sources, options = {}) {
         const maxItems = options.maxArrayItems ?? kPreviewArrayItems;
+        // URLs (http/https strings) are read with Range requests (wasm/url_source.mjs); `token`
+        // goes to their own origin only.
+        if (sources.some((s) => typeof s === 'string' && /^https?:\/\//i.test(s))) {
+            const { UrlSource } = await import('./url_source.mjs');
+            sources = await Promise.all(sources.map((s) => (typeof s === 'string'
+                ? UrlSource.open(s, { token: options.token ?? '', fetch: options.fetch, signal: options.signal }) : s)));
+        }
         const parts = [];
         try {
             for (const source of sources) {
@@ -303,7 +310,9 @@ export class GgufSquash {
             this.mod._gs_job_free(handle);
             throw new GgufError(code, message);
         }
-        return new QuantizeJob(this, handle);
+        const job = new QuantizeJob(this, handle);
+        job.sources = model.files;  // URL sources stream themselves when run() gets no `read`
+        return job;
     }
 
     // Kernel throughput for a tensor type on this machine, in weights per second, from a short
@@ -449,6 +458,13 @@ export class QuantizeJob {
     // view of wasm memory before it returns. Either replaces read / write.
     async run({ read, write, readInto = null, writeView = null, onProgress = null, signal = null,
                 chunkSize = 1 << 20 }) {
+        if (!read && !readInto && this.sources?.length && this.sources.every((src) => typeof src?.streamReader === 'function')) {
+            // A model opened from URLs: each shard downloads in this job's read order.
+            const ext = this.sources.map(() => []);
+            for (const t of this.plan.tensors) ext[t.shard ?? 0]?.push({ offset: t.offset, size: t.rows * t.src_row });
+            const readers = this.sources.map((src, k) => src.streamReader(ext[k]));
+            read = (offset, length, shard = 0) => readers[shard](offset, length);
+        }
         const m = this.core.mod;
         const h = this.handle;
         const out = u32(m._malloc(Math.max(chunkSize, 8)));

@@ -172,3 +172,22 @@ test('cli.mjs estimate (a URL and a file) prints what the native CLI prints', as
     assert.equal(bad.status, 2);
     assert.ok(compared === 3 || !fs.existsSync(native), `compared ${compared}`);
 });
+
+test('JS API: core.openModel([URL]) and job.run with no read stream from the URL', async () => {
+    const { loadGgufSquash } = await import('../../wasm/gguf_squash.mjs');
+    const core = await loadGgufSquash();
+    const before = emu.stats().bytes;
+    emu.setFaults({ dropAfterBytes: 2_000_000, status503Once: true });
+    const model = await core.openModel([emu.resolveUrl('test/llama-gqa', 'llama-gqa.gguf')]);
+    const job = core.createJob(model, ['in.gguf', 'out.gguf', 'Q4_K_M']);
+    const hash = crypto.createHash('sha256');
+    try {
+        await job.run({ write: (bytes) => { hash.update(bytes); } });
+    } finally {
+        job.free();
+        model.free();
+    }
+    assert.equal(hash.digest('hex'), ref('Q4_K_M').file_sha256);
+    const fetched = emu.stats().bytes - before;
+    assert.ok(fetched >= modelSize && fetched <= modelSize + headerSize() + modelSize * 0.02, `fetched ${fetched}`);
+});

@@ -21,7 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Each devDependency the scripts call directly (playwright-core for the browser tests, eslint for
+# scripts/lint.sh) must be present; a newer lock file than the installed tree means npm ci again.
+if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/eslint ] ||
+   [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -64,7 +64,7 @@ function measure(mod, typeId, mode, minTime, weightsPerCall) {
     let calls = 0;
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
-    let cpu = 0;
+    let cpu;
     do {
         mod._gs_bench_run(typeId, mode, batch);
         calls++;

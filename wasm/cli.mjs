@@ -105,7 +105,7 @@ async function runInfo(core, args) {
 async function runQuantize(core, argsIn) {
     const tok = takeHfToken(argsIn);
     if (tok.error) {
-        process.stderr.write(`gguf-squash quantize: ${tok.error}\n`);
+        process.stderr.write(`gguf-squash quantize: ${tok.error}\n\n`);
         process.stderr.write(core.quantizeUsage());
         return 2;
     }
@@ -125,7 +125,7 @@ async function runQuantize(core, argsIn) {
         parsed = core.parseQuantizeArgs(args);
     } catch (e) {
         if (!(e instanceof GgufError)) throw e;
-        process.stderr.write(`gguf-squash quantize: ${e.message}\n`);
+        process.stderr.write(`gguf-squash quantize: ${e.message}\n\n`);
         process.stderr.write(core.quantizeUsage());
         return 2;
     }
@@ -191,18 +191,18 @@ async function runQuantize(core, argsIn) {
             if (no !== 0) {
                 throw new GgufError('refused', `${parsed.input}: illegal split file idx: ${no} (file: ${parsed.input}), model must be loaded with the first split`);
             }
-            const suffix = (k) => `-${String(k + 1).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.gguf`;
             // A URL's query string (a signed URL) stays after each shard's name.
             const q = url ? parsed.input.indexOf('?') : -1;
             const base = q >= 0 ? parsed.input.slice(0, q) : parsed.input;
             const query = q >= 0 ? parsed.input.slice(q) : '';
-            if (!base.endsWith(suffix(0)))
+            // The shards' names as llama.cpp makes them (gguf_split_prefix/path in the core).
+            const prefix = core.splitPrefix(base, 0, count);
+            if (prefix === null)
                 throw new GgufError('refused', `${parsed.input}: invalid split file name: ${parsed.input}`);
-            const prefix = base.slice(0, -suffix(0).length);
             model.free();
             model = null;
             for (let k = 1; k < count; k++) {
-                const name = prefix + suffix(k) + query;
+                const name = core.splitPath(prefix, k, count) + query;
                 try {
                     srcs.push(await openSource(name));
                 } catch (e) {

@@ -22,8 +22,8 @@ export { estimateFromParams, parseParams } from './estimate_params.mjs';
 
 const kFirstRead = 256 * 1024;  // as the native CLI (core/cli/http_range_reader.h)
 const kMaxRead = 64 * 1024 * 1024;
-const kKvTypeIds = { f16: 1, q8_0: 8, q4_0: 2 };
-const kShardRe = /-(\d{5})-of-(\d{5})\.gguf$/;
+// KV cache types the memory model knows (the core refuses others with its own message).
+const kKvTypes = ['f16', 'q8_0', 'q4_0'];
 
 let defaultCore = null;
 const getCore = (options) => options.core ?? (defaultCore ??= loadGgufSquash());
@@ -102,18 +102,25 @@ const splitOf = (info) => ({
 // Opens the model's header(s) in the core: one handle, merged across shards.
 async function openModel(core, source, stats, options) {
     const parts = [];
-    const free = () => { for (const p of parts) core.mod._gs_model_free(p.handle); };
+    // A model already open in this core (core.openModel's Model) is used as it is: its owner frees it.
+    const owned = source?.core === core && Array.isArray(source.parts);
+    const free = () => { if (!owned) for (const p of parts) core.mod._gs_model_free(p.handle); };
     try {
-        if (isUrl(source)) {
+        if (owned) {
+            if (!source.handle) throw new GgufError('invalid_argument', 'the model was freed');
+            parts.push(...source.parts);
+        } else if (isUrl(source)) {
             const url = String(source);
             parts.push(await readUrlHeader(core, url, stats, options));
             const { no, count } = splitOf(parts[0].info);
             if (count > 1) {
                 const [path, query = ''] = url.split(/(?=\?)/);
-                if (!kShardRe.test(path)) throw new GgufError('invalid_file', `${url} is shard ${no + 1} of ${count} but is not named PREFIX-0000${no + 1}-of-...gguf`);
+                // The other shards' names, as llama.cpp makes them (gguf_split_path in the core).
+                const prefix = core.splitPrefix(path, no, count);
+                if (prefix === null) throw new GgufError('invalid_file', `${url} is shard ${no + 1} of ${count} but is not named ${core.splitPath('PREFIX', no, count)}`);
                 for (let i = 0; i < count; ++i) {
                     if (i === no) continue;
-                    const shard = path.replace(kShardRe, `-${String(i + 1).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.gguf`) + query;
+                    const shard = core.splitPath(prefix, i, count) + query;
                     parts.push(await readUrlHeader(core, shard, stats, options));
                 }
             }
@@ -166,8 +173,9 @@ async function runReport(core, handle, stats, options) {
     if (imatrix && typeof Blob !== 'undefined' && imatrix instanceof Blob) imatrix = new Uint8Array(await imatrix.arrayBuffer());
     const memoryBytes = options.memoryBytes ?? (options.memoryGb != null && options.memoryGb !== ''
         ? Math.round(Number(options.memoryGb) * 2 ** 30) : -1);
-    const kv = kKvTypeIds[options.kvType ?? 'f16'];
-    if (!kv) throw new GgufError('invalid_argument', 'kvType must be f16, q8_0 or q4_0');
+    const kvName = options.kvType ?? 'f16';
+    const kv = kKvTypes.includes(kvName) ? core.typeId(kvName) : -1;
+    if (kv < 0) throw new GgufError('invalid_argument', 'kvType must be f16, q8_0 or q4_0');
     const [namePtr] = core.allocString(imatrixName);
     const imPtr = imatrix ? core.allocBytes(imatrix) : 0;
     const text = options.format === 'text';

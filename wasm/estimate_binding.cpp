@@ -15,28 +15,17 @@
 using namespace gguf_squash;
 using gguf_squash::wasm_glue::model_handle;
 
-namespace {
-
-std::string estimate_error_json(const status& s) {
-    std::string out = "{\"error\":";
-    append_json_string(out, s.message());
-    out += ",\"code\":" + std::to_string(int(s.code())) + "}";
-    return out;
-}
-
-}  // namespace
-
 extern "C" {
 
 // Merges the headers of a split model's shards (any order) into one model handle, as
-// llama-quantize sees the model; a JSON error string is left in *error_json on failure.
+// llama-quantize sees the model; a JSON error string is left in *error_out on failure.
 EMSCRIPTEN_KEEPALIVE model_handle* gs_estimate_merge_shards(model_handle** parts, int n,
-                                                            char** error_json) {
+                                                            char** error_out) {
     std::vector<gguf_header> shards;
     for (int i = 0; i < n; ++i) shards.push_back(parts[i]->header);
     result<gguf_model> model = merge_gguf_shards(std::move(shards));
     if (!model.ok()) {
-        *error_json = wasm_glue::to_c_string(estimate_error_json(model.error()));
+        *error_out = wasm_glue::error_c_string(model.error());
         return nullptr;
     }
     model_handle* m = new (std::nothrow) model_handle;
@@ -54,14 +43,14 @@ EMSCRIPTEN_KEEPALIVE char* gs_estimate_report(model_handle* m, const uint8_t* im
     std::optional<imatrix_data> im;
     if (imatrix_bytes && imatrix_size) {
         result<imatrix_data> parsed = parse_imatrix(imatrix_bytes, imatrix_size);
-        if (!parsed.ok()) return wasm_glue::to_c_string(estimate_error_json(parsed.error()));
+        if (!parsed.ok()) return wasm_glue::error_c_string(parsed.error());
         im = std::move(*parsed);
         o.imatrix = &*im;
         o.imatrix_name = imatrix_name ? imatrix_name : "";
     }
     if (!(ctx >= 1 && ctx <= 4294967296.0)) {
-        return wasm_glue::to_c_string(estimate_error_json(
-            make_error(status_code::invalid_argument, "ctx must be a positive integer")));
+        return wasm_glue::error_c_string(
+            make_error(status_code::invalid_argument, "ctx must be a positive integer"));
     }
     o.ctx = uint64_t(ctx);
     std::optional<ggml_type> kv;
@@ -70,14 +59,14 @@ EMSCRIPTEN_KEEPALIVE char* gs_estimate_report(model_handle* m, const uint8_t* im
         kv = ggml_type(kv_type);
     }
     if (!kv) {
-        return wasm_glue::to_c_string(estimate_error_json(
-            make_error(status_code::invalid_argument, "kv type must be f16, q8_0 or q4_0")));
+        return wasm_glue::error_c_string(
+            make_error(status_code::invalid_argument, "kv type must be f16, q8_0 or q4_0"));
     }
     o.kv_type = *kv;
     if (memory_bytes >= 0 && std::isfinite(memory_bytes)) o.memory_bytes = uint64_t(memory_bytes);
     o.include_aliases = aliases != 0;
     result<estimate_report> r = make_estimate(m->header, o);
-    if (!r.ok()) return wasm_glue::to_c_string(estimate_error_json(r.error()));
+    if (!r.ok()) return wasm_glue::error_c_string(r.error());
     return wasm_glue::to_c_string(text ? estimate_to_text(*r) : estimate_to_json(*r) + "\n");
 }
 

@@ -19,11 +19,16 @@ const RECIPE = /* RECIPE BEGIN */{"ftypes":[["Q1_0",40,"1.125 bpw quantization"]
 const kCtxPad = 256;
 const kMaxCtx = 2 ** 24;
 const kVocabHeaderBytesPerToken = 40;  // token text, score, type and merges, on average
-const kSmallModelParams = 13e9;
-const kLadder = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'IQ4_XS', 'Q3_K_L', 'Q3_K_M', 'IQ3_M',
+export const kSmallModelParams = 13e9;
+// The core's recommendation ladder (recommend_ftype, core/estimate/estimate_report.cpp), best
+// first, and its default without a memory budget. Copies, because the widget runs without
+// WebAssembly; tests/js/core_constants.test.mjs compares them with the core's (gs_constants_json).
+export const kDefaultFtype = 'Q4_K_M';
+export const kLadder = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'IQ4_XS', 'Q3_K_L', 'Q3_K_M', 'IQ3_M',
                  'IQ3_XXS', 'Q2_K', 'IQ2_M', 'IQ2_XS', 'IQ2_XXS', 'IQ1_M', 'IQ1_S'];
-// Bytes per cache element relative to f16 (block bytes / block size / 2).
-const kKvFactor = { f16: 1, q8_0: 34 / 32 / 2, q4_0: 18 / 32 / 2 };
+// Bytes per cache element relative to f16 (block bytes / block size / 2); checked against the
+// core's type table by tests/js/core_constants.test.mjs.
+export const kKvFactor = { f16: 1, q8_0: 34 / 32 / 2, q4_0: 18 / 32 / 2 };
 
 // "8.03B", "70b", "500M", "1.5T", "7e9" or a number -> parameters.
 export function parseParams(value) {
@@ -63,7 +68,7 @@ function recommend(rows, params, memoryBytes, imatrixGiven) {
         const advice = ['with memory to spare, Q5_K_M or Q6_K are a step up'];
         if (small) advice.push('below 13B parameters, Q8_0 is near-lossless and affordable');
         advice.push('Q2_K/Q3_K only when nothing larger fits');
-        return { name: 'Q4_K_M', reason: "llama.cpp's recommended default balance of size and quality", advice };
+        return { name: kDefaultFtype, reason: "llama.cpp's recommended default balance of size and quality", advice };
     }
     let skipped = false;
     for (const name of kLadder) {
@@ -125,7 +130,7 @@ export function estimateFromParams(paramsValue, options = {}) {
     // requires_imatrix means "cannot be made without one", whatever was given.
     for (const r of ftypes) r.requires_imatrix = ip.imatrix[r.name];
     const recommendation = recommend(ftypes, params, memoryBytes, !!options.imatrix);
-    const memName = recommendation.name ?? 'Q4_K_M';
+    const memName = recommendation.name ?? kDefaultFtype;
     const memRow = ftypes.find((r) => r.name === memName);
     const weights = memRow.file_size - headerBytes;
     return {

@@ -8,6 +8,10 @@
 // Works in browsers, workers and node. Bytes go in, plain objects or a GgufError come out; all
 // parsing and formatting happens in the C++ core.
 
+import { GgufError, setStatusNames } from './errors.mjs';
+
+export { errorFromMessage, errorToMessage, GgufError } from './errors.mjs';
+
 const isNode = typeof process === 'object' && typeof process.versions?.node === 'string' &&
                typeof window === 'undefined' && typeof importScripts !== 'function';
 
@@ -23,18 +27,6 @@ export function simdSupported() {
         return WebAssembly.validate(kSimdProbe);
     } catch {
         return false;
-    }
-}
-
-// Status codes of core/status.h, by their numeric value.
-const kStatusNames = ['ok', 'invalid_file', 'unsupported', 'invalid_argument', 'refused',
-                      'io_error', 'cancelled', 'out_of_memory', 'internal'];
-
-export class GgufError extends Error {
-    constructor(code, message) {
-        super(message);
-        this.name = 'GgufError';
-        this.code = typeof code === 'number' ? (kStatusNames[code] ?? 'internal') : code;
     }
 }
 
@@ -99,6 +91,47 @@ export class GgufSquash {
         this.variant = variant;
         this.staging = 0;
         this.stagingSize = 0;
+        // The core's constants (status names, type table, recommendation ladder): JS keeps no
+        // copy of its own.
+        this.coreConstants = JSON.parse(this.takeString(mod._gs_constants_json()));
+        setStatusNames(this.coreConstants.status);
+    }
+
+    // {status, types: [{id, name, ggml_name, block_size, type_size, quantized}], ladder,
+    // ladder_large, default_ftype}: see wasm/constants_binding.cpp.
+    constants() {
+        return this.coreConstants;
+    }
+
+    // A tensor type's id from its name ('Q4_K', 'q8_0'), or -1.
+    typeId(name) {
+        const [ptr] = this.allocString(name);
+        try {
+            return this.mod._gs_type_id(ptr);
+        } finally {
+            this.mod._free(ptr);
+        }
+    }
+
+    // 'PREFIX-00002-of-00005.gguf' for shard `no` (0-based) of `count` (llama_split_path).
+    splitPath(prefix, no, count) {
+        const [ptr] = this.allocString(prefix);
+        try {
+            return this.takeString(this.mod._gs_split_path(ptr, no, count));
+        } finally {
+            this.mod._free(ptr);
+        }
+    }
+
+    // PREFIX when `path` ends with shard `no` of `count`'s suffix, else null (llama_split_prefix).
+    splitPrefix(path, no, count) {
+        const [ptr] = this.allocString(path);
+        try {
+            const out = u32(this.mod._gs_split_prefix(ptr, no, count));
+            return out ? this.takeString(out) : null;
+        } finally {
+            this.mod._free(ptr);
+        }
     }
 
     // A heap buffer that JS copies input chunks into (reused; grown when needed).
@@ -293,7 +326,7 @@ export class GgufSquash {
         const imPtr = imatrix ? this.allocBytes(imatrix) : 0;
         const handles = model.parts.map((p) => p.handle);
         const partsPtr = u32(this.mod._malloc(4 * handles.length));
-        let handle = 0;
+        let handle;
         try {
             new Uint32Array(this.mod.HEAPU8.buffer, partsPtr, handles.length).set(handles);
             handle = this.mod._gs_job_new(partsPtr, handles.length, argPtr, argLen, imPtr,
@@ -318,14 +351,12 @@ export class GgufSquash {
     // Kernel throughput for a tensor type on this machine, in weights per second, from a short
     // synthetic run of about `budgetMs` (for time estimates; never exact).
     calibrate(typeName, budgetMs = 60) {
-        const [ptr] = this.allocString(typeName);
-        const id = this.mod._gs_type_id(ptr);
-        this.mod._free(ptr);
+        const id = this.typeId(typeName);
         if (id < 0) throw new GgufError('invalid_argument', `unknown type ${typeName}`);
         const rows = 8, perRow = 4096;
         let weights = 0;
         const t0 = performance.now();
-        let t = t0;
+        let t;
         do {
             if (this.mod._gs_quantize_synthetic(id, rows, perRow) !== 0) return 0;
             weights += rows * perRow;

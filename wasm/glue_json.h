@@ -1,5 +1,5 @@
 // Small pieces shared by the C ABI glue files: malloc'd strings for JS, numbers for JSON, the
-// model handle. The glue only serialises results computed by core/.
+// model handle, the error document. The glue only serialises results computed by core/.
 #pragma once
 
 #include <cstdio>
@@ -24,8 +24,18 @@ inline char* to_c_string(const std::string& s) {
     return out;
 }
 
-// {"error": message, "code": n}: a failed call's result, which the JS API throws as a GgufError.
-std::string error_json(const status& s);
+// {"error": message, "code": n}: a failed call's result, which the JS API throws as a GgufError
+// (GgufSquash.takeJson recognises exactly this shape).
+inline std::string error_json(const status& s) {
+    std::string out = "{\"error\":";
+    append_json_string(out, s.message());
+    out += ",\"code\":" + std::to_string(int(s.code())) + "}";
+    return out;
+}
+
+inline char* error_c_string(const status& s) {
+    return to_c_string(error_json(s));
+}
 
 inline std::string json_number(double v) {
     char buf[64];

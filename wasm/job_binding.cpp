@@ -17,6 +17,7 @@
 
 #include "format/gguf_split.h"
 #include "format/gguf_writer.h"
+#include "glue_args.h"
 #include "glue_json.h"
 #include "pipeline/quantize_job.h"
 #include "plan/imatrix.h"
@@ -52,18 +53,6 @@ result<std::string> read_provided_file(const std::string& path) {
     if (it == provided_files().end())
         return make_error(status_code::io_error, "No such file or directory");
     return it->second;
-}
-
-std::vector<std::string> split_nul(const char* data, size_t size) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (size_t i = 0; i <= size; ++i) {
-        if (i == size || data[i] == '\0') {
-            if (i > start || i < size) out.emplace_back(data + start, i - start);
-            start = i + 1;
-        }
-    }
-    return out;
 }
 
 std::string describe_plan(const quantize_args& args, const quant_plan& plan) {
@@ -145,7 +134,7 @@ EMSCRIPTEN_KEEPALIVE job_handle* gs_job_new(model_handle** parts, int n_parts,
     auto* h = new (std::nothrow) job_handle;
     if (!h) return nullptr;
     result<quantize_args> args =
-        parse_quantize_args(split_nul(args_data, args_size), read_provided_file);
+        parse_quantize_args(split_nul_args(args_data, args_size), read_provided_file);
     if (!args.ok()) {
         h->error = args.error();
         return h;
@@ -210,20 +199,78 @@ EMSCRIPTEN_KEEPALIVE int gs_job_select_output(job_handle* h, int file) {
     return int(h->error.code());
 }
 
-// `quantize --help`: the usage and llama-quantize's list of types with their notes.
+// `quantize --help`: the native CLI's usage text (print_usage in core/cli/cli_quantize.cpp, the
+// program named gguf-squash) with llama-quantize's list of types and their notes.
+// tests/js/cli_quantize.test.mjs compares `node wasm/cli.mjs quantize --help` with the native
+// `gguf-squash quantize --help` byte for byte, so the two cannot drift apart unnoticed.
 EMSCRIPTEN_KEEPALIVE char* gs_quantize_usage() {
     std::string out =
         "usage: gguf-squash quantize [--help] [--allow-requantize] [--leave-output-tensor] "
-        "[--pure]\n"
-        "       [--imatrix] [--include-weights] [--exclude-weights] [--output-tensor-type]\n"
-        "       [--token-embedding-type] [--tensor-type] [--tensor-type-file] [--prune-layers]\n"
-        "       [--keep-split] [--override-kv] [--dry-run] model-f32.gguf [model-quant.gguf] type "
-        "[nthreads]\n\nAllowed quantization types:\n";
+        "[--pure] [--imatrix] [--include-weights]\n"
+        "       [--exclude-weights] [--output-tensor-type] [--token-embedding-type] "
+        "[--tensor-type] [--tensor-type-file]\n"
+        "       [--prune-layers] [--keep-split] [--override-kv] [--dry-run] "
+        "[--max-buffer-size] [--allow-non-finite]\n"
+        "       model-f32.gguf [model-quant.gguf] type [nthreads]\n\n";
+    out +=
+        "  --allow-requantize\n"
+        "        allow requantizing tensors that have already been quantized\n"
+        "        WARNING: this can severely reduce quality compared to quantizing from "
+        "16bit or 32bit!\n"
+        "  --leave-output-tensor\n"
+        "        leave output.weight un(re)quantized\n"
+        "        increases model size but may also increase quality, especially when "
+        "requantizing\n"
+        "  --pure\n"
+        "        disable k-quant mixtures and quantize all tensors to the same type\n"
+        "  --imatrix file_name\n"
+        "        use data in file_name as importance matrix for quant optimizations\n"
+        "  --include-weights tensor_name\n"
+        "        use importance matrix for this/these tensor(s)\n"
+        "  --exclude-weights tensor_name\n"
+        "        do not use importance matrix for this/these tensor(s)\n"
+        "  --output-tensor-type ggml_type\n"
+        "        use this ggml_type for the output.weight tensor\n"
+        "  --token-embedding-type ggml_type\n"
+        "        use this ggml_type for the token embeddings tensor\n"
+        "  --tensor-type tensor_name=ggml_type\n"
+        "        quantize this tensor to this ggml_type (tensor_name is a regular "
+        "expression)\n"
+        "        may be specified multiple times. example: --tensor-type attn_q=q8_0\n"
+        "  --tensor-type-file tensor_types.txt\n"
+        "        list of tensor_name=ggml_type entries, separated by spaces or newlines\n"
+        "  --prune-layers L0,L1,L2...\n"
+        "        comma-separated list of layer numbers to prune from the model\n"
+        "        WARNING: this is an advanced option, use with care.\n"
+        "  --keep-split\n"
+        "        generate quantized model in the same shards as input\n"
+        "  --override-kv KEY=TYPE:VALUE\n"
+        "        override model metadata by key in the quantized model (TYPE: int, "
+        "float, bool, str)\n"
+        "        may be specified multiple times. WARNING: advanced option, use with "
+        "care.\n"
+        "  --dry-run\n"
+        "        calculate and show the final quantization size without quantizing\n"
+        "  --max-buffer-size MiB\n"
+        "        max amount of tensor rows kept in memory while quantizing one tensor "
+        "(default: 32)\n"
+        "  --allow-non-finite\n"
+        "        quantize weights holding NaN or Inf instead of refusing the model\n\n"
+        "note: --include-weights and --exclude-weights cannot be used together\n\n";
+    out +=
+        "-----------------------------------------------------------------------------\n"
+        " allowed quantization types (size and perplexity notes as llama-quantize "
+        "publishes them)\n"
+        "-----------------------------------------------------------------------------\n\n";
     for (const ftype_option& o : quantize_ftype_options()) {
-        std::string line = "  " + std::string(o.name);
-        if (!o.is_alias) line = "  " + std::to_string(uint32_t(o.ftype)) + "  or  " + o.name;
-        while (line.size() < 24) line += ' ';
-        out += line + ": " + o.note + "\n";
+        std::string id = std::string(o.name) == "COPY" ? "" : std::to_string(uint32_t(o.ftype));
+        std::string name = o.name;
+        if (!id.empty())
+            out += "  " + std::string(id.size() < 2 ? 2 - id.size() : 0, ' ') + id + "  or  ";
+        else
+            out += "          ";
+        name.resize(std::max<size_t>(name.size(), 9), ' ');
+        out += name + " : " + o.note + "\n";
     }
     return to_c_string(out);
 }
@@ -236,13 +283,8 @@ EMSCRIPTEN_KEEPALIVE void gs_provide_text_file(const char* path, const char* dat
 // exists: {input, output, imatrix_file, ftype, nthreads, help, dry_run} or {error, code}.
 EMSCRIPTEN_KEEPALIVE char* gs_parse_quantize_args_json(const char* args_data, size_t args_size) {
     result<quantize_args> args =
-        parse_quantize_args(split_nul(args_data, args_size), read_provided_file);
-    if (!args.ok()) {
-        std::string out = "{\"error\":";
-        append_json_string(out, args.error().message());
-        out += ",\"code\":" + std::to_string(int(args.error().code())) + "}";
-        return to_c_string(out);
-    }
+        parse_quantize_args(split_nul_args(args_data, args_size), read_provided_file);
+    if (!args.ok()) return error_c_string(args.error());
     std::string out = "{\"input\":";
     append_json_string(out, args->input);
     out += ",\"output\":";

@@ -12,37 +12,13 @@
 #include <vector>
 
 #include "format/gguf_reader.h"
+#include "glue_args.h"
 #include "glue_json.h"
 #include "plan/imatrix.h"
 #include "plan/llama_ftype.h"
 #include "plan/quant_plan.h"
 #include "plan/quantize_args.h"
 #include "quant/quantize.h"
-
-namespace gguf_squash::wasm_glue {
-
-// Splits JS's NUL-separated argument list.
-std::vector<std::string> split_args(const char* data, size_t size) {
-    std::vector<std::string> args;
-    size_t start = 0;
-    for (size_t i = 0; i < size; ++i) {
-        if (data[i] == '\0') {
-            args.emplace_back(data + start, i - start);
-            start = i + 1;
-        }
-    }
-    if (start < size) args.emplace_back(data + start, size - start);
-    return args;
-}
-
-std::string error_json(const status& s) {
-    std::string out = "{\"error\":";
-    append_json_string(out, s.message());
-    out += ",\"code\":" + std::to_string(int(s.code())) + "}";
-    return out;
-}
-
-}  // namespace gguf_squash::wasm_glue
 
 using namespace gguf_squash;
 using namespace gguf_squash::wasm_glue;
@@ -56,7 +32,7 @@ EMSCRIPTEN_KEEPALIVE void gs_model_free(model_handle* m) {
 // Parses an importance matrix (GGUF or legacy .dat) and returns a JSON summary, or an error.
 EMSCRIPTEN_KEEPALIVE char* gs_imatrix_summary_json(const uint8_t* data, size_t size) {
     result<imatrix_data> im = parse_imatrix(data, size);
-    if (!im.ok()) return to_c_string(error_json(im.error()));
+    if (!im.ok()) return error_c_string(im.error());
     std::string out = "{\"entries\":" + std::to_string(im->entries.size());
     out += ",\"chunk_count\":" + std::to_string(im->chunk_count);
     out += ",\"chunk_size\":" + std::to_string(im->chunk_size);
@@ -76,11 +52,11 @@ EMSCRIPTEN_KEEPALIVE char* gs_imatrix_summary_json(const uint8_t* data, size_t s
 EMSCRIPTEN_KEEPALIVE char* gs_estimate_json(model_handle* m, const char* args_data,
                                             size_t args_size, const uint8_t* imatrix_bytes,
                                             size_t imatrix_size, const char* imatrix_name) {
-    std::vector<std::string> options = split_args(args_data, args_size);
+    std::vector<std::string> options = split_nul_args(args_data, args_size);
     std::optional<imatrix_data> im;
     if (imatrix_bytes && imatrix_size) {
         result<imatrix_data> parsed = parse_imatrix(imatrix_bytes, imatrix_size);
-        if (!parsed.ok()) return to_c_string(error_json(parsed.error()));
+        if (!parsed.ok()) return error_c_string(parsed.error());
         im = std::move(parsed.value());
     }
     std::string out = "[";
@@ -96,10 +72,10 @@ EMSCRIPTEN_KEEPALIVE char* gs_estimate_json(model_handle* m, const char* args_da
         argv.push_back("model.gguf");
         argv.push_back(opt.name);
         result<quantize_args> parsed = parse_quantize_args(argv, nullptr);
-        if (!parsed.ok()) return to_c_string(error_json(parsed.error()));
+        if (!parsed.ok()) return error_c_string(parsed.error());
         if (im && !filtered) {
             status s = filter_imatrix(*im, parsed->include_weights, parsed->exclude_weights);
-            if (!s.ok()) return to_c_string(error_json(s));
+            if (!s.ok()) return error_c_string(s);
             filtered = true;
         }
         quantize_options qo = parsed->options;

@@ -15,16 +15,10 @@
 //   {type: 'convert', id, output, index, first, rows, dstSize, shard, offset, srcSize, name}
 //                                                      (the worker reads the input itself)
 //                                                      -> {type: 'done', id, dst, heap} | {type: 'error', id, error}
+import { errorFromMessage, errorToMessage } from './errors.mjs';
 import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
 
 export const kTaskBytes = 4 << 20;  // input bytes per row chunk: large enough to keep a worker busy
-
-// Errors cross the worker boundary as plain objects.
-const errorFields = (e) => ({ name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(e) });
-function reviveError(e) {
-    if (e.name === 'GgufError') return new GgufError(e.code, e.message);
-    return Object.assign(new Error(e.message), { name: e.name, code: e.code });
-}
 
 // Reads `size` bytes at `offset` of a Blob (a File the page was given): a fresh array, shorter
 // only at the end of the Blob.
@@ -69,7 +63,7 @@ export function poolWorkerHandler(post, { openSources = (files) => files, readIn
                 }
                 post({ type: 'ready', variant: core.variant });
             } catch (e) {
-                post({ type: 'error', error: errorFields(e) });
+                post({ type: 'error', error: errorToMessage(e) });
             }
             return;
         }
@@ -91,7 +85,7 @@ export function poolWorkerHandler(post, { openSources = (files) => files, readIn
                 const dst = job.convertRows(msg.index, msg.first, msg.rows, src, msg.dstSize);
                 post({ type: 'done', id: msg.id, dst: dst.buffer, heap: core.mod.HEAPU8.length }, [dst.buffer]);
             } catch (e) {
-                post({ type: 'error', id: msg.id, error: errorFields(e) });
+                post({ type: 'error', id: msg.id, error: errorToMessage(e) });
             }
         }
     };
@@ -139,7 +133,7 @@ export class RowPool {
             const { resolve, reject } = slot.ready;
             slot.ready = null;
             if (m.type === 'ready') resolve();
-            else reject(reviveError(m.error));
+            else reject(errorFromMessage(m.error));
             return;
         }
         const p = this.pending.get(m.id);
@@ -150,7 +144,7 @@ export class RowPool {
             this.maxHeap = Math.max(this.maxHeap, m.heap ?? 0);
             p.resolve(new Uint8Array(m.dst));
         } else {
-            p.reject(reviveError(m.error));
+            p.reject(errorFromMessage(m.error));
         }
     }
 

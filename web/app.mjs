@@ -2,7 +2,7 @@
 // from the quantizer's own plan, and quantizes through the worker bridge. All model logic is in
 // the WebAssembly core; this file only moves bytes and renders results.
 import { GgufError, loadGgufSquash } from './wasm/gguf_squash.mjs';
-import { formatBytes, formatDuration, formatGiB, formatInt, formatParams, formatTokens, GiB, MiB } from './units.mjs';
+import { formatBytes, formatDuration, formatGiB, formatInt, formatParams, formatTokens, GiB } from './units.mjs';
 import { poolSize, QuantizeBridge, WorkerBridge } from './bridge.mjs';
 import { openEstimate } from './wasm/estimate.mjs';
 import { discardOutput, removeStaleOutputs, saveOutput, tempOutputName } from './save.mjs';

@@ -2,7 +2,10 @@
 //  - every call takes an AbortSignal; aborting a running call terminates its worker at once;
 //  - calls are queued per worker and started in order;
 //  - a worker idle for a while is released, and a new one starts lazily on the next call;
-//  - buffers are transferred, never copied.
+//  - buffers are transferred, never copied;
+//  - errors arrive as they left the worker (wasm/errors.mjs): a GgufError stays a GgufError.
+
+import { errorFromMessage } from './wasm/errors.mjs';
 
 const kIdleMs = 20_000;
 
@@ -10,13 +13,6 @@ function abortError(signal) {
     return signal?.reason instanceof Error ? signal.reason : new DOMException('Aborted', 'AbortError');
 }
 
-// Errors cross the worker boundary as plain objects; rebuild something with name/code/message.
-function reviveError(e) {
-    const err = new Error(e?.message ?? String(e));
-    err.name = e?.name ?? 'Error';
-    if (e?.code) err.code = e.code;
-    return err;
-}
 
 export class WorkerBridge {
     constructor(url = new URL('./worker.mjs', import.meta.url), { idleMs = kIdleMs, name = 'gguf-squash' } = {}) {
@@ -76,7 +72,7 @@ export class WorkerBridge {
             return;
         }
         this.finish(task);
-        if (msg.error) task.reject(reviveError(msg.error));
+        if (msg.error) task.reject(errorFromMessage(msg.error));
         else task.resolve(msg.result);
     }
 

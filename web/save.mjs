@@ -65,7 +65,7 @@ export function saveMode() {
 export async function saveOutput(output, name) {
     const file = await outputFile(output);
     if (saveMode() === 'picker' && typeof window.showSaveFilePicker === 'function') {
-        let handle = null;
+        let handle;
         try {
             handle = await window.showSaveFilePicker({
                 suggestedName: name,

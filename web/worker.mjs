@@ -4,7 +4,7 @@
 // in order: to an OPFS file through a sync access handle (disk-backed, works past 4 GB), or to
 // memory when OPFS is missing. Messages: {id, method, params} in; {id, message} for progress and
 // {id, result | error} at the end.
-import { blobReader, loadGgufSquash } from './wasm/gguf_squash.mjs';
+import { blobReader, errorToMessage, loadGgufSquash } from './wasm/gguf_squash.mjs';
 import { RowPool, runPool } from './wasm/row_pool.mjs';
 
 let corePromise = null;
@@ -13,7 +13,6 @@ const core = () => (corePromise ??= loadGgufSquash());
 const kProgressIntervalMs = 100;
 const kMaxBufferBytes = 32 << 20;  // one slab of rows: keeps the heap far below 512 MiB
 const kChunkBytes = 4 << 20;
-const kPoolMinBytes = 0;           // a pool pays off even for small models: instantiation is ~0.1 s
 
 async function openOpfsSink(name) {
     if (!name || !globalThis.navigator?.storage?.getDirectory) return null;
@@ -114,7 +113,8 @@ const methods = {
             job = c.createJob(model, argv, { imatrix, maxBufferBytes: kMaxBufferBytes });
             sink = (await openOpfsSink(outName)) ?? memorySink();
             post({ type: 'plan', plan: job.plan, sink: sink.kind, variant: c.variant });
-            const usePool = workers > 1 && typeof Worker === 'function' && job.plan.file_size >= kPoolMinBytes;
+            // A pool pays off even for small models: a worker's instantiation is ~0.1 s.
+            const usePool = workers > 1 && typeof Worker === 'function';
             post({ type: 'mode', workers: usePool ? workers : 1 });
             // Progress at most every kProgressIntervalMs, and at each new tensor.
             let last = 0, lastTensor = -1;
@@ -161,6 +161,6 @@ self.onmessage = async (ev) => {
         const result = await fn(params, post);
         self.postMessage({ id, result });
     } catch (e) {
-        self.postMessage({ id, error: { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(e) } });
+        self.postMessage({ id, error: errorToMessage(e) });
     }
 };

@@ -58,6 +58,28 @@ test('cli.mjs quantize: usage errors exit 2, a missing input exits 1', () => {
     assert.ok(!fs.existsSync(path.join(tmp, 'y.gguf')));
 });
 
-test('summary', () => {
-    console.log(`cli.mjs quantize: ${passed}/${kRuns.length} reference runs matched`);
+// One usage text: the node CLI's (wasm/job_binding.cpp) is the native CLI's, byte for byte.
+test('cli.mjs quantize --help prints what gguf-squash quantize --help prints', (t) => {
+    const native = process.env.GGUF_SQUASH_NATIVE ?? path.join(root, 'build/native/gguf-squash');
+    if (!fs.existsSync(native)) {
+        t.skip(`no native build at ${native}`);
+        return;
+    }
+    const n = spawnSync(native, ['quantize', '--help'], { encoding: 'utf8' });
+    const j = spawnSync(process.execPath, [cli, 'quantize', '--help'], { encoding: 'utf8' });
+    assert.equal(n.status, 0, n.stderr);
+    assert.equal(j.status, 0, j.stderr);
+    assert.match(n.stdout, /--max-buffer-size/);
+    assert.equal(j.stdout, n.stdout);
+    // A usage error prints the same message and usage on stderr, and exits 2 in both.
+    const nb = spawnSync(native, ['quantize', '--no-such-flag', 'a.gguf', 'Q4_0'], { encoding: 'utf8' });
+    const jb = spawnSync(process.execPath, [cli, 'quantize', '--no-such-flag', 'a.gguf', 'Q4_0'], { encoding: 'utf8' });
+    assert.equal(jb.status, nb.status);
+    assert.equal(jb.stderr, nb.stderr);
+});
+
+// Runs after every reference run (node:test runs a file's tests in order): fails when one did
+// not reach its end, so a run that was skipped or threw early cannot go unnoticed.
+test('every reference run matched', () => {
+    assert.equal(passed, kRuns.length, `${passed}/${kRuns.length} reference runs matched`);
 });

@@ -143,8 +143,12 @@ test('cli.mjs quantize URL: a stall resumes', async () => {
     }
 });
 
-test('cli.mjs estimate (a URL and a file) prints what the native CLI prints', async () => {
-    const native = path.join(root, 'build/native/gguf-squash');
+test('cli.mjs estimate (a URL and a file) prints what the native CLI prints', async (t) => {
+    const native = process.env.GGUF_SQUASH_NATIVE ?? path.join(root, 'build/native/gguf-squash');
+    if (!fs.existsSync(native)) {
+        t.skip(`no native build at ${native}`);
+        return;
+    }
     const url = emu.resolveUrl('test/llama-gqa', 'llama-gqa.gguf');
     const file = path.join(models, 'llama-gqa.gguf');
     const runNode = (args) => new Promise((resolve) => {
@@ -162,7 +166,6 @@ test('cli.mjs estimate (a URL and a file) prints what the native CLI prints', as
             p.stdout.on('data', (d) => { stdout += d; });
             p.on('close', (status) => resolve({ status, stdout }));
         });
-        if (n.status === null) continue;  // no native build here
         const w = await runNode(args);
         assert.equal(w.status, 0);
         assert.equal(w.stdout, n.stdout, args.join(' '));
@@ -170,7 +173,7 @@ test('cli.mjs estimate (a URL and a file) prints what the native CLI prints', as
     }
     const bad = await runNode(['--kv-type', 'q5_0', file]);
     assert.equal(bad.status, 2);
-    assert.ok(compared === 3 || !fs.existsSync(native), `compared ${compared}`);
+    assert.equal(compared, 3);
 });
 
 test('JS API: core.openModel([URL]) and job.run with no read stream from the URL', async () => {

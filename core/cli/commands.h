@@ -7,5 +7,6 @@ namespace gguf_squash::cli {
 int run_info(int argc, char** argv);      // gguf-squash info FILE... [--json]
 int run_quantize(int argc, char** argv);  // gguf-squash quantize [options] IN [OUT] TYPE [NTHREADS]
 int run_estimate(int argc, char** argv);  // gguf-squash estimate [options] FILE|URL
+int run_quality(int argc, char** argv);   // gguf-squash quality [options] MODEL
 
 }  // namespace gguf_squash::cli

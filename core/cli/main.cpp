@@ -16,7 +16,8 @@ void print_usage(FILE* out) {
         "  info FILE... [--json]          show a GGUF file's header, metadata and tensors\n"
         "  quantize [options] IN [OUT] TYPE [NTHREADS]\n"
         "                                 quantize like llama-quantize (see quantize --help)\n"
-        "  estimate [options] FILE|URL    exact output sizes and memory for every type\n");
+        "  estimate [options] FILE|URL    exact output sizes and memory for every type\n"
+        "  quality [options] MODEL        measured weight error of every type\n");
 }
 
 }  // namespace
@@ -42,6 +43,14 @@ int main(int argc, char** argv) {
         return gguf_squash::cli::run_quantize(argc - 1, argv + 1);
     }
     if (!std::strcmp(cmd, "estimate")) return gguf_squash::cli::run_estimate(argc - 1, argv + 1);
+    if (!std::strcmp(cmd, "quality")) {
+        const gguf_squash::status kernels = gguf_squash::kernel_selection_status();
+        if (!kernels.ok()) {
+            std::fprintf(stderr, "gguf-squash: %s\n", kernels.message().c_str());
+            return 2;
+        }
+        return gguf_squash::cli::run_quality(argc - 1, argv + 1);
+    }
     std::fprintf(stderr, "gguf-squash: unknown command '%s'\n", cmd);
     print_usage(stderr);
     return 2;

@@ -246,8 +246,9 @@ async function runQuantize(core, argsIn) {
             temps.push(tmp);
             if (outputs.length > 1) process.stderr.write(`writing shard ${i + 1} of ${outputs.length}: '${out.name}'\n`);
             lastTensor = -1;
-            // A URL is downloaded here, in the job's order, one range at a time per file.
-            const readers = url ? jobReadSchedule(job.plan, srcs.length).map((ext, k) => srcs[k].streamReader(ext)) : null;
+            // A URL is downloaded here, in the job's order, one range at a time per file (the
+            // selected output's layout holds each tensor's input offset and size).
+            const readers = url ? jobReadSchedule(job.layout(), srcs.length).map((ext, k) => srcs[k].streamReader(ext)) : null;
             const urlRead = url ? (offset, length, shard = 0) => readers[shard](offset, length) : null;
             if (pool) {
                 // The worker threads read their chunks themselves: in parallel, not on this thread.

@@ -256,7 +256,7 @@ export class GgufSquash {
         const [namePtr] = this.allocString(imatrixName);
         const imPtr = imatrix ? this.allocBytes(imatrix) : 0;
         try {
-            return this.takeJson(this.mod._gs_estimate_json(model.handle, argPtr, argLen, imPtr,
+            return this.takeJson(this.mod._gs_estimate_json(model.mergedHandle(), argPtr, argLen, imPtr,
                                                             imatrix ? imatrix.length : 0, namePtr));
         } finally {
             this.mod._free(argPtr);
@@ -400,9 +400,34 @@ export class Model {
         return this.core.arrayItems(this, key, start, count);
     }
 
+    // The whole model's header, as llama-quantize plans it: the one file's, or the shards' merged
+    // (made once, freed with the model).
+    mergedHandle() {
+        if (!this.handle) throw new GgufError('invalid_argument', 'the model was freed');
+        if (this.parts.length === 1) return this.handle;
+        if (!this.merged) {
+            const m = this.core.mod;
+            const n = this.parts.length;
+            const arr = u32(m._malloc(4 * n)), errPtr = u32(m._malloc(4));
+            try {
+                new Uint32Array(m.HEAPU8.buffer, arr, n).set(this.parts.map((p) => p.handle));
+                new Uint32Array(m.HEAPU8.buffer, errPtr, 1)[0] = 0;
+                const merged = m._gs_estimate_merge_shards(arr, n, errPtr);
+                if (!merged) this.core.takeJson(new Uint32Array(m.HEAPU8.buffer, errPtr, 1)[0]);  // throws
+                this.merged = merged;
+            } finally {
+                m._free(arr);
+                m._free(errPtr);
+            }
+        }
+        return this.merged;
+    }
+
     free() {
         for (const p of this.parts) if (p.handle) this.core.mod._gs_model_free(p.handle);
         for (const p of this.parts) p.handle = 0;
+        if (this.merged) this.core.mod._gs_model_free(this.merged);
+        this.merged = 0;
         this.handle = 0;
     }
 }
@@ -492,7 +517,8 @@ export class QuantizeJob {
         if (!read && !readInto && this.sources?.length && this.sources.every((src) => typeof src?.streamReader === 'function')) {
             // A model opened from URLs: each shard downloads in this job's read order.
             const ext = this.sources.map(() => []);
-            for (const t of this.plan.tensors) ext[t.shard ?? 0]?.push({ offset: t.offset, size: t.rows * t.src_row });
+            // The layout holds each tensor's input offset and size, in the order the job reads them.
+            for (const t of this.layout().tensors) ext[t.shard ?? 0]?.push({ offset: t.offset, size: t.rows * t.src_row });
             const readers = this.sources.map((src, k) => src.streamReader(ext[k]));
             read = (offset, length, shard = 0) => readers[shard](offset, length);
         }

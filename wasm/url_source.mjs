@@ -34,13 +34,21 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 class Retry extends Error {}
 
+// Where the reader runs decides the advice: the command line's flags, or the page's fields.
+// A page (or its workers) has no `process`.
+const inPage = typeof process !== 'object' && (typeof window !== 'undefined' || typeof importScripts === 'function' ||
+                                              typeof WorkerGlobalScope !== 'undefined');
+const kAdvice = inPage
+    ? { token: 'give an access token in the token field', local: 'download it and drop it here instead' }
+    : { token: 'give an access token with --hf-token TOKEN or HF_TOKEN', local: 'download it and give the local path' };
+
 function httpError(res, code) {
     if (code === 404 || code === 410)
         return new GgufError('io_error', `${res.url}: not found (HTTP ${code}): check the URL`);
     if (code === 401 || code === 403) {
         const why = res.token
             ? 'the token was refused or has no access to this repository (gated or private: accept its terms on its page, or check the token)'
-            : 'the repository is gated or private: accept its terms on its page and give an access token with --hf-token TOKEN or HF_TOKEN';
+            : `the repository is gated or private: accept its terms on its page and ${kAdvice.token}`;
         return new GgufError('io_error', `${res.url}: access denied (HTTP ${code}): ${why}`);
     }
     if (code === 416) return new GgufError('io_error', `${res.url}: the server refused the byte range asked for (HTTP 416)`);
@@ -54,7 +62,8 @@ export class UrlSource {
         this.path = url;
         this.name = urlFileName(url);
         this.token = token;
-        this.fetch = fetchFn;
+        // Called as a plain function: a browser refuses fetch called on another object ("Illegal invocation").
+        this.fetch = (url, init) => fetchFn(url, init);
         this.stallMs = stallMs;
         this.maxTries = maxTries;
         this.backoffMs = backoffMs;
@@ -85,11 +94,30 @@ export class UrlSource {
 
     close() {}
 
-    // {size, read} for openModel: ranges at the offsets asked for (the first from memory).
+    // What another worker needs to go on reading this file without a request of its own for the
+    // header: the validators (a later change of the file is still caught) and the bytes read so far.
+    state() {
+        return { url: this.url, size: this.size, etag: this.etag, lastModified: this.lastModified, head: this.headerBytes() };
+    }
+
+    static fromState(state, options = {}) {
+        const src = new UrlSource(state.url, options);
+        src.size = state.size;
+        src.etag = state.etag;
+        src.lastModified = state.lastModified;
+        src.validated = true;
+        src.head = { offset: 0, bytes: state.head };
+        src.blocks = [src.head];
+        return src;
+    }
+
+    // {size, read} for openModel: ranges at the offsets asked for; what the reads so far fetched is
+    // served again (a shorter answer at its end), never fetched twice.
     async read(offset, length) {
-        const h = this.head;
-        if (h && offset >= h.offset && offset + length <= h.offset + h.bytes.length)
-            return h.bytes.subarray(offset - h.offset, offset - h.offset + length);
+        for (const b of [this.head, ...(this.blocks ?? [])]) {
+            if (b && offset >= b.offset && offset < b.offset + b.bytes.length)
+                return b.bytes.subarray(offset - b.offset, Math.min(b.bytes.length, offset - b.offset + length));
+        }
         // The last block read runs past the header into the data: the stream takes it from here.
         const bytes = await this.fetchRange(offset, length);
         this.head = { offset, bytes };
@@ -123,7 +151,7 @@ export class UrlSource {
             total = r.headers.has('content-length') ? Number(r.headers.get('content-length')) : null;
             const whole = offset === 0 && (length === Infinity || (total !== null && total <= length));
             if (!whole)
-                throw new GgufError('io_error', `${this.url}: the server ignores Range requests (it answered 200 with the whole file instead of 206): the file cannot be streamed from it; download it and give the local path`);
+                throw new GgufError('io_error', `${this.url}: the server ignores Range requests (it answered 200 with the whole file instead of 206): the file cannot be streamed from it; ${kAdvice.local}`);
         }
         const etag = r.headers.get('etag'), lm = r.headers.get('last-modified');
         if (!this.validated) {
@@ -155,20 +183,23 @@ export class UrlSource {
             let r;
             try {
                 this.requests++;
-                try {
-                    r = await this.fetch(url, { headers, redirect: 'manual', signal: ac.signal, cache: 'no-store' });
-                } catch (e) {
-                    if (this.signal?.aborted) throw this.signal.reason;
-                    if (e instanceof TypeError && typeof window !== 'undefined') {
-                        // In a page a network error is most often CORS: the host does not allow it.
-                        throw new GgufError('io_error', `${this.url}: the host does not allow reading this file from a web page (CORS), or it cannot be reached; download the file and drop it here instead`);
+                const get = async (redirect) => {
+                    try {
+                        return await this.fetch(url, { headers, redirect, signal: ac.signal, cache: 'no-store' });
+                    } catch (e) {
+                        if (this.signal?.aborted) throw this.signal.reason;
+                        if (e instanceof Retry) throw e;  // our stall timer
+                        if (e instanceof TypeError && inPage) {
+                            // In a page a failed fetch is most often CORS (the browser does not say
+                            // which); tried again like a network error, then named as such.
+                            throw new Retry(`${this.url}: the host ${new URL(url).host} (or the one it redirects to) does not allow reading this file from a web page (CORS), or it cannot be reached; downloading the file and dropping it here works`);
+                        }
+                        throw new Retry(`${this.url}: ${e.cause?.code ?? e.message}`);
                     }
-                    throw new Retry(`${this.url}: ${e.cause?.code ?? e.message}`);
-                }
-                if (r.type === 'opaqueredirect') {
-                    // A browser hides the redirect: let it follow (it drops Authorization across origins).
-                    r = await this.fetch(url, { headers, redirect: 'follow', signal: ac.signal, cache: 'no-store' });
-                }
+                };
+                r = await get('manual');
+                // A browser hides the redirect: let it follow (it drops Authorization across origins).
+                if (r.type === 'opaqueredirect') r = await get('follow');
                 if (r.status >= 300 && r.status < 400) {
                     const loc = r.headers.get('location');
                     await r.body?.cancel();
@@ -334,10 +365,11 @@ export async function fetchUrlBytes(url, options = {}) {
     return src.fetchRange(0, Infinity);
 }
 
-// Each shard's extents in the order a QuantizeJob reads them (job.plan.tensors).
-export function jobReadSchedule(plan, shards = 1) {
+// Each shard's extents in the order a QuantizeJob reads them, from its layout (job.layout():
+// each tensor's shard, input offset, rows and input row size).
+export function jobReadSchedule(layout, shards = 1) {
     const out = Array.from({ length: shards }, () => []);
-    for (const t of plan.tensors) {
+    for (const t of layout.tensors) {
         const s = t.shard ?? 0;
         (out[s] ??= []).push({ offset: t.offset, size: t.rows * t.src_row });
     }

@@ -1,7 +1,8 @@
 // The only way the page reaches the WebAssembly workers (Squoosh's WorkerBridge, grown a pool):
 //  - every call takes an AbortSignal; aborting a running call terminates its worker at once;
 //  - calls are queued per worker and started in order;
-//  - a worker idle for a while is released, and a new one starts lazily on the next call;
+//  - a worker idle for a while is released (idleMs; Infinity keeps it), and a new one starts
+//    lazily on the next call;
 //  - buffers are transferred, never copied;
 //  - errors arrive as they left the worker (wasm/errors.mjs): a GgufError stays a GgufError.
 
@@ -24,6 +25,7 @@ export class WorkerBridge {
         this.current = null;
         this.nextId = 1;
         this.idleTimer = 0;
+        this.starts = 0;  // workers started so far: a new value means the old worker's state is gone
     }
 
     // Runs `method` in the worker with `params`; `transfer` lists buffers to move, not copy.
@@ -42,6 +44,7 @@ export class WorkerBridge {
     ensureWorker() {
         if (this.worker) return this.worker;
         const w = new Worker(this.url, { type: 'module', name: this.name });
+        this.starts++;
         w.onmessage = (ev) => this.onWorkerMessage(ev.data);
         w.onerror = (ev) => {
             ev.preventDefault?.();
@@ -80,7 +83,7 @@ export class WorkerBridge {
         task.signal?.removeEventListener('abort', task.onAbort);
         if (this.current === task) this.current = null;
         this.pump();
-        if (!this.current && !this.queue.length) {
+        if (!this.current && !this.queue.length && Number.isFinite(this.idleMs)) {
             clearTimeout(this.idleTimer);
             this.idleTimer = setTimeout(() => this.terminate(), this.idleMs);
         }
@@ -116,6 +119,78 @@ export class WorkerBridge {
     }
 }
 
+// The model worker: a model's header(s) read once and kept open there, and every view's question
+// about it (estimates, memory, metadata arrays) answered from that copy. The main thread holds
+// only plain results. If the worker had to be stopped (an aborted call), the model is opened
+// again from the same sources before the next call.
+export class ModelBridge {
+    constructor() {
+        this.bridge = new WorkerBridge(undefined, { idleMs: Infinity, name: 'gguf-squash model' });
+        this.opened = null;  // {modelId, files, token, starts}
+        this.nextModelId = 1;
+    }
+
+    // The engine's {variant, writableTypes, constants}.
+    hello() {
+        return this.bridge.call('hello', {});
+    }
+
+    // Opens `files` (File objects, or {url} for URLs; `token` for their origin): the model's
+    // description (see worker.mjs describeModel) with its modelId.
+    async open(files, { token = '', signal = null } = {}) {
+        const modelId = this.nextModelId++;
+        this.opened = null;
+        const described = await this.bridge.call('open', { modelId, files, token }, { signal });
+        this.opened = { modelId, files, token, starts: this.bridge.starts };
+        return { ...described, modelId };
+    }
+
+    async call(method, params, options = {}) {
+        const o = this.opened;
+        if (!o || o.modelId !== params.modelId) throw new Error('that model is no longer open');
+        if (this.bridge.starts !== o.starts || !this.bridge.worker) {
+            await this.bridge.call('open', { modelId: o.modelId, files: o.files, token: o.token });
+            o.starts = this.bridge.starts;
+        }
+        // Buffers the page keeps (an imatrix) are copied once and the copy moved.
+        const transfer = [];
+        if (params.imatrix) {
+            params = { ...params, imatrix: params.imatrix.slice() };
+            transfer.push(params.imatrix.buffer);
+        }
+        return this.bridge.call(method, params, { ...options, transfer });
+    }
+
+    estimate(modelId, { args, imatrix, imatrixName }, options) {
+        return this.call('estimate', { modelId, args, imatrix, imatrixName }, options);
+    }
+    memory(modelId, params, options) {
+        return this.call('memory', { modelId, ...params }, options);
+    }
+    arrayItems(modelId, key, start, count, options) {
+        return this.call('arrayItems', { modelId, key, start, count }, options);
+    }
+
+    imatrix({ bytes = null, url = null, token = '' }, options = {}) {
+        const transfer = [];
+        if (bytes) {
+            bytes = bytes.slice();
+            transfer.push(bytes.buffer);
+        }
+        return this.bridge.call('imatrix', { bytes, url, token }, { ...options, transfer });
+    }
+
+    calibrate(types, options) {
+        return this.bridge.call('calibrate', { types }, options);
+    }
+
+    // Stops whatever runs for the current model (its header stays to be freed by the next open).
+    abortAll() {
+        this.bridge.terminate();
+        this.opened = null;
+    }
+}
+
 // Pool size: one worker per core, capped (each holds a wasm heap of up to a few tens of MiB).
 // `?workers=N` in the page's URL overrides it (1 runs the core's streaming job on its own).
 export function poolSize() {
@@ -133,12 +208,13 @@ export class QuantizeBridge {
         this.bridge = new WorkerBridge(undefined, { name: 'gguf-squash quantize' });
     }
 
-    async quantize({ files, args, type, imatrix = null, imatrixName, outName, signal, onProgress, onPlan, onMode }) {
+    // `files`: File objects, or {url, state} (a URL model, with what the model worker read of it).
+    async quantize({ files, token = '', args, type, imatrix = null, imatrixName, inputName, outName, signal, onProgress, onPlan, onMode }) {
         const imatrixCopy = imatrix ? imatrix.slice() : null;  // the page keeps its own copy
         let completed = false;
         try {
             const result = await this.bridge.call('quantize', {
-                files, args, type, imatrix: imatrixCopy, imatrixName, outName, workers: poolSize(),
+                files, token, args, type, imatrix: imatrixCopy, imatrixName, inputName, outName, workers: poolSize(),
             }, {
                 signal,
                 transfer: imatrixCopy ? [imatrixCopy.buffer] : [],

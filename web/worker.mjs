@@ -1,11 +1,16 @@
-// The quantization worker. It loads the WebAssembly core lazily (SIMD build when the browser
-// validates SIMD), reads the model by Blob slices, runs the core's streaming quantize job (or
-// spreads its row chunks over a pool of nested workers, wasm/row_pool.mjs) and writes the output
-// in order: to an OPFS file through a sync access handle (disk-backed, works past 4 GB), or to
-// memory when OPFS is missing. Messages: {id, method, params} in; {id, message} for progress and
-// {id, result | error} at the end.
-import { blobReader, errorToMessage, loadGgufSquash } from './wasm/gguf_squash.mjs';
+// The page's WebAssembly worker: the page's main thread runs no wasm; it reaches this file only
+// through web/bridge.mjs. Two instances run: the model worker (opens a model's headers once and
+// answers the views: info, estimates, memory, metadata arrays, imatrix summaries, kernel
+// calibration) and the quantize worker (reads the model by Blob slices or streams it from its
+// URL, runs the core's streaming job or spreads its row chunks over a pool of nested workers,
+// wasm/row_pool.mjs, and writes the output in order: to an OPFS file through a sync access
+// handle, disk-backed and past 4 GB, or to memory when OPFS is missing).
+// Messages: {id, method, params} in; {id, message} for progress and {id, result | error} at the
+// end (errors as wasm/errors.mjs serialises them).
+import { openEstimate } from './wasm/estimate.mjs';
+import { blobReader, errorToMessage, GgufError, loadGgufSquash } from './wasm/gguf_squash.mjs';
 import { RowPool, runPool } from './wasm/row_pool.mjs';
+import { fetchUrlBytes, jobReadSchedule, urlFileName, UrlSource } from './wasm/url_source.mjs';
 
 let corePromise = null;
 const core = () => (corePromise ??= loadGgufSquash());
@@ -13,6 +18,95 @@ const core = () => (corePromise ??= loadGgufSquash());
 const kProgressIntervalMs = 100;
 const kMaxBufferBytes = 32 << 20;  // one slab of rows: keeps the heap far below 512 MiB
 const kChunkBytes = 4 << 20;
+// Metadata keys whose whole value the overview shows (per-layer arrays included).
+const kOverviewSuffixes = ['context_length', 'block_count', 'embedding_length', 'attention.head_count',
+                           'attention.head_count_kv', 'expert_count', 'expert_used_count', 'vocab_size'];
+
+// A model source as the page describes it: a File (or Blob), or {url} with the token for its
+// origin; or, for the quantize worker, {url, state} with what the model worker already read.
+async function openSources(files, { token = '', signal = null, onBytes = null } = {}) {
+    return Promise.all(files.map((f) => {
+        if (typeof Blob !== 'undefined' && f instanceof Blob) return f;
+        if (f?.state) return UrlSource.fromState(f.state, { token, signal, onBytes });
+        return UrlSource.open(f.url, { token, signal, onBytes });
+    }));
+}
+
+// A split model given by its first shard's URL: the other shards, named as llama.cpp names them.
+async function openModelWithShards(c, files, options) {
+    const sources = await openSources(files, options);
+    let model = await c.openModel(sources, { signal: options.signal });
+    const meta = model.info.metadata ?? {};
+    const count = Number(meta['split.count']?.value ?? 1);
+    if (count > 1 && sources.length === 1 && sources[0] instanceof UrlSource) {
+        const url = sources[0].url;
+        const no = Number(meta['split.no']?.value ?? 0);
+        const q = url.indexOf('?');
+        const base = q >= 0 ? url.slice(0, q) : url;
+        const query = q >= 0 ? url.slice(q) : '';
+        const prefix = c.splitPrefix(base, no, count);
+        if (prefix === null)
+            throw new GgufError('invalid_file', `${url} is shard ${no + 1} of ${count} but is not named ${c.splitPath('PREFIX', no, count)}`);
+        for (let k = 0; k < count; k++) {
+            if (k !== no) sources.push(await UrlSource.open(c.splitPath(prefix, k, count) + query, options));
+        }
+        model.free();
+        model = await c.openModel(sources, { signal: options.signal });
+    }
+    return model;
+}
+
+const isUrlSource = (s) => s instanceof UrlSource;
+
+// What the page shows of an open model (and keeps to quantize it).
+function describeModel(c, model, ms) {
+    const info = model.info;
+    const full = (key) => {
+        const e = info.metadata[key];
+        if (!e) return undefined;
+        return e.truncated ? model.arrayItems(key) : e.value;
+    };
+    const arch = full('general.architecture');
+    const overview = {};
+    for (const key of ['general.architecture', 'general.name', 'general.file_type'])
+        if (info.metadata[key]) overview[key] = full(key);
+    if (arch) for (const s of kOverviewSuffixes) if (info.metadata[`${arch}.${s}`]) overview[`${arch}.${s}`] = full(`${arch}.${s}`);
+    const fileType = overview['general.file_type'];
+    const first = model.files[0];
+    const name = first.name ?? 'model.gguf';
+    const split = c.splitPrefix(name, 0, model.files.length);
+    return {
+        info,
+        names: model.files.map((f) => f.name),
+        fileSize: model.fileSize,
+        nParams: model.nParams,
+        tensorBytes: model.tensorBytes,
+        headerBytes: model.parts.reduce((a, p) => a + (p.info.bytesRead ?? 0), 0),
+        fileTypeName: fileType !== undefined ? c.ftypeName(fileType) : null,
+        overview,
+        // The output's name: the input's without .gguf (and without a split suffix).
+        outputBase: model.files.length > 1 && split !== null ? split : name.replace(/\.gguf$/i, ''),
+        // URL models: what the quantize worker needs to stream them without reading the header again.
+        urls: model.files.every(isUrlSource) ? model.files.map((s) => ({ url: s.url, state: s.state() })) : null,
+        ms,
+    };
+}
+
+// The model worker's open model (one at a time), under the page's modelId.
+const open = { id: null, model: null, estimate: null };
+
+function closeModel() {
+    open.estimate?.close();
+    open.model?.free();
+    open.id = null;
+    open.model = null;
+    open.estimate = null;
+}
+
+function modelFor(modelId) {
+    if (open.id !== modelId || !open.model) throw new GgufError('invalid_argument', 'the model is not open in this worker');
+    return open.model;
+}
 
 async function openOpfsSink(name) {
     if (!name || !globalThis.navigator?.storage?.getDirectory) return null;
@@ -79,6 +173,55 @@ function spawnPoolWorker(index, { onMessage, onError }) {
 }
 
 const methods = {
+    // The engine: which build runs, the types it can write (the options panel) and the core's
+    // constants the page needs (the recommended default).
+    async hello() {
+        const c = await core();
+        return { variant: c.variant, writableTypes: c.quantizableTypes(), constants: c.constants() };
+    },
+
+    // Reads a model's header(s) (Files, or URLs by Range requests) and keeps it open here.
+    async open({ modelId, files, token = '' }) {
+        closeModel();
+        const c = await core();
+        const t0 = performance.now();
+        const model = await openModelWithShards(c, files, { token });
+        open.id = modelId;
+        open.model = model;
+        return describeModel(c, model, performance.now() - t0);
+    },
+
+    close() {
+        closeModel();
+        return null;
+    },
+
+    // Every ftype's exact size for llama-quantize's options and an optional imatrix.
+    async estimate({ modelId, args, imatrix = null, imatrixName }) {
+        const c = await core();
+        return c.estimate(modelFor(modelId), { args, imatrix, imatrixName });
+    },
+
+    // Memory at a context, per type, and the recommendation (wasm/estimate.mjs on the open model).
+    async memory({ modelId, ctx, kvType, memoryBytes, imatrix = null, imatrixName }) {
+        const c = await core();
+        const model = modelFor(modelId);
+        open.estimate ??= await openEstimate(model, { core: c });
+        return open.estimate.run({ ctx, kvType, memoryBytes, imatrix, imatrixName });
+    },
+
+    // Items [start, start + count) of a metadata array (the page's info holds a preview).
+    async arrayItems({ modelId, key, start, count }) {
+        return modelFor(modelId).arrayItems(key, start, count);
+    },
+
+    // An importance matrix's summary; from a URL, its bytes too (the page keeps them for runs).
+    async imatrix({ bytes = null, url = null, token = '' }) {
+        const c = await core();
+        if (url) bytes = await fetchUrlBytes(url, { token });
+        return { summary: c.inspectImatrix(bytes), bytes: url ? bytes : null, name: url ? urlFileName(url) : null };
+    },
+
     // Kernel throughput per tensor type (weights/s), from short synthetic runs.
     async calibrate({ types, budgetMs = 60 }) {
         const c = await core();
@@ -87,29 +230,17 @@ const methods = {
         return { rates, variant: c.variant };
     },
 
-    // Items [start, start + count) of a metadata array, for the page's metadata viewer (the
-    // page's own info holds a preview). The model read last stays open here, under the page's
-    // modelId, so that further pages of it cost one core call rather than a header read.
-    async arrayItems({ files, modelId, key, start, count }) {
+    async quantize({ files, token = '', args, type, imatrix, imatrixName, inputName, outName, workers = 1 }, post) {
         const c = await core();
-        const open = methods.arrayItems;
-        if (!open.model || open.modelId !== modelId) {
-            open.model?.free();
-            open.model = null;
-            open.model = await c.openModel(files, { maxArrayItems: 0 });
-            open.modelId = modelId;
-        }
-        return open.model.arrayItems(key, start, count);
-    },
-
-    async quantize({ files, args, type, imatrix, imatrixName, outName, workers = 1 }, post) {
-        const c = await core();
-        const model = await c.openModel(files);
+        let downloaded = 0;
+        const sources = await openSources(files, { token, onBytes: (n) => { downloaded += n; } });
+        const model = await c.openModel(sources);
+        const fromUrl = model.files.every(isUrlSource);
         let job = null, sink = null;
         try {
             // llama-quantize's command line; the imatrix name is recorded in the output's metadata.
             const argv = [...(imatrix ? ['--imatrix', imatrixName || 'imatrix.gguf'] : []), ...args,
-                          files[0].name, outName, type];
+                          inputName ?? model.files[0].name, outName, type];
             job = c.createJob(model, argv, { imatrix, maxBufferBytes: kMaxBufferBytes });
             sink = (await openOpfsSink(outName)) ?? memorySink();
             post({ type: 'plan', plan: job.plan, sink: sink.kind, variant: c.variant });
@@ -124,25 +255,38 @@ const methods = {
                 last = now;
                 lastTensor = p.tensorIndex;
                 post({ type: 'progress', done: p.bytesOut, total: p.totalOut, inputDone: p.bytesIn,
-                       tensor: p.tensor, tensorType: p.tensorType, tensorIndex: p.tensorIndex,
-                       tensorCount: p.tensorCount, heap: Math.max(c.mod.HEAPU8.length, p.workerHeap ?? 0) });
+                       downloaded: fromUrl ? downloaded : null, tensor: p.tensor, tensorType: p.tensorType,
+                       tensorIndex: p.tensorIndex, tensorCount: p.tensorCount,
+                       heap: Math.max(c.mod.HEAPU8.length, p.workerHeap ?? 0) });
             };
             const write = (bytes) => sink.write(bytes);
             if (usePool) {
-                const pool = await RowPool.start(workers, { files, argv, imatrix, variant: c.variant }, spawnPoolWorker);
+                // Pool workers open a URL model from the header bytes already here, and get each
+                // chunk's input from this worker, which streams each file over one connection.
+                const poolFiles = fromUrl ? model.files.map((s) => ({ name: s.name, size: s.size, head: s.headerBytes() })) : files;
+                let read = null;
+                if (fromUrl) {
+                    const schedule = jobReadSchedule(job.layout(), model.files.length);
+                    const readers = model.files.map((s, k) => s.streamReader(schedule[k]));
+                    read = (offset, size, shard) => readers[shard](offset, size);
+                }
+                const pool = await RowPool.start(workers, { files: poolFiles, argv, imatrix, variant: c.variant }, spawnPoolWorker);
                 try {
-                    // The pool workers read their chunks from the Files themselves: several Blob
+                    // From Files, the pool workers read their chunks themselves: several Blob
                     // reads at once, none on this worker's thread.
-                    await runPool(job, pool, { write, onProgress });
+                    await runPool(job, pool, { read, write, onProgress });
                 } finally {
                     pool.terminate();
                 }
+            } else if (fromUrl) {
+                await job.run({ write, chunkSize: kChunkBytes, onProgress });  // streams in the job's order
             } else {
                 const read = blobReader(model.files);  // a split model's shards, in order
                 await job.run({ read, write, chunkSize: kChunkBytes, onProgress });
             }
             const result = sink.close();
             sink = null;
+            result.downloaded = fromUrl ? downloaded : null;
             return result;
         } finally {
             if (sink) await sink.abandon();
@@ -159,7 +303,9 @@ self.onmessage = async (ev) => {
         const fn = methods[method];
         if (!fn) throw new Error(`unknown method ${method}`);
         const result = await fn(params, post);
-        self.postMessage({ id, result });
+        // Buffers in the result (an imatrix fetched from its URL) are moved, not copied.
+        const transfer = result?.bytes?.buffer ? [result.bytes.buffer] : [];
+        self.postMessage({ id, result }, transfer);
     } catch (e) {
         self.postMessage({ id, error: errorToMessage(e) });
     }

@@ -1,5 +1,5 @@
 // The metadata viewer in real Chromium: the page holds only a preview of each array, and "show
-// more" / "show all" fetch the next items from the metadata worker. What it shows is checked
+// more" / "show all" fetch the next items from the model worker. What it shows is checked
 // against the native CLI's `info --json` (an independent reader and emitter).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -83,15 +83,37 @@ test('llama-gqa: "show all" ends with every token shown and no button', { skip: 
 });
 
 test('a fetch that fails shows its error, and the button works again', async () => {
+    const { page } = b;
     const file = path.join(tmp, 'vocab.gguf');
     fs.copyFileSync(fixturePath('vocab/ggml-vocab-qwen2.gguf'), file);
     const row = await openRow(file, 'tokenizer.ggml.tokens', 20);
-    // The file changes on disk after it was chosen: Chromium refuses to read it any more.
+    // The header stays in the model worker: the file changing on disk afterwards changes nothing.
     fs.appendFileSync(file, Buffer.alloc(16));
     await expand(row);
+    assert.equal(await row.locator('.expand-error').isHidden(), true);
+    assert.match(await row.locator('.value > span').first().innerText(), /^\["!", "\\"", .*, …\]$/);
+    const shown = await row.locator('.value > span').first().innerText();
+    // The next fetch fails (the message never reaches the worker): the error shows, nothing changes.
+    await page.evaluate(() => {
+        const post = Worker.prototype.postMessage;
+        Worker.prototype.postMessage = function (message, transfer) {
+            if (message?.method === 'arrayItems') throw new Error('forced failure');
+            return post.call(this, message, transfer);
+        };
+        window.__restorePost = () => { Worker.prototype.postMessage = post; };
+    });
+    try {
+        await expand(row);
+    } finally {
+        await page.evaluate(() => window.__restorePost());
+    }
     const failure = row.locator('.expand-error');
     assert.equal(await failure.isVisible(), true);
-    assert.match(await failure.innerText(), /Cannot read more items: ./);
+    assert.match(await failure.innerText(), /Cannot read more items: forced failure/);
     assert.equal(await row.locator('button.expand').isEnabled(), true);
-    assert.match(await row.locator('.value > span').first().innerText(), /^\["!", "\\"", .*, …\]$/);
+    assert.equal(await row.locator('.value > span').first().innerText(), shown);
+    // And the button works again.
+    await expand(row);
+    assert.equal(await failure.isHidden(), true);
+    assert.notEqual(await row.locator('.value > span').first().innerText(), shown);
 });

@@ -17,6 +17,8 @@
 //   ignoreRange: true   answer 200 with the whole file to every request
 //   notFound: true      every resolve/CDN request answers 404
 //   html: true          the CDN answers with an HTML page (a login wall, say) instead of the file
+//   noCors: true        the CDN sends no CORS headers (a host that does not let web pages read it;
+//                       stays until cleared)
 // `GET {hub}/_emulator/faults` shows the switches still armed. The CDN counts the body bytes it
 // sends (emu.stats(), `GET {hub}/_emulator/stats`).
 //
@@ -139,6 +141,12 @@ export async function startHubEmulator({ root, gated = [], token = 'hf_test_toke
     const sockets = new Set();
     const cdn = http.createServer((req, res) => {
         counters.requests++;
+        if (faults.noCors) {
+            // Every CORS header left out: a browser refuses the response to a page on another origin.
+            const writeHead = res.writeHead.bind(res);
+            res.writeHead = (status, headers = {}) => writeHead(status, Object.fromEntries(
+                Object.entries(headers).filter(([k]) => !/^access-control-/i.test(k))));
+        }
         log.push({ server: 'cdn', method: req.method, url: req.url, range: req.headers.range ?? null,
                    authorization: req.headers.authorization ?? null });
         if (req.headers.authorization) counters.authorizationSeenByCdn++;

@@ -1,0 +1,182 @@
+// The estimate card: every type's exact size (the quantizer's own plan, computed by the model
+// worker) and the memory panel (weights + KV cache + compute at a context, from the core's
+// memory model through wasm/estimate.mjs in the same worker; no second copy of its formulas).
+import { $, el, showError } from '../dom.mjs';
+import { modelBridge, state } from '../state.mjs';
+import { formatBytes, formatGiB, formatInt, formatTokens, GiB } from '../units.mjs';
+import { quantizeArgs } from './options.mjs';
+import { metaValue } from './overview.mjs';
+import { renderTypeSelect, selectType } from './quantize.mjs';
+
+let estimateToken = 0;
+export async function refreshEstimates() {
+    const model = state.model;
+    if (!model) return;
+    const token = ++estimateToken;
+    let rows;
+    try {
+        rows = await modelBridge.estimate(model.modelId, { args: quantizeArgs(), imatrix: state.imatrix?.bytes,
+                                                           imatrixName: state.imatrix?.name }, { signal: state.abort?.signal });
+    } catch (e) {
+        if (token !== estimateToken || model !== state.model || e?.name === 'AbortError') return;
+        showError('Cannot apply these options', e);
+        return;
+    }
+    if (token !== estimateToken || model !== state.model) return;
+    state.estimates = rows;
+    renderEstimates();
+    renderTypeSelect();
+    $('estimate-section').hidden = false;
+    $('quantize-section').hidden = false;
+}
+
+function memoryInputs() {
+    const nCtx = Math.max(1, Math.floor(Number($('mem-context').value) || 1));
+    const deviceBytes = Math.round(Math.max(0, Number($('mem-device').value) || 0) * GiB);
+    return { nCtx, deviceBytes, cache: $('mem-cache').value };
+}
+
+let memoryToken = 0;
+export async function refreshMemory() {
+    const model = state.model;
+    if (!model) return;
+    const token = ++memoryToken;
+    const { nCtx, deviceBytes, cache } = memoryInputs();
+    let mem;
+    try {
+        const report = await modelBridge.memory(model.modelId, {
+            ctx: nCtx, kvType: cache, memoryBytes: deviceBytes, imatrix: state.imatrix?.bytes, imatrixName: state.imatrix?.name,
+        }, { signal: state.abort?.signal });
+        mem = { report, byName: new Map(report.ftypes.map((f) => [f.name, f])), error: null };
+    } catch (e) {
+        if (e?.name === 'AbortError') return;
+        mem = { report: null, byName: new Map(), error: e };
+    }
+    if (token !== memoryToken || model !== state.model) return;
+    state.memory = mem;
+    renderEstimates();
+}
+
+// The memory model's answer for one estimate row, or null when there is none.
+function fitsInfo(row) {
+    const f = state.memory?.byName.get(row.name);
+    if (!f || f.memory_bytes == null) return null;
+    return { need: f.memory_bytes, fits: !!f.fits, maxCtx: f.max_ctx ?? 0 };
+}
+
+export function initMemoryPanel() {
+    let timer = 0;
+    for (const id of ['mem-context', 'mem-device', 'mem-cache'])
+        $(id).addEventListener('input', () => {
+            clearTimeout(timer);
+            timer = setTimeout(refreshMemory, 120);
+        });
+}
+
+export function renderEstimates() {
+    const rows = state.estimates ?? [];
+    const tbody = $('estimate-table').tBodies[0];
+    const frag = document.createDocumentFragment();
+    const selected = $('type-select').value || state.recommended;
+    for (const r of rows) {
+        const blocked = r.needs_imatrix && !state.imatrix;
+        const refused = !!r.error && !blocked;
+        const fit = fitsInfo(r);
+        const tr = el('tr', {
+            dataset: { ftype: r.name, bytes: String(r.file_size) },
+            class: [r.name === state.recommended ? 'recommended' : '', blocked || refused ? 'disabled' : 'selectable',
+                    r.name === selected ? 'selected' : ''].join(' ').trim(),
+        });
+        if (blocked) tr.setAttribute('aria-disabled', 'true');
+        tr.dataset.disabled = blocked || refused ? 'true' : 'false';
+        if (r.needs_imatrix) tr.dataset.imatrix = 'required';
+        const nameCell = el('td', { class: 'ftype' }, r.name);
+        if (r.name === state.recommended) nameCell.append(' ', el('span', { class: 'tag rec', text: 'recommended' }));
+        if (r.needs_imatrix) nameCell.append(' ', el('span', { class: 'tag imx', text: 'imatrix', title: blocked ? 'Load an importance matrix to enable this type' : 'Uses the loaded importance matrix' }));
+        if (r.description && r.description !== r.name) nameCell.append(el('span', { class: 'sub', text: r.description }));
+        const bytesCell = el('td', { class: 'num bytes', text: formatInt(r.file_size), title: `${formatBytes(r.file_size)} (${formatInt(r.file_size)} bytes)` });
+        const gibCell = el('td', { class: 'num gib', text: formatGiB(r.file_size).replace(' GiB', '') });
+        const fitCell = el('td', { class: 'fit' });
+        if (refused) fitCell.append(el('span', { class: 'tag nofit', text: 'refused', title: r.error }));
+        else if (blocked) fitCell.append(el('span', { class: 'tag imx', text: 'needs imatrix', title: 'Load an importance matrix to enable this type' }));
+        else if (fit) {
+            fitCell.dataset.fits = String(fit.fits);
+            fitCell.append(el('span', { class: `tag ${fit.fits ? 'fit' : 'nofit'}`, text: fit.fits ? 'fits' : 'too big',
+                                        title: `${formatBytes(fit.need)} with the KV cache and compute buffers` }),
+                el('span', { class: 'ctx', text: fit.maxCtx > 0 ? ` ≤ ${formatTokens(fit.maxCtx)} ctx` : '',
+                             title: fit.maxCtx > 0 ? `largest context that fits: ${formatInt(fit.maxCtx)} tokens` : '' }));
+        } else fitCell.append(el('span', { class: 'muted', text: '–' }));
+        tr.append(nameCell, bytesCell, gibCell,
+            el('td', { class: 'num', text: r.bpw.toFixed(2) }),
+            el('td', { class: 'num fallbacks', text: String(r.fallbacks), title: 'tensors whose row length forced another type' }),
+            fitCell,
+            el('td', { class: 'note', text: refused ? `Not possible: ${r.error}` : (r.note ?? '') }));
+        if (!blocked && !refused) {
+            // Rows are choosable by keyboard too: Tab to a row, Enter or Space selects its type.
+            tr.tabIndex = 0;
+            tr.setAttribute('aria-label', `${r.name}: ${formatBytes(r.file_size)}, ${r.bpw.toFixed(2)} bits per weight; press Enter to choose`);
+            tr.addEventListener('click', () => selectType(r.name));
+            tr.addEventListener('keydown', (ev) => {
+                if (ev.key === 'Enter' || ev.key === ' ') {
+                    ev.preventDefault();
+                    selectType(r.name);
+                    $('estimate-table').querySelector(`tr[data-ftype="${r.name}"]`)?.focus();
+                }
+            });
+        }
+        frag.append(tr);
+    }
+    tbody.replaceChildren(frag);
+    renderMemorySummary();
+}
+
+
+function trainedCtx(model) {
+    const arch = metaValue(model, 'general.architecture');
+    return Number(metaValue(model, `${arch}.context_length`) ?? 0);
+}
+
+
+export function renderMemorySummary() {
+    const model = state.model;
+    const box = $('memory-summary');
+    if (!model || !state.estimates) return;
+    const mem = state.memory;
+    if (mem?.error) {
+        box.replaceChildren(`No memory figures for this file: ${mem.error.message ?? mem.error}`);
+        return;
+    }
+    const report = mem?.report;
+    if (!report) { box.textContent = 'Working out memory…'; return; }
+    const { nCtx, deviceBytes, cache } = memoryInputs();
+    const m = report.memory;
+    const name = $('type-select').value || state.recommended;
+    const f = mem.byName.get(name);
+    const parts = [];
+    Object.assign(box.dataset, { ftype: name, ctx: String(nCtx), kvBytes: String(m.kv_bytes), otherBytes: String(m.other_bytes),
+                                 totalBytes: String(f?.memory_bytes ?? ''), maxCtx: String(f?.max_ctx ?? 0), fits: String(!!f?.fits) });
+    if (f && f.memory_bytes != null) {
+        const weights = f.memory_bytes - m.kv_bytes - m.other_bytes;
+        const trained = trainedCtx(model);
+        parts.push(el('p', { class: 'mem-line' },
+            el('strong', { text: name }), ` at ${formatInt(nCtx)} tokens: weights ${formatBytes(weights)} + KV cache (${cache}) ` +
+            `${formatBytes(m.kv_bytes)} + compute and output ${formatBytes(m.other_bytes)} = `,
+            el('strong', { text: formatBytes(f.memory_bytes) }), ` of ${formatBytes(deviceBytes)} `,
+            el('span', { class: `tag ${f.fits ? 'fit' : 'nofit'}`, text: f.fits ? 'fits' : 'does not fit' })));
+        parts.push(el('p', { class: 'mem-line' }, f.max_ctx
+            ? `Context that still fits with ${name}: about ${formatInt(f.max_ctx)} tokens` +
+              (trained && f.max_ctx > trained ? ` (the model was trained for ${formatInt(trained)}).` : '.')
+            : `${name}'s weights and buffers alone do not fit in ${formatBytes(deviceBytes)}.`));
+    }
+    const rec = report.recommendation;
+    if (rec?.name) {
+        parts.push(el('p', { class: 'mem-line' }, 'For this memory: ', el('strong', { text: rec.name }),
+            ` (${rec.reason})` + (rec.advice?.length ? `; ${rec.advice.join('; ')}.` : '.')));
+    }
+    const optionsSet = quantizeArgs().length > 0;
+    parts.push(el('p', { class: 'mem-line muted small', text: 'KV cache and compute follow llama.cpp (context padded to 256 cells, ' +
+        'sliding-window layers, per-layer KV heads); see docs/ESTIMATES.md.' +
+        (optionsSet ? ' Memory uses each type\'s default recipe; the options above are not included.' : '') }));
+    box.replaceChildren(...parts);
+}
+

@@ -1,0 +1,155 @@
+// The quantize card: the type choice and what it gives, the time estimate, progress while a run
+// goes, and saving the result. Starting and stopping runs is the run controller's (run.mjs).
+import { $, el, showError } from '../dom.mjs';
+import { discardOutput, saveOutput } from '../save.mjs';
+import { modelBridge, state } from '../state.mjs';
+import { formatBytes, formatDuration } from '../units.mjs';
+import { poolSize } from '../bridge.mjs';
+import { renderEstimates, renderMemorySummary } from './estimates.mjs';
+
+export function renderTypeSelect() {
+    const sel = $('type-select');
+    const previous = sel.value || state.recommended;
+    sel.replaceChildren();
+    for (const r of state.estimates ?? []) {
+        const blocked = r.needs_imatrix && !state.imatrix;
+        const opt = el('option', { value: r.name, text: `${r.name} — ${formatBytes(r.file_size)}${blocked ? ' (needs imatrix)' : ''}` });
+        if (blocked || r.error) opt.disabled = true;
+        sel.append(opt);
+    }
+    const prev = [...sel.options].find((o) => o.value === previous && !o.disabled);
+    sel.value = prev ? previous : state.recommended;
+    updateTypeInfo();
+}
+
+export function selectType(name) {
+    $('type-select').value = name;
+    updateTypeInfo();
+    renderEstimates();
+}
+
+export function updateTypeInfo() {
+    const r = state.estimates?.find((x) => x.name === $('type-select').value);
+    const info = $('type-info');
+    const qb = $('quantize-button');
+    if (!r) { info.textContent = ''; qb.disabled = true; return; }
+    const blocked = r.needs_imatrix && !state.imatrix;
+    if (blocked) info.textContent = `${r.name} needs an importance matrix: add one above.`;
+    else if (r.error) info.textContent = `Not possible: ${r.error}`;
+    else info.textContent = `${formatBytes(r.file_size)} · ${r.bpw.toFixed(2)} bits per weight` +
+        (r.note ? ` · ${r.note}` : '') + (r.fallbacks ? ` · ${r.fallbacks} tensors fall back to another type` : '');
+    // Split models quantize to one file here (the CLI's --keep-split writes shards).
+    qb.disabled = blocked || !!r.error || !!state.run;
+    $('time-estimate').textContent = '';
+    if (!blocked && !r.error) estimateTime(r);
+    renderMemorySummary();
+}
+
+// Time estimate from a short calibration of the kernels this type uses (in the model worker,
+// cached per type).
+const kernelRates = new Map();
+let timeToken = 0;
+async function estimateTime(row) {
+    const token = ++timeToken;
+    const types = Object.keys(row.converted ?? {});
+    const missing = types.filter((t) => !kernelRates.has(t));
+    try {
+        if (missing.length) {
+            const { rates } = await modelBridge.calibrate(missing);
+            for (const [t, v] of Object.entries(rates)) kernelRates.set(t, v);
+        }
+    } catch {
+        return;  // no estimate is better than a wrong one
+    }
+    if (token !== timeToken || state.run) return;
+    let seconds = 0;
+    for (const t of types) {
+        const rate = kernelRates.get(t);
+        if (rate > 0) seconds += row.converted[t] / rate;
+    }
+    const workers = poolSize();
+    seconds /= workers;
+    const copyNote = types.length ? '' : ' (tensors are only copied)';
+    $('time-estimate').textContent = `Estimated time on this device: about ${formatDuration(Math.max(seconds, 0.1))}` +
+        ` with ${workers} worker${workers > 1 ? 's' : ''}${copyNote}, from a short kernel calibration.`;
+}
+
+export function resetOutput() {
+    if (state.output) discardOutput(state.output.result);
+    state.output = null;
+    $('save-button').disabled = true;
+    $('save-status').textContent = '';
+    delete $('save-status').dataset.result;
+}
+
+const mbps = (bytes, secs) => `${(bytes / 1e6 / Math.max(secs, 1e-3)).toFixed(1)} MB/s`;
+
+// Progress of a run. From a URL, the download and the quantizer each show their rate (they
+// overlap: the next range downloads while this one is quantized), and the ETA follows the slower.
+export function showProgress(p, run) {
+    // The largest wasm heap any worker reported (tests check it stays bounded).
+    const box = $('progress-box');
+    if (p.heap) box.dataset.maxHeap = String(Math.max(Number(box.dataset.maxHeap ?? 0), p.heap));
+    const progress = $('progress');
+    progress.max = p.total || 1;
+    progress.value = p.done;
+    const secs = (performance.now() - run.started) / 1000;
+    const frac = p.total ? p.done / p.total : 0;
+    let eta = frac > 0.005 ? secs * (1 - frac) / frac : NaN;
+    const rates = [];
+    if (p.downloaded != null && run.inputSize) {
+        // Each side's time left at its own rate; the run ends when the slower one does.
+        const dlRate = p.downloaded / Math.max(secs, 1e-3), qRate = p.inputDone / Math.max(secs, 1e-3);
+        const dlLeft = dlRate > 0 ? Math.max(0, run.inputSize - p.downloaded) / dlRate : NaN;
+        const qLeft = qRate > 0 ? Math.max(0, run.inputSize - p.inputDone) / qRate : NaN;
+        eta = Math.max(dlLeft, qLeft);
+        box.dataset.downloadRate = String(Math.round(dlRate));
+        box.dataset.quantizeRate = String(Math.round(qRate));
+        rates.push(el('span', { class: 'rate-download', text: `download ${mbps(p.downloaded, secs)}` }),
+                   el('span', { class: 'rate-quantize', text: `quantize ${mbps(p.inputDone, secs)}` }));
+    } else {
+        rates.push(el('span', { text: mbps(p.inputDone, secs) }));
+    }
+    $('progress-stats').replaceChildren(
+        el('span', {}, el('b', { text: `${(frac * 100).toFixed(1)}%` })),
+        ...rates,
+        el('span', { text: `elapsed ${formatDuration(secs)}` }),
+        el('span', { text: `ETA ${formatDuration(eta)}` }),
+        el('span', { class: 'mono', text: p.tensor ? `${p.tensor}${p.tensorType ? ' → ' + p.tensorType : ''}` : '' }));
+}
+
+export function showDone(result, run, model, name) {
+    const progress = $('progress');
+    progress.max = 1;
+    progress.value = 1;
+    const secs = (performance.now() - run.started) / 1000;
+    const parts = [el('span', { class: 'done', text: `Done: ${formatBytes(result.size)} in ${formatDuration(secs)}` })];
+    if (result.downloaded != null) parts.push(el('span', { text: `downloaded ${formatBytes(result.downloaded)}` }));
+    parts.push(el('span', { text: `${(model.fileSize / 1e6 / secs).toFixed(1)} MB/s` }),
+        el('span', { text: run.workers > 1 ? `${run.workers} workers` : '1 worker' }),
+        el('span', { class: 'mono', text: name }));
+    $('progress-stats').replaceChildren(...parts);
+    $('save-button').disabled = false;
+    $('save-button').focus();
+}
+
+export async function save() {
+    const out = state.output;
+    if (!out) return;
+    const status = $('save-status');
+    status.textContent = '';
+    try {
+        const how = await saveOutput(out.result, out.name);
+        status.dataset.result = how;
+        status.textContent = how === 'picker' ? `Saved ${out.name}.`
+            : how === 'download' ? `Downloading ${out.name}…` : 'Not saved: the save dialog was closed.';
+    } catch (e) {
+        status.dataset.result = 'error';
+        showError('Saving failed', e);
+    }
+}
+
+export function initQuantizeView() {
+    $('type-select').addEventListener('change', () => { updateTypeInfo(); renderEstimates(); });
+    $('save-button').addEventListener('click', save);
+}

@@ -1,0 +1,302 @@
+// Opening models and importance matrices: dropped or picked files, and URLs — a file URL, a Hub
+// repo (OWNER/REPO: its files listed to pick from) or OWNER/REPO/FILE — with the query
+// parameters ?model=, &imatrix= and &hub=. Every model is opened by the model worker (bridge.mjs);
+// the page sends requests only to the URLs and the Hub the user named (the repo listing here, the
+// files from the workers), and the access token only to the origin the user named.
+import { parseShardName } from '../wasm/split_names.mjs';
+import { $, clearError, el, showError } from '../dom.mjs';
+import { modelBridge, newGeneration, state } from '../state.mjs';
+import { formatBytes, formatInt } from '../units.mjs';
+import { refreshEstimates, refreshMemory } from './estimates.mjs';
+import { renderMetadata } from './metadata.mjs';
+import { renderOverview } from './overview.mjs';
+import { resetOutput } from './quantize.mjs';
+import { renderTensors } from './tensors.mjs';
+
+export const kDefaultHub = 'https://huggingface.co';
+
+// Files named like importance matrices: *.imatrix, *imatrix*.dat, *imatrix*.gguf (and a dropped
+// legacy *.dat).
+export const isImatrixName = (name) => /\.imatrix$/i.test(name) || /\.dat$/i.test(name) || /imatrix[^/]*\.gguf$/i.test(name);
+
+const isHttpUrl = (s) => /^https?:\/\//i.test(s);
+
+// The page's Hub base (?hub=BASE; https://huggingface.co by default), without a trailing slash.
+export function hubBase() {
+    const given = new URLSearchParams(location.search).get('hub');
+    return (given || kDefaultHub).replace(/\/+$/, '');
+}
+
+// What the user typed: {kind: 'file', url} | {kind: 'repo', repo} | null.
+export function parseModelInput(text, hub = hubBase()) {
+    const s = text.trim();
+    if (!s) return null;
+    if (isHttpUrl(s)) {
+        // A repo's page on the Hub (HUB/OWNER/REPO) lists the repo; anything else is a file.
+        if (s.startsWith(hub + '/')) {
+            const rest = s.slice(hub.length + 1).split(/[?#]/)[0].replace(/\/+$/, '');
+            if (/^[\w.-]+\/[\w.-]+$/.test(rest)) return { kind: 'repo', repo: rest };
+            const tree = /^([\w.-]+\/[\w.-]+)\/tree\/main$/.exec(rest);
+            if (tree) return { kind: 'repo', repo: tree[1] };
+        }
+        return { kind: 'file', url: s };
+    }
+    if (/^[\w.-]+\/[\w.-]+$/.test(s)) return { kind: 'repo', repo: s };
+    const short = /^([\w.-]+\/[\w.-]+)\/(.+)$/.exec(s);
+    if (short) return { kind: 'file', url: `${hub}/${short[1]}/resolve/main/${short[2].split('/').map(encodeURIComponent).join('/')}` };
+    return null;
+}
+
+const fileUrl = (hub, repo, path) => `${hub}/${repo}/resolve/main/${path.split('/').map(encodeURIComponent).join('/')}`;
+
+// A repo's files from the Hub's tree API, grouped: models (a split model is one entry, its shards
+// in order) and imatrix files.
+export function groupRepoFiles(tree, hub, repo) {
+    const models = new Map(), imatrices = [];
+    for (const f of tree) {
+        if (f.type !== 'file') continue;
+        const size = Number(f.lfs?.size ?? f.size ?? 0);
+        if (isImatrixName(f.path)) {
+            imatrices.push({ name: f.path, size, url: fileUrl(hub, repo, f.path) });
+            continue;
+        }
+        if (!/\.gguf$/i.test(f.path)) continue;
+        const shard = parseShardName(f.path);
+        const key = shard ? `${shard.prefix}\u0000${shard.count}` : f.path;
+        const entry = models.get(key) ?? { name: shard ? `${shard.prefix}.gguf` : f.path, shards: [], size: 0, count: shard?.count ?? 1 };
+        entry.shards[shard ? shard.no : 0] = { path: f.path, url: fileUrl(hub, repo, f.path), size };
+        entry.size += size;
+        models.set(key, entry);
+    }
+    const list = [...models.values()].map((m) => ({ ...m, complete: m.shards.filter(Boolean).length === m.count }));
+    list.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+    imatrices.sort((a, b) => a.name.localeCompare(b.name));
+    return { models: list, imatrices };
+}
+
+// The access token, sent only to the origin of the URL (or the Hub) the user named.
+const token = () => $('token-input')?.value.trim() ?? '';
+
+function hubError(url, status, hasToken) {
+    if (status === 404) return new Error(`${url}: not found (HTTP 404): check the repository's name`);
+    if (status === 401 || status === 403) {
+        return new Error(`${url}: access denied (HTTP ${status}): ` + (hasToken
+            ? 'the token was refused or has no access to this repository (gated or private: accept its terms on its page, or check the token)'
+            : 'the repository is gated or private: accept its terms on its page and give an access token in the field above'));
+    }
+    return new Error(`${url}: HTTP ${status}`);
+}
+
+async function listRepo(repo) {
+    const hub = hubBase();
+    const url = `${hub}/api/models/${repo}/tree/main?recursive=true`;
+    const t = token();
+    let res;
+    try {
+        res = await fetch(url, { headers: t ? { Authorization: `Bearer ${t}` } : {}, signal: state.abort?.signal, cache: 'no-store' });
+    } catch (e) {
+        if (e?.name === 'AbortError') throw e;
+        throw new Error(`${url}: the Hub does not allow reading its file list from a web page (CORS), or it cannot be reached`, { cause: e });
+    }
+    if (!res.ok) throw hubError(url, res.status, !!t);
+    return groupRepoFiles(await res.json(), hub, repo);
+}
+
+function renderRepoPicker(repo, groups) {
+    const box = $('repo-picker');
+    const item = (label, sub, onPick, data) => el('li', {}, el('button', {
+        type: 'button', class: 'repo-entry', dataset: data, onclick: onPick,
+    }, el('span', { class: 'mono', text: label }), el('span', { class: 'muted', text: sub })));
+    const models = groups.models.map((m) => item(m.name,
+        `${formatBytes(m.size)}${m.count > 1 ? ` · ${m.count} shards${m.complete ? '' : ' (some missing)'}` : ''}`,
+        () => openUrlModel(m.shards.filter(Boolean).map((s) => s.url)), { kind: 'model', name: m.name, shards: String(m.count) }));
+    const imatrices = groups.imatrices.map((f) => item(f.name, formatBytes(f.size), () => openUrlImatrix(f.url),
+                                                       { kind: 'imatrix', name: f.name }));
+    box.replaceChildren(el('h3', { text: `${repo}: ${formatInt(groups.models.length)} model${groups.models.length === 1 ? '' : 's'}` }),
+        groups.models.length ? el('ul', { class: 'repo-list', 'data-testid': 'repo-models' }, ...models)
+            : el('p', { class: 'muted', text: 'No .gguf files in this repository.' }),
+        ...(imatrices.length ? [el('h3', { text: 'Importance matrices' }), el('ul', { class: 'repo-list', 'data-testid': 'repo-imatrices' }, ...imatrices)] : []));
+    box.hidden = false;
+}
+
+// The URL field: a file opens (an imatrix-named file loads as the imatrix), a repo lists.
+export async function openFromInput(text) {
+    const parsed = parseModelInput(text);
+    if (!parsed) {
+        showError('Cannot open this', new Error(`'${text}' is not a URL, OWNER/REPO or OWNER/REPO/FILE.gguf`));
+        return;
+    }
+    clearError();
+    if (parsed.kind === 'repo') {
+        $('repo-picker').hidden = true;
+        $('file-summary').textContent = `Listing ${parsed.repo}…`;
+        try {
+            const groups = await listRepo(parsed.repo);
+            $('file-summary').textContent = '';
+            renderRepoPicker(parsed.repo, groups);
+        } catch (e) {
+            if (e?.name === 'AbortError') return;
+            $('file-summary').textContent = '';
+            showError(`Cannot list ${parsed.repo}`, e);
+        }
+        return;
+    }
+    const name = decodeURIComponent(parsed.url.split(/[?#]/)[0].split('/').pop());
+    if (isImatrixName(name)) await openUrlImatrix(parsed.url);
+    else await openUrlModel([parsed.url]);
+}
+
+export async function openFiles(fileList) {
+    const files = [...fileList];
+    if (!files.length) return;
+    const imatrixFiles = files.filter((f) => isImatrixName(f.name));
+    const modelFiles = files.filter((f) => !isImatrixName(f.name));
+    if (modelFiles.length) await openModel(modelFiles, { names: modelFiles.map((f) => f.name) });
+    if (imatrixFiles.length) await openImatrix(imatrixFiles[0]);
+}
+
+export function openUrlModel(urls) {
+    const t = token();
+    return openModel(urls.map((url) => ({ url })), { token: t, names: urls.map((u) => decodeURIComponent(u.split(/[?#]/)[0].split('/').pop())) });
+}
+
+// Opens a model in the model worker and renders every view of it.
+async function openModel(files, { token: t = '', names }) {
+    const generation = newGeneration();
+    clearError();
+    if (state.run) state.run.controller.abort();
+    resetOutput();
+    state.model = null;
+    state.estimates = null;
+    state.memory = null;
+    for (const id of ['overview-section', 'estimate-section', 'quantize-section', 'tensor-section',
+                      'metadata-section']) $(id).hidden = true;
+    const label = names.join(', ');
+    $('file-summary').textContent = `Reading ${label}…`;
+    try {
+        const described = await modelBridge.open(files, { token: t, signal: state.abort.signal });
+        if (generation !== state.generation) return;
+        const model = { ...described, files, token: t };
+        state.model = model;
+        const shown = model.names.join(', ');
+        const summary = $('file-summary');
+        summary.dataset.headerBytes = String(model.headerBytes);
+        summary.dataset.source = model.urls ? 'url' : 'file';
+        summary.textContent =
+            `${shown} · ${formatBytes(model.fileSize)} · only its ${formatBytes(model.headerBytes)} header read, in ${model.ms.toFixed(0)} ms`;
+        $('intro').hidden = true;
+        $('repo-picker').hidden = true;
+        renderOverview(model);
+        renderTensors(model);
+        renderMetadata(model);
+        await refreshEstimates();
+        await refreshMemory();
+    } catch (e) {
+        if (generation !== state.generation || e?.name === 'AbortError') return;
+        $('file-summary').textContent = '';
+        showError(`Cannot read ${label}`, e);
+    }
+}
+
+async function useImatrix(name, load) {
+    clearError();
+    try {
+        const { summary, bytes } = await load();
+        state.imatrix = { name, bytes, summary };
+        $('file-summary').dataset.imatrix = name;
+        renderFileSummaryImatrix();
+    } catch (e) {
+        state.imatrix = null;
+        renderFileSummaryImatrix();
+        showError(`Cannot use ${name} as an importance matrix`, e);
+    }
+    await refreshEstimates();
+    await refreshMemory();
+}
+
+export async function openImatrix(file) {
+    await useImatrix(file.name, async () => {
+        const bytes = new Uint8Array(await file.arrayBuffer());
+        const { summary } = await modelBridge.imatrix({ bytes });
+        return { summary, bytes };
+    });
+}
+
+// An imatrix by URL: the worker downloads it (the token to its origin only). It is recorded in the
+// output under its file name, as llama-quantize records the same file downloaded and given by name.
+export async function openUrlImatrix(url) {
+    const name = decodeURIComponent(url.split(/[?#]/)[0].split('/').pop());
+    await useImatrix(name, () => modelBridge.imatrix({ url, token: token() }));
+}
+
+function renderFileSummaryImatrix() {
+    let p = $('imatrix-summary');
+    if (!p) {
+        p = el('p', { id: 'imatrix-summary', class: 'files' });
+        $('file-summary').after(p);
+    }
+    const im = state.imatrix;
+    p.textContent = im ? `imatrix: ${im.name} · ${formatInt(im.summary.entries)} tensors` +
+        (im.summary.chunk_count ? ` · ${im.summary.chunk_count} chunks` : '') +
+        (im.summary.datasets?.length ? ` of ${im.summary.datasets.join(', ')}` : '') : '';
+}
+
+function initDropZone() {
+    const zone = $('drop-zone');
+    let depth = 0;
+    const hasFiles = (ev) => [...(ev.dataTransfer?.types ?? [])].includes('Files');
+    document.addEventListener('dragenter', (ev) => {
+        if (!hasFiles(ev)) return;
+        ev.preventDefault();
+        depth++;
+        zone.classList.add('dragging');
+    });
+    document.addEventListener('dragleave', () => {
+        depth = Math.max(0, depth - 1);
+        if (!depth) zone.classList.remove('dragging');
+    });
+    document.addEventListener('dragover', (ev) => {
+        if (hasFiles(ev)) ev.preventDefault();
+    });
+    document.addEventListener('drop', (ev) => {
+        if (!hasFiles(ev)) return;
+        ev.preventDefault();
+        depth = 0;
+        zone.classList.remove('dragging');
+        if (state.run) return;
+        openFiles(ev.dataTransfer.files);
+    });
+}
+
+export function initSources() {
+    initDropZone();
+    $('file-input').addEventListener('change', async (ev) => {
+        const files = [...ev.target.files];
+        ev.target.value = '';  // picking the same file again still fires
+        await openFiles(files);
+    });
+    $('imatrix-input').addEventListener('change', async (ev) => {
+        const file = ev.target.files[0];
+        ev.target.value = '';
+        if (file) await openImatrix(file);
+    });
+    $('url-form').addEventListener('submit', (ev) => {
+        ev.preventDefault();
+        if (!state.run) openFromInput($('url-input').value);
+    });
+}
+
+// ?model=URL-or-OWNER/REPO[/FILE] and &imatrix=URL open at start-up.
+export async function openFromQuery() {
+    const q = new URLSearchParams(location.search);
+    const model = q.get('model'), imatrix = q.get('imatrix');
+    if (model) {
+        $('url-input').value = model;
+        await openFromInput(model);
+    }
+    if (imatrix) {
+        const parsed = parseModelInput(imatrix);
+        if (parsed?.kind === 'file') await openUrlImatrix(parsed.url);
+        else showError('Cannot load the imatrix', new Error(`'${imatrix}' is not a file URL or OWNER/REPO/FILE`));
+    }
+}

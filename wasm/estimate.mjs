@@ -6,6 +6,7 @@
 //   await estimate('https://host/model.gguf', {ctx: 8192, kvType: 'q8_0', memoryGb: 16})
 //   await estimate([shard1, shard2])                        // the shards of a split model
 //   await estimate({params: '8.03B', arch: 'llama'})        // no header: the parameter-count model
+//   await openEstimate(model, {core})                      // a Model core.openModel opened (no read)
 //
 // Exact modes read only the header (URLs with HTTP Range requests via fetch: a small first read,
 // grown as the parser asks) and hand it to the WebAssembly core, which plans every ftype with

@@ -3,7 +3,8 @@
 // 3-shard split of it and a gated copy.
 //  - ?model=URL quantizes Q4_K_M, and ?model=OWNER/REPO/FILE&imatrix=URL quantizes IQ2_XXS, each
 //    through a dropped connection and a 503: the saved file is llama-quantize's (reference
-//    sha256) and the CDN sent at most the file's size + its header + 2% (+ the imatrix);
+//    sha256) and the CDN sent at most the file's size + its header + 2% (+ the imatrix); the
+//    first shard's URL of a split model finds the others and streams through ?workers=1;
 //  - every view works for a URL model (overview, tensors, metadata, estimates, memory, options);
 //  - the repo picker lists the repo (the split model as one entry, the imatrix apart) and opens a
 //    pick;
@@ -44,7 +45,7 @@ fs.mkdirSync(shots, { recursive: true });
 const { loadGgufSquash } = await import('../../wasm/gguf_squash.mjs');
 const headerSize = (await (await loadGgufSquash()).readHeader(new Uint8Array(fs.readFileSync(modelFile)))).data_offset;
 
-let b, emu, hubRoot, tmp;
+let b, emu, hubRoot, tmp, splitFiles;
 let downloads = 0;
 before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-squash-url-page-'));
@@ -59,6 +60,7 @@ before(async () => {
         fs.writeFileSync(p, s.bytes);
         split[path.basename(p)] = p;
     });
+    splitFiles = split;
     makeRepo(hubRoot, 'test/split', { ...split, 'README.md': modelFile, 'imatrix/llama-gqa.imatrix.gguf': imatrixFile });
     emu = await startHubEmulator({ root: hubRoot, gated: ['test/gated'] });
     b = await launch();
@@ -163,6 +165,25 @@ test('?model=OWNER/REPO/FILE&imatrix=URL: IQ2_XXS through a drop and a 503 is ll
     assert.deepEqual(emu.faults(), {});
     const sent = emu.stats().bytes;
     assert.ok(sent <= modelSize + headerSize + modelSize * 0.02 + imatrixSize, `sent ${sent}: ${cdnRanges()}`);
+});
+
+test('?model=FIRST-SHARD-URL&workers=1: the other shards are found by name and Q4_K_M streams through the core\'s job alone', { timeout: 300_000 }, async () => {
+    const { page } = b;
+    emu.resetStats();
+    await openPage({ model: emu.resolveUrl('test/split', 'llama-gqa-00001-of-00003.gguf'), workers: '1' });
+    await waitForModel('llama-gqa-00001-of-00003.gguf, llama-gqa-00002-of-00003.gguf, llama-gqa-00003-of-00003.gguf');
+    assert.match(await page.locator('#overview-sub').innerText(), /3 shards/);
+    emu.setFaults({ dropAfterBytes: kDropAfter, status503Once: true });
+    const { file, name } = await quantizeAndDownload('Q4_K_M');
+    assert.equal(name, 'llama-gqa-Q4_K_M.gguf');
+    assert.equal(await page.locator('#progress-box').getAttribute('data-workers'), '1');
+    assert.equal(sha256(file), ref('Q4_K_M').file_sha256);
+    assert.deepEqual(emu.faults(), {});
+    // Three files, three headers (the first holds the metadata; the others only the split keys),
+    // each read once.
+    const shardBytes = Object.values(splitFiles).reduce((a, f) => a + fs.statSync(f).size, 0);
+    const sent = emu.stats().bytes;
+    assert.ok(sent <= shardBytes * 1.02 + headerSize, `sent ${sent} of ${shardBytes}: ${cdnRanges()}`);
 });
 
 test('the repo picker lists OWNER/REPO (a split model as one entry) and opens a pick', { timeout: 180_000 }, async () => {

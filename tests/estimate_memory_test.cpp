@@ -164,8 +164,11 @@ TEST(EstimateMemory, MixtureOfExperts) {
     ASSERT_NE(q4, nullptr);
     ASSERT_TRUE(q4->ok) << q4->error;
     EXPECT_EQ(q4->memory.kv_bytes, 4ull * 2048 * 256 * 2);
+    EXPECT_EQ(q4->memory.recurrent_bytes, 0u);
+    EXPECT_EQ(q4->memory.output_bytes, 1024u * 4);  // one sequence's logits
+    EXPECT_GT(q4->memory.compute_bytes, 0u);
     EXPECT_EQ(q4->memory.total_bytes, q4->weights_bytes + q4->memory.kv_bytes +
-                                          output_buffer_bytes(m) + compute_allowance_bytes(m));
+                                          q4->memory.output_bytes + q4->memory.compute_bytes);
     // The expert tensors are there and quantized.
     int expert_tensors = 0;
     for (const auto& [type, n] : q4->tensor_types) expert_tensors += n;
@@ -173,19 +176,23 @@ TEST(EstimateMemory, MixtureOfExperts) {
 }
 
 TEST(EstimateMemory, LargestContextThatFits) {
-    const model_summary m = summary_of(testing::reference_input_header());
+    const gguf_header& h = testing::reference_input_header();
+    const model_summary m = summary_of(h);
+    result<memory_hparams> hp = read_memory_hparams(h, m);
+    ASSERT_TRUE(hp.ok()) << hp.error().message();
     const uint64_t weights = 5'000'000;
-    const memory_breakdown at2048 = estimate_memory(m, weights, 2048, ggml_type::f16, std::nullopt);
+    memory_options o;
+    o.n_ctx = 2048;
+    const memory_breakdown at2048 = estimate_memory(*hp, weights, o, std::nullopt);
     EXPECT_FALSE(at2048.max_ctx.has_value());
     EXPECT_EQ(at2048.total_bytes, weights + at2048.kv_bytes + at2048.other_bytes);
-    const memory_breakdown exact =
-        estimate_memory(m, weights, 4096, ggml_type::f16, at2048.total_bytes);
+    o.n_ctx = 4096;
+    const memory_breakdown exact = estimate_memory(*hp, weights, o, at2048.total_bytes);
     ASSERT_TRUE(exact.max_ctx.has_value());
     EXPECT_EQ(*exact.max_ctx, 2048u);
-    const memory_breakdown less =
-        estimate_memory(m, weights, 4096, ggml_type::f16, at2048.total_bytes - 1);
+    const memory_breakdown less = estimate_memory(*hp, weights, o, at2048.total_bytes - 1);
     EXPECT_EQ(*less.max_ctx, 1792u);
-    const memory_breakdown none = estimate_memory(m, weights, 4096, ggml_type::f16, weights);
+    const memory_breakdown none = estimate_memory(*hp, weights, o, weights);
     EXPECT_EQ(*none.max_ctx, 0u);
 }
 

@@ -1,5 +1,5 @@
-// gguf-squash estimate [--imatrix F] [--ctx N] [--kv-type f16|q8_0|q4_0] [--memory GB] [--json]
-//                      FILE|URL
+// gguf-squash estimate [--imatrix F] [--ctx N] [--kv-type f16|q8_0|q4_0] [--flash-attn on|off]
+//                      [--ubatch N] [--parallel N] [--memory GB] [--json] FILE|URL
 // Every ftype's exact output size (from the quantization plan), memory at a context, the largest
 // context that fits, and a recommendation; from the header alone. URLs are read with HTTP Range
 // requests. Exit 0 on success, 1 for an unreadable or invalid input, 2 for a usage error.
@@ -21,21 +21,26 @@ namespace gguf_squash::cli {
 namespace {
 
 void print_estimate_usage(FILE* out) {
-    std::fprintf(out,
-                 "usage: gguf-squash estimate [options] FILE|URL\n"
-                 "  Exact output size of every llama-quantize type, memory needed to run it,\n"
-                 "  and a recommendation, from the GGUF header alone (URLs: HTTP Range reads;\n"
-                 "  split models: give the first shard, -00001-of-0000N.gguf).\n"
-                 "  --imatrix FILE        plan with this importance matrix (.gguf or .dat)\n"
-                 "  --ctx N               context length for the memory figures (default 4096)\n"
-                 "  --kv-type TYPE        KV cache type: f16 (default), q8_0, q4_0\n"
-                 "  --memory GB           memory budget in GiB: marks what fits, finds the\n"
-                 "                        largest context and recommends a type\n"
-                 "  --aliases             also list the aliases Q3_K, Q4_K, Q5_K\n"
-                 "  --stats               print the HTTP requests made (stderr)\n"
-                 "  --hf-token TOKEN      sent as Authorization: Bearer to the URL's host\n"
-                 "                        (default: HF_TOKEN)\n"
-                 "  --json                one JSON object instead of the table\n");
+    std::fprintf(
+        out,
+        "usage: gguf-squash estimate [options] FILE|URL\n"
+        "  Exact output size of every llama-quantize type, memory needed to run it,\n"
+        "  and a recommendation, from the GGUF header alone (URLs: HTTP Range reads;\n"
+        "  split models: give the first shard, -00001-of-0000N.gguf).\n"
+        "  --imatrix FILE        plan with this importance matrix (.gguf or .dat)\n"
+        "  --ctx N               context length for the memory figures (default 4096)\n"
+        "  --kv-type TYPE        KV cache type: f16 (default), q8_0, q4_0\n"
+        "  --flash-attn on|off   flash attention as llama.cpp runs it (default on)\n"
+        "  --ubatch N            micro-batch the compute buffer is sized for (default 512)\n"
+        "  --parallel N          parallel sequences: KV streams, recurrent states and\n"
+        "                        outputs (default 1)\n"
+        "  --memory GB           memory budget in GiB: marks what fits, finds the\n"
+        "                        largest context and recommends a type\n"
+        "  --aliases             also list the aliases Q3_K, Q4_K, Q5_K\n"
+        "  --stats               print the HTTP requests made (stderr)\n"
+        "  --hf-token TOKEN      sent as Authorization: Bearer to the URL's host\n"
+        "                        (default: HF_TOKEN)\n"
+        "  --json                one JSON object instead of the table\n");
 }
 
 std::string one_line(std::string s) {
@@ -103,6 +108,23 @@ int run_estimate(int argc, char** argv) {
                 has_value ? parse_kv_cache_type(argv[i + 1]) : std::nullopt;
             if (!t) return usage_error("--kv-type must be f16, q8_0 or q4_0");
             opts.kv_type = *t;
+            ++i;
+        } else if (a == "--flash-attn") {
+            const std::string v = has_value ? argv[i + 1] : "";
+            if (v != "on" && v != "off") return usage_error("--flash-attn must be on or off");
+            opts.flash_attn = v == "on";
+            ++i;
+        } else if (a == "--ubatch") {
+            std::optional<uint64_t> n = has_value ? parse_count(argv[i + 1]) : std::nullopt;
+            if (!n || *n == 0 || *n > 65536)
+                return usage_error("--ubatch needs an integer from 1 to 65536");
+            opts.n_ubatch = uint32_t(*n);
+            ++i;
+        } else if (a == "--parallel") {
+            std::optional<uint64_t> n = has_value ? parse_count(argv[i + 1]) : std::nullopt;
+            if (!n || *n == 0 || *n > 256)
+                return usage_error("--parallel needs an integer from 1 to 256");
+            opts.n_parallel = uint32_t(*n);
             ++i;
         } else if (a == "--memory") {
             if (!has_value) return usage_error("--memory needs a size in GiB");

@@ -57,8 +57,18 @@ std::string human_bytes(uint64_t bytes) {
 void append_memory_json(std::string& out, const memory_breakdown& m) {
     out += "{\"ctx\":" + std::to_string(m.ctx);
     out += ",\"kv_type\":\"" + std::string(kv_cache_type_name(m.kv_type)) + "\"";
+    out += ",\"flash_attn\":" + std::string(m.flash_attn ? "true" : "false");
+    out += ",\"ubatch\":" + std::to_string(m.n_ubatch);
+    out += ",\"parallel\":" + std::to_string(m.n_seq);
+    if (m.error) {
+        out += ",\"error\":";
+        append_json_string(out, *m.error);
+    }
     out += ",\"weights_bytes\":" + std::to_string(m.weights_bytes);
     out += ",\"kv_bytes\":" + std::to_string(m.kv_bytes);
+    out += ",\"recurrent_bytes\":" + std::to_string(m.recurrent_bytes);
+    out += ",\"output_bytes\":" + std::to_string(m.output_bytes);
+    out += ",\"compute_bytes\":" + std::to_string(m.compute_bytes);
     out += ",\"other_bytes\":" + std::to_string(m.other_bytes);
     out += ",\"total_bytes\":" + std::to_string(m.total_bytes);
     out += ",\"max_ctx\":" + (m.max_ctx ? std::to_string(*m.max_ctx) : std::string("null"));
@@ -98,8 +108,17 @@ result<estimate_report> make_estimate(const gguf_header& input, const estimate_o
     if (!summary.ok()) return summary.error();
     estimate_report report;
     report.model = std::move(*summary);
+    result<memory_hparams> hparams = read_memory_hparams(input, report.model);
+    if (!hparams.ok()) return hparams.error();
+    report.memory_model = std::move(*hparams);
     report.ctx = options.ctx;
     report.kv_type = options.kv_type;
+    memory_options& mo = report.memory_opts;
+    mo.n_ctx = options.ctx;
+    mo.cache_type = options.kv_type;
+    mo.flash_attn = options.flash_attn;
+    mo.n_ubatch = options.n_ubatch;
+    mo.n_seq = options.n_parallel;
     report.memory_bytes = options.memory_bytes;
     report.imatrix_given = options.imatrix && !options.imatrix->empty();
     const gguf_header header = compact_for_planning(input);
@@ -141,9 +160,10 @@ result<estimate_report> make_estimate(const gguf_header& input, const estimate_o
             row.fallback_tensors = plan->n_fallback;
             for (const tensor_plan& tp : plan->tensors)
                 ++row.tensor_types[type_name(tp.target_type)];
-            row.memory = estimate_memory(report.model, row.weights_bytes, options.ctx,
-                                         options.kv_type, options.memory_bytes);
-            if (options.memory_bytes) row.fits = row.memory.total_bytes <= *options.memory_bytes;
+            row.memory =
+                estimate_memory(report.memory_model, row.weights_bytes, mo, options.memory_bytes);
+            if (options.memory_bytes && !row.memory.error)
+                row.fits = row.memory.total_bytes <= *options.memory_bytes;
         }
         report.ftypes.push_back(std::move(row));
     }
@@ -154,8 +174,8 @@ result<estimate_report> make_estimate(const gguf_header& input, const estimate_o
     if (const ftype_estimate* r = find_row(report.ftypes, report.memory_ftype); r && r->ok) {
         report.memory = r->memory;
     } else {
-        report.memory = estimate_memory(report.model, report.model.tensor_bytes, options.ctx,
-                                        options.kv_type, options.memory_bytes);
+        report.memory = estimate_memory(report.memory_model, report.model.tensor_bytes, mo,
+                                        options.memory_bytes);
     }
     return report;
 }
@@ -254,7 +274,9 @@ std::string estimate_to_json(const estimate_report& r) {
         }
         out += "},\"note\":";
         append_json_string(out, f.note);
-        if (f.ok) {
+        if (f.ok && f.memory.error) {
+            out += ",\"memory_bytes\":null,\"max_ctx\":null,\"fits\":null";
+        } else if (f.ok) {
             out += ",\"memory_bytes\":" + std::to_string(f.memory.total_bytes);
             out += ",\"max_ctx\":" +
                    (f.memory.max_ctx ? std::to_string(*f.memory.max_ctx) : std::string("null"));
@@ -305,9 +327,13 @@ std::string estimate_to_text(const estimate_report& r) {
                   m.head_dim_v.empty() ? 0 : m.head_dim_v[0], m.n_expert_used, m.n_expert,
                   (unsigned long long)m.n_vocab, m.n_swa, m.n_swa_layers());
     out += line;
-    std::snprintf(line, sizeof line, "memory at ctx %llu, %s KV cache%s\n\n",
-                  (unsigned long long)r.ctx, kv_cache_type_name(r.kv_type),
-                  r.memory_bytes ? (", budget " + human_bytes(*r.memory_bytes)).c_str() : "");
+    std::snprintf(
+        line, sizeof line,
+        "memory at ctx %llu, %s KV cache, flash attention %s, ubatch %u, %u sequence%s%s\n\n",
+        (unsigned long long)r.ctx, kv_cache_type_name(r.kv_type),
+        r.memory_opts.flash_attn ? "on" : "off", r.memory_opts.n_ubatch, r.memory_opts.n_seq,
+        r.memory_opts.n_seq == 1 ? "" : "s",
+        r.memory_bytes ? (", budget " + human_bytes(*r.memory_bytes)).c_str() : "");
     out += line;
     std::snprintf(line, sizeof line, "%-10s %14s %9s %7s %8s %6s %12s %9s %5s  %s\n", "TYPE",
                   "BYTES", "GiB", "BPW", "IMATRIX", "FALLBK", "MEMORY", "MAX CTX", "FITS", "NOTE");
@@ -325,7 +351,7 @@ std::string estimate_to_text(const estimate_report& r) {
         std::snprintf(line, sizeof line, "%-10s %14llu %9s %7s %8s %6d %12s %9s %5s  %s%s\n",
                       f.name.c_str(), (unsigned long long)f.file_size, gib(f.file_size).c_str(),
                       bpw, f.requires_imatrix ? "required" : "-", f.fallback_tensors,
-                      human_bytes(f.memory.total_bytes).c_str(),
+                      f.memory.error ? "refused" : human_bytes(f.memory.total_bytes).c_str(),
                       f.memory.max_ctx ? std::to_string(*f.memory.max_ctx).c_str() : "-",
                       f.fits ? (*f.fits ? "yes" : "no") : "-", rec ? "<- recommended; " : "",
                       f.note.c_str());
@@ -333,11 +359,17 @@ std::string estimate_to_text(const estimate_report& r) {
     }
     out += "\n";
     const memory_breakdown& mm = r.memory;
-    out += "memory (" + r.memory_ftype + "): weights " + human_bytes(mm.weights_bytes) +
-           " + KV cache " + human_bytes(mm.kv_bytes) + " + output and compute " +
-           human_bytes(mm.other_bytes) + " = " + human_bytes(mm.total_bytes);
-    if (mm.max_ctx) out += "; largest context that fits: " + std::to_string(*mm.max_ctx);
-    out += "\n";
+    if (mm.error) {
+        out += "memory (" + r.memory_ftype +
+               "): llama.cpp would refuse this context: " + *mm.error + "\n";
+    } else {
+        out += "memory (" + r.memory_ftype + "): weights " + human_bytes(mm.weights_bytes) +
+               " + KV cache " + human_bytes(mm.kv_bytes) + " + recurrent state " +
+               human_bytes(mm.recurrent_bytes) + " + output " + human_bytes(mm.output_bytes) +
+               " + compute " + human_bytes(mm.compute_bytes) + " = " + human_bytes(mm.total_bytes);
+        if (mm.max_ctx) out += "; largest context that fits: " + std::to_string(*mm.max_ctx);
+        out += "\n";
+    }
     out += "recommendation: " + (r.rec.name ? *r.rec.name : std::string("none")) + " (" +
            r.rec.reason + ")\n";
     for (const std::string& a : r.rec.advice) out += "  - " + a + "\n";

@@ -25,6 +25,9 @@ struct estimate_options {
     std::string imatrix_name;
     uint64_t ctx = 4096;
     ggml_type kv_type = ggml_type::f16;
+    bool flash_attn = true;            // --flash-attn on|off (llama.cpp's "auto" is on for a CPU)
+    uint32_t n_ubatch = kLlamaUbatch;  // --ubatch N
+    uint32_t n_parallel = 1;           // --parallel N: sequences (KV streams, recurrent rows)
     std::optional<uint64_t> memory_bytes;  // the budget (--memory GB)
     bool include_aliases = false;          // Q3_K, Q4_K, Q5_K rows (same plans as _M)
 };
@@ -54,12 +57,14 @@ struct recommendation {
 
 struct estimate_report {
     model_summary model;
+    memory_hparams memory_model;
     std::vector<ftype_estimate> ftypes;
     memory_breakdown memory;  // for the recommended type (Q4_K_M when nothing is recommended)
     std::string memory_ftype;
     recommendation rec;
     uint64_t ctx = 0;
     ggml_type kv_type = ggml_type::f16;
+    memory_options memory_opts;
     std::optional<uint64_t> memory_bytes;
     bool imatrix_given = false;
 };
@@ -75,8 +80,9 @@ recommendation recommend_ftype(const model_summary& model, const std::vector<fty
 
 // One JSON object on one line (no trailing newline):
 //   {"model": {...}, "ftypes": [{name, file_size, bpw, requires_imatrix, fallback_tensors,
-//    tensor_types, ...}], "memory": {ctx, kv_type, weights_bytes, kv_bytes, other_bytes,
-//    total_bytes, max_ctx}, "recommendation": {...}}
+//    tensor_types, ...}], "memory": {ctx, kv_type, flash_attn, ubatch, parallel, weights_bytes,
+//    kv_bytes, recurrent_bytes, output_bytes, compute_bytes, other_bytes, total_bytes, max_ctx,
+//    error (only when llama.cpp would refuse the cache)}, "recommendation": {...}}
 std::string estimate_to_json(const estimate_report& report);
 // The human-readable table.
 std::string estimate_to_text(const estimate_report& report);

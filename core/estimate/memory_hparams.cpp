@@ -1,0 +1,266 @@
+#include "memory_hparams.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace gguf_squash {
+
+namespace {
+
+// Caps keep hostile values from sizing vectors or overflowing products.
+constexpr uint64_t kMaxLayers = 1 << 16;
+constexpr uint64_t kMaxWidth = 1 << 24;
+
+uint32_t capped(uint64_t v, uint64_t cap = kMaxWidth) {
+    return uint32_t(std::min(v, cap));
+}
+
+std::optional<uint64_t> scalar(const gguf_value& v) {
+    if (v.is_array()) return std::nullopt;
+    if (v.type == gguf_value_type::boolean) return v.as_bool() ? 1 : 0;
+    if (!v.is_integer()) return std::nullopt;
+    if (v.type == gguf_value_type::uint64) return v.as_u64();
+    const int64_t s = v.as_i64();
+    return s < 0 ? 0 : uint64_t(s);
+}
+
+std::optional<uint64_t> item(const gguf_value& v, uint64_t i) {
+    const size_t size = gguf_value_type_size(v.item_type);
+    if (size == 0 || i >= v.count || (i + 1) * size > v.raw_items.size()) return std::nullopt;
+    uint64_t bits = 0;
+    std::memcpy(&bits, v.raw_items.data() + i * size, size);
+    switch (v.item_type) {
+        case gguf_value_type::uint8:
+        case gguf_value_type::uint16:
+        case gguf_value_type::uint32:
+        case gguf_value_type::uint64:
+        case gguf_value_type::boolean:
+            return bits;
+        case gguf_value_type::int8:
+            return int8_t(bits) < 0 ? 0 : bits;
+        case gguf_value_type::int16:
+            return int16_t(bits) < 0 ? 0 : bits;
+        case gguf_value_type::int32:
+            return int32_t(bits) < 0 ? 0 : bits;
+        case gguf_value_type::int64:
+            return int64_t(bits) < 0 ? 0 : bits;
+        default:
+            return std::nullopt;
+    }
+}
+
+std::optional<uint64_t> key_u64(const gguf_header& h, const std::string& key) {
+    const gguf_value* v = h.find(key);
+    return v ? scalar(*v) : std::nullopt;
+}
+
+// llama_model_loader::get_key_or_arr: one value for every layer or one per layer. Absent: the
+// fallback is kept.
+status fill_per_layer(const gguf_header& h, const std::string& key, std::vector<uint64_t>& out) {
+    const gguf_value* v = h.find(key);
+    if (!v) return {};
+    if (!v->is_array()) {
+        std::optional<uint64_t> x = scalar(*v);
+        if (!x) return make_error(status_code::invalid_file, key + ": not an integer");
+        std::fill(out.begin(), out.end(), *x);
+        return {};
+    }
+    if (v->count < out.size()) {
+        return make_error(status_code::invalid_file, key + ": " + std::to_string(v->count) +
+                                                         " values for " +
+                                                         std::to_string(out.size()) + " layers");
+    }
+    for (size_t i = 0; i < out.size(); ++i) {
+        std::optional<uint64_t> x = item(*v, i);
+        if (!x) return make_error(status_code::invalid_file, key + ": not an integer array");
+        out[i] = *x;
+    }
+    return {};
+}
+
+bool one_of(const std::string& arch, std::initializer_list<const char*> names) {
+    for (const char* n : names)
+        if (arch == n) return true;
+    return false;
+}
+
+// llm_arch_is_recurrent / llm_arch_is_hybrid, and create_memory's architectures without memory.
+memory_kind kind_of(const std::string& arch) {
+    if (one_of(arch, {"mamba", "mamba2", "rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7"}))
+        return memory_kind::recurrent;
+    if (one_of(arch, {"jamba", "falcon-h1", "plamo2", "granitehybrid", "lfm2", "lfm2moe",
+                      "nemotron_h", "nemotron_h_moe", "qwen3next", "kimi-linear", "bailingmoe3",
+                      "kimi-k3", "qwen35", "qwen35moe", "qwen4exp", "minimax-01"}))
+        return memory_kind::hybrid;
+    if (one_of(arch, {"bert", "jina-bert-v2", "jina-bert-v3", "nomic-bert", "nomic-bert-moe",
+                      "neo-bert", "eurobert", "wavtokenizer-dec", "modern-bert", "gemma-embedding",
+                      "dream", "llada", "llada-moe", "rnd1"}))
+        return memory_kind::none;
+    return memory_kind::kv_cache;
+}
+
+}  // namespace
+
+uint64_t memory_hparams::n_embd_v_gqa_max() const {
+    uint64_t m = 0;
+    for (uint32_t il = 0; il < n_layer_all; ++il) m = std::max(m, n_embd_v_gqa(il));
+    return m;
+}
+
+bool memory_hparams::any_swa_kv() const {
+    for (uint32_t il = 0; il < n_layer_all; ++il)
+        if (kv_layer[il] && swa[il]) return true;
+    return false;
+}
+
+result<memory_hparams> read_memory_hparams(const gguf_header& h, const model_summary& s) {
+    memory_hparams p;
+    p.arch = s.arch;
+    p.kind = kind_of(s.arch);
+    const std::string a = s.arch + ".";
+    p.n_layer_all = capped(key_u64(h, a + "block_count").value_or(0), kMaxLayers);
+    const uint32_t n_nextn =
+        capped(key_u64(h, a + "nextn_predict_layers").value_or(0), p.n_layer_all);
+    p.n_layer = p.n_layer_all - n_nextn;
+    p.n_embd = key_u64(h, a + "embedding_length").value_or(0);
+    p.n_vocab = s.n_vocab;
+    const uint32_t L = p.n_layer_all;
+
+    std::vector<uint64_t> heads(L, 0), ff(L, 0), ff_exp(L, 0);
+    GS_RETURN_IF_ERROR(fill_per_layer(h, a + "feed_forward_length", ff));
+    GS_RETURN_IF_ERROR(fill_per_layer(h, a + "attention.head_count", heads));
+    std::vector<uint64_t> heads_kv = heads;  // n_head_kv defaults to n_head
+    GS_RETURN_IF_ERROR(fill_per_layer(h, a + "attention.head_count_kv", heads_kv));
+    GS_RETURN_IF_ERROR(fill_per_layer(h, a + "expert_feed_forward_length", ff_exp));
+
+    // Head sizes: from the first layer's head count unless key_length / value_length say
+    // otherwise; a model whose first layer has no heads has none (llama_model::load_hparams).
+    uint64_t hk = 0, hv = 0;
+    if (L > 0 && heads[0] > 0) {
+        hk = key_u64(h, a + "attention.key_length").value_or(p.n_embd / heads[0]);
+        hv = key_u64(h, a + "attention.value_length").value_or(p.n_embd / heads[0]);
+        p.n_rot = capped(key_u64(h, a + "rope.dimension_count").value_or(hk));
+    }
+    const uint64_t hk_swa = key_u64(h, a + "attention.key_length_swa").value_or(hk);
+    const uint64_t hv_swa = key_u64(h, a + "attention.value_length_swa").value_or(hv);
+
+    p.mla_head_k = capped(key_u64(h, a + "attention.key_length_mla").value_or(0));
+    p.mla_head_v = capped(key_u64(h, a + "attention.value_length_mla").value_or(0));
+    p.is_mla = p.mla_head_k != 0 && p.mla_head_v != 0;
+
+    p.ssm_d_conv = capped(key_u64(h, a + "ssm.conv_kernel").value_or(0));
+    p.ssm_d_inner = capped(key_u64(h, a + "ssm.inner_size").value_or(0));
+    p.ssm_d_state = capped(key_u64(h, a + "ssm.state_size").value_or(0));
+    p.ssm_dt_rank = capped(key_u64(h, a + "ssm.time_step_rank").value_or(0));
+    p.ssm_n_group = capped(key_u64(h, a + "ssm.group_count").value_or(0));
+    p.wkv_head_size = capped(key_u64(h, a + "wkv.head_size").value_or(0));
+    const uint64_t token_shift = key_u64(h, a + "token_shift_count").value_or(2);
+    const uint64_t shortconv = key_u64(h, a + "shortconv.l_cache").value_or(0);
+    const uint64_t kda_head = key_u64(h, a + "kda.head_dim").value_or(0);
+
+    p.n_expert = capped(key_u64(h, a + "expert_count").value_or(0));
+    p.n_expert_used = capped(key_u64(h, a + "expert_used_count").value_or(0));
+    p.n_ff_exp = ff_exp.empty() ? 0 : *std::max_element(ff_exp.begin(), ff_exp.end());
+    p.n_ff_shexp = key_u64(h, a + "expert_shared_feed_forward_length").value_or(0);
+    p.n_expert_shared = capped(key_u64(h, a + "expert_shared_count").value_or(0));
+    p.n_layer_dense_lead = capped(key_u64(h, a + "leading_dense_block_count").value_or(0));
+
+    p.n_swa = s.n_swa;
+    p.swa.assign(L, false);
+    for (uint32_t il = 0; il < L && il < s.swa_layer.size(); ++il) p.swa[il] = s.swa_layer[il];
+
+    // Recurrent layers, per architecture (each load_arch_hparams sets is_recr_impl).
+    p.recr_layer.assign(L, false);
+    for (uint32_t il = 0; il < L; ++il) {
+        const bool in_trunk = il < p.n_layer;
+        bool recr = false;
+        if (p.kind == memory_kind::recurrent) {
+            recr = true;
+        } else if (p.kind == memory_kind::hybrid) {
+            if (s.arch == "falcon-h1") {
+                recr = true;
+            } else if (one_of(s.arch, {"nemotron_h", "nemotron_h_moe"})) {
+                recr = in_trunk && heads_kv[il] == 0 && ff[il] == 0;
+            } else if (one_of(s.arch,
+                              {"qwen3next", "qwen35", "qwen35moe", "qwen4exp", "minimax-01"})) {
+                const gguf_value* rl = h.find(a + "attention.recurrent_layers");
+                if (rl && rl->is_array()) {
+                    recr = item(*rl, il).value_or(0) != 0;
+                } else if (rl) {
+                    recr = scalar(*rl).value_or(0) != 0;
+                } else {
+                    const uint64_t interval = key_u64(h, a + "full_attention_interval")
+                                                  .value_or(s.arch == "minimax-01" ? 8 : 4);
+                    recr = in_trunk && interval != 0 && (il + 1) % interval != 0;
+                }
+            } else {
+                recr = in_trunk && heads_kv[il] == 0;
+            }
+        }
+        p.recr_layer[il] = recr;
+    }
+    // lfm2 windows its attention layers when the file names a window.
+    if (one_of(s.arch, {"lfm2", "lfm2moe"}) && p.n_swa > 0) {
+        for (uint32_t il = 0; il < p.n_layer; ++il) p.swa[il] = !p.recr_layer[il];
+    }
+
+    // Layers with K/V tensors in the main context (create_memory's filters, has_kv).
+    int64_t kv_from_start = -1;
+    if (s.arch == "gemma3n") kv_from_start = 20;
+    if (s.arch == "gemma4") {
+        kv_from_start =
+            int64_t(L) - int64_t(key_u64(h, a + "attention.shared_kv_layers").value_or(0));
+    }
+    p.kv_layer.assign(L, false);
+    if (p.kind == memory_kind::kv_cache || p.kind == memory_kind::hybrid) {
+        for (uint32_t il = 0; il < L; ++il) {
+            bool has = kv_from_start < 0 || int64_t(il) < kv_from_start;
+            if (n_nextn > 0 && p.n_layer > 0) has = has && il < p.n_layer;
+            if (p.kind == memory_kind::hybrid) {
+                if (s.arch == "falcon-h1") {
+                    // every layer has both
+                } else if (one_of(s.arch, {"nemotron_h", "nemotron_h_moe"})) {
+                    has = has && !p.recr_layer[il] && ff[il] == 0;
+                } else {
+                    has = has && il < p.n_layer && !p.recr_layer[il];
+                }
+            }
+            p.kv_layer[il] = has;
+        }
+    }
+
+    p.n_head.resize(L);
+    p.n_head_kv.resize(L);
+    p.head_k.resize(L);
+    p.head_v.resize(L);
+    p.n_ff.resize(L);
+    for (uint32_t il = 0; il < L; ++il) {
+        p.n_head[il] = capped(heads[il]);
+        p.n_head_kv[il] = capped(heads_kv[il]);
+        p.head_k[il] = capped(p.swa[il] ? hk_swa : hk);
+        p.head_v[il] = capped(p.swa[il] ? hv_swa : hv);
+        p.n_ff[il] = ff[il];
+    }
+
+    // llama_hparams::n_embd_r / n_embd_s.
+    const uint64_t n_head0 = L > 0 ? heads[0] : 0;
+    if (p.wkv_head_size != 0) {
+        p.n_embd_r = token_shift * p.n_embd;
+        p.n_embd_s = p.n_embd * p.wkv_head_size;
+    } else if (shortconv != 0) {
+        p.n_embd_r = p.n_embd * (shortconv - 1);
+        p.n_embd_s = uint64_t(p.ssm_d_state) * p.ssm_d_inner;
+    } else if (kda_head != 0) {
+        const uint64_t d_inner = n_head0 * kda_head;
+        p.n_embd_r = 3 * (p.ssm_d_conv > 0 ? p.ssm_d_conv - 1 : 3) * d_inner;
+        p.n_embd_s = kda_head * kda_head * n_head0;
+    } else {
+        p.n_embd_r = uint64_t(p.ssm_d_conv > 0 ? p.ssm_d_conv - 1 : 0) *
+                     (p.ssm_d_inner + 2ull * p.ssm_n_group * p.ssm_d_state);
+        p.n_embd_s = uint64_t(p.ssm_d_state) * p.ssm_d_inner;
+        if (s.arch == "minimax-01") p.n_embd_s = hk * hk * n_head0;  // linear attention
+    }
+    return p;
+}
+
+}  // namespace gguf_squash

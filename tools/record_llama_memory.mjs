@@ -108,12 +108,17 @@ ${rows.join("\n")}
 function runCase(args, model, c) {
   const argv = ["-m", model, "-c", String(c.ctx), "-ctk", c.cache, "-ctv", c.cache,
                 "-fa", c.flash_attn ? "on" : "off", "-np", String(c.parallel),
-                "-t", "2", "-n", "1", "-p", "hello", "--no-warmup", "-no-cnv", "--seed", "1"];
-  const run = spawnSync(resolve(args.llama), argv, { cwd: args.models, encoding: "utf8",
-                                                       maxBuffer: 64 << 20, timeout: 600_000 });
-  const log = `${run.stdout ?? ""}\n${run.stderr ?? ""}`;
-  const figures = parseLog(log);
-  if (!figures.error && run.status !== 0 && figures.compute_mib === null) {
+                "-t", "2", "-n", "1", "-p", "hello", "--no-warmup", "-no-cnv", "--seed", "1",
+                "-fit", "off", "-v"];
+  let figures = null;
+  // llama.cpp logs from a worker thread: a run that fails fast can exit before its last lines are
+  // written, so a failure without a message is run again.
+  for (let attempt = 0; attempt < 5; ++attempt) {
+    const run = spawnSync(resolve(args.llama), argv, { cwd: args.models, encoding: "utf8",
+                                                         maxBuffer: 64 << 20, timeout: 600_000 });
+    const log = `${run.stdout ?? ""}\n${run.stderr ?? ""}`;
+    figures = parseLog(log);
+    if (figures.error || run.status === 0 || figures.compute_mib !== null) break;
     figures.error = `exit ${run.status}: ${log.trim().split("\n").slice(-3).join(" | ")}`;
   }
   return { command: ["llama-completion", ...argv].join(" "), ...figures };
@@ -147,6 +152,8 @@ function main() {
   };
   writeFileSync(args.out, `${JSON.stringify(doc, null, 1)}\n`);
   writeFileSync(args.header, cppHeader(records));
+  // The repository's C++ is clang-formatted (scripts/lint.sh checks tests/ too).
+  spawnSync("clang-format", ["-i", args.header], { stdio: "inherit" });
   process.stderr.write(`wrote ${records.length} records to ${args.out} and ${args.header}\n`);
 }
 

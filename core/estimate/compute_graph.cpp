@@ -251,52 +251,70 @@ struct graph_builder {
         return g.unary(n, {w});
     }
 
-    attn_inputs make_attn_inputs(uint64_t n_kv, bool k_only) {
-        attn_inputs in;
-        in.k_idxs = g.input(T * 8);
-        if (!k_only) {
+    // Inputs are created where the graph first uses them: ggml lists leafs in the order its
+    // depth-first expansion finds them, and ggml-alloc allocates them first, in that order.
+    int pos_input() {
+        if (pos < 0) pos = g.input(T * 4);
+        return pos;
+    }
+    int k_idxs_input(attn_inputs& in) {
+        if (in.k_idxs < 0) in.k_idxs = g.input(T * 8);
+        return in.k_idxs;
+    }
+    int v_idxs_input(attn_inputs& in) {
+        if (in.v_idxs < 0) {
             const uint64_t v_elems = cp.flash_attn ? T : T * hp.n_embd_v_gqa_max();
             in.v_idxs = g.input(v_elems * 8);
         }
-        in.mask = g.input(n_kv * T * (cp.flash_attn ? 2 : 4));
-        return in;
+        return in.v_idxs;
+    }
+    int mask_input(attn_inputs& in, uint64_t n_kv) {
+        if (in.mask < 0) in.mask = g.input(n_kv * T * (cp.flash_attn ? 2 : 4));
+        return in.mask;
+    }
+    int rot_input(int& rot) {
+        if (rot < 0) rot = g.input(64 * 64 * F32);
+        return rot;
     }
 
     // Q, K, V projections, RoPE, cache writes, attention and the output projection.
     int attention(int x, uint32_t il) {
-        const attn_inputs& in = hp.swa[il] && cp.n_kv_swa ? swa : base;
+        attn_inputs& in = hp.swa[il] && cp.n_kv_swa ? swa : base;
         const uint64_t n_kv = hp.swa[il] && cp.n_kv_swa ? cp.n_kv_swa : cp.n_kv;
         const uint64_t hq = hp.n_head[il], hkv = hp.n_head_kv[il];
         const uint64_t dk = hp.head_k[il], dv = hp.head_v[il];
         const bool fa = cp.flash_attn;
+        if (cp.k_rot) rot_input(k_rot);
         int q = g.view(mm(hq * dk, x, T));
-        q = g.op(g.size(q), {q, pos});  // RoPE over a view: a new tensor
-        if (k_rot >= 0) q = g.view(g.op(hq * dk * T * F32, {k_rot, g.view(q)}));
+        q = g.op(g.size(q), {q, pos_input()});  // RoPE over a view: a new tensor
+        if (cp.k_rot) q = g.view(g.op(hq * dk * T * F32, {k_rot, g.view(q)}));
+        if (cp.v_rot) rot_input(v_rot);
         int v = g.view(mm(hkv * dv, x, T));
-        if (v_rot >= 0) v = g.view(g.op(hkv * dv * T * F32, {v_rot, g.view(v)}));
+        if (cp.v_rot) v = g.view(g.op(hkv * dv * T * F32, {v_rot, g.view(v)}));
         int k = g.view(mm(hkv * dk, x, T));
         k = g.op(g.size(k), {k, pos});
-        if (k_rot >= 0) k = g.view(g.op(hkv * dk * T * F32, {k_rot, g.view(k)}));
-        g.view(cache, {g.view(k), in.k_idxs});  // set_rows into the cache: a view of it
+        if (cp.k_rot) k = g.view(g.op(hkv * dk * T * F32, {k_rot, g.view(k)}));
+        g.view(cache, {g.view(k), k_idxs_input(in)});  // set_rows into the cache: a view of it
         if (fa) {
-            g.view(cache, {g.view(v), in.v_idxs});
+            g.view(cache, {g.view(v), v_idxs_input(in)});
         } else {
             int vc = g.view(v);
             if (hkv * dv < hp.n_embd_v_gqa_max())
                 vc = g.op(hp.n_embd_v_gqa_max() * T * F32, {vc});  // ggml_pad to the widest
-            g.view(cache, {vc, in.v_idxs});
+            g.view(cache, {vc, v_idxs_input(in)});
         }
         const int qp = g.view(q);
+        const int mask = mask_input(in, n_kv);
         int cur;
         if (fa) {
-            cur = g.view(g.op(dv * hq * T * F32, {qp, cache, cache, in.mask}));
+            cur = g.view(g.op(dv * hq * T * F32, {qp, cache, cache, mask}));
         } else {
             int kq = g.op(n_kv * T * hq * F32, {cache, qp});
-            kq = g.unary(kq, {in.mask});  // soft_max_ext, in place
+            kq = g.unary(kq, {mask});  // soft_max_ext, in place
             const int kqv = g.op(dv * T * hq * F32, {cache, kq});
             cur = g.op(dv * hq * T * F32, {g.view(kqv)});  // permute + cont_2d
         }
-        if (v_rot >= 0) cur = g.view(g.op(hq * dv * T * F32, {v_rot, g.view(cur)}));
+        if (cp.v_rot) cur = g.view(g.op(hq * dv * T * F32, {v_rot, g.view(cur)}));
         return mm(hp.n_embd, cur, T);
     }
 
@@ -308,22 +326,23 @@ struct graph_builder {
         const bool fa = cp.flash_attn;
         const int q = mm(hq * dk_mla, x, T);
         const int kv_pe = mm(kv_lora + rope, x, T);
-        int k_pe = g.op(rope * T * F32, {g.view(kv_pe), pos});
+        int k_pe = g.op(rope * T * F32, {g.view(kv_pe), pos_input()});
         int kv_c = norm(g.op(kv_lora * T * F32, {g.view(kv_pe)}, true, {false}));
         int q_pe = g.op(rope * hq * T * F32, {g.view(q), pos});
         const int q_abs = g.op(kv_lora * T * hq * F32, {w, g.view(g.view(q))});
         const int q_cur = g.op((kv_lora + rope) * hq * T * F32, {g.view(q_abs), q_pe});
         const int k_cur = g.op((kv_lora + rope) * T * F32, {g.view(kv_c), k_pe});
-        g.view(cache, {g.view(k_cur), base.k_idxs});
+        g.view(cache, {g.view(k_cur), k_idxs_input(base)});
         const int qp = g.view(q_cur);
+        const int mask = mask_input(base, cp.n_kv);
         int cur;
         if (fa) {
-            const int o = g.op(kv_lora * hq * T * F32, {qp, cache, cache, base.mask});
+            const int o = g.op(kv_lora * hq * T * F32, {qp, cache, cache, mask});
             const int o2 = g.op(dv_mla * hq * T * F32, {w, g.view(o)});
             cur = g.view(g.op(dv_mla * hq * T * F32, {g.view(o2)}));
         } else {
             int kq = g.op(cp.n_kv * T * hq * F32, {cache, qp});
-            kq = g.unary(kq, {base.mask});
+            kq = g.unary(kq, {mask});
             const uint64_t cache_elem = 2;  // the V transpose copies an F16 cache
             const int vt = g.op(cp.n_kv * kv_lora * cp.n_stream * cache_elem, {cache});
             const int kqv = g.op(kv_lora * T * hq * F32, {vt, kq});
@@ -333,7 +352,8 @@ struct graph_builder {
         return mm(hp.n_embd, cur, T);
     }
 
-    int dense_ffn(int x, uint64_t n_ff) {
+    int dense_ffn(int x, uint64_t n_ff, bool gated = true) {
+        if (!gated) return mm(hp.n_embd, g.unary(mm(n_ff, x, T)), T);
         const int up = mm(n_ff, x, T);
         const int gate = mm(n_ff, x, T);
         const int act = g.op(n_ff * T * F32, {gate, up});  // swiglu/geglu_split: a new tensor
@@ -376,6 +396,10 @@ struct graph_builder {
         const uint64_t n_group = hp.ssm_n_group, nh = std::max<uint32_t>(1, hp.ssm_dt_rank);
         const uint64_t conv_dim = d_inner + 2 * n_group * d_state;
         const uint64_t n_seqs = cp.n_seqs;
+        if (s_copy_main < 0) {
+            s_copy_main = g.input(n_seqs * 4);
+            s_copy_extra = g.input(0);
+        }
         const int conv = g.op(hp.n_embd_r * n_seqs * F32, {g.view(cache), s_copy_main});
         const int zx = mm(2 * d_inner + 2 * n_group * d_state + nh, x, T);
         const int conv_x =
@@ -399,26 +423,12 @@ struct graph_builder {
 
     uint64_t build() {
         const uint64_t E = hp.n_embd;
+        // build_inp_embd: token ids, and an embeddings input of the same shape as the looked-up
+        // rows for the other branch of ggml_build_forward_select; it has no consumer in the
+        // reserved graph, so it is allocated first and never freed.
         const int tokens = g.input(T * 4);
+        g.input(E * T * F32);
         int inpL = g.op(E * T * F32, {w, tokens});  // get_rows from the token embeddings
-        pos = g.input(T * 4);
-        bool any_attn = false, any_mla = false, any_recr = false;
-        for (uint32_t il = 0; il < hp.n_layer; ++il) {
-            any_attn = any_attn || (hp.kv_layer[il] && hp.n_head[il] > 0);
-            any_recr = any_recr || hp.recr_layer[il];
-        }
-        any_mla = any_attn && hp.is_mla;
-        if (any_recr) {
-            s_copy_main = g.input(cp.n_seqs * 4);
-            s_copy_extra = g.input(0);
-        }
-        if (any_attn) {
-            if (cp.k_rot) k_rot = g.input(64 * 64 * F32);
-            if (cp.v_rot) v_rot = g.input(64 * 64 * F32);
-            base = make_attn_inputs(cp.n_kv, any_mla);
-            if (cp.n_kv_swa) swa = make_attn_inputs(cp.n_kv_swa, false);
-        }
-        out_ids = g.input(n_out * 4);
 
         for (uint32_t il = 0; il < hp.n_layer; ++il) {
             const bool last = il + 1 == hp.n_layer;
@@ -433,6 +443,7 @@ struct graph_builder {
             }
             int res = inpL;
             if (last) {
+                if (out_ids < 0) out_ids = g.input(n_out * 4);
                 cur = g.op(E * n_out * F32, {cur, out_ids});
                 res = g.op(E * n_out * F32, {inpL, out_ids});
             }
@@ -444,7 +455,8 @@ struct graph_builder {
                 const uint64_t t_save = T;
                 T = tok;
                 const int h = norm(ffn_inp);
-                const int f = moe ? moe_ffn(h, il, shared_expert()) : dense_ffn(h, n_ff);
+                const int f =
+                    moe ? moe_ffn(h, il, shared_expert()) : dense_ffn(h, n_ff, hp.ffn_gated);
                 T = t_save;
                 ffn_inp = g.op(g.size(f), {f, ffn_inp}, true, {true, true});
             }

@@ -165,6 +165,17 @@ result<memory_hparams> read_memory_hparams(const gguf_header& h, const model_sum
     p.n_expert_shared = capped(key_u64(h, a + "expert_shared_count").value_or(0));
     p.n_layer_dense_lead = capped(key_u64(h, a + "leading_dense_block_count").value_or(0));
 
+    // A dense feed-forward without a gate (gpt2, starcoder, bert): up, activation in place, down.
+    bool any_up = false, any_gate = false;
+    for (const gguf_tensor_info& t : h.tensors) {
+        const std::string& n = t.name;
+        if (n.size() > 16 && n.compare(n.size() - 14, 14, ".ffn_up.weight") == 0) any_up = true;
+        if (n.find(".ffn_gate.weight") != std::string::npos ||
+            n.find(".ffn_gate_up.weight") != std::string::npos)
+            any_gate = true;
+    }
+    p.ffn_gated = !any_up || any_gate;
+
     p.n_swa = s.n_swa;
     p.swa.assign(L, false);
     for (uint32_t il = 0; il < L && il < s.swa_layer.size(); ++il) p.swa[il] = s.swa_layer[il];

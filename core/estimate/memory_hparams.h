@@ -58,6 +58,8 @@ struct memory_hparams {
     uint64_t n_ff_shexp = 0;
     uint32_t n_expert_shared = 0;
     uint32_t n_layer_dense_lead = 0;  // leading layers with a dense feed-forward
+    bool ffn_gated =
+        true;  // the dense feed-forward has a gate (ffn_gate): GLU, else one activation
 
     // Widest K / V row of a cached layer (n_embd_k_gqa / n_embd_v_gqa over every layer).
     uint64_t n_embd_k_gqa(uint32_t il) const { return uint64_t(head_k[il]) * n_head_kv[il]; }

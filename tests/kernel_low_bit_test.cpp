@@ -1,7 +1,7 @@
 // Low-bit family (Q1_0 Q2_0 MXFP4 NVFP4 TQ1_0 TQ2_0 IQ4_NL IQ4_XS) beyond the golden file: the
-// IQ4 SIMD paths against the scalar reference on blocks built to hit the edge cases of the
-// reference (level-midpoint ties, all-zero sub-blocks, subnormals, sums that overflow,
-// non-finite elements), and read-back of every non-integer tensor type.
+// IQ4, Q1_0, Q2_0, TQ1_0 and TQ2_0 SIMD paths against the scalar reference on blocks built to hit
+// the edge cases of the reference (level-midpoint ties, all-zero sub-blocks, subnormals, sums that
+// overflow, non-finite elements), and read-back of every non-integer tensor type.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -111,6 +111,87 @@ TEST_P(KernelLowBitSimd, iq4_matches_scalar_on_edge_blocks) {
     std::printf("[KernelLowBitSimd] %zu IQ4 %s outputs compared against scalar\n", compared,
                 kernel_isa_name(isa));
     EXPECT_EQ(compared, 2u * 3 * 9 * 2);
+}
+
+// Q1_0 Q2_0 TQ1_0 TQ2_0: the SIMD paths compare x / amax with +-0.5 instead of rounding, and
+// leave blocks with non-finite values or an infinite inverse scale to the reference. Each block
+// (of the largest block size, 256) takes one edge pattern: exact ties at +-0.5 of the maximum,
+// values one ulp either side of them, signed zeros, a maximum whose inverse overflows, a single
+// NaN or infinity, huge values, or plain noise.
+std::vector<float> trit_edge_rows(int64_t n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.f, 1.f);
+    std::vector<float> x(static_cast<size_t>(n));
+    for (int64_t b = 0; b < n / 256; ++b) {
+        float* xb = x.data() + b * 256;
+        const float amax = std::ldexp(1.f, int(rng() % 20) - 10);  // 1 / amax is exact
+        switch ((b + seed) % 9) {
+            case 0:  // exact ties: x / amax = +-0.5, +-1, 0
+                for (int j = 0; j < 256; ++j) xb[j] = amax * 0.5f * float(int(j % 5) - 2);
+                break;
+            case 1:  // one ulp either side of the ties
+                for (int j = 0; j < 256; ++j) {
+                    const float tie = amax * (j % 2 ? 0.5f : -0.5f);
+                    xb[j] = std::nextafter(tie, j % 4 < 2 ? 0.f : 2 * tie);
+                }
+                xb[255] = amax;
+                break;
+            case 2:  // signed zeros only, then with one nonzero value
+                for (int j = 0; j < 256; ++j) xb[j] = j % 3 ? 0.f : -0.f;
+                if (seed % 2) xb[17] = -amax;
+                break;
+            case 3:  // the inverse of the maximum overflows
+                for (int j = 0; j < 256; ++j) xb[j] = normal(rng) * 1e-39f;
+                break;
+            case 4:
+                for (int j = 0; j < 256; ++j) xb[j] = normal(rng);
+                xb[rng() % 256] = std::numeric_limits<float>::quiet_NaN();
+                break;
+            case 5:
+                for (int j = 0; j < 256; ++j) xb[j] = normal(rng);
+                xb[rng() % 256] = (seed % 2 ? -1 : 1) * std::numeric_limits<float>::infinity();
+                break;
+            case 6:
+                for (int j = 0; j < 256; ++j) xb[j] = normal(rng) * 1e37f;
+                break;
+            case 7:  // one-sided: Q1_0 signs all set, sums of positives
+                for (int j = 0; j < 256; ++j) xb[j] = std::fabs(normal(rng)) * 0.01f;
+                break;
+            default:
+                for (int j = 0; j < 256; ++j) xb[j] = normal(rng) * 0.02f;
+                break;
+        }
+    }
+    return x;
+}
+
+TEST_P(KernelLowBitSimd, ternary_and_sign_types_match_scalar_on_edge_blocks) {
+    const kernel_isa isa = GetParam();
+    size_t compared = 0;
+    for (ggml_type type : {ggml_type::q1_0, ggml_type::q2_0, ggml_type::tq1_0, ggml_type::tq2_0}) {
+        // One block of 256, an odd count of them (Q1_0 groups 8 blocks of 128), a wide row.
+        for (int64_t n_per_row : {int64_t(256), int64_t(768), int64_t(2304)}) {
+            for (uint32_t seed = 0; seed < 9; ++seed) {
+                const int64_t nrows = 3;
+                const std::vector<float> x = trit_edge_rows(n_per_row * nrows, seed);
+                const size_t bytes = row_size(type, uint64_t(n_per_row)) * nrows;
+                std::vector<uint8_t> want(bytes);
+                ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
+                ASSERT_TRUE(
+                    quantize_rows(type, x.data(), want.data(), nrows, n_per_row, nullptr).ok());
+                ASSERT_TRUE(set_kernel_isa(isa).ok());
+                std::vector<uint8_t> got(bytes, 0xCD);
+                ASSERT_TRUE(
+                    quantize_rows(type, x.data(), got.data(), nrows, n_per_row, nullptr).ok());
+                EXPECT_EQ(got, want) << type_name(type) << " on " << kernel_isa_name(isa)
+                                     << ", n_per_row " << n_per_row << ", seed " << seed;
+                ++compared;
+            }
+        }
+    }
+    std::printf("[KernelLowBitSimd] %zu Q1_0/Q2_0/TQ1_0/TQ2_0 %s outputs compared against scalar\n",
+                compared, kernel_isa_name(isa));
+    EXPECT_EQ(compared, 4u * 3 * 9);
 }
 
 GS_INSTANTIATE_EVERY_SIMD_ISA(KernelLowBitSimd);

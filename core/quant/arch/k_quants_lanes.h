@@ -16,7 +16,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
+#include "../kernel_table.h"
 #include "../ref/k_quants_ref.h"
 #include "../ref/quant_search.h"
 
@@ -567,6 +569,19 @@ struct k_quants_lanes {
                               quantize_block_q6_k_lanes<V>>(src, dst, nrows, n_per_row, imatrix);
     }
 };
+
+// Registers Q2_K..Q6_K for one ISA. Q4_K/Q5_K have 8 sub-blocks per super-block: one vector of 8
+// lanes (or a pair of 4-lane vectors). Q2_K/Q3_K/Q6_K have 16: a pair of the ISA's vectors.
+template <class V>
+void register_k_quants_lanes(kernel_table& table) {
+    using kernels8 = k_quants_lanes<std::conditional_t<V::lanes == 8, V, lanes_pair<V>>>;
+    using kernels16 = k_quants_lanes<lanes_pair<V>>;
+    table.quantize[uint32_t(ggml_type::q2_k)] = kernels16::q2_k;
+    table.quantize[uint32_t(ggml_type::q3_k)] = kernels16::q3_k;
+    table.quantize[uint32_t(ggml_type::q4_k)] = kernels8::q4_k;
+    table.quantize[uint32_t(ggml_type::q5_k)] = kernels8::q5_k;
+    table.quantize[uint32_t(ggml_type::q6_k)] = kernels16::q6_k;
+}
 
 }  // namespace
 }  // namespace gguf_squash

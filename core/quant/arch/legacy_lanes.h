@@ -1,8 +1,15 @@
-// The imatrix paths of Q4_0 Q5_0 (make_qx_quants) and Q4_1 Q5_1 (make_qkx3_quants), written once
-// over a lane type V (see k_quants_lanes.h for what V provides), ONE BLOCK PER LANE: each lane
-// runs the scalar search's float operations on its own block in the scalar order, so the result
-// is bit-identical to the reference. Blocks holding a NaN or infinity, and blocks left over after
-// the last full group of V::lanes, run the scalar per-block quantizer of legacy_ref.h.
+// Q4_0 Q4_1 Q5_0 Q5_1 Q8_0, written once over an ISA's lane type V (sse4_lanes.h, avx2_lanes.h,
+// wasm128_lanes.h).
+// - With importance weights (Q4_0 Q5_0: make_qx_quants; Q4_1 Q5_1: make_qkx3_quants) the searches
+//   accumulate sums element by element, so each lane holds ONE BLOCK: it runs the scalar search's
+//   float operations on its own block in the scalar order, bit-identical to the reference. Blocks
+//   holding a NaN or infinity, and blocks left over after the last full group of V::lanes, run
+//   the scalar per-block quantizer of legacy_ref.h.
+// - Without them these formats have no running sums, only a max/min search and element-wise
+//   steps, so each block is vectorised on its own (32 / V::lanes vectors, legacy_blocks); blocks
+//   holding a NaN or infinity, or whose scale is not finite, go to the scalar reference, whose
+//   comparison order decides the bytes there (and x86's out-of-range float-to-int conversion,
+//   which wasm's saturating one does not reproduce).
 //
 // Internal linkage throughout, as in k_quants_lanes.h: each ISA's translation unit gets its own
 // copy compiled with its own target flags.
@@ -104,14 +111,161 @@ struct block_scale {
     float min;  // the affine types' minimum
 };
 
-// The kernels without importance weights, written once over B, an ISA's whole-block operations:
-// B::block_vectors / load_block (one block of 32 in registers), all_finite, abs_max, block_min,
-// block_max, signed_abs_max (the first largest-magnitude element), first_equal (the first element
-// equal to a value: the scalar loops keep the first extreme, which decides the sign of a zero),
-// B::I (an int32 vector; one block's levels are I[B::kVectors]), quants_q8_0,
-// symmetric_quants<Nmax>, affine_quants<Nmax>, store_nibbles and fifth_bits. A scale step
-// returns false for a block the scalar reference must do (a NaN or infinity in it, or a scale
-// that is not finite): its comparison order decides the bytes there.
+// One block of 32 in registers and the whole-block steps of the kernels without importance
+// weights, written once over V: a max/min search (vertical, then horizontal) and element-wise
+// steps, no running sums, so the lane count does not change any result.
+template <class V>
+struct legacy_blocks {
+    using F = typename V::F;
+    using I = typename V::I;
+    static constexpr int kVectors = kLegacyBlock / V::lanes;  // vectors per block of 32
+    static_assert(16 % V::lanes == 0, "byte packing takes 16 values at a time");
+
+    struct block_vectors {
+        F v[kVectors];
+    };
+
+    static block_vectors load_block(const float* x) {
+        block_vectors b;
+#pragma GCC unroll 8
+        for (int k = 0; k < kVectors; ++k) b.v[k] = V::load(x + V::lanes * k);
+        return b;
+    }
+
+    // True when every element is finite (no NaN, no infinity).
+    static bool all_finite(const block_vectors& b) {
+        const F inf = V::set1(INFINITY);
+        F ok = V::lt(V::abs(b.v[0]), inf);
+#pragma GCC unroll 8
+        for (int k = 1; k < kVectors; ++k) ok = V::mask_and(ok, V::lt(V::abs(b.v[k]), inf));
+        return V::all(ok);
+    }
+
+    // Bit j set where element j (its magnitude, if Abs) equals `value` (a float comparison, so
+    // -0 == +0).
+    template <bool Abs>
+    static uint32_t equal_mask(const block_vectors& b, float value) {
+        const F vv = V::set1(value);
+        uint32_t mask = 0;
+#pragma GCC unroll 8
+        for (int k = 0; k < kVectors; ++k) {
+            const F e = Abs ? V::abs(b.v[k]) : b.v[k];
+            mask |= V::bitmask(V::eq(e, vv)) << (V::lanes * k);
+        }
+        return mask;
+    }
+
+    // The scalar loops keep the first element reaching the extreme (strict comparisons), which
+    // only matters for the sign of a zero.
+    static float first_equal(const float* x, const block_vectors& b, float value) {
+        if (value != 0.0f) return value;
+        return x[__builtin_ctz(equal_mask<false>(b, value))];
+    }
+
+    static float abs_max(const block_vectors& b) {
+        F a = V::abs(b.v[0]);
+#pragma GCC unroll 8
+        for (int k = 1; k < kVectors; ++k) a = V::max(a, V::abs(b.v[k]));
+        return V::hmax(a);
+    }
+    static float block_min(const block_vectors& b) {
+        F m = b.v[0];
+#pragma GCC unroll 8
+        for (int k = 1; k < kVectors; ++k) m = V::min(m, b.v[k]);
+        return V::hmin(m);
+    }
+    static float block_max(const block_vectors& b) {
+        F m = b.v[0];
+#pragma GCC unroll 8
+        for (int k = 1; k < kVectors; ++k) m = V::max(m, b.v[k]);
+        return V::hmax(m);
+    }
+
+    // Signed value of the first largest-magnitude element, +0 if all are zero (finite input).
+    static float signed_abs_max(const float* x, const block_vectors& b) {
+        const float amax = abs_max(b);
+        if (amax == 0.0f) return 0.0f;
+        return x[__builtin_ctz(equal_mask<true>(b, amax))];
+    }
+
+    // C's float-to-int conversion (in range here), then the low byte's signed value.
+    static I trunc_low_byte_signed(F v) {
+        return V::isar(V::ishl(V::trunc_i(v), 24), 24);
+    }
+
+    // Bit 4 of each of the 32 levels, as ggml's qh word.
+    static uint32_t fifth_bits(const I* q) {
+        uint32_t qh = 0;
+#pragma GCC unroll 8
+        for (int k = 0; k < kVectors; ++k)
+            qh |= V::bitmask(V::from_bits(V::ishl(q[k], 27))) << (V::lanes * k);
+        return qh;
+    }
+
+    // Elements j and j + 16 share byte j: low nibble, high nibble.
+    static void store_nibbles(const I* q, uint8_t* qs) {
+        constexpr int kHalf = kVectors / 2;
+        const I m = V::isplat(0x0f);
+        I c[kHalf];
+#pragma GCC unroll 8
+        for (int k = 0; k < kHalf; ++k)
+            c[k] = V::ior(V::iand(q[k], m), V::ishl(V::iand(q[k + kHalf], m), 4));
+        V::store_u8_16(qs, c);
+    }
+
+    static void quants_q8_0(const float* x, const block_scale& p, block_q8_0* y) {
+        const F vid = V::set1(p.id);
+        const F sign = V::set1(-0.0f);
+        const F half = V::set1(0.5f);
+        const F one = V::set1(1.0f);
+        I q[kVectors];
+#pragma GCC unroll 8
+        for (int k = 0; k < kVectors; ++k) {
+            // roundf: truncate, then step away from zero when the dropped fraction is >= 0.5 (the
+            // fraction x - trunc(x) is exact for these magnitudes).
+            const F v = V::mul(V::load(x + V::lanes * k), vid);
+            const F t = V::trunc(v);
+            const F frac = V::abs(V::sub(v, t));
+            const F step = V::mask_and(V::ge(frac, half), V::mask_or(one, V::mask_and(v, sign)));
+            q[k] = V::trunc_i(V::add(t, step));
+        }
+        V::store_i8_16(y->qs, q);
+        V::store_i8_16(y->qs + 16, q + kVectors / 2);
+    }
+
+    template <int Nmax>
+    static void symmetric_quants(const float* x, const block_scale& p, I* q) {
+        const F vid = V::set1(p.id);
+        const F bias = V::set1(float(Nmax) + 0.5f);
+        const I top = V::isplat(2 * Nmax - 1);
+        const I byte = V::isplat(0xff);
+#pragma GCC unroll 8
+        for (int k = 0; k < kVectors; ++k) {
+            const F v = V::add(V::mul(V::load(x + V::lanes * k), vid), bias);
+            q[k] = V::iand(V::imin(trunc_low_byte_signed(v), top), byte);
+        }
+    }
+
+    template <int Nmax>
+    static void affine_quants(const float* x, const block_scale& p, I* q) {
+        const F vid = V::set1(p.id);
+        const F vmin = V::set1(p.min);
+        const F half = V::set1(0.5f);
+#pragma GCC unroll 8
+        for (int k = 0; k < kVectors; ++k) {
+            const F v = V::add(V::mul(V::sub(V::load(x + V::lanes * k), vmin), vid), half);
+            if constexpr (Nmax == 15) {
+                q[k] = V::iand(V::imin(trunc_low_byte_signed(v), V::isplat(15)), V::isplat(0xff));
+            } else {
+                q[k] = V::trunc_i(v);  // ggml stores the low byte without clamping
+            }
+        }
+    }
+};
+
+// The kernels without importance weights, over B = legacy_blocks<V>. A scale step returns false
+// for a block the scalar reference must do (a NaN or infinity in it, or a scale that is not
+// finite): its comparison order decides the bytes there.
 template <class B>
 struct legacy_block_kernels {
     using I = typename B::I;
@@ -241,11 +395,11 @@ struct legacy_block_kernels {
     }
 };
 
-// Registers Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 for one ISA: B's whole-block kernels without importance
-// weights, V's lanes (one block per lane) with them.
-template <class B, class V>
+// Registers Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 for one ISA: whole blocks in V's vectors without importance
+// weights, one block per lane of V with them.
+template <class V>
 void register_legacy_lanes(kernel_table& table) {
-    using K = legacy_block_kernels<B>;
+    using K = legacy_block_kernels<legacy_blocks<V>>;
     table.quantize[uint32_t(ggml_type::q8_0)] = K::quantize_q8_0;
     table.quantize[uint32_t(ggml_type::q4_0)] = K::template quantize<
         block_q4_0, quantize_block_q4_0_ref,

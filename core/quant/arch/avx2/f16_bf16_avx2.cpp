@@ -4,7 +4,8 @@
 
 namespace gguf_squash {
 
-void register_f16_bf16_avx2(kernel_table& table) {
+template <>
+void isa_kernels<avx2_isa>::register_f16_bf16(kernel_table& table) {
     register_f16_bf16_lanes<avx2_lanes>(table);
 }
 

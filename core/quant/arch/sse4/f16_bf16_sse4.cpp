@@ -4,7 +4,8 @@
 
 namespace gguf_squash {
 
-void register_f16_bf16_sse4(kernel_table& table) {
+template <>
+void isa_kernels<sse4_isa>::register_f16_bf16(kernel_table& table) {
     register_f16_bf16_lanes<sse4_lanes>(table);
 }
 

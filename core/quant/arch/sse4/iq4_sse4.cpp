@@ -60,7 +60,8 @@ void quantize_iq4_xs_sse4(const float* src, void* dst, int64_t nrows, int64_t n_
 
 }  // namespace
 
-void register_iq4_sse4(kernel_table& table) {
+template <>
+void isa_kernels<sse4_isa>::register_iq4(kernel_table& table) {
     table.quantize[uint32_t(ggml_type::iq4_nl)] = quantize_iq4_nl_sse4;
     table.quantize[uint32_t(ggml_type::iq4_xs)] = quantize_iq4_xs_sse4;
 }

@@ -1,23 +1,13 @@
-// SSE4.1 K-quant quantizers: the lane-parallel searches of k_quants_lanes.h with 4 sub-blocks per
-// vector. Only IEEE-exact operations (no FMA), so every lane matches the scalar reference.
+// SSE4.1 K-quant quantizers: k_quants_lanes.h over sse4_lanes.
 #include "../../kernel_table.h"
 #include "../k_quants_lanes.h"
 #include "sse4_lanes.h"
 
 namespace gguf_squash {
-namespace {
 
-// Pairs of vectors: 8 sub-blocks per pass, two independent add chains.
-using kernels = k_quants_lanes<lanes_pair<sse4_lanes>>;
-
-}  // namespace
-
-void register_k_quants_sse4(kernel_table& table) {
-    table.quantize[uint32_t(ggml_type::q2_k)] = kernels::q2_k;
-    table.quantize[uint32_t(ggml_type::q3_k)] = kernels::q3_k;
-    table.quantize[uint32_t(ggml_type::q4_k)] = kernels::q4_k;
-    table.quantize[uint32_t(ggml_type::q5_k)] = kernels::q5_k;
-    table.quantize[uint32_t(ggml_type::q6_k)] = kernels::q6_k;
+template <>
+void isa_kernels<sse4_isa>::register_k_quants(kernel_table& table) {
+    register_k_quants_lanes<sse4_lanes>(table);
 }
 
 }  // namespace gguf_squash

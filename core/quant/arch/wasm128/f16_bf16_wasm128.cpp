@@ -4,7 +4,8 @@
 
 namespace gguf_squash {
 
-void register_f16_bf16_wasm128(kernel_table& table) {
+template <>
+void isa_kernels<wasm128_isa>::register_f16_bf16(kernel_table& table) {
     register_f16_bf16_lanes<wasm128_lanes>(table);
 }
 

@@ -61,7 +61,8 @@ void quantize_iq4_xs_wasm128(const float* src, void* dst, int64_t nrows, int64_t
 
 }  // namespace
 
-void register_iq4_wasm128(kernel_table& table) {
+template <>
+void isa_kernels<wasm128_isa>::register_iq4(kernel_table& table) {
     table.quantize[uint32_t(ggml_type::iq4_nl)] = quantize_iq4_nl_wasm128;
     table.quantize[uint32_t(ggml_type::iq4_xs)] = quantize_iq4_xs_wasm128;
 }

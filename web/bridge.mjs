@@ -183,12 +183,6 @@ export class ModelBridge {
     calibrate(types, options) {
         return this.bridge.call('calibrate', { types }, options);
     }
-
-    // Stops whatever runs for the current model (its header stays to be freed by the next open).
-    abortAll() {
-        this.bridge.terminate();
-        this.opened = null;
-    }
 }
 
 // Pool size: one worker per core, capped (each holds a wasm heap of up to a few tens of MiB).

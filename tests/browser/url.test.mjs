@@ -96,10 +96,16 @@ async function opfsNames() {
     });
 }
 
-async function quantizeAndDownload(type) {
+async function quantizeAndDownload(type, { shot = null } = {}) {
     const { page } = b;
     await page.selectOption('[data-testid=type-select]', type);
     await page.click('[data-testid=quantize-button]');
+    if (shot) {
+        // While it runs: the download and quantize rates, each with its own figure.
+        await page.waitForFunction(() => document.querySelector('#progress-stats .rate-download') ||
+            !document.querySelector('[data-testid=save-button]').disabled, null, { timeout: 120_000 });
+        await page.locator('#quantize-section').screenshot({ path: path.join(shots, shot) });
+    }
     const save = page.locator('[data-testid=save-button]');
     await page.waitForFunction(() => !document.querySelector('[data-testid=save-button]').disabled ||
         !document.querySelector('[data-testid=error]').hidden, null, { timeout: 300_000 });
@@ -138,7 +144,7 @@ test('?model=URL: every view, then Q4_K_M through a drop and a 503 is llama-quan
     await page.screenshot({ path: path.join(shots, 'url-opened.png'), fullPage: true });
 
     emu.setFaults({ dropAfterBytes: kDropAfter, status503Once: true });
-    const { file, name } = await quantizeAndDownload('Q4_K_M');
+    const { file, name } = await quantizeAndDownload('Q4_K_M', { shot: 'url-progress.png' });
     assert.equal(name, 'llama-gqa-Q4_K_M.gguf');
     assert.equal(sha256(file), ref('Q4_K_M').file_sha256);
     assert.deepEqual(emu.faults(), {}, 'the drop and the 503 fired');

@@ -27,7 +27,8 @@ for t in "${targets[@]}"; do
       cp wasm/*.mjs build/web/wasm/ 2>/dev/null || true
       rm -f build/web/wasm/cli.mjs build/web/wasm/row_pool_node.mjs build/web/wasm/bench_kernels.mjs
       # The <gguf-estimator> widget: one module with the parameter-count model inlined.
-      { sed 's/^export //' wasm/estimate_params.mjs; sed '/^import .*estimate_params/d' web/widget/gguf_estimator_element.mjs; } > build/web/widget/gguf-estimator.js
+      { sed 's/^export //' wasm/estimate_params.mjs; sed 's/^export //' wasm/gpu_formats.mjs
+        sed '/^import .*\(estimate_params\|gpu_formats\)/d' web/widget/gguf_estimator_element.mjs; } > build/web/widget/gguf-estimator.js
       rm -f build/web/widget/gguf_estimator_element.mjs
       for v in simd base; do
         for ext in mjs wasm; do

@@ -42,6 +42,17 @@ EMSCRIPTEN_KEEPALIVE char* gs_imatrix_summary_json(const uint8_t* data, size_t s
         if (i) out += ',';
         append_json_string(out, im->datasets[i]);
     }
+    // Each entry's name and length (ne[0] x experts floats), so the page can check the matrix
+    // against a model's tensors when it is loaded rather than when a type refuses it.
+    out += "],\"tensors\":[";
+    bool first = true;
+    for (const auto& [name, values] : im->entries) {
+        if (!first) out += ',';
+        first = false;
+        out += '[';
+        append_json_string(out, name);
+        out += ',' + std::to_string(values.size()) + ']';
+    }
     out += "]}";
     return to_c_string(out);
 }

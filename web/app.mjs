@@ -6,7 +6,9 @@ import { $, showError } from './dom.mjs';
 import { cancelRun, startQuantize } from './run.mjs';
 import { removeStaleOutputs } from './save.mjs';
 import { modelBridge, state } from './state.mjs';
+import { initChoice } from './views/choice.mjs';
 import { initMemoryPanel } from './views/estimates.mjs';
+import { initImatrix } from './views/imatrix.mjs';
 import { fillWritableTypes, initOptions } from './views/options.mjs';
 import { initQuantizeView } from './views/quantize.mjs';
 import { initSources, openFromQuery } from './views/source.mjs';
@@ -47,6 +49,8 @@ function init() {
     initOptions();
     initMemoryPanel();
     initQuantizeView();
+    initChoice();
+    initImatrix();
     $('quantize-button').addEventListener('click', startQuantize);
     $('cancel-button').addEventListener('click', cancelRun);
     removeStaleOutputs();

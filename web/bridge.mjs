@@ -139,7 +139,8 @@ export class ModelBridge {
     // description (see worker.mjs describeModel) with its modelId.
     async open(files, { token = '', signal = null } = {}) {
         const modelId = this.nextModelId++;
-        this.opened = null;
+        // A failed open leaves the previous model open (worker.mjs closes it only on success),
+        // unless the worker had to be stopped (then it is reopened on its next call, as usual).
         const described = await this.bridge.call('open', { modelId, files, token }, { signal });
         this.opened = { modelId, files, token, starts: this.bridge.starts };
         return { ...described, modelId };
@@ -166,6 +167,9 @@ export class ModelBridge {
     }
     memory(modelId, params, options) {
         return this.call('memory', { modelId, ...params }, options);
+    }
+    plan(modelId, { args, type, imatrix, imatrixName }, options) {
+        return this.call('plan', { modelId, args, type, imatrix, imatrixName }, options);
     }
     arrayItems(modelId, key, start, count, options) {
         return this.call('arrayItems', { modelId, key, start, count }, options);

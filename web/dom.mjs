@@ -33,6 +33,9 @@ export function showError(title, err) {
     const kind = err instanceof GgufError ? ` (${err.code.replace(/_/g, ' ')})` : '';
     box.append(el('strong', { text: title + kind + ': ' }), msg);
     box.hidden = false;
+    // An error is where the eye is: scrolled into view when the page had moved past it.
+    const r = box.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > innerHeight) box.scrollIntoView({ block: 'nearest', behavior: 'instant' });
 }
 
 export function clearError() {

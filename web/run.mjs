@@ -17,6 +17,7 @@ export function setRunning(running) {
     $('quantize-button').disabled = running;
     $('cancel-button').disabled = !running;
     $('type-select').disabled = running;
+    $('bar-type').disabled = running;
     $('file-input').disabled = running;
     $('imatrix-input').disabled = running;
     for (const id of ['url-input', 'url-open', 'token-input']) if ($(id)) $(id).disabled = running;

@@ -181,11 +181,13 @@ const methods = {
     },
 
     // Reads a model's header(s) (Files, or URLs by Range requests) and keeps it open here.
+    // The previous model stays open until the new one has been read (a file that cannot be read
+    // leaves the page's views of the previous one working).
     async open({ modelId, files, token = '' }) {
-        closeModel();
         const c = await core();
         const t0 = performance.now();
         const model = await openModelWithShards(c, files, { token });
+        closeModel();
         open.id = modelId;
         open.model = model;
         return describeModel(c, model, performance.now() - t0);
@@ -208,6 +210,27 @@ const methods = {
         const model = modelFor(modelId);
         open.estimate ??= await openEstimate(model, { core: c });
         return open.estimate.run({ ctx, kvType, memoryBytes, imatrix, imatrixName });
+    },
+
+    // The quantizer's plan for one type: every tensor's target type and bytes (the plan view).
+    async plan({ modelId, args, type, imatrix = null, imatrixName }) {
+        const c = await core();
+        const model = modelFor(modelId);
+        const argv = [...(imatrix ? ['--imatrix', imatrixName || 'imatrix.gguf'] : []), ...args,
+                      model.files[0].name ?? 'model.gguf', 'plan.gguf', type];
+        const job = c.createJob(model, argv, { imatrix });
+        try {
+            const p = job.plan;
+            // Types as ggml spells them (q4_K, iq2_xxs), from the core's type table.
+            const ggml = new Map(c.constants().types.map((t) => [t.name, t.ggml_name]));
+            const spell = (name) => ggml.get(name) ?? name;
+            return { type, file_size: p.file_size, header_size: p.header_size,
+                     tensors: p.tensors.map((t) => ({ name: t.name, source_type: spell(t.source_type), target_type: spell(t.target_type),
+                                                      source_bytes: t.source_bytes, target_bytes: t.target_bytes,
+                                                      fallback: t.fallback })) };
+        } finally {
+            job.free();
+        }
     },
 
     // Items [start, start + count) of a metadata array (the page's info holds a preview).

@@ -31,9 +31,9 @@ test('loads llama-gqa.gguf and shows its overview, tensors and metadata', async 
     assert.match(overview, /4 \/ 1/);      // heads / KV heads
     assert.match(overview, /4,096/);       // vocabulary
     // 75 tensors in the table; filtering and sorting work.
-    assert.equal(await page.locator('#tensor-table tbody tr').count(), 75);
+    assert.equal(await page.locator('#tensor-table tbody tr[data-tensor]').count(), 75);
     await page.fill('#tensor-search', 'attn_k');
-    assert.equal(await page.locator('#tensor-table tbody tr').count(), 8);
+    assert.equal(await page.locator('#tensor-table tbody tr[data-tensor]').count(), 8);
     await page.fill('#tensor-search', '');
     await page.click('#tensor-table button[data-sort=nbytes]');
     await page.click('#tensor-table button[data-sort=nbytes]');
@@ -181,7 +181,7 @@ test('a 141 GB model: only the header is read, by slices, and every type is pric
         assert.match(overview, /70\.55B/);
         assert.match(overview, /Layers\s+80/i);
         assert.match(overview, /64 \/ 8/);
-        assert.equal(await page.locator('#tensor-table tbody tr').count(), made.tensors);
+        assert.equal(await page.locator('#tensor-table tbody tr[data-tensor]').count(), made.tensors);
         // The page's sizes are the estimate API's for the same file, read here in node.
         const { estimate } = await import(pathToFileURL(path.join(webDir, 'wasm/estimate.mjs')).href);
         // (A positioned reader: Node 20's fs.openAsBlob reports sizes past 4 GiB modulo 2^32.)

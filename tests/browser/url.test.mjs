@@ -125,7 +125,7 @@ test('?model=URL: every view, then Q4_K_M through a drop and a 503 is llama-quan
     const overview = await page.locator('#overview').innerText();
     assert.match(overview, /Layers\s+8/i);
     assert.match(overview, /4 \/ 1/);
-    assert.equal(await page.locator('#tensor-table tbody tr').count(), 75);
+    assert.equal(await page.locator('#tensor-table tbody tr[data-tensor]').count(), 75);
     assert.equal(await page.locator('#metadata-table tbody tr').count(), 21);
     const tokens = page.locator('#metadata-table tr[data-key="tokenizer.ggml.tokens"]');
     await tokens.locator('button.expand').click();
@@ -209,10 +209,11 @@ test('the repo picker lists OWNER/REPO (a split model as one entry) and opens a 
     await models.first().click();
     await waitForModel('llama-gqa-00001-of-00003.gguf, llama-gqa-00002-of-00003.gguf, llama-gqa-00003-of-00003.gguf');
     assert.match(await page.locator('#overview-sub').innerText(), /3 shards/);
-    assert.equal(await page.locator('#tensor-table tbody tr').count(), 75);
+    assert.equal(await page.locator('#tensor-table tbody tr[data-tensor]').count(), 75);
     assert.equal(Number(await page.locator('[data-testid=estimate-table] tr[data-ftype="Q4_K_M"]').getAttribute('data-bytes')),
                  ref('Q4_K_M').file_size);
-    // Picking the imatrix loads it.
+    // Picking the imatrix loads it. With a model loaded the drop zone is folded: "change" opens it.
+    await page.click('[data-testid=change-model]');
     await page.fill('[data-testid=url-input]', 'test/split');
     await page.click('[data-testid=url-open]');
     await imatrices.first().click();

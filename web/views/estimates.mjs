@@ -6,6 +6,7 @@ import { modelBridge, state } from '../state.mjs';
 import { formatBytes, formatGiB, formatInt, formatTokens, GiB } from '../units.mjs';
 import { quantizeArgs } from './options.mjs';
 import { metaValue } from './overview.mjs';
+import { renderGpuTable, renderMemoryBar } from './choice.mjs';
 import { renderTypeSelect, selectType } from './quantize.mjs';
 
 let estimateToken = 0;
@@ -55,6 +56,8 @@ export async function refreshMemory() {
     if (token !== memoryToken || model !== state.model) return;
     state.memory = mem;
     renderEstimates();
+    renderMemoryBar();
+    renderGpuTable();
 }
 
 // The memory model's answer for one estimate row, or null when there is none.

@@ -5,6 +5,7 @@ import { discardOutput, saveOutput } from '../save.mjs';
 import { modelBridge, state } from '../state.mjs';
 import { formatBytes, formatDuration } from '../units.mjs';
 import { poolSize } from '../bridge.mjs';
+import { choiceChanged, choiceError } from './choice.mjs';
 import { renderEstimates, renderMemorySummary } from './estimates.mjs';
 
 export function renderTypeSelect() {
@@ -32,17 +33,18 @@ export function updateTypeInfo() {
     const r = state.estimates?.find((x) => x.name === $('type-select').value);
     const info = $('type-info');
     const qb = $('quantize-button');
-    if (!r) { info.textContent = ''; qb.disabled = true; return; }
+    if (!r) { info.textContent = ''; qb.disabled = true; choiceChanged(); return; }
     const blocked = r.needs_imatrix && !state.imatrix;
     if (blocked) info.textContent = `${r.name} needs an importance matrix: add one above.`;
     else if (r.error) info.textContent = `Not possible: ${r.error}`;
     else info.textContent = `${formatBytes(r.file_size)} · ${r.bpw.toFixed(2)} bits per weight` +
         (r.note ? ` · ${r.note}` : '') + (r.fallbacks ? ` · ${r.fallbacks} tensors fall back to another type` : '');
     // Split models quantize to one file here (the CLI's --keep-split writes shards).
-    qb.disabled = blocked || !!r.error || !!state.run;
+    qb.disabled = blocked || !!r.error || !!state.run || !!choiceError();
     $('time-estimate').textContent = '';
     if (!blocked && !r.error) estimateTime(r);
     renderMemorySummary();
+    choiceChanged();
 }
 
 // Time estimate from a short calibration of the kernels this type uses (in the model worker,

@@ -8,6 +8,7 @@ import { $, clearError, el, showError } from '../dom.mjs';
 import { modelBridge, newGeneration, state } from '../state.mjs';
 import { formatBytes, formatInt } from '../units.mjs';
 import { refreshEstimates, refreshMemory } from './estimates.mjs';
+import { openImatrix, openUrlImatrix as openImatrixUrl, recheckImatrix } from './imatrix.mjs';
 import { renderMetadata } from './metadata.mjs';
 import { renderOverview } from './overview.mjs';
 import { resetOutput } from './quantize.mjs';
@@ -160,22 +161,23 @@ export function openUrlModel(urls) {
     return openModel(urls.map((url) => ({ url })), { token: t, names: urls.map((u) => decodeURIComponent(u.split(/[?#]/)[0].split('/').pop())) });
 }
 
-// Opens a model in the model worker and renders every view of it.
+// Opens a model in the model worker and renders every view of it. The previous model's views
+// stay until the new one has been read: a file that cannot be read leaves them as they were.
 async function openModel(files, { token: t = '', names }) {
     const generation = newGeneration();
     clearError();
     if (state.run) state.run.controller.abort();
-    resetOutput();
-    state.model = null;
-    state.estimates = null;
-    state.memory = null;
-    for (const id of ['overview-section', 'estimate-section', 'quantize-section', 'tensor-section',
-                      'metadata-section']) $(id).hidden = true;
     const label = names.join(', ');
+    const summaryBefore = $('file-summary').textContent;
     $('file-summary').textContent = `Reading ${label}…`;
     try {
         const described = await modelBridge.open(files, { token: t, signal: state.abort.signal });
         if (generation !== state.generation) return;
+        resetOutput();
+        state.estimates = null;
+        state.memory = null;
+        for (const id of ['overview-section', 'estimate-section', 'quantize-section', 'tensor-section',
+                          'metadata-section']) $(id).hidden = true;
         const model = { ...described, files, token: t };
         state.model = model;
         const shown = model.names.join(', ');
@@ -186,6 +188,8 @@ async function openModel(files, { token: t = '', names }) {
             `${shown} · ${formatBytes(model.fileSize)} · only its ${formatBytes(model.headerBytes)} header read, in ${model.ms.toFixed(0)} ms`;
         $('intro').hidden = true;
         $('repo-picker').hidden = true;
+        showLoadedBar(model);
+        recheckImatrix();
         renderOverview(model);
         renderTensors(model);
         renderMetadata(model);
@@ -193,52 +197,26 @@ async function openModel(files, { token: t = '', names }) {
         await refreshMemory();
     } catch (e) {
         if (generation !== state.generation || e?.name === 'AbortError') return;
-        $('file-summary').textContent = '';
+        $('file-summary').textContent = state.model ? summaryBefore : '';
         showError(`Cannot read ${label}`, e);
     }
 }
 
-async function useImatrix(name, load) {
-    clearError();
-    try {
-        const { summary, bytes } = await load();
-        state.imatrix = { name, bytes, summary };
-        $('file-summary').dataset.imatrix = name;
-        renderFileSummaryImatrix();
-    } catch (e) {
-        state.imatrix = null;
-        renderFileSummaryImatrix();
-        showError(`Cannot use ${name} as an importance matrix`, e);
-    }
-    await refreshEstimates();
-    await refreshMemory();
+// An imatrix by URL, with the access token for its origin.
+export const openUrlImatrix = (url) => openImatrixUrl(url, token());
+
+// After a model loads, the drop zone folds to one line: "model: NAME · change".
+function showLoadedBar(model) {
+    const names = model.names;
+    $('loaded-name').textContent = names.length > 1 ? `${names[0]} (+${names.length - 1} shards)` : names[0];
+    $('loaded-bar').hidden = false;
+    setDropZoneOpen(false);
 }
 
-export async function openImatrix(file) {
-    await useImatrix(file.name, async () => {
-        const bytes = new Uint8Array(await file.arrayBuffer());
-        const { summary } = await modelBridge.imatrix({ bytes });
-        return { summary, bytes };
-    });
-}
-
-// An imatrix by URL: the worker downloads it (the token to its origin only). It is recorded in the
-// output under its file name, as llama-quantize records the same file downloaded and given by name.
-export async function openUrlImatrix(url) {
-    const name = decodeURIComponent(url.split(/[?#]/)[0].split('/').pop());
-    await useImatrix(name, () => modelBridge.imatrix({ url, token: token() }));
-}
-
-function renderFileSummaryImatrix() {
-    let p = $('imatrix-summary');
-    if (!p) {
-        p = el('p', { id: 'imatrix-summary', class: 'files' });
-        $('file-summary').after(p);
-    }
-    const im = state.imatrix;
-    p.textContent = im ? `imatrix: ${im.name} · ${formatInt(im.summary.entries)} tensors` +
-        (im.summary.chunk_count ? ` · ${im.summary.chunk_count} chunks` : '') +
-        (im.summary.datasets?.length ? ` of ${im.summary.datasets.join(', ')}` : '') : '';
+function setDropZoneOpen(open) {
+    $('drop-zone').classList.toggle('collapsed', !open && !!state.model);
+    $('change-model').setAttribute('aria-expanded', String(open));
+    $('change-model').textContent = open ? 'close' : 'change';
 }
 
 function initDropZone() {
@@ -270,6 +248,11 @@ function initDropZone() {
 
 export function initSources() {
     initDropZone();
+    $('change-model').addEventListener('click', () => {
+        const open = $('drop-zone').classList.contains('collapsed');
+        setDropZoneOpen(open);
+        if (open) $('file-input').focus();
+    });
     $('file-input').addEventListener('change', async (ev) => {
         const files = [...ev.target.files];
         ev.target.value = '';  // picking the same file again still fires

@@ -9,11 +9,13 @@
 // loaded on demand), params and arch (no header: the parameter-count model), memory-gb (GiB),
 // context (tokens, default 4096), kv-type (f16, q8_0, q4_0), types (comma-separated subset of
 // rows), interactive (inputs for memory and context), wasm-base (where estimate.mjs lives;
-// default ../wasm/ next to this file).
+// default ../wasm/ next to this file), formats ("gguf" by default; "gguf,gpu" adds estimated sizes of
+// AWQ, GPTQ, EXL2, FP8 and NF4 checkpoints, from the parameter count; exl2-bpw sets EXL2's bits).
 //
-// Build: scripts/build.sh web prepends wasm/estimate_params.mjs to this file (minus the import
-// below) to make the single module build/web/widget/gguf-estimator.js.
+// Build: scripts/build.sh web prepends wasm/estimate_params.mjs and wasm/gpu_formats.mjs to this
+// file (minus the imports below) to make the single module build/web/widget/gguf-estimator.js.
 import { estimateFromParams } from '../../wasm/estimate_params.mjs';
+import { gpuFormatSizes, kDefaultExl2Bpw, parameterSplit } from '../../wasm/gpu_formats.mjs';
 
 const STYLE = `
 :host { display: block; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
@@ -60,7 +62,7 @@ caption { caption-side: bottom; text-align: left; padding: .5rem .9rem; border-t
 .error { color: var(--gguf-nofit); padding: .7rem .9rem; }
 `;
 
-const ATTRS = ['src', 'params', 'arch', 'memory-gb', 'context', 'kv-type', 'types', 'interactive', 'wasm-base'];
+const ATTRS = ['src', 'params', 'arch', 'memory-gb', 'context', 'kv-type', 'types', 'interactive', 'wasm-base', 'formats', 'exl2-bpw'];
 
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const gib = (b) => b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -142,6 +144,7 @@ class GgufEstimator extends HTMLElement {
         const opts = this._options();
         const interactive = this.hasAttribute('interactive');
         const focused = this.shadowRoot.activeElement?.name;
+        const formats = (this.getAttribute('formats') || 'gguf').split(',').map((s) => s.trim().toLowerCase());
         const wanted = (this.getAttribute('types') || '').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
         let html = `<style>${STYLE}</style><div class="box" part="box">`;
         const m = r?.model;
@@ -194,10 +197,33 @@ class GgufEstimator extends HTMLElement {
             if (budget && mm.max_ctx != null) foot += ` Largest context that fits in ${opts.memoryGb} GiB: ${mm.max_ctx}.`;
             if (r.recommendation) foot += ` Recommended: ${r.recommendation.name ?? 'none'} (${r.recommendation.reason}).`;
             html += `<div class="foot" part="footer" aria-live="polite">${esc(foot)}</div>`;
+            if (formats.includes('gpu')) html += this._gpuTable(r, opts, budget);
         }
         html += `</div>`;
         this.shadowRoot.innerHTML = html;
         if (interactive) this._wire(focused);
+    }
+
+    // GPU checkpoint formats, estimated from the parameter count (wasm/gpu_formats.mjs): size,
+    // bits per weight, whether it fits with the same KV cache and buffers, and the hardware.
+    _gpuTable(r, opts, budget) {
+        const m = r.model;
+        const bpw = Number(this.getAttribute('exl2-bpw'));
+        const split = parameterSplit({ params: m.params, vocab: m.vocab_size ?? 0, hidden: m.embedding_length ?? 0 });
+        const rows = gpuFormatSizes(split, { exl2Bpw: bpw >= 2 && bpw <= 8 ? bpw : kDefaultExl2Bpw });
+        const extra = (r.memory.kv_bytes ?? 0) + (r.memory.recurrent_bytes ?? 0) + (r.memory.other_bytes ?? 0);
+        const limit = budget ? opts.memoryGb * 2 ** 30 : null;
+        let html = `<div class="scroll"><table part="gpu-table" data-testid="gpu-table"><caption class="status">GPU formats: estimates from the parameter count, not exact (these formats are not made here).</caption>
+<thead><tr><th scope="col">Format</th><th scope="col" class="num">Size (est.)</th><th scope="col" class="num">Bits/weight</th>${
+            budget ? '<th scope="col">Fits</th>' : ''}<th scope="col">Suits</th></tr></thead><tbody>`;
+        for (const g of rows) {
+            const fits = limit != null ? g.bytes + extra <= limit : null;
+            html += `<tr part="gpu-row" data-format="${esc(g.format)}" data-bytes="${g.bytes}" data-estimate="true"${fits != null ? ` data-fits="${fits}"` : ''}>`;
+            html += `<th scope="row">${esc(g.name)}</th><td class="num" title="about ${g.bytes} bytes">≈ ${gib(g.bytes)}</td><td class="num">${g.bpw.toFixed(2)}</td>`;
+            if (budget) html += `<td><span class="badge ${fits ? 'fit' : 'nofit'}">${fits ? 'fits' : 'too big'}</span></td>`;
+            html += `<td class="note">${esc(g.hardware)}</td></tr>`;
+        }
+        return html + '</tbody></table></div>';
     }
 
     _wire(focused) {

@@ -1,0 +1,262 @@
+// The current choice (the type, its options, the memory budget) and what follows it everywhere
+// on the page: the sticky action bar (type, exact size, saving, Quantize/Cancel/Save and the
+// choice's error), the plan view, the command lines, the stacked memory bar and the GPU formats.
+// Every view that changes the choice calls choiceChanged(); the rest reads from here.
+import { gpuFormatSizes, kDefaultExl2Bpw, parameterSplit } from '../wasm/gpu_formats.mjs';
+import { $, el } from '../dom.mjs';
+import { modelBridge, state } from '../state.mjs';
+import { formatBytes, formatInt, GiB } from '../units.mjs';
+import { quantizeArgs } from './options.mjs';
+import { setPlan } from './tensors.mjs';
+
+export const currentType = () => $('type-select').value || '';
+export const currentRow = () => state.estimates?.find((r) => r.name === currentType()) ?? null;
+
+// Why the current choice cannot be quantized, or '' when it can.
+export function choiceError() {
+    const r = currentRow();
+    if (!state.model) return '';
+    if (state.model.info.tensors.length === 0) return 'This file has no tensors: there is nothing to quantize.';
+    if (state.optionErrors?.length) return `Fix the options first: ${state.optionErrors[0]}`;
+    if (!r) return '';
+    if (r.needs_imatrix && !state.imatrix) return `${r.name} needs an importance matrix: add one with "Add imatrix…".`;
+    if (r.error) return `${r.name} is not possible: ${r.error}`;
+    return '';
+}
+
+export function choiceChanged() {
+    renderActionBar();
+    renderCommand();
+    renderMemoryBar();
+    renderGpuTable();
+    refreshPlan();
+}
+
+// ---- the action bar ----
+
+// "−68%": the output against the input, with a real minus sign.
+export function savingText(outBytes, inBytes) {
+    if (!inBytes) return '';
+    const pct = Math.round((outBytes - inBytes) / inBytes * 100);
+    return pct < 0 ? `\u2212${-pct}%` : pct > 0 ? `+${pct}%` : '±0%';
+}
+
+export function renderActionBar() {
+    const bar = $('action-bar');
+    const model = state.model;
+    bar.hidden = !model;
+    document.body.classList.toggle('has-action-bar', !!model);
+    if (!model) return;
+    const sel = $('type-select'), mirror = $('bar-type');
+    if (mirror.options.length !== sel.options.length || [...sel.options].some((o, i) => mirror.options[i]?.value !== o.value ||
+                                                                                mirror.options[i]?.disabled !== o.disabled)) {
+        mirror.replaceChildren(...[...sel.options].map((o) => el('option', { value: o.value, text: o.value, disabled: o.disabled })));
+    }
+    mirror.value = sel.value;
+    mirror.disabled = sel.disabled || !sel.options.length;
+    const r = currentRow();
+    const size = $('bar-size'), saving = $('bar-saving');
+    if (r && !r.error) {
+        size.textContent = `${formatBytes(r.file_size)}`;
+        size.title = `${formatInt(r.file_size)} bytes`;
+        size.dataset.bytes = String(r.file_size);
+        size.append(el('span', { class: 'exact', text: ` (${formatInt(r.file_size)} bytes)` }));
+        saving.textContent = savingText(r.file_size, model.fileSize);
+        saving.title = `against the input's ${formatBytes(model.fileSize)}`;
+    } else {
+        size.textContent = model.info.tensors.length ? '' : 'nothing to quantize';
+        delete size.dataset.bytes;
+        saving.textContent = '';
+    }
+    const status = $('bar-status');
+    const err = choiceError();
+    status.classList.toggle('bad', !!err);
+    status.textContent = err || (state.run ? $('bar-status').dataset.progress ?? '' : stalenessText());
+    status.hidden = !status.textContent;
+}
+
+function stalenessText() {
+    const out = state.output;
+    if (!out) return '';
+    if (out.stale) return `The finished file was made for ${out.type} — quantize again for ${currentType()}.`;
+    return `Ready to save: ${out.name} (${formatBytes(out.result.size)}).`;
+}
+
+// ---- the command lines ----
+
+// A word as a POSIX shell reads it back.
+export function shellQuote(word) {
+    return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function commandLines({ args, imatrixName, input, output, type }) {
+    const options = [...(imatrixName ? ['--imatrix', imatrixName] : []), ...args];
+    const tail = [...options, input, output, type].map(shellQuote).join(' ');
+    return { llama: `llama-quantize ${tail}`, squash: `gguf-squash quantize ${tail}` };
+}
+
+export function renderCommand() {
+    const model = state.model;
+    const type = currentType();
+    if (!model || !type) {
+        $('command').textContent = '';
+        $('command-squash').textContent = '';
+        return;
+    }
+    const lines = commandLines({ args: quantizeArgs(), imatrixName: state.imatrix?.name, input: model.names[0],
+                                 output: `${model.outputBase}-${type}.gguf`, type });
+    $('command').textContent = lines.llama;
+    $('command-squash').textContent = lines.squash;
+}
+
+function initCopyButtons() {
+    for (const b of document.querySelectorAll('button.copy[data-copy]')) {
+        b.addEventListener('click', async () => {
+            const text = $(b.dataset.copy).textContent;
+            const status = $('copy-status');
+            try {
+                await navigator.clipboard.writeText(text);
+                status.textContent = 'Copied.';
+            } catch {
+                // No clipboard permission: select the text so Ctrl+C copies it.
+                const range = document.createRange();
+                range.selectNodeContents($(b.dataset.copy));
+                getSelection().removeAllRanges();
+                getSelection().addRange(range);
+                status.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+            }
+        });
+    }
+}
+
+// ---- the plan ----
+
+let planToken = 0;
+export async function refreshPlan() {
+    const model = state.model;
+    const r = currentRow();
+    const token = ++planToken;
+    if (!model || !r || r.error || (r.needs_imatrix && !state.imatrix) || state.optionErrors?.length) {
+        setPlan(null);
+        return;
+    }
+    try {
+        const plan = await modelBridge.plan(model.modelId, { args: quantizeArgs(), type: r.name, imatrix: state.imatrix?.bytes,
+                                                             imatrixName: state.imatrix?.name }, { signal: state.abort?.signal });
+        if (token !== planToken || model !== state.model) return;
+        setPlan(plan);
+    } catch {
+        if (token === planToken) setPlan(null);  // the row says why the type is refused
+    }
+}
+
+// ---- the memory bar ----
+
+// Weights, KV cache (and recurrent state) and everything else for the chosen type, in bytes,
+// from the core's memory report (report.memory is for the report's type; per type only the total
+// differs by the weights).
+export function memoryParts(report, f) {
+    const m = report.memory;
+    const kv = (m.kv_bytes ?? 0) + (m.recurrent_bytes ?? 0);
+    const other = m.other_bytes ?? ((m.output_bytes ?? 0) + (m.compute_bytes ?? 0));
+    const weights = Math.max(0, f.memory_bytes - kv - other);
+    return { weights, kv, other, recurrent: m.recurrent_bytes ?? 0, total: f.memory_bytes };
+}
+
+const svgNs = 'http://www.w3.org/2000/svg';
+const svg = (tag, attrs = {}, ...children) => {
+    const node = document.createElementNS(svgNs, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+    node.append(...children);
+    return node;
+};
+
+export function renderMemoryBar() {
+    const box = $('memory-bar');
+    const report = state.memory?.report;
+    const f = report && state.memory.byName.get(currentType());
+    if (!state.model || !f || f.memory_bytes == null) {
+        box.replaceChildren();
+        for (const k of ['weights', 'kv', 'other', 'budget']) delete box.dataset[k];
+        return;
+    }
+    const parts = memoryParts(report, f);
+    const budget = Math.round(Math.max(0, Number($('mem-device').value) || 0) * GiB);
+    Object.assign(box.dataset, { weights: String(parts.weights), kv: String(parts.kv), other: String(parts.other),
+                                 budget: String(budget), type: currentType(), fits: String(parts.total <= budget) });
+    const scale = Math.max(budget, parts.total) || 1;
+    const W = 600, H = 30;
+    const x = (b) => b / scale * W;
+    const segs = [['weights', parts.weights, 'Weights'], ['kv', parts.kv, parts.recurrent ? 'KV cache + recurrent state' : 'KV cache'],
+                  ['other', parts.other, 'Output and compute buffers']];
+    let at = 0;
+    const rects = [];
+    for (const [cls, bytes, label] of segs) {
+        rects.push(svg('rect', { class: `seg ${cls}`, x: x(at).toFixed(2), y: 4, width: Math.max(0, x(bytes)).toFixed(2), height: H - 8, rx: 3 },
+            svg('title', {}, `${label}: ${formatBytes(bytes)}`)));
+        at += bytes;
+    }
+    const over = parts.total > budget;
+    const label = `${currentType()}: weights ${formatBytes(parts.weights)}, ${segs[1][2]} ${formatBytes(parts.kv)}, ` +
+        `output and compute ${formatBytes(parts.other)}; ${formatBytes(parts.total)} of ${formatBytes(budget)} ` +
+        (over ? `(${formatBytes(parts.total - budget)} too much)` : `(${formatBytes(budget - parts.total)} free)`);
+    const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'bar-chart', role: 'img', 'aria-label': label, preserveAspectRatio: 'none' },
+        svg('rect', { class: 'track', x: 0, y: 4, width: x(budget).toFixed(2), height: H - 8, rx: 3 }),
+        ...rects,
+        svg('line', { class: `budget${over ? ' over' : ''}`, x1: x(budget).toFixed(2), x2: x(budget).toFixed(2), y1: 0, y2: H }));
+    const legend = el('ul', { class: 'legend' }, ...segs.map(([cls, bytes, name]) =>
+        el('li', { dataset: { part: cls, bytes: String(bytes) } }, el('span', { class: `swatch ${cls}`, 'aria-hidden': 'true' }),
+           `${name} ${formatBytes(bytes)}`)),
+        el('li', { class: over ? 'bad' : 'good', text: `${formatBytes(parts.total)} of ${formatBytes(budget)} ${over ? '— does not fit' : '— fits'}` }));
+    box.replaceChildren(chart, legend);
+}
+
+// ---- GPU formats ----
+
+export function renderGpuTable() {
+    const model = state.model;
+    const tbody = $('gpu-table').tBodies[0];
+    if (!model || !model.info.tensors.length) { tbody.replaceChildren(); return; }
+    const bpwInput = Number($('exl2-bpw').value);
+    const exl2Bpw = bpwInput >= 2 && bpwInput <= 8 ? bpwInput : kDefaultExl2Bpw;
+    const split = parameterSplit({ params: model.nParams, tensors: model.info.tensors });
+    const report = state.memory?.report;
+    const budget = Math.round(Math.max(0, Number($('mem-device').value) || 0) * GiB);
+    const extra = report ? memoryParts(report, { memory_bytes: 0 }) : null;  // KV cache and buffers do not depend on the format
+    const rows = gpuFormatSizes(split, { exl2Bpw }).map((g) => {
+        const need = extra ? g.bytes + extra.kv + extra.other : null;
+        const fits = need == null ? null : need <= budget;
+        const tr = el('tr', { dataset: { format: g.format, bytes: String(g.bytes), estimate: 'true', ...(fits == null ? {} : { fits: String(fits) }) } },
+            el('th', { scope: 'row' }, g.name, el('span', { class: 'sub', text: g.detail })),
+            el('td', { class: 'num', text: `≈ ${formatBytes(g.bytes)}`, title: `about ${formatInt(g.bytes)} bytes (estimate)` }),
+            el('td', { class: 'num', text: g.bpw.toFixed(2) }),
+            el('td', {}, fits == null ? el('span', { class: 'muted', text: '–' })
+                : el('span', { class: `tag ${fits ? 'fit' : 'nofit'}`, text: fits ? 'fits' : 'too big',
+                               title: `about ${formatBytes(need)} with the KV cache and buffers` })),
+            el('td', { class: 'note', text: g.hardware }));
+        return tr;
+    });
+    tbody.replaceChildren(...rows);
+}
+
+export function initChoice() {
+    initCopyButtons();
+    $('bar-type').addEventListener('change', () => {
+        const sel = $('type-select');
+        sel.value = $('bar-type').value;
+        sel.dispatchEvent(new Event('change'));
+    });
+    $('exl2-bpw').addEventListener('input', renderGpuTable);
+    $('mem-preset').addEventListener('change', () => {
+        const v = $('mem-preset').value;
+        if (!v) return;
+        $('mem-device').value = String(parseFloat(v));
+        $('mem-device').dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    $('mem-device').addEventListener('input', (ev) => {
+        if (!ev.isTrusted) return;
+        const v = Number($('mem-device').value);
+        const preset = [...$('mem-preset').options].find((o) => o.value && parseFloat(o.value) === v);
+        $('mem-preset').value = preset ? preset.value : '';
+    });
+}

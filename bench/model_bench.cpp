@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "format/gguf_reader.h"
+#include "io/gguf_file.h"
 #include "quant/quantize.h"
 
 namespace {

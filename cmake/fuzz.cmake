@@ -3,19 +3,18 @@
 # scripts/fuzz.sh does this and runs every target. Every tests/fuzz/fuzz_*.cpp is a target
 # (fuzz_gguf_reader, fuzz_quantize_pipeline, fuzz_kernels_differential).
 set(FUZZ_FLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O2)
-add_library(gguf_squash_core_fuzz STATIC ${CORE_SOURCES} ${NATIVE_ISA_SOURCES})
-target_include_directories(gguf_squash_core_fuzz PUBLIC ${CMAKE_SOURCE_DIR}/core)
-target_compile_options(gguf_squash_core_fuzz PUBLIC -fsanitize=fuzzer-no-link,address,undefined -g -O2)
+set(FUZZ_QUANT_DEFINITIONS)
 if(GGUF_SQUASH_X86)
-  target_compile_definitions(gguf_squash_core_fuzz PUBLIC GGUF_SQUASH_HAVE_X86_KERNELS=1)
+  set(FUZZ_QUANT_DEFINITIONS GGUF_SQUASH_HAVE_X86_KERNELS=1)
 endif()
-find_package(Threads REQUIRED)
-target_link_libraries(gguf_squash_core_fuzz PUBLIC Threads::Threads)
+gguf_squash_core_layers(_fuzz QUANT_SOURCES ${NATIVE_ISA_SOURCES}
+  QUANT_DEFINITIONS ${FUZZ_QUANT_DEFINITIONS}
+  PUBLIC_OPTIONS -fsanitize=fuzzer-no-link,address,undefined -g -O2)
 file(GLOB FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.cpp)
 foreach(src ${FUZZ_SOURCES})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
   target_compile_options(${name} PRIVATE ${FUZZ_FLAGS})
   target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(${name} PRIVATE gguf_squash_core_fuzz)
+  target_link_libraries(${name} PRIVATE gguf_squash_core_fuzz gguf_squash_io_fuzz)
 endforeach()

@@ -1,4 +1,4 @@
-# Native build: the core library with every x86 kernel compiled in (each ISA file gets its own
+# Native build: the core libraries with every x86 kernel compiled in (each ISA file gets its own
 # target flags, and the dispatcher picks one at run time), the CLI, tests and benchmarks.
 set(NATIVE_ISA_SOURCES)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
@@ -15,21 +15,16 @@ if(GGUF_SQUASH_FUZZ)
   return()
 endif()
 
-add_library(gguf_squash_core STATIC ${CORE_SOURCES} ${NATIVE_ISA_SOURCES})
-target_include_directories(gguf_squash_core PUBLIC ${CMAKE_SOURCE_DIR}/core)
+set(NATIVE_QUANT_DEFINITIONS)
 if(GGUF_SQUASH_X86)
-  target_compile_definitions(gguf_squash_core PUBLIC GGUF_SQUASH_HAVE_X86_KERNELS=1)
+  set(NATIVE_QUANT_DEFINITIONS GGUF_SQUASH_HAVE_X86_KERNELS=1)
 endif()
-find_package(Threads REQUIRED)
-target_link_libraries(gguf_squash_core PUBLIC Threads::Threads)
+gguf_squash_core_layers("" QUANT_SOURCES ${NATIVE_ISA_SOURCES}
+  QUANT_DEFINITIONS ${NATIVE_QUANT_DEFINITIONS})
 
 find_package(CURL QUIET)
 add_executable(gguf-squash ${CLI_SOURCES})
-target_link_libraries(gguf-squash PRIVATE gguf_squash_core)
-find_package(nlohmann_json 3 QUIET)
-if(nlohmann_json_FOUND)
-  target_link_libraries(gguf-squash PRIVATE nlohmann_json::nlohmann_json)
-endif()
+target_link_libraries(gguf-squash PRIVATE gguf_squash_core gguf_squash_io)
 if(CURL_FOUND)
   target_link_libraries(gguf-squash PRIVATE CURL::libcurl)
   target_compile_definitions(gguf-squash PRIVATE GGUF_SQUASH_HAVE_CURL=1)
@@ -38,7 +33,9 @@ endif()
 enable_testing()
 find_package(GTest REQUIRED)
 add_executable(gguf_squash_tests ${TEST_SOURCES})
-target_link_libraries(gguf_squash_tests PRIVATE gguf_squash_core GTest::gtest GTest::gtest_main)
+target_link_libraries(gguf_squash_tests PRIVATE gguf_squash_core gguf_squash_io GTest::gtest
+  GTest::gtest_main)
+find_package(nlohmann_json 3 QUIET)
 if(nlohmann_json_FOUND)
   target_link_libraries(gguf_squash_tests PRIVATE nlohmann_json::nlohmann_json)
 endif()
@@ -52,7 +49,7 @@ file(GLOB BENCH_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/bench/*.cpp)
 find_package(benchmark QUIET)
 if(benchmark_FOUND AND BENCH_SOURCES)
   add_executable(gguf_squash_bench ${BENCH_SOURCES})
-  target_link_libraries(gguf_squash_bench PRIVATE gguf_squash_core benchmark::benchmark)
+  target_link_libraries(gguf_squash_bench PRIVATE gguf_squash_core gguf_squash_io benchmark::benchmark)
 endif()
 
 # Synthetic llama-style models for benchmarks and large-file tests (scripts/make-bench-model).

@@ -39,14 +39,13 @@ endif()
 foreach(variant simd base)
   set(lib gguf_squash_core_${variant})
   if(variant STREQUAL "simd")
-    add_library(${lib} STATIC ${CORE_SOURCES} ${WASM128_SOURCES})
-    # PRIVATE: only the core needs SIMD; the tests and bindings compile once for both variants.
-    target_compile_options(${lib} PRIVATE -msimd128)
-    target_compile_definitions(${lib} PRIVATE GGUF_SQUASH_HAVE_WASM128_KERNELS=1)
+    # Every layer gets -msimd128 (PRIVATE: the tests and bindings compile once for both
+    # variants); only the quant layer gets the wasm128 kernels.
+    gguf_squash_core_layers(_${variant} QUANT_SOURCES ${WASM128_SOURCES}
+      QUANT_DEFINITIONS GGUF_SQUASH_HAVE_WASM128_KERNELS=1 PRIVATE_OPTIONS -msimd128)
   else()
-    add_library(${lib} STATIC ${CORE_SOURCES})
+    gguf_squash_core_layers(_${variant})
   endif()
-  target_include_directories(${lib} PUBLIC ${CMAKE_SOURCE_DIR}/core)
 
   if(BINDING_SOURCES)
     add_executable(gguf_squash_${variant} ${BINDING_SOURCES})
@@ -57,7 +56,7 @@ foreach(variant simd base)
 
   if(TARGET gguf_squash_test_objects)
     add_executable(gguf_squash_tests_${variant} $<TARGET_OBJECTS:gguf_squash_test_objects>)
-    target_link_libraries(gguf_squash_tests_${variant} PRIVATE ${lib} gtest_wasm)
+    target_link_libraries(gguf_squash_tests_${variant} PRIVATE ${lib} gguf_squash_io_${variant} gtest_wasm)
     target_link_options(gguf_squash_tests_${variant} PRIVATE
       -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sEXIT_RUNTIME=1
       --pre-js ${CMAKE_SOURCE_DIR}/tests/wasm_test_pre.js)

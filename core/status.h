@@ -28,7 +28,6 @@ class status {
 public:
     status() = default;
     status(status_code code, std::string message) : code_(code), message_(std::move(message)) {}
-    static status ok_status() { return {}; }
 
     bool ok() const { return code_ == status_code::ok; }
     explicit operator bool() const { return ok(); }
@@ -58,7 +57,6 @@ public:
     const T* operator->() const { return &value(); }
     T& operator*() { return value(); }
     const status& error() const { return std::get<1>(v_); }
-    status take_status() const { return ok() ? status{} : std::get<1>(v_); }
 
 private:
     std::variant<T, status> v_;

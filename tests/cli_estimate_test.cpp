@@ -20,11 +20,11 @@
 namespace gguf_squash {
 namespace {
 
-using run_result = testing::shell_result;
+using run_result = test_support::shell_result;
 
 run_result run(const std::string& args, const std::string& cwd = "") {
-    const std::string prefix = cwd.empty() ? "" : "cd " + testing::shell_quote(cwd) + " && ";
-    return testing::run_shell(prefix + testing::shell_quote(GGUF_SQUASH_CLI) + " estimate " + args);
+    const std::string prefix = cwd.empty() ? "" : "cd " + test_support::shell_quote(cwd) + " && ";
+    return test_support::run_shell(prefix + test_support::shell_quote(GGUF_SQUASH_CLI) + " estimate " + args);
 }
 
 uint64_t size_of(const nlohmann::json& j, const std::string& name) {
@@ -34,15 +34,15 @@ uint64_t size_of(const nlohmann::json& j, const std::string& name) {
 }
 
 TEST(CliEstimate, ReferenceSizesPlainAndWithImatrix) {
-    const run_result plain = run("--json llama-gqa.gguf", testing::models_dir());
+    const run_result plain = run("--json llama-gqa.gguf", test_support::models_dir());
     ASSERT_EQ(plain.status, 0) << plain.err;
     const nlohmann::json p = nlohmann::json::parse(plain.out);
     const run_result with =
-        run("--json --imatrix llama-gqa.imatrix.gguf llama-gqa.gguf", testing::models_dir());
+        run("--json --imatrix llama-gqa.imatrix.gguf llama-gqa.gguf", test_support::models_dir());
     ASSERT_EQ(with.status, 0) << with.err;
     const nlohmann::json w = nlohmann::json::parse(with.out);
     int checked = 0, refusals = 0;
-    for (const auto& run : testing::reference_runs()) {
+    for (const auto& run : test_support::reference_runs()) {
         SCOPED_TRACE(run.name);
         if (run.args.empty()) {
             if (run.refused()) {
@@ -64,14 +64,14 @@ TEST(CliEstimate, ReferenceSizesPlainAndWithImatrix) {
     EXPECT_EQ(checked, 27 + 32);
     EXPECT_EQ(refusals, 9);
     // The text table lists the same sizes.
-    const run_result text = run("llama-gqa.gguf", testing::models_dir());
+    const run_result text = run("llama-gqa.gguf", test_support::models_dir());
     ASSERT_EQ(text.status, 0);
     EXPECT_NE(text.out.find(std::to_string(size_of(p, "Q4_K_M"))), std::string::npos);
 }
 
 TEST(CliEstimate, MemoryOptions) {
     const run_result r =
-        run("--json --ctx 4096 --kv-type q4_0 --memory 0.02 llama-gqa.gguf", testing::models_dir());
+        run("--json --ctx 4096 --kv-type q4_0 --memory 0.02 llama-gqa.gguf", test_support::models_dir());
     ASSERT_EQ(r.status, 0) << r.err;
     const nlohmann::json j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["memory"]["kv_type"], "q4_0");
@@ -83,11 +83,11 @@ TEST(CliEstimate, MemoryOptions) {
         if (f["fits"] == false) some_not = true;
     }
     EXPECT_TRUE(some_fit && some_not);
-    EXPECT_EQ(run("--kv-type q5_0 llama-gqa.gguf", testing::models_dir()).status, 2);
-    EXPECT_EQ(run("--ctx 0 llama-gqa.gguf", testing::models_dir()).status, 2);
-    EXPECT_EQ(run("--memory -1 llama-gqa.gguf", testing::models_dir()).status, 2);
-    EXPECT_EQ(run("", testing::models_dir()).status, 2);
-    const run_result missing = run("no-such.gguf", testing::models_dir());
+    EXPECT_EQ(run("--kv-type q5_0 llama-gqa.gguf", test_support::models_dir()).status, 2);
+    EXPECT_EQ(run("--ctx 0 llama-gqa.gguf", test_support::models_dir()).status, 2);
+    EXPECT_EQ(run("--memory -1 llama-gqa.gguf", test_support::models_dir()).status, 2);
+    EXPECT_EQ(run("", test_support::models_dir()).status, 2);
+    const run_result missing = run("no-such.gguf", test_support::models_dir());
     EXPECT_EQ(missing.status, 1);
     EXPECT_NE(missing.err.find("no-such.gguf"), std::string::npos);
     EXPECT_EQ(run("--help").status, 0);
@@ -157,29 +157,29 @@ http_stats parse_stats(const std::string& err) {
 constexpr uint64_t kFirstRead = 256 * 1024;  // core/cli/http_range_reader.h
 
 TEST(CliEstimate, UrlGivesTheFileResultReadingOnlyTheHeader) {
-    static_server server(testing::models_dir());
+    static_server server(test_support::models_dir());
     ASSERT_GT(server.pid, 0) << "could not start scripts/static-server.mjs";
     for (const std::string& args :
          {std::string("--json"), std::string("--json --ctx 8192 --kv-type q8_0 --memory 0.03"),
           std::string("")}) {
         SCOPED_TRACE(args);
-        const run_result file = run(args + " llama-gqa.gguf", testing::models_dir());
+        const run_result file = run(args + " llama-gqa.gguf", test_support::models_dir());
         const run_result url = run("--stats " + args + " " + server.url("llama-gqa.gguf"));
         ASSERT_EQ(file.status, 0) << file.err;
         ASSERT_EQ(url.status, 0) << url.err;
         EXPECT_EQ(url.out, file.out);
         const http_stats s = parse_stats(url.err);
-        const gguf_header& h = testing::reference_input_header();
+        const gguf_header& h = test_support::reference_input_header();
         EXPECT_EQ(s.header, h.data_offset);
         EXPECT_EQ(s.requests, 1);  // a ~90 KB header arrives in the first read
         EXPECT_LE(s.bytes, h.data_offset + kFirstRead);
     }
     // With the imatrix (a local file) too.
     const run_result file =
-        run("--json --imatrix llama-gqa.imatrix.gguf llama-gqa.gguf", testing::models_dir());
+        run("--json --imatrix llama-gqa.imatrix.gguf llama-gqa.gguf", test_support::models_dir());
     const run_result url =
         run("--json --imatrix llama-gqa.imatrix.gguf " + server.url("llama-gqa.gguf"),
-            testing::models_dir());
+            test_support::models_dir());
     EXPECT_EQ(url.out, file.out);
     // A missing file and a server error are one-line errors.
     const run_result missing = run(server.url("missing.gguf"));
@@ -205,7 +205,7 @@ TEST(CliEstimate, LargeHeaderGrowsReadsAndStopsAtTheHeader) {
 
 TEST(CliEstimate, SplitModelOverHttp) {
     // llama-gqa cut into 3 shards (headers and zero-filled data of the right size).
-    const gguf_header& src = testing::reference_input_header();
+    const gguf_header& src = test_support::reference_input_header();
     result<std::vector<gguf_header>> shards =
         split_gguf_header(src, shards_by_tensor_count(src, 32));
     ASSERT_TRUE(shards.ok()) << shards.error().message();
@@ -224,7 +224,7 @@ TEST(CliEstimate, SplitModelOverHttp) {
     }
     static_server server(dir);
     ASSERT_GT(server.pid, 0);
-    const run_result whole = run("--json llama-gqa.gguf", testing::models_dir());
+    const run_result whole = run("--json llama-gqa.gguf", test_support::models_dir());
     const run_result url = run("--stats --json " + server.url("gqa-00001-of-00003.gguf"));
     ASSERT_EQ(url.status, 0) << url.err;
     EXPECT_EQ(parse_stats(url.err).requests, 3);

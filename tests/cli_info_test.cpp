@@ -12,14 +12,15 @@
 #include "gguf_fixture_files.h"
 #include "cli_test_support.h"
 #include "gguf_malformed_cases.h"
+#include "io/gguf_file.h"
 
 namespace gguf_squash {
 namespace {
 
-using run_result = testing::shell_result;
+using run_result = test_support::shell_result;
 
 run_result run(const std::string& args, const std::string& prefix = "") {
-    return testing::run_shell(prefix + testing::shell_quote(GGUF_SQUASH_CLI) + " " + args);
+    return test_support::run_shell(prefix + test_support::shell_quote(GGUF_SQUASH_CLI) + " " + args);
 }
 
 std::string quoted(const std::string& path) {
@@ -27,12 +28,12 @@ std::string quoted(const std::string& path) {
 }
 
 TEST(CliInfo, JsonIsTheLibrarysObject) {
-    for (const std::string& rel : testing::fixture_gguf_files()) {
+    for (const std::string& rel : test_support::fixture_gguf_files()) {
         SCOPED_TRACE(rel);
-        const run_result r = run("info --json " + quoted(testing::fixture_path(rel)));
+        const run_result r = run("info --json " + quoted(test_support::fixture_path(rel)));
         ASSERT_EQ(r.status, 0) << r.err;
         EXPECT_TRUE(r.err.empty());
-        result<gguf_header> h = read_gguf_header_file(testing::fixture_path(rel));
+        result<gguf_header> h = read_gguf_header_file(test_support::fixture_path(rel));
         ASSERT_TRUE(h.ok());
         EXPECT_TRUE(r.out == gguf_header_to_json(*h) + "\n");
         EXPECT_TRUE(nlohmann::json::accept(r.out));
@@ -40,8 +41,8 @@ TEST(CliInfo, JsonIsTheLibrarysObject) {
 }
 
 TEST(CliInfo, TextForSeveralFiles) {
-    const run_result r = run("info " + quoted(testing::fixture_path("models/llama-gqa.gguf")) +
-                             " " + quoted(testing::fixture_path("vocab/ggml-vocab-qwen2.gguf")));
+    const run_result r = run("info " + quoted(test_support::fixture_path("models/llama-gqa.gguf")) +
+                             " " + quoted(test_support::fixture_path("vocab/ggml-vocab-qwen2.gguf")));
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("llama-gqa.gguf:\nGGUF version 3, alignment 32"), std::string::npos);
     EXPECT_NE(r.out.find("21 metadata keys, 75 tensors"), std::string::npos);
@@ -52,8 +53,8 @@ TEST(CliInfo, TextForSeveralFiles) {
 
 TEST(CliInfo, JsonForSeveralFilesIsOneObjectPerLine) {
     const run_result r =
-        run("info " + quoted(testing::fixture_path("models/llama-gqa.gguf")) + " --json " +
-            quoted(testing::fixture_path("vocab/ggml-vocab-gpt-2.gguf")));
+        run("info " + quoted(test_support::fixture_path("models/llama-gqa.gguf")) + " --json " +
+            quoted(test_support::fixture_path("vocab/ggml-vocab-gpt-2.gguf")));
     ASSERT_EQ(r.status, 0) << r.err;
     const size_t nl = r.out.find('\n');
     ASSERT_NE(nl, std::string::npos);
@@ -63,7 +64,7 @@ TEST(CliInfo, JsonForSeveralFilesIsOneObjectPerLine) {
 
 TEST(CliInfo, UsageErrorsExitTwo) {
     EXPECT_EQ(run("info").status, 2);
-    EXPECT_EQ(run("info --bogus " + quoted(testing::fixture_path("models/llama-gqa.gguf"))).status,
+    EXPECT_EQ(run("info --bogus " + quoted(test_support::fixture_path("models/llama-gqa.gguf"))).status,
               2);
     EXPECT_EQ(run("info --help").status, 0);
 }
@@ -83,11 +84,11 @@ TEST(CliInfo, EveryMalformedFileRefusedWithOneLine) {
 #else
     const std::string prefix = "ulimit -v 2000000; timeout 10 ";
 #endif
-    for (const testing::malformed_case& c : testing::malformed_cases()) {
+    for (const test_support::malformed_case& c : test_support::malformed_cases()) {
         SCOPED_TRACE(c.name);
-        const testing::gguf_bytes g = c.build();
+        const test_support::gguf_bytes g = c.build();
         const run_result r =
-            run("info --json " + quoted(testing::fixture_path("malformed/" + c.name + ".gguf")),
+            run("info --json " + quoted(test_support::fixture_path("malformed/" + c.name + ".gguf")),
                 prefix);
         EXPECT_EQ(r.status, 1) << r.err;
         EXPECT_TRUE(r.out.empty());
@@ -100,8 +101,8 @@ TEST(CliInfo, EveryMalformedFileRefusedWithOneLine) {
 }
 
 TEST(CliInfo, OneBadFileAmongGoodOnesExitsOne) {
-    const run_result r = run("info " + quoted(testing::fixture_path("malformed/bad_magic.gguf")) +
-                             " " + quoted(testing::fixture_path("models/llama-gqa.gguf")));
+    const run_result r = run("info " + quoted(test_support::fixture_path("malformed/bad_magic.gguf")) +
+                             " " + quoted(test_support::fixture_path("models/llama-gqa.gguf")));
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.out.find("75 tensors"), std::string::npos);
     EXPECT_NE(r.err.find("magic at byte offset 0"), std::string::npos);

@@ -19,13 +19,13 @@ namespace gguf_squash {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::shell_quote;
-using testing::temp_dir;
-using testing::reference_run;
+using test_support::shell_quote;
+using test_support::temp_dir;
+using test_support::reference_run;
 
 // Runs `gguf-squash quantize ARGS` in the fixture folder; returns the exit status.
 int run_cli(const std::vector<std::string>& args, const std::string& prefix = "") {
-    std::string cmd = "cd " + shell_quote(testing::models_dir()) + " && " + prefix +
+    std::string cmd = "cd " + shell_quote(test_support::models_dir()) + " && " + prefix +
                       shell_quote(GGUF_SQUASH_CLI) + " quantize";
     for (const auto& a : args) cmd += " " + shell_quote(a);
     cmd += " >/dev/null 2>&1";
@@ -34,12 +34,12 @@ int run_cli(const std::vector<std::string>& args, const std::string& prefix = ""
 }
 
 std::string file_sha(const fs::path& p) {
-    std::vector<uint8_t> b = testing::read_all(p);
-    return testing::sha256_hex(b.data(), b.size());
+    std::vector<uint8_t> b = test_support::read_all(p);
+    return test_support::sha256_hex(b.data(), b.size());
 }
 
 const reference_run& find_run(const std::string& name) {
-    for (const auto& r : testing::reference_runs()) {
+    for (const auto& r : test_support::reference_runs()) {
         if (r.name == name) return r;
     }
     static reference_run none;
@@ -78,7 +78,7 @@ TEST(CliQuantize, RepresentativeRunsAreByteIdentical) {
 TEST(CliQuantize, RefusalsLeaveNoFile) {
     temp_dir dir;
     int refused = 0, total = 0;
-    for (const auto& run : testing::reference_runs()) {
+    for (const auto& run : test_support::reference_runs()) {
         if (!run.refused()) continue;
         SCOPED_TRACE(run.name);
         ++total;
@@ -105,7 +105,7 @@ TEST(CliQuantize, ThreadCountDoesNotChangeBytes) {
 
 TEST(CliQuantize, TruncatedInputLeavesNoFile) {
     temp_dir dir;
-    std::vector<uint8_t> in = testing::read_all(testing::models_dir() + "/llama-gqa.gguf");
+    std::vector<uint8_t> in = test_support::read_all(test_support::models_dir() + "/llama-gqa.gguf");
     ASSERT_FALSE(in.empty());
     const fs::path cut = dir.path / "cut.gguf";
     FILE* f = std::fopen(cut.c_str(), "wb");
@@ -138,7 +138,7 @@ TEST(CliQuantize, SigtermLeavesNoFile) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-        if (::chdir(testing::models_dir().c_str()) != 0) ::_exit(99);
+        if (::chdir(test_support::models_dir().c_str()) != 0) ::_exit(99);
         std::freopen("/dev/null", "w", stdout);
         std::freopen("/dev/null", "w", stderr);
         ::execl(GGUF_SQUASH_CLI, GGUF_SQUASH_CLI, "quantize", "--imatrix", "llama-gqa.imatrix.gguf",
@@ -177,7 +177,7 @@ TEST(CliQuantize, HelpListsTypesAndDefaultOutputName) {
     }
     // IN TYPE: the output is named ggml-model-TYPE.gguf next to the input.
     const fs::path in = dir.path / "m.gguf";
-    fs::copy_file(testing::models_dir() + "/llama-gqa.gguf", in);
+    fs::copy_file(test_support::models_dir() + "/llama-gqa.gguf", in);
     EXPECT_EQ(run_cli({in.string(), "q8_0", "1"}), 0);
     EXPECT_EQ(file_sha(dir.path / "ggml-model-Q8_0.gguf"), find_run("Q8_0").file_sha256);
 }

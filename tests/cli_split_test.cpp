@@ -27,20 +27,20 @@ namespace gguf_squash {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::shell_quote;
-using testing::temp_dir;
-using testing::reference_run;
+using test_support::shell_quote;
+using test_support::temp_dir;
+using test_support::reference_run;
 
 // Runs `gguf-squash quantize ARGS` in the fixture folder (imatrix paths as recorded there).
 int run_cli(const std::vector<std::string>& args, std::string* stderr_text = nullptr) {
     std::string cmd =
-        "cd " + shell_quote(testing::models_dir()) + " && " + shell_quote(GGUF_SQUASH_CLI) + " quantize";
+        "cd " + shell_quote(test_support::models_dir()) + " && " + shell_quote(GGUF_SQUASH_CLI) + " quantize";
     for (const auto& a : args) cmd += " " + shell_quote(a);
     const std::string err = "/tmp/gs-cli-split-stderr-" + std::to_string(::getpid());
     cmd += " >/dev/null 2>" + shell_quote(err);
     const int rc = std::system(cmd.c_str());
     if (stderr_text) {
-        std::vector<uint8_t> b = testing::read_all(err);
+        std::vector<uint8_t> b = test_support::read_all(err);
         stderr_text->assign(b.begin(), b.end());
     }
     std::remove(err.c_str());
@@ -48,15 +48,15 @@ int run_cli(const std::vector<std::string>& args, std::string* stderr_text = nul
 }
 
 const reference_run& find_run(const std::string& name) {
-    for (const auto& r : testing::reference_runs())
+    for (const auto& r : test_support::reference_runs())
         if (r.name == name) return r;
     static reference_run none;
     return none;
 }
 
 std::string file_sha(const fs::path& p) {
-    std::vector<uint8_t> b = testing::read_all(p);
-    return testing::sha256_hex(b.data(), b.size());
+    std::vector<uint8_t> b = test_support::read_all(p);
+    return test_support::sha256_hex(b.data(), b.size());
 }
 
 std::map<std::string, std::string> tensor_data(const std::vector<uint8_t>& file) {
@@ -72,8 +72,8 @@ std::map<std::string, std::string> tensor_data(const std::vector<uint8_t>& file)
 
 // 3 shards of 25 tensors in `dir`, named m-0000K-of-00003.gguf.
 std::vector<std::string> make_shards(const temp_dir& dir) {
-    const gguf_header& input = testing::reference_input_header();
-    return testing::write_llama_gqa_shards(shards_by_tensor_count(input, 25),
+    const gguf_header& input = test_support::reference_input_header();
+    return test_support::write_llama_gqa_shards(shards_by_tensor_count(input, 25),
                                            (dir.path / "m").string());
 }
 
@@ -118,7 +118,7 @@ TEST(CliSplit, KeepSplitWritesOneFilePerShard) {
     args.insert(args.end(), {shards[0], single.string(), run.ftype, "2"});
     ASSERT_EQ(run_cli(args), 0);
     ASSERT_EQ(file_sha(single), run.file_sha256);
-    const std::vector<uint8_t> single_bytes = testing::read_all(single);
+    const std::vector<uint8_t> single_bytes = test_support::read_all(single);
     result<gguf_header> single_header = read_gguf_header(single_bytes.data(), single_bytes.size());
     ASSERT_TRUE(single_header.ok());
     const std::map<std::string, std::string> expected = tensor_data(single_bytes);
@@ -135,7 +135,7 @@ TEST(CliSplit, KeepSplitWritesOneFilePerShard) {
         SCOPED_TRACE(f);
         const std::string path = gguf_split_path((dir.path / "q").string(), f, 3);
         ASSERT_TRUE(fs::exists(path)) << path;
-        const std::vector<uint8_t> bytes = testing::read_all(path);
+        const std::vector<uint8_t> bytes = test_support::read_all(path);
         result<gguf_header> h = read_gguf_header(bytes.data(), bytes.size());
         ASSERT_TRUE(h.ok()) << h.error().message();
         ASSERT_GE(h->kv.size(), 3u);
@@ -187,7 +187,7 @@ TEST(CliSplit, BadShardSetsLeaveNoFile) {
     // A NaN weight in the last shard: with --keep-split, output shards 1 and 2 are complete
     // before shard 3 fails, and still nothing is left.
     {
-        std::vector<uint8_t> last = testing::read_all(shards[2]);
+        std::vector<uint8_t> last = test_support::read_all(shards[2]);
         result<gguf_header> h = read_gguf_header(last.data(), last.size());
         ASSERT_TRUE(h.ok());
         const gguf_tensor_info* weight = nullptr;
@@ -209,7 +209,7 @@ TEST(CliSplit, BadShardSetsLeaveNoFile) {
     }
 
     // The last shard cut short: refused when the shards are read.
-    std::vector<uint8_t> last = testing::read_all(shards[2]);
+    std::vector<uint8_t> last = test_support::read_all(shards[2]);
     {
         FILE* f = std::fopen(shards[2].c_str(), "wb");
         std::fwrite(last.data(), 1, last.size() - 1000, f);

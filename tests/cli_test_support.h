@@ -17,7 +17,7 @@
 #include <system_error>
 #include <vector>
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 // `s` as one POSIX shell word.
 inline std::string shell_quote(const std::string& s) {
@@ -77,4 +77,4 @@ inline shell_result run_shell(const std::string& cmd) {
     return r;
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

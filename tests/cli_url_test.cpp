@@ -22,13 +22,13 @@ namespace {
 std::string file_sha(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::vector<char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return testing::sha256_hex(b.data(), b.size());
+    return test_support::sha256_hex(b.data(), b.size());
 }
 
-const testing::reference_run& find_run(const std::string& name) {
-    for (const auto& r : testing::reference_runs())
+const test_support::reference_run& find_run(const std::string& name) {
+    for (const auto& r : test_support::reference_runs())
         if (r.name == name) return r;
-    static testing::reference_run none;
+    static test_support::reference_run none;
     ADD_FAILURE() << "no reference run " << name;
     return none;
 }
@@ -37,9 +37,9 @@ const testing::reference_run& find_run(const std::string& name) {
 struct hub_emulator {
     pid_t pid = -1;
     int port = 0;
-    testing::temp_dir root;
+    test_support::temp_dir root;
     hub_emulator() {
-        const std::string models = testing::models_dir();
+        const std::string models = test_support::models_dir();
         for (const char* repo : {"test/llama-gqa", "test/gated"}) {
             std::filesystem::create_directories(root.path / repo);
             for (const char* f : {"llama-gqa.gguf", "llama-gqa.imatrix.gguf"}) {
@@ -84,47 +84,47 @@ struct hub_emulator {
     }
     void faults(const std::string& json) const {
         const std::string cmd = "curl -sf -o /dev/null -X POST --data " +
-                                testing::shell_quote(json) + " " + hub() + "/_emulator/faults";
+                                test_support::shell_quote(json) + " " + hub() + "/_emulator/faults";
         ASSERT_EQ(std::system(cmd.c_str()), 0);
     }
     // The one-shot faults fired (each clears itself when it has).
     bool faults_cleared() const {
         const nlohmann::json armed = nlohmann::json::parse(
-            testing::run_shell("curl -sf " + hub() + "/_emulator/faults").out);
+            test_support::run_shell("curl -sf " + hub() + "/_emulator/faults").out);
         for (const char* k : {"dropAfterBytes", "stallAfterBytes", "status503Once"})
             if (armed.contains(k)) return false;
         return true;
     }
     nlohmann::json stats() const {
         return nlohmann::json::parse(
-            testing::run_shell("curl -sf " + hub() + "/_emulator/stats").out);
+            test_support::run_shell("curl -sf " + hub() + "/_emulator/stats").out);
     }
 };
 
-testing::shell_result quantize(const testing::temp_dir& dir, const std::string& args,
+test_support::shell_result quantize(const test_support::temp_dir& dir, const std::string& args,
                                const std::string& env = "") {
-    return testing::run_shell("cd " + testing::shell_quote(dir.path.string()) + " && " + env + " " +
-                              testing::shell_quote(GGUF_SQUASH_CLI) + " quantize " + args);
+    return test_support::run_shell("cd " + test_support::shell_quote(dir.path.string()) + " && " + env + " " +
+                              test_support::shell_quote(GGUF_SQUASH_CLI) + " quantize " + args);
 }
 
 TEST(CliUrl, QuantizeThroughFaultsEqualsReference) {
     hub_emulator emu;
     ASSERT_GT(emu.pid, 0) << "the emulator did not start";
-    const uint64_t size = std::filesystem::file_size(testing::models_dir() + "/llama-gqa.gguf");
+    const uint64_t size = std::filesystem::file_size(test_support::models_dir() + "/llama-gqa.gguf");
     const uint64_t imatrix_size =
-        std::filesystem::file_size(testing::models_dir() + "/llama-gqa.imatrix.gguf");
+        std::filesystem::file_size(test_support::models_dir() + "/llama-gqa.imatrix.gguf");
     struct item {
         std::string args, out, ref;
         uint64_t fetched_max;
     };
     const std::string model = emu.url("test/llama-gqa", "llama-gqa.gguf");
     const std::string imatrix = emu.url("test/llama-gqa", "llama-gqa.imatrix.gguf");
-    const testing::reference_run& q4 = find_run("Q4_K_M");
-    const testing::reference_run& iq2 = find_run("IQ2_XXS+imatrix");
+    const test_support::reference_run& q4 = find_run("Q4_K_M");
+    const test_support::reference_run& iq2 = find_run("IQ2_XXS+imatrix");
     // The source header's size: the reference records the output's; the input's is read by info.
-    const testing::shell_result info =
-        testing::run_shell(testing::shell_quote(GGUF_SQUASH_CLI) + " info --json " +
-                           testing::shell_quote(testing::models_dir() + "/llama-gqa.gguf"));
+    const test_support::shell_result info =
+        test_support::run_shell(test_support::shell_quote(GGUF_SQUASH_CLI) + " info --json " +
+                           test_support::shell_quote(test_support::models_dir() + "/llama-gqa.gguf"));
     ASSERT_EQ(info.status, 0);
     const uint64_t header = nlohmann::json::parse(info.out)["data_offset"];
     const uint64_t bound = size + header + size / 50;
@@ -133,10 +133,10 @@ TEST(CliUrl, QuantizeThroughFaultsEqualsReference) {
                            {"--imatrix " + imatrix + " " + model + " IQ2_XXS 1",
                             "ggml-model-IQ2_XXS.gguf", iq2.file_sha256, bound + imatrix_size}}) {
         SCOPED_TRACE(it.args);
-        testing::temp_dir dir;
+        test_support::temp_dir dir;
         const nlohmann::json before = emu.stats();
         emu.faults(R"({"dropAfterBytes": 3000000, "status503Once": true})");
-        const testing::shell_result r = quantize(dir, it.args);
+        const test_support::shell_result r = quantize(dir, it.args);
         ASSERT_EQ(r.status, 0) << r.err;
         EXPECT_EQ(dir.files(), std::vector<std::string>{it.out});
         EXPECT_EQ(file_sha(dir.path / it.out), it.ref);
@@ -171,17 +171,17 @@ TEST(CliUrl, ErrorsNameTheCauseAndLeaveNothing) {
               "", "none.imatrix: not found (HTTP 404)"},
          }) {
         SCOPED_TRACE(it.faults + " " + it.args);
-        testing::temp_dir dir;
+        test_support::temp_dir dir;
         emu.faults(it.faults);
-        const testing::shell_result r = quantize(dir, it.args, it.env);
+        const test_support::shell_result r = quantize(dir, it.args, it.env);
         EXPECT_EQ(r.status, 1) << r.err;
         EXPECT_NE(r.err.find(it.message), std::string::npos) << r.err;
         EXPECT_TRUE(dir.files().empty());
     }
     emu.faults("{}");
     // The token opens the gated repo, and is never sent to the CDN the Hub redirects to.
-    testing::temp_dir dir;
-    const testing::shell_result ok = quantize(dir, gated + " Q8_0", "HF_TOKEN=hf_test_token");
+    test_support::temp_dir dir;
+    const test_support::shell_result ok = quantize(dir, gated + " Q8_0", "HF_TOKEN=hf_test_token");
     ASSERT_EQ(ok.status, 0) << ok.err;
     EXPECT_EQ(file_sha(dir.path / "ggml-model-Q8_0.gguf"), find_run("Q8_0").file_sha256);
     EXPECT_EQ(emu.stats()["authorizationSeenByCdn"], 0);
@@ -190,9 +190,9 @@ TEST(CliUrl, ErrorsNameTheCauseAndLeaveNothing) {
 TEST(CliUrl, StallResumes) {
     hub_emulator emu;
     ASSERT_GT(emu.pid, 0) << "the emulator did not start";
-    testing::temp_dir dir;
+    test_support::temp_dir dir;
     emu.faults(R"({"stallAfterBytes": 5000000, "stallMs": 20000})");
-    const testing::shell_result r =
+    const test_support::shell_result r =
         quantize(dir, emu.url("test/llama-gqa", "llama-gqa.gguf") + " Q4_K_M 2",
                  "GGUF_SQUASH_HTTP_STALL_SECONDS=1");
     ASSERT_EQ(r.status, 0) << r.err;

@@ -18,7 +18,7 @@
 #include "format/gguf_reader.h"
 #include "format/gguf_writer.h"
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 struct arch_test_model {
     std::string name;  // file stem: the recorder's key
@@ -354,4 +354,4 @@ inline bool write_arch_model_file(const gguf_header& header, const std::string& 
     return std::fclose(f) == 0 && ok;
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

@@ -21,8 +21,8 @@
 namespace gguf_squash {
 namespace {
 
-using testing::kLlamaMemoryRecords;
-using testing::llama_memory_record;
+using test_support::kLlamaMemoryRecords;
+using test_support::llama_memory_record;
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
@@ -56,8 +56,8 @@ const std::map<std::string, test_model>& test_models() {
             if (!hp.ok()) return;
             out[name] = {h, *hp, s->tensor_bytes};
         };
-        for (const testing::arch_test_model& m : testing::arch_test_models()) add(m.name, m.header);
-        add("llama-gqa", testing::reference_input_header());
+        for (const test_support::arch_test_model& m : test_support::arch_test_models()) add(m.name, m.header);
+        add("llama-gqa", test_support::reference_input_header());
         return out;
     }();
     return models;
@@ -76,10 +76,10 @@ memory_options options_of(const llama_memory_record& r) {
 TEST(EstimateArch, WriteModelsWhenAsked) {
     const char* dir = std::getenv("GGUF_SQUASH_WRITE_MEMORY_MODELS");
     if (!dir || !*dir) GTEST_SKIP() << "GGUF_SQUASH_WRITE_MEMORY_MODELS not set";
-    for (const testing::arch_test_model& m : testing::arch_test_models()) {
+    for (const test_support::arch_test_model& m : test_support::arch_test_models()) {
         ASSERT_FALSE(m.header.tensors.empty()) << m.name;
         const std::string path = std::string(dir) + "/" + m.name + ".gguf";
-        EXPECT_TRUE(testing::write_arch_model_file(m.header, path)) << path;
+        EXPECT_TRUE(test_support::write_arch_model_file(m.header, path)) << path;
     }
 }
 

@@ -12,7 +12,7 @@
 #include "format/gguf_reader.h"
 #include "format/gguf_writer.h"
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 struct synthetic_model {
     std::string arch = "llama";
@@ -134,4 +134,4 @@ inline gguf_header make_synthetic_header(const synthetic_model& m) {
     return reader.finished() ? reader.take_header() : gguf_header{};
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

@@ -3,7 +3,7 @@
 // Reference data: do not edit by hand, re-record instead.
 #pragma once
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 struct llama_memory_record {
     const char* model;
@@ -264,4 +264,4 @@ inline constexpr llama_memory_record kLlamaMemoryRecords[] = {
      "--no-warmup -no-cnv --seed 1 -fit off -v"},
 };
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

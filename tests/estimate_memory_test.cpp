@@ -13,8 +13,8 @@
 namespace gguf_squash {
 namespace {
 
-using testing::make_synthetic_header;
-using testing::synthetic_model;
+using test_support::make_synthetic_header;
+using test_support::synthetic_model;
 
 constexpr uint64_t kMiB = 1 << 20;
 
@@ -25,7 +25,7 @@ model_summary summary_of(const gguf_header& h) {
 }
 
 TEST(EstimateMemory, LlamaGqaFixtureMatchesLlamaCpp) {
-    const gguf_header& h = testing::reference_input_header();
+    const gguf_header& h = test_support::reference_input_header();
     ASSERT_EQ(h.tensors.size(), 75u);
     const model_summary m = summary_of(h);
     EXPECT_EQ(m.n_layer, 8u);
@@ -176,7 +176,7 @@ TEST(EstimateMemory, MixtureOfExperts) {
 }
 
 TEST(EstimateMemory, LargestContextThatFits) {
-    const gguf_header& h = testing::reference_input_header();
+    const gguf_header& h = test_support::reference_input_header();
     const model_summary m = summary_of(h);
     result<memory_hparams> hp = read_memory_hparams(h, m);
     ASSERT_TRUE(hp.ok()) << hp.error().message();

@@ -12,7 +12,7 @@
 namespace gguf_squash {
 namespace {
 
-using testing::reference_runs;
+using test_support::reference_runs;
 
 const ftype_estimate* row_named(const estimate_report& r, const std::string& name) {
     for (const ftype_estimate& f : r.ftypes)
@@ -21,7 +21,7 @@ const ftype_estimate* row_named(const estimate_report& r, const std::string& nam
 }
 
 TEST(EstimateReference, PlainRunsSizesAndImatrixRefusals) {
-    result<estimate_report> r = make_estimate(testing::reference_input_header(), {});
+    result<estimate_report> r = make_estimate(test_support::reference_input_header(), {});
     ASSERT_TRUE(r.ok()) << r.error().message();
     EXPECT_EQ(r->ftypes.size(), 36u);  // 35 types plus COPY, as llama-quantize lists them
     int sizes = 0, refusals = 0;
@@ -46,13 +46,13 @@ TEST(EstimateReference, PlainRunsSizesAndImatrixRefusals) {
 }
 
 void check_imatrix_runs(const std::string& file, int expected_runs) {
-    std::vector<uint8_t> bytes = testing::read_all(testing::models_dir() + "/" + file);
+    std::vector<uint8_t> bytes = test_support::read_all(test_support::models_dir() + "/" + file);
     result<imatrix_data> im = parse_imatrix(bytes.data(), bytes.size());
     ASSERT_TRUE(im.ok()) << im.error().message();
     estimate_options o;
     o.imatrix = &*im;
     o.imatrix_name = file;
-    result<estimate_report> r = make_estimate(testing::reference_input_header(), o);
+    result<estimate_report> r = make_estimate(test_support::reference_input_header(), o);
     ASSERT_TRUE(r.ok()) << r.error().message();
     int sizes = 0;
     for (const auto& run : reference_runs()) {
@@ -79,7 +79,7 @@ TEST(EstimateReference, JsonShape) {
     o.ctx = 4096;
     o.kv_type = ggml_type::q8_0;
     o.memory_bytes = 64ull << 20;
-    result<estimate_report> r = make_estimate(testing::reference_input_header(), o);
+    result<estimate_report> r = make_estimate(test_support::reference_input_header(), o);
     ASSERT_TRUE(r.ok());
     const nlohmann::json j = nlohmann::json::parse(estimate_to_json(*r));
     EXPECT_EQ(j["model"]["arch"], "llama");
@@ -112,7 +112,7 @@ TEST(EstimateReference, JsonShape) {
 }
 
 TEST(EstimateReference, Recommendation) {
-    const gguf_header& h = testing::reference_input_header();
+    const gguf_header& h = test_support::reference_input_header();
     // No budget: the default.
     result<estimate_report> r = make_estimate(h, {});
     ASSERT_TRUE(r.ok());

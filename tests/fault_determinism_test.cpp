@@ -23,16 +23,16 @@
 namespace gguf_squash {
 namespace {
 
-using testing::reference_run;
+using test_support::reference_run;
 
 const std::vector<uint8_t>& input_bytes() {
     static const std::vector<uint8_t> b =
-        testing::read_all(testing::models_dir() + "/llama-gqa.gguf");
+        test_support::read_all(test_support::models_dir() + "/llama-gqa.gguf");
     return b;
 }
 
 const reference_run* find_run(const std::string& name) {
-    for (const auto& r : testing::reference_runs()) {
+    for (const auto& r : test_support::reference_runs()) {
         if (r.name == name) return &r;
     }
     return nullptr;
@@ -40,14 +40,14 @@ const reference_run* find_run(const std::string& name) {
 
 // sha256 of the output, or the error message.
 std::string quantize_sha(const reference_run& run, const quantize_job_options& opts, size_t chunk) {
-    result<testing::prepared_run> prep = testing::prepare_run(run);
+    result<test_support::prepared_run> prep = test_support::prepare_run(run);
     if (!prep.ok()) return "prepare: " + prep.error().message();
     result<quant_plan> plan =
-        make_quant_plan(testing::reference_input_header(), prep->args.options);
+        make_quant_plan(test_support::reference_input_header(), prep->args.options);
     if (!plan.ok()) return "plan: " + plan.error().message();
     quantize_job job(*plan, prep->imatrix.get(), opts);
     const std::vector<uint8_t>& in = input_bytes();
-    testing::sha256 sha;
+    test_support::sha256 sha;
     auto read = [&](uint64_t off, uint8_t* buf, size_t n) -> result<size_t> {
         if (off >= in.size()) return size_t(0);
         const size_t k = std::min<uint64_t>(n, in.size() - off);
@@ -149,22 +149,22 @@ TEST(Determinism, ChunkSizesAndSlabCapsFrom1KiBTo64MiBGiveTheReferenceBytes) {
 TEST(Determinism, KernelEnvironmentSwitchThroughTheCli) {
     const reference_run* run = find_run("IQ4_XS+imatrix");
     ASSERT_NE(run, nullptr);
-    testing::temp_dir dir;
+    test_support::temp_dir dir;
     const std::string out = (dir.path / "out.gguf").string();
     for (kernel_isa isa : available_kernel_isas()) {
         SCOPED_TRACE(kernel_isa_name(isa));
-        const std::string cmd = "cd " + testing::shell_quote(testing::models_dir()) +
+        const std::string cmd = "cd " + test_support::shell_quote(test_support::models_dir()) +
                                 " && GGUF_SQUASH_KERNELS=" + kernel_isa_name(isa) + " " +
-                                testing::shell_quote(GGUF_SQUASH_CLI) +
+                                test_support::shell_quote(GGUF_SQUASH_CLI) +
                                 " quantize --imatrix llama-gqa.imatrix.gguf llama-gqa.gguf " +
-                                testing::shell_quote(out) + " IQ4_XS 2";
-        const testing::shell_result r = testing::run_shell(cmd);
+                                test_support::shell_quote(out) + " IQ4_XS 2";
+        const test_support::shell_result r = test_support::run_shell(cmd);
         ASSERT_EQ(r.status, 0) << cmd << "\n" << r.err;
         EXPECT_NE(r.err.find(std::string("kernel implementation: ") + kernel_isa_name(isa) + "\n"),
                   std::string::npos)
             << r.err;
-        const std::vector<uint8_t> b = testing::read_all(out);
-        EXPECT_EQ(testing::sha256_hex(b.data(), b.size()), run->file_sha256);
+        const std::vector<uint8_t> b = test_support::read_all(out);
+        EXPECT_EQ(test_support::sha256_hex(b.data(), b.size()), run->file_sha256);
         std::remove(out.c_str());
     }
 }
@@ -172,7 +172,7 @@ TEST(Determinism, KernelEnvironmentSwitchThroughTheCli) {
 // An unknown or unavailable implementation is refused (exit 2, the reason on stderr, no output),
 // never silently replaced by the best one.
 TEST(Determinism, KernelEnvironmentSwitchRefusesUnknownOrUnavailable) {
-    testing::temp_dir dir;
+    test_support::temp_dir dir;
     const std::string out = (dir.path / "out.gguf").string();
     std::vector<std::pair<std::string, std::string>> cases = {
         {"avx9", "unknown kernel implementation 'avx9'"},
@@ -188,11 +188,11 @@ TEST(Determinism, KernelEnvironmentSwitchRefusesUnknownOrUnavailable) {
     }
     for (const auto& [value, message] : cases) {
         SCOPED_TRACE(value);
-        const std::string cmd = "cd " + testing::shell_quote(testing::models_dir()) +
+        const std::string cmd = "cd " + test_support::shell_quote(test_support::models_dir()) +
                                 " && GGUF_SQUASH_KERNELS=" + value + " " +
-                                testing::shell_quote(GGUF_SQUASH_CLI) +
-                                " quantize llama-gqa.gguf " + testing::shell_quote(out) + " Q4_0 1";
-        const testing::shell_result r = testing::run_shell(cmd);
+                                test_support::shell_quote(GGUF_SQUASH_CLI) +
+                                " quantize llama-gqa.gguf " + test_support::shell_quote(out) + " Q4_0 1";
+        const test_support::shell_result r = test_support::run_shell(cmd);
         EXPECT_EQ(r.status, 2) << r.err;
         EXPECT_NE(r.err.find("GGUF_SQUASH_KERNELS: " + message), std::string::npos) << r.err;
         EXPECT_TRUE(dir.files().empty());

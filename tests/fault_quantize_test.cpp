@@ -25,6 +25,7 @@
 #include "format/gguf_reader.h"
 #include "gguf_malformed_cases.h"
 #include "cli_test_support.h"
+#include "io/gguf_file.h"
 #include "pipeline_reference.h"
 #include "plan/quant_plan.h"
 #include "quant/quant_common.h"
@@ -34,17 +35,17 @@ namespace gguf_squash {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::shell_quote;
-using testing::temp_dir;
+using test_support::shell_quote;
+using test_support::temp_dir;
 
-using run_result = testing::shell_result;
+using run_result = test_support::shell_result;
 
 // Runs `PREFIX gguf-squash quantize ARGS` from the fixture folder, capturing stderr.
 run_result run_cli(const std::vector<std::string>& args, const std::string& prefix = "") {
-    std::string cmd = "cd " + shell_quote(testing::models_dir()) + " && " + prefix +
+    std::string cmd = "cd " + shell_quote(test_support::models_dir()) + " && " + prefix +
                       shell_quote(GGUF_SQUASH_CLI) + " quantize";
     for (const auto& a : args) cmd += " " + shell_quote(a);
-    return testing::run_shell(cmd + " >/dev/null");
+    return test_support::run_shell(cmd + " >/dev/null");
 }
 
 void write_file(const fs::path& p, const uint8_t* data, size_t size) {
@@ -56,7 +57,7 @@ void write_file(const fs::path& p, const uint8_t* data, size_t size) {
 
 const std::vector<uint8_t>& model_bytes() {
     static const std::vector<uint8_t> b =
-        testing::read_all(testing::models_dir() + "/llama-gqa.gguf");
+        test_support::read_all(test_support::models_dir() + "/llama-gqa.gguf");
     return b;
 }
 
@@ -64,7 +65,7 @@ const std::vector<uint8_t>& model_bytes() {
 const std::string kOldOutput = "an older model that must survive a failed run\n";
 
 void expect_old_output(const fs::path& out) {
-    std::vector<uint8_t> now = testing::read_all(out);
+    std::vector<uint8_t> now = test_support::read_all(out);
     EXPECT_EQ(std::string(now.begin(), now.end()), kOldOutput) << out;
 }
 
@@ -76,10 +77,10 @@ TEST(FaultQuantize, EveryMalformedFileRefusedWithOneLineUnderLimits) {
 #endif
     temp_dir dir;
     int refused = 0;
-    const auto cases = testing::malformed_cases();
-    for (const testing::malformed_case& c : cases) {
+    const auto cases = test_support::malformed_cases();
+    for (const test_support::malformed_case& c : cases) {
         SCOPED_TRACE(c.name);
-        const testing::gguf_bytes g = c.build();
+        const test_support::gguf_bytes g = c.build();
         const fs::path out = dir.path / "out.gguf";
         const run_result r =
             run_cli({std::string(GGUF_SQUASH_FIXTURES) + "/malformed/" + c.name + ".gguf",
@@ -108,7 +109,7 @@ int run_and_interrupt(const std::vector<std::string>& args, const temp_dir& dir,
     const pid_t pid = ::fork();
     if (pid < 0) return -2;
     if (pid == 0) {
-        if (::chdir(testing::models_dir().c_str()) != 0) ::_exit(99);
+        if (::chdir(test_support::models_dir().c_str()) != 0) ::_exit(99);
         if (!std::freopen("/dev/null", "w", stdout)) ::_exit(99);
         if (!std::freopen(err_path.c_str(), "w", stderr)) ::_exit(99);
         std::vector<char*> argv;
@@ -128,7 +129,7 @@ int run_and_interrupt(const std::vector<std::string>& args, const temp_dir& dir,
     if (started) act(pid);
     int st = 0;
     ::waitpid(pid, &st, 0);
-    std::vector<uint8_t> e = testing::read_all(err_path);
+    std::vector<uint8_t> e = test_support::read_all(err_path);
     if (err_text) err_text->assign(e.begin(), e.end());
     fs::remove(err_path);
     if (!started) return -1;
@@ -168,7 +169,7 @@ TEST(FaultQuantize, InputTruncatedMidTensorDuringTheRun) {
     const std::vector<uint8_t>& model = model_bytes();
     ASSERT_FALSE(model.empty());
     write_file(in, model.data(), model.size());
-    const gguf_header& h = testing::reference_input_header();
+    const gguf_header& h = test_support::reference_input_header();
     // Cut in the middle of the last tensor in file order: whatever the run's order, it reaches it.
     uint64_t last = 0;
     std::string last_name;
@@ -196,7 +197,7 @@ TEST(FaultQuantize, InputTruncatedMidTensorDuringTheRun) {
 // file size, so the refusal names the first tensor whose data lies past the end.
 TEST(FaultQuantize, InputTruncatedMidTensorBeforeTheRun) {
     temp_dir dir;
-    const gguf_header& h = testing::reference_input_header();
+    const gguf_header& h = test_support::reference_input_header();
     const std::vector<uint8_t>& model = model_bytes();
     ASSERT_FALSE(h.tensors.empty());
     int checked = 0;
@@ -270,7 +271,9 @@ TEST(FaultQuantize, UnwritableOutputPaths) {
         const run_result r = run_cli({"llama-gqa.gguf", c.out, "Q8_0", "1"});
         EXPECT_EQ(r.status, 1) << r.err;
         EXPECT_NE(r.err.find("gguf-squash quantize: "), std::string::npos) << r.err;
-        if (!c.because.empty()) EXPECT_NE(r.err.find(c.because), std::string::npos) << r.err;
+        if (!c.because.empty()) {
+            EXPECT_NE(r.err.find(c.because), std::string::npos) << r.err;
+        }
         EXPECT_TRUE(fs::is_directory(is_dir));
         EXPECT_TRUE(fs::is_empty(is_dir));
     }
@@ -283,7 +286,7 @@ TEST(FaultQuantize, UnwritableOutputPaths) {
 // Copies the model with one weight replaced; returns the path.
 fs::path model_with_weight(const temp_dir& dir, const std::string& tensor, uint64_t row,
                            uint64_t col, uint16_t f16_bits) {
-    const gguf_header& h = testing::reference_input_header();
+    const gguf_header& h = test_support::reference_input_header();
     std::vector<uint8_t> bytes = model_bytes();
     const int64_t ti = h.find_tensor(tensor);
     if (ti < 0) return {};

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 // Every GGUF under tests/fixtures (relative paths). The native round-trip test checks that this
 // list is complete.
@@ -41,4 +41,4 @@ inline std::vector<uint8_t> load_fixture(const std::string& rel) {
     return load_file(fixture_path(rel));
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

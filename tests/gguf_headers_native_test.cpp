@@ -21,13 +21,13 @@ TEST(GgufWriterNative, ReencodesEveryLlamaQuantizeHeader) {
     const fs::path dir =
         fs::temp_directory_path() / ("gguf_squash_headers_" + std::to_string(::getpid()));
     fs::create_directories(dir);
-    const std::string cmd = "tar xzf '" + testing::fixture_path("models/llama-gqa.headers.tar.gz") +
+    const std::string cmd = "tar xzf '" + test_support::fixture_path("models/llama-gqa.headers.tar.gz") +
                             "' -C '" + dir.string() + "'";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     // file_size of every successful run, by the NAME in llama-gqa.NAME.header.bin
     std::map<std::string, uint64_t> file_sizes;
     {
-        const std::vector<uint8_t> js = testing::load_fixture("models/llama-gqa.reference.json");
+        const std::vector<uint8_t> js = test_support::load_fixture("models/llama-gqa.reference.json");
         const nlohmann::json ref = nlohmann::json::parse(js.begin(), js.end());
         for (const auto& run : ref.at("runs"))
             if (run.contains("file_size"))
@@ -36,7 +36,7 @@ TEST(GgufWriterNative, ReencodesEveryLlamaQuantizeHeader) {
     size_t n = 0;
     for (const auto& e : fs::directory_iterator(dir)) {
         SCOPED_TRACE(e.path().filename().string());
-        const std::vector<uint8_t> bytes = testing::load_file(e.path().string());
+        const std::vector<uint8_t> bytes = test_support::load_file(e.path().string());
         ASSERT_FALSE(bytes.empty());
         gguf_reader reader;  // file size unknown: only the header is here
         input_span in{bytes.data(), bytes.size(), 0};

@@ -11,6 +11,7 @@
 #include "format/gguf_reader.h"
 #include "gguf_fixture_files.h"
 #include "gguf_json_sample.h"
+#include "io/gguf_file.h"
 
 namespace gguf_squash {
 namespace {
@@ -61,9 +62,9 @@ const char kSampleJson[] =
 
 std::vector<std::pair<std::string, gguf_header>> headers() {
     std::vector<std::pair<std::string, gguf_header>> out;
-    out.emplace_back("sample", testing::json_sample_header());
-    for (const std::string& rel : testing::fixture_gguf_files()) {
-        result<gguf_header> h = read_gguf_header_file(testing::fixture_path(rel));
+    out.emplace_back("sample", test_support::json_sample_header());
+    for (const std::string& rel : test_support::fixture_gguf_files()) {
+        result<gguf_header> h = read_gguf_header_file(test_support::fixture_path(rel));
         EXPECT_TRUE(h.ok()) << rel;
         if (h.ok()) out.emplace_back(rel, std::move(*h));
     }
@@ -95,10 +96,10 @@ void expect_preview_of(const ojson& preview, const ojson& full, uint64_t limit) 
 }
 
 TEST(GgufJsonPreview, DefaultOutputIsUnchanged) {
-    EXPECT_EQ(gguf_header_to_json(testing::json_sample_header()), std::string(kSampleJson));
+    EXPECT_EQ(gguf_header_to_json(test_support::json_sample_header()), std::string(kSampleJson));
     gguf_json_options all;
     all.max_array_items = kAll;
-    EXPECT_EQ(gguf_header_to_json(testing::json_sample_header(), all), std::string(kSampleJson));
+    EXPECT_EQ(gguf_header_to_json(test_support::json_sample_header(), all), std::string(kSampleJson));
 }
 
 TEST(GgufJsonPreview, ArraysKeepTheirLengthAndSayTheyWereCut) {
@@ -126,7 +127,7 @@ TEST(GgufJsonPreview, ArraysKeepTheirLengthAndSayTheyWereCut) {
 TEST(GgufJsonPreview, NestedArraysAreCutAtEveryLevel) {
     gguf_json_options options;
     options.max_array_items = 1;
-    const ojson j = ojson::parse(gguf_header_to_json(testing::json_sample_header(), options));
+    const ojson j = ojson::parse(gguf_header_to_json(test_support::json_sample_header(), options));
     EXPECT_EQ(
         j["metadata"]["a.nested"],
         ojson::parse(
@@ -188,7 +189,7 @@ TEST(GgufJsonSlice, SlicesAreTheCompleteValuesParts) {
 }
 
 TEST(GgufJsonSlice, StringsWithEscapesAndInvalidUtf8) {
-    const gguf_header h = testing::json_sample_header();
+    const gguf_header h = test_support::json_sample_header();
     result<std::string> s = gguf_array_items_json(h, "a.str", 1, 5);
     ASSERT_TRUE(s.ok());
     EXPECT_EQ(*s,
@@ -208,7 +209,7 @@ TEST(GgufJsonSlice, StringsWithEscapesAndInvalidUtf8) {
 }
 
 TEST(GgufJsonSlice, KeysAsTheJsonShowsThem) {
-    gguf_header h = testing::json_sample_header();
+    gguf_header h = test_support::json_sample_header();
     h.set("arr.\xff", gguf_value::make_string_array({"a", "b"}));
     for (const char* key : {"arr.\xff", "arr.\xef\xbf\xbd"}) {
         result<std::string> s = gguf_array_items_json(h, key, 1, 1);
@@ -218,7 +219,7 @@ TEST(GgufJsonSlice, KeysAsTheJsonShowsThem) {
 }
 
 TEST(GgufJsonSlice, UnknownKeysAndScalarsAreErrorsNamingTheKey) {
-    const gguf_header h = testing::json_sample_header();
+    const gguf_header h = test_support::json_sample_header();
     result<std::string> missing = gguf_array_items_json(h, "no.such\"key", 0, 1);
     ASSERT_FALSE(missing.ok());
     EXPECT_EQ(missing.error().code(), status_code::invalid_argument);

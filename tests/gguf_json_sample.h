@@ -13,7 +13,7 @@
 
 #include "format/gguf.h"
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 inline gguf_value sample_scalar(gguf_value_type type, uint64_t bits) {
     gguf_value v;
@@ -100,4 +100,4 @@ inline gguf_header json_sample_header() {
     return h;
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

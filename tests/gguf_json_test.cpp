@@ -8,7 +8,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "format/gguf_info_text.h"
+#include "estimate/gguf_info_text.h"
 #include "format/gguf_reader.h"
 #include "gguf_fixture_files.h"
 #include "gguf_malformed_cases.h"
@@ -23,9 +23,9 @@ ojson parse(const std::string& s) {
 }
 
 TEST(GgufJson, EveryFixtureGivesTheSpecifiedObject) {
-    for (const std::string& rel : testing::fixture_gguf_files()) {
+    for (const std::string& rel : test_support::fixture_gguf_files()) {
         SCOPED_TRACE(rel);
-        const std::vector<uint8_t> file = testing::load_fixture(rel);
+        const std::vector<uint8_t> file = test_support::load_fixture(rel);
         result<gguf_header> h = read_gguf_header(file.data(), file.size());
         ASSERT_TRUE(h.ok());
         const std::string text = gguf_header_to_json(*h);
@@ -86,7 +86,7 @@ TEST(GgufJson, EveryFixtureGivesTheSpecifiedObject) {
 }
 
 TEST(GgufJson, LlamaGqaValues) {
-    const std::vector<uint8_t> file = testing::load_fixture("models/llama-gqa.gguf");
+    const std::vector<uint8_t> file = test_support::load_fixture("models/llama-gqa.gguf");
     result<gguf_header> h = read_gguf_header(file.data(), file.size());
     ASSERT_TRUE(h.ok());
     const ojson j = parse(gguf_header_to_json(*h));
@@ -100,7 +100,7 @@ TEST(GgufJson, LlamaGqaValues) {
 }
 
 TEST(GgufJson, InvalidUtf8AndControlCharactersStayValidJson) {
-    const testing::gguf_bytes g = testing::valid_small_file();
+    const test_support::gguf_bytes g = test_support::valid_small_file();
     result<gguf_header> h = read_gguf_header(g.b.data(), g.b.size());
     ASSERT_TRUE(h.ok());
     h->set("x.\xff\x80key",
@@ -157,7 +157,7 @@ TEST(GgufJson, NestedArrays) {
 }
 
 TEST(GgufInfoText, LlamaGqaSummary) {
-    const std::vector<uint8_t> file = testing::load_fixture("models/llama-gqa.gguf");
+    const std::vector<uint8_t> file = test_support::load_fixture("models/llama-gqa.gguf");
     result<gguf_header> h = read_gguf_header(file.data(), file.size());
     ASSERT_TRUE(h.ok());
     const std::string text = gguf_header_to_text(*h);

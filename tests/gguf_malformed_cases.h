@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 // Little-endian byte builder that remembers where the field under test starts.
 class gguf_bytes {
@@ -500,4 +500,4 @@ inline std::vector<malformed_case> malformed_cases() {
     return c;
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

@@ -10,13 +10,14 @@
 #include "format/gguf_reader.h"
 #include "gguf_fixture_files.h"
 #include "gguf_malformed_cases.h"
+#include "io/gguf_file.h"
 
 namespace gguf_squash {
 namespace {
 
-using testing::gguf_bytes;
-using testing::malformed_case;
-using testing::malformed_cases;
+using test_support::gguf_bytes;
+using test_support::malformed_case;
+using test_support::malformed_cases;
 
 result<gguf_header> read_bytewise(const std::vector<uint8_t>& b, bool know_size) {
     gguf_reader_options opts;
@@ -36,7 +37,7 @@ std::string at_offset(uint64_t off) {
 }
 
 TEST(GgufMalformed, ValidBaseFileReads) {
-    const gguf_bytes g = testing::valid_small_file();
+    const gguf_bytes g = test_support::valid_small_file();
     result<gguf_header> h = read_gguf_header(g.b.data(), g.b.size());
     ASSERT_TRUE(h.ok()) << h.error().message();
     ASSERT_EQ(h->tensors.size(), 2u);
@@ -71,7 +72,7 @@ TEST(GgufMalformed, EveryCaseRefusedNamingFieldAndOffset) {
 }
 
 TEST(GgufMalformed, EveryPrefixOfAValidFileIsRefused) {
-    const gguf_bytes g = testing::valid_small_file();
+    const gguf_bytes g = test_support::valid_small_file();
     result<gguf_header> full = read_gguf_header(g.b.data(), g.b.size());
     ASSERT_TRUE(full.ok());
     // The file is valid once t1's 36 bytes are in; the final padding is optional.
@@ -110,7 +111,7 @@ TEST(GgufMalformed, ReaderStaysDeadAfterAnError) {
 }
 
 TEST(GgufMalformed, CommittedFilesMatchTheGenerator) {
-    const std::string dir = testing::fixture_path("malformed/");
+    const std::string dir = test_support::fixture_path("malformed/");
 #ifndef GGUF_SQUASH_WASM_TEST
     if (std::getenv("GGUF_SQUASH_WRITE_MALFORMED")) {
         std::string readme =
@@ -138,7 +139,7 @@ TEST(GgufMalformed, CommittedFilesMatchTheGenerator) {
     for (const malformed_case& c : malformed_cases()) {
         SCOPED_TRACE(c.name);
         const gguf_bytes g = c.build();
-        EXPECT_TRUE(testing::load_file(dir + c.name + ".gguf") == g.b);
+        EXPECT_TRUE(test_support::load_file(dir + c.name + ".gguf") == g.b);
         result<gguf_header> h = read_gguf_header_file(dir + c.name + ".gguf");
         ASSERT_FALSE(h.ok());
         EXPECT_NE(h.error().message().find(at_offset(g.mark)), std::string::npos)
@@ -149,7 +150,7 @@ TEST(GgufMalformed, CommittedFilesMatchTheGenerator) {
 // Mutated files (bit flips, overwritten words, cuts, inserted bytes): never a crash, and the
 // verdict and message do not depend on how the bytes arrive.
 TEST(GgufMalformed, MutationsGiveTheSameVerdictForEveryChunking) {
-    const gguf_bytes base = testing::valid_small_file();
+    const gguf_bytes base = test_support::valid_small_file();
     std::mt19937 rng(7);
     size_t refused = 0;
     for (int iter = 0; iter < 3000; ++iter) {

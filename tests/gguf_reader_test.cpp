@@ -7,12 +7,13 @@
 #include <random>
 
 #include "gguf_fixture_files.h"
+#include "io/gguf_file.h"
 
 namespace gguf_squash {
 namespace {
 
-using testing::fixture_gguf_files;
-using testing::load_fixture;
+using test_support::fixture_gguf_files;
+using test_support::load_fixture;
 
 result<gguf_header> read_whole(const std::vector<uint8_t>& file) {
     return read_gguf_header(file.data(), file.size());
@@ -194,7 +195,7 @@ TEST(GgufReader, FileReaderMatchesBufferReader) {
         SCOPED_TRACE(rel);
         const std::vector<uint8_t> file = load_fixture(rel);
         result<gguf_header> whole = read_whole(file);
-        result<gguf_header> from_disk = read_gguf_header_file(testing::fixture_path(rel));
+        result<gguf_header> from_disk = read_gguf_header_file(test_support::fixture_path(rel));
         ASSERT_TRUE(whole.ok() && from_disk.ok());
         expect_same_header(*whole, *from_disk);
     }

@@ -10,6 +10,7 @@
 #include "format/gguf_reader.h"
 #include "format/gguf_writer.h"
 #include "gguf_fixture_files.h"
+#include "io/gguf_file.h"
 
 namespace gguf_squash {
 namespace {
@@ -22,7 +23,7 @@ struct source_model {
 const source_model& llama_gqa() {
     static const source_model m = [] {
         source_model s;
-        s.file = testing::load_fixture("models/llama-gqa.gguf");
+        s.file = test_support::load_fixture("models/llama-gqa.gguf");
         result<gguf_header> h = read_gguf_header(s.file.data(), s.file.size());
         if (h.ok()) s.header = std::move(h.value());
         return s;
@@ -97,7 +98,7 @@ TEST(GgufSplit, ShardsReadBackAsOneModel) {
         }
         EXPECT_EQ(m->metadata().get_u64(kSplitCountKey), std::optional<uint64_t>(3));
         std::vector<std::vector<uint8_t>> shard_files;
-        for (const std::string& p : paths) shard_files.push_back(testing::load_file(p));
+        for (const std::string& p : paths) shard_files.push_back(test_support::load_file(p));
         for (size_t i = 0; i < 75; ++i) {
             const gguf_model_tensor& t = m->tensors[i];
             const gguf_tensor_info& o = src.header.tensors[i];
@@ -196,7 +197,7 @@ TEST(GgufSplit, InconsistentShardSetsRefused) {
 }
 
 TEST(GgufSplit, PlainFileIsOneShard) {
-    result<gguf_model> m = read_gguf_model_file(testing::fixture_path("models/llama-gqa.gguf"));
+    result<gguf_model> m = read_gguf_model_file(test_support::fixture_path("models/llama-gqa.gguf"));
     ASSERT_TRUE(m.ok()) << m.error().message();
     EXPECT_EQ(m->shards.size(), 1u);
     EXPECT_EQ(m->tensors.size(), 75u);

@@ -16,8 +16,8 @@
 namespace gguf_squash {
 namespace {
 
-using testing::fixture_gguf_files;
-using testing::load_fixture;
+using test_support::fixture_gguf_files;
+using test_support::load_fixture;
 
 // The vocab files were written by gguf-py, which does not pad a header without tensors.
 gguf_encode_options options_for(const gguf_header& h) {

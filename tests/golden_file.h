@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "format/gguf_reader.h"
+#include "io/gguf_file.h"
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 struct golden_tensor {
     gguf_tensor_info info;
@@ -54,4 +55,4 @@ private:
     std::string error_;
 };
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

@@ -13,8 +13,8 @@
 namespace gguf_squash {
 namespace {
 
-using testing::golden_file;
-using testing::golden_tensor;
+using test_support::golden_file;
+using test_support::golden_tensor;
 
 struct golden_case {
     std::string name;     // expected[_im].<case>.<type>

@@ -17,8 +17,8 @@
 namespace gguf_squash {
 namespace {
 
-using testing::golden_file;
-using testing::golden_tensor;
+using test_support::golden_file;
+using test_support::golden_tensor;
 
 const ggml_type kTypes[] = {ggml_type::iq2_xxs, ggml_type::iq2_xs, ggml_type::iq2_s,
                             ggml_type::iq1_s, ggml_type::iq1_m};

@@ -12,11 +12,12 @@
 #include <vector>
 
 #include "format/gguf_reader.h"
+#include "io/gguf_file.h"
 #include "plan/imatrix.h"
 #include "plan/quant_plan.h"
 #include "plan/quantize_args.h"
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 inline std::string models_dir() {
     return std::string(GGUF_SQUASH_FIXTURES) + "/models";
@@ -115,4 +116,4 @@ inline result<prepared_run> prepare_run(const reference_run& run) {
     return p;
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

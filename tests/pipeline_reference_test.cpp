@@ -17,11 +17,11 @@
 namespace gguf_squash {
 namespace {
 
-using testing::reference_run;
+using test_support::reference_run;
 
 const std::vector<uint8_t>& input_bytes() {
     static const std::vector<uint8_t> b =
-        testing::read_all(testing::models_dir() + "/llama-gqa.gguf");
+        test_support::read_all(test_support::models_dir() + "/llama-gqa.gguf");
     return b;
 }
 
@@ -51,20 +51,20 @@ run_output quantize_in_memory(const quant_plan& plan, const imatrix_data* imatri
 
 // Compares with the reference; returns "" when identical, else a description.
 std::string compare(const reference_run& run, const std::vector<uint8_t>& out) {
-    if (testing::sha256_hex(out.data(), out.size()) == run.file_sha256) return "";
+    if (test_support::sha256_hex(out.data(), out.size()) == run.file_sha256) return "";
     std::string why;
     if (out.size() != run.file_size) {
         why += "size " + std::to_string(out.size()) + " != " + std::to_string(run.file_size) + "; ";
     }
     if (out.size() < run.header_size ||
-        testing::sha256_hex(out.data(), run.header_size) != run.header_sha256) {
+        test_support::sha256_hex(out.data(), run.header_size) != run.header_sha256) {
         why += "header differs; ";
     }
     int bad = 0;
     for (const auto& t : run.tensors) {
         const uint64_t at = run.header_size + t.offset;
         if (at + t.nbytes > out.size() ||
-            testing::sha256_hex(out.data() + at, t.nbytes) != t.sha256) {
+            test_support::sha256_hex(out.data() + at, t.nbytes) != t.sha256) {
             if (bad < 6) why += t.name + " (" + t.type + ") ";
             ++bad;
         }
@@ -97,16 +97,16 @@ bool selected(const std::string& name) {
 }
 
 TEST(PipelineReference, EveryRunIsByteIdentical) {
-    const auto& runs = testing::reference_runs();
+    const auto& runs = test_support::reference_runs();
     ASSERT_EQ(runs.size(), 78u);
     ASSERT_FALSE(input_bytes().empty());
-    const gguf_header& input = testing::reference_input_header();
+    const gguf_header& input = test_support::reference_input_header();
     int identical = 0, tried = 0, refused_ok = 0, refusals = 0;
     std::vector<std::string> failures;
     for (const auto& run : runs) {
         if (!selected(run.name)) continue;
         SCOPED_TRACE(run.name);
-        auto prep = testing::prepare_run(run);
+        auto prep = test_support::prepare_run(run);
         ASSERT_TRUE(prep.ok()) << prep.error().message();
         auto plan = make_quant_plan(input, prep->args.options);
         if (run.refused()) {
@@ -139,21 +139,21 @@ TEST(PipelineReference, EveryRunIsByteIdentical) {
 // A named reference run with its arguments parsed, imatrix loaded and output planned.
 struct planned_run {
     const reference_run* run = nullptr;
-    testing::prepared_run prep;
+    test_support::prepared_run prep;
     quant_plan plan;
 };
 planned_run plan_named_run(const std::string& name) {
     planned_run p;
-    for (const auto& r : testing::reference_runs()) {
+    for (const auto& r : test_support::reference_runs()) {
         if (r.name == name) p.run = &r;
     }
     EXPECT_NE(p.run, nullptr) << name;
     if (!p.run) return p;
-    auto prep = testing::prepare_run(*p.run);
+    auto prep = test_support::prepare_run(*p.run);
     EXPECT_TRUE(prep.ok()) << name;
     if (!prep.ok()) return p;
     p.prep = std::move(*prep);
-    auto plan = make_quant_plan(testing::reference_input_header(), p.prep.args.options);
+    auto plan = make_quant_plan(test_support::reference_input_header(), p.prep.args.options);
     EXPECT_TRUE(plan.ok()) << name;
     if (plan.ok()) p.plan = std::move(*plan);
     return p;
@@ -260,7 +260,7 @@ TEST(PipelineReference, ZeroCopyCallsWriteTheSameBytes) {
 }
 
 TEST(PipelineReference, TruncatedInputNamesTheTensor) {
-    const gguf_header& input = testing::reference_input_header();
+    const gguf_header& input = test_support::reference_input_header();
     quantize_options o;
     o.ftype = llama_ftype::mostly_q8_0;
     auto plan = make_quant_plan(input, o);
@@ -282,7 +282,7 @@ TEST(PipelineReference, TruncatedInputNamesTheTensor) {
 }
 
 TEST(PipelineReference, NonFiniteWeightsAreRefusedWithTensorAndRow) {
-    const gguf_header& input = testing::reference_input_header();
+    const gguf_header& input = test_support::reference_input_header();
     quantize_options o;
     o.ftype = llama_ftype::mostly_q8_0;
     auto plan = make_quant_plan(input, o);

@@ -25,7 +25,7 @@
 namespace gguf_squash {
 namespace {
 
-using testing::reference_run;
+using test_support::reference_run;
 
 // A split model in memory: each shard's file bytes and header as read back.
 struct shard_set {
@@ -37,7 +37,7 @@ struct shard_set {
 // and reads the shards back as one model.
 shard_set make_shards(const std::vector<uint32_t>& shard_of_tensor) {
     shard_set set;
-    set.files = testing::llama_gqa_shard_files(shard_of_tensor);
+    set.files = test_support::llama_gqa_shard_files(shard_of_tensor);
     EXPECT_FALSE(set.files.empty());
     std::vector<gguf_header> read_back;
     for (const std::vector<uint8_t>& file : set.files) {
@@ -81,7 +81,7 @@ run_output quantize_shards(const quant_plan& plan, const shard_set& shards,
 }
 
 const reference_run* find_run(const std::string& name) {
-    for (const auto& r : testing::reference_runs())
+    for (const auto& r : test_support::reference_runs())
         if (r.name == name) return &r;
     return nullptr;
 }
@@ -110,7 +110,7 @@ std::map<std::string, std::string> tensor_data(const std::vector<uint8_t>& file)
 }
 
 TEST(PipelineSplit, ShardsQuantizeToTheSameBytesAsTheWholeModel) {
-    const gguf_header& input = testing::reference_input_header();
+    const gguf_header& input = test_support::reference_input_header();
     ASSERT_EQ(input.tensors.size(), 75u);
     // 3 shards of 25 tensors, as gguf-split --split-max-tensors 25 cuts them.
     const shard_set shards = make_shards(shards_by_tensor_count(input, 25));
@@ -121,7 +121,7 @@ TEST(PipelineSplit, ShardsQuantizeToTheSameBytesAsTheWholeModel) {
         SCOPED_TRACE(name);
         const reference_run* run = find_run(name);
         ASSERT_NE(run, nullptr);
-        auto prep = testing::prepare_run(*run);
+        auto prep = test_support::prepare_run(*run);
         ASSERT_TRUE(prep.ok()) << prep.error().message();
         result<quant_plan> plan = make_quant_plan(shards.model, prep->args.options);
         if (run->refused()) {
@@ -141,7 +141,7 @@ TEST(PipelineSplit, ShardsQuantizeToTheSameBytesAsTheWholeModel) {
         ASSERT_TRUE(out.st.ok()) << out.st.message();
         EXPECT_EQ(out.bytes.size(), run->file_size);
         const bool same =
-            testing::sha256_hex(out.bytes.data(), out.bytes.size()) == run->file_sha256;
+            test_support::sha256_hex(out.bytes.data(), out.bytes.size()) == run->file_sha256;
         EXPECT_TRUE(same);
         identical += same;
     }
@@ -157,7 +157,7 @@ void check_keep_split(const std::string& name, const shard_set& shards,
     SCOPED_TRACE(name);
     const reference_run* run = find_run(name);
     ASSERT_NE(run, nullptr);
-    auto prep = testing::prepare_run(*run);
+    auto prep = test_support::prepare_run(*run);
     ASSERT_TRUE(prep.ok()) << prep.error().message();
 
     // The single output (checked against the reference) to compare the shards with.
@@ -165,7 +165,7 @@ void check_keep_split(const std::string& name, const shard_set& shards,
     ASSERT_TRUE(single.ok()) << single.error().message();
     run_output whole = quantize_shards(*single, shards, prep->imatrix.get());
     ASSERT_TRUE(whole.st.ok()) << whole.st.message();
-    ASSERT_EQ(testing::sha256_hex(whole.bytes.data(), whole.bytes.size()), run->file_sha256);
+    ASSERT_EQ(test_support::sha256_hex(whole.bytes.data(), whole.bytes.size()), run->file_sha256);
     result<gguf_header> whole_header = read_gguf_header(whole.bytes.data(), whole.bytes.size());
     ASSERT_TRUE(whole_header.ok());
     const std::map<std::string, std::string> expected = tensor_data(whole.bytes);
@@ -191,7 +191,9 @@ void check_keep_split(const std::string& name, const shard_set& shards,
         result<gguf_header> h = read_gguf_header(out.bytes.data(), out.bytes.size());
         ASSERT_TRUE(h.ok()) << h.error().message();
         // (gguf.cpp puts the data section right after the infos when there are no tensors.)
-        if (!h->tensors.empty()) EXPECT_EQ(h->data_offset, part->header_size);
+        if (!h->tensors.empty()) {
+            EXPECT_EQ(h->data_offset, part->header_size);
+        }
 
         // The split keys, as llama-quantize sets them (gguf_set_val_*: appended, in this order).
         ASSERT_GE(h->kv.size(), 3u);
@@ -253,7 +255,7 @@ std::vector<std::vector<std::string>> shard_names(const shard_set& s) {
 }
 
 TEST(PipelineSplit, KeepSplitWritesTheInputShards) {
-    const gguf_header& input = testing::reference_input_header();
+    const gguf_header& input = test_support::reference_input_header();
     const shard_set shards = make_shards(shards_by_tensor_count(input, 25));
     ASSERT_EQ(shards.files.size(), 3u);
     const auto names = shard_names(shards);
@@ -261,7 +263,7 @@ TEST(PipelineSplit, KeepSplitWritesTheInputShards) {
     check_keep_split("IQ3_XXS+imatrix", shards, names);
 #ifndef GGUF_SQUASH_WASM_TEST
     // Pruned layers 2 and 5 leave their shards, and the others are renumbered.
-    auto prep = testing::prepare_run(*find_run("Q4_K_M+prune"));
+    auto prep = test_support::prepare_run(*find_run("Q4_K_M+prune"));
     ASSERT_TRUE(prep.ok());
     result<quant_plan> single = make_quant_plan(shards.model, prep->args.options);
     ASSERT_TRUE(single.ok());
@@ -290,10 +292,10 @@ TEST(PipelineSplit, KeepSplitWritesTheInputShards) {
 // --keep-split on an unsplit model: llama-quantize still sorts by offset (file order) and writes
 // one file, without split keys.
 TEST(PipelineSplit, KeepSplitOnOneFileKeepsFileOrder) {
-    const gguf_header& input = testing::reference_input_header();
+    const gguf_header& input = test_support::reference_input_header();
     const reference_run* run = find_run("Q4_K_M");
     ASSERT_NE(run, nullptr);
-    auto prep = testing::prepare_run(*run);
+    auto prep = test_support::prepare_run(*run);
     ASSERT_TRUE(prep.ok());
     quantize_options o = prep->args.options;
     o.keep_split = true;
@@ -318,7 +320,7 @@ TEST(PipelineSplit, KeepSplitOnOneFileKeepsFileOrder) {
 }
 
 TEST(PipelineSplit, KeepSplitRefusesAShardLeftEmptyByPruning) {
-    const gguf_header& input = testing::reference_input_header();
+    const gguf_header& input = test_support::reference_input_header();
     // Shard 1 holds exactly layer 2's tensors (contiguous in the file).
     std::vector<uint32_t> plan(input.tensors.size(), 0);
     size_t first = input.tensors.size(), last = 0;
@@ -346,7 +348,7 @@ TEST(PipelineSplit, KeepSplitRefusesAShardLeftEmptyByPruning) {
 }
 
 TEST(PipelineSplit, AJobWithoutAShardReaderRefusesSplitPlans) {
-    const gguf_header& input = testing::reference_input_header();
+    const gguf_header& input = test_support::reference_input_header();
     const shard_set shards = make_shards(shards_by_tensor_count(input, 25));
     quantize_options o;
     o.ftype = llama_ftype::mostly_q8_0;
@@ -380,8 +382,8 @@ namespace {
 TEST(PipelineAlignment, InputAlignmentKeyIsCopiedAndTheLayoutStays32) {
     const reference_run* run = find_run("Q4_K_M");
     ASSERT_NE(run, nullptr);
-    const gguf_header& base = testing::reference_input_header();
-    const std::vector<uint8_t>& base_bytes = testing::llama_gqa_bytes();
+    const gguf_header& base = test_support::reference_input_header();
+    const std::vector<uint8_t>& base_bytes = test_support::llama_gqa_bytes();
 
     // The model re-laid out with alignment 64.
     gguf_header h = base;
@@ -401,7 +403,7 @@ TEST(PipelineAlignment, InputAlignmentKeyIsCopiedAndTheLayoutStays32) {
     ASSERT_TRUE(input.ok()) << input.error().message();
     ASSERT_EQ(input->alignment, 64u);
 
-    auto prep = testing::prepare_run(*run);
+    auto prep = test_support::prepare_run(*run);
     ASSERT_TRUE(prep.ok());
     result<quant_plan> plan = make_quant_plan(*input, prep->args.options);
     ASSERT_TRUE(plan.ok()) << plan.error().message();
@@ -431,7 +433,7 @@ TEST(PipelineAlignment, InputAlignmentKeyIsCopiedAndTheLayoutStays32) {
     int same = 0;
     for (const auto& t : run->tensors) {
         const uint64_t at = plan->header_size + t.offset;
-        same += testing::sha256_hex(out.bytes.data() + at, t.nbytes) == t.sha256;
+        same += test_support::sha256_hex(out.bytes.data() + at, t.nbytes) == t.sha256;
     }
     EXPECT_EQ(same, int(run->tensors.size()));
 
@@ -479,7 +481,7 @@ TEST(PipelineAlignment, InputAlignmentKeyIsCopiedAndTheLayoutStays32) {
 }
 
 TEST(PipelineAlignment, OverridingTheAlignmentKey) {
-    const gguf_header& base = testing::reference_input_header();
+    const gguf_header& base = test_support::reference_input_header();
     quantize_options o;
     o.ftype = llama_ftype::mostly_q8_0;
     result<kv_override> ok = parse_kv_override("general.alignment=int:64");

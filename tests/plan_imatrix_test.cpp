@@ -11,8 +11,8 @@ namespace gguf_squash {
 namespace {
 
 TEST(PlanImatrix, GgufAndLegacyFormatsAgree) {
-    const auto g = testing::read_all(testing::models_dir() + "/llama-gqa.imatrix.gguf");
-    const auto d = testing::read_all(testing::models_dir() + "/llama-gqa.imatrix.dat");
+    const auto g = test_support::read_all(test_support::models_dir() + "/llama-gqa.imatrix.gguf");
+    const auto d = test_support::read_all(test_support::models_dir() + "/llama-gqa.imatrix.dat");
     ASSERT_FALSE(g.empty());
     ASSERT_FALSE(d.empty());
     auto gi = parse_imatrix(g.data(), g.size());
@@ -42,7 +42,7 @@ TEST(PlanImatrix, GgufAndLegacyFormatsAgree) {
 }
 
 TEST(PlanImatrix, IncludeAndExcludeFilterBySubstring) {
-    const auto g = testing::read_all(testing::models_dir() + "/llama-gqa.imatrix.gguf");
+    const auto g = test_support::read_all(test_support::models_dir() + "/llama-gqa.imatrix.gguf");
     auto base = parse_imatrix(g.data(), g.size());
     ASSERT_TRUE(base.ok());
     imatrix_data inc = *base;
@@ -58,7 +58,7 @@ TEST(PlanImatrix, IncludeAndExcludeFilterBySubstring) {
 TEST(PlanImatrix, TruncatedAndCorruptFilesAreRefused) {
     for (const char* file : {"/llama-gqa.imatrix.gguf", "/llama-gqa.imatrix.dat"}) {
         SCOPED_TRACE(file);
-        const auto bytes = testing::read_all(testing::models_dir() + file);
+        const auto bytes = test_support::read_all(test_support::models_dir() + file);
         ASSERT_FALSE(bytes.empty());
         int refused = 0, cuts = 0;
         for (size_t cut : {size_t(0), size_t(3), size_t(4), size_t(11), size_t(100),

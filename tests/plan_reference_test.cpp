@@ -13,7 +13,7 @@
 namespace gguf_squash {
 namespace {
 
-using testing::reference_runs;
+using test_support::reference_runs;
 
 // Run once per kernel implementation: the plan asks the kernel table what it can write, and the
 // answer (so the plan) must not depend on which implementation is active.
@@ -22,12 +22,12 @@ class PlanReferenceEveryIsa : public every_kernel_isa {};
 TEST_P(PlanReferenceEveryIsa, EveryRunMatchesLlamaQuantize) {
     const auto& runs = reference_runs();
     ASSERT_EQ(runs.size(), 78u);
-    const gguf_header& input = testing::reference_input_header();
+    const gguf_header& input = test_support::reference_input_header();
     ASSERT_EQ(input.tensors.size(), 75u);
     int matched = 0, refused_ok = 0, header_ok = 0;
     for (const auto& run : runs) {
         SCOPED_TRACE(run.name);
-        result<testing::prepared_run> prep = testing::prepare_run(run);
+        result<test_support::prepared_run> prep = test_support::prepare_run(run);
         ASSERT_TRUE(prep.ok()) << prep.error().message();
         result<quant_plan> plan = make_quant_plan(input, prep->args.options);
         if (run.refused()) {
@@ -56,7 +56,7 @@ TEST_P(PlanReferenceEveryIsa, EveryRunMatchesLlamaQuantize) {
         }
         result<std::vector<uint8_t>> header = encode_gguf_header(plan->output);
         ASSERT_TRUE(header.ok()) << header.error().message();
-        const bool hdr = testing::sha256_hex(header->data(), header->size()) == run.header_sha256;
+        const bool hdr = test_support::sha256_hex(header->data(), header->size()) == run.header_sha256;
         EXPECT_TRUE(hdr) << "planned header differs from the reference header";
         header_ok += hdr;
         matched += all;

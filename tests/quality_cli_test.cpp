@@ -11,23 +11,23 @@
 namespace gguf_squash {
 namespace {
 
-testing::shell_result quality(const std::string& args) {
-    return testing::run_shell(testing::shell_quote(GGUF_SQUASH_CLI) + " quality " + args);
+test_support::shell_result quality(const std::string& args) {
+    return test_support::run_shell(test_support::shell_quote(GGUF_SQUASH_CLI) + " quality " + args);
 }
 
 // Run in the fixture folder, so that the imatrix name is recorded as llama-quantize's runs typed
 // it.
-testing::shell_result quality_in_models(const std::string& args) {
-    return testing::run_shell("cd " + testing::shell_quote(testing::models_dir()) + " && " +
-                              testing::shell_quote(GGUF_SQUASH_CLI) + " quality " + args);
+test_support::shell_result quality_in_models(const std::string& args) {
+    return test_support::run_shell("cd " + test_support::shell_quote(test_support::models_dir()) + " && " +
+                              test_support::shell_quote(GGUF_SQUASH_CLI) + " quality " + args);
 }
 
 std::string model() {
-    return testing::shell_quote(testing::models_dir() + "/llama-gqa.gguf");
+    return test_support::shell_quote(test_support::models_dir() + "/llama-gqa.gguf");
 }
 
 TEST(QualityCli, JsonForTheRequestedTypes) {
-    const testing::shell_result r = quality_in_models(
+    const test_support::shell_result r = quality_in_models(
         "--types Q4_K_M,Q8_0 --rows 8 --json --imatrix llama-gqa.imatrix.gguf llama-gqa.gguf");
     ASSERT_EQ(r.status, 0) << r.err;
     const nlohmann::json j = nlohmann::json::parse(r.out);
@@ -44,18 +44,18 @@ TEST(QualityCli, JsonForTheRequestedTypes) {
     EXPECT_LT(j.at("ftypes")[1].at("rmse").get<double>(),
               j.at("ftypes")[0].at("rmse").get<double>());
     // The sizes are the plan's, which are llama-quantize's.
-    for (const auto& run : testing::reference_runs()) {
+    for (const auto& run : test_support::reference_runs()) {
         if (run.name == "Q4_K_M+imatrix")
             EXPECT_EQ(j.at("ftypes")[0].at("file_size"), run.file_size);
     }
 }
 
 TEST(QualityCli, TextSaysHowManyRowsWereMeasured) {
-    const testing::shell_result r = quality("--types Q4_0 " + model());
+    const test_support::shell_result r = quality("--types Q4_0 " + model());
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("measured 16 evenly spaced rows per matrix"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("Q4_0"), std::string::npos);
-    const testing::shell_result all = quality("--types Q4_0 --rows all " + model());
+    const test_support::shell_result all = quality("--types Q4_0 --rows all " + model());
     ASSERT_EQ(all.status, 0) << all.err;
     EXPECT_NE(all.out.find("every row of every matrix measured"), std::string::npos) << all.out;
 }
@@ -65,13 +65,13 @@ TEST(QualityCli, UsageAndInputErrors) {
     EXPECT_EQ(quality("--types Q9_K " + model()).status, 2);
     EXPECT_EQ(quality("--bogus " + model()).status, 2);
     EXPECT_EQ(quality("").status, 2);
-    const testing::shell_result missing = quality("/nonexistent/model.gguf");
+    const test_support::shell_result missing = quality("/nonexistent/model.gguf");
     EXPECT_EQ(missing.status, 1);
     EXPECT_NE(missing.err.find("/nonexistent/model.gguf"), std::string::npos) << missing.err;
-    const testing::shell_result bad_im = quality("--imatrix /nonexistent.dat " + model());
+    const test_support::shell_result bad_im = quality("--imatrix /nonexistent.dat " + model());
     EXPECT_EQ(bad_im.status, 1);
     EXPECT_NE(bad_im.err.find("/nonexistent.dat"), std::string::npos) << bad_im.err;
-    const testing::shell_result help = quality("--help");
+    const test_support::shell_result help = quality("--help");
     EXPECT_EQ(help.status, 0);
     EXPECT_NE(help.out.find("--rows N|all"), std::string::npos);
 }

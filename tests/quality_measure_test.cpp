@@ -23,8 +23,8 @@
 namespace gguf_squash {
 namespace {
 
-using testing::plain_error;
-using testing::plain_figures;
+using test_support::plain_error;
+using test_support::plain_figures;
 
 uint16_t u16_at(const uint8_t* p) {
     uint16_t v;
@@ -32,7 +32,7 @@ uint16_t u16_at(const uint8_t* p) {
     return v;
 }
 float half_at(const uint8_t* p) {
-    return float(testing::half_value(u16_at(p)));
+    return float(test_support::half_value(u16_at(p)));
 }
 
 // This file's own dequantizers, from the block layouts, with ggml's float evaluation order so
@@ -150,24 +150,24 @@ std::vector<std::string> reference_run_names() {
 }
 
 TEST(QualityMeasure, ReferenceOutputsMatchIndependentFigures) {
-    const std::vector<uint8_t>& model = testing::reference_model_bytes();
+    const std::vector<uint8_t>& model = test_support::reference_model_bytes();
     ASSERT_FALSE(model.empty());
     const auto importances =
-        testing::importances_from_file(testing::models_dir() + "/llama-gqa.imatrix.gguf");
+        test_support::importances_from_file(test_support::models_dir() + "/llama-gqa.imatrix.gguf");
     ASSERT_FALSE(importances.empty());
     int runs = 0, tensors_compared = 0, independent = 0;
     for (const std::string& name : reference_run_names()) {
-        const testing::reference_run* run = nullptr;
-        for (const auto& r : testing::reference_runs())
+        const test_support::reference_run* run = nullptr;
+        for (const auto& r : test_support::reference_runs())
             if (r.name == name) run = &r;
         ASSERT_NE(run, nullptr) << name;
         SCOPED_TRACE(name);
-        result<testing::prepared_run> prep = testing::prepare_run(*run);
+        result<test_support::prepared_run> prep = test_support::prepare_run(*run);
         ASSERT_TRUE(prep.ok()) << prep.error().message();
         const quantize_options& qo = prep->args.options;
 
         // The reference output: the pipeline's bytes, equal to llama-quantize's tensor by tensor.
-        result<quant_plan> plan = make_quant_plan(testing::reference_input_header(), qo);
+        result<quant_plan> plan = make_quant_plan(test_support::reference_input_header(), qo);
         ASSERT_TRUE(plan.ok()) << plan.error().message();
         quantize_job job(*plan, qo.imatrix);
         std::vector<uint8_t> out;
@@ -186,7 +186,7 @@ TEST(QualityMeasure, ReferenceOutputsMatchIndependentFigures) {
         ASSERT_TRUE(s.ok()) << s.message();
         ASSERT_EQ(out.size(), run->file_size);
         for (const auto& t : run->tensors) {
-            ASSERT_EQ(testing::sha256_hex(out.data() + run->header_size + t.offset, t.nbytes),
+            ASSERT_EQ(test_support::sha256_hex(out.data() + run->header_size + t.offset, t.nbytes),
                       t.sha256)
                 << t.name << " is not the reference's bytes";
         }
@@ -197,13 +197,13 @@ TEST(QualityMeasure, ReferenceOutputsMatchIndependentFigures) {
         o.imatrix = qo.imatrix;
         o.imatrix_name = qo.imatrix_file;
         o.rows_per_matrix = 0;
-        const quality_report report = testing::measure_reference(o);
+        const quality_report report = test_support::measure_reference(o);
         ASSERT_EQ(report.ftypes.size(), 1u);
         const ftype_quality& f = report.ftypes[0];
         EXPECT_EQ(f.file_size, run->file_size);
         ASSERT_EQ(f.tensors.size(), run->tensors.size());
 
-        const gguf_header& in = testing::reference_input_header();
+        const gguf_header& in = test_support::reference_input_header();
         double pooled_sse = 0, pooled_sxx = 0, pooled_n = 0, pooled_w = 0;
         for (size_t k = 0; k < run->tensors.size(); ++k) {
             const auto& ref = run->tensors[k];
@@ -304,7 +304,7 @@ void check_random(uint64_t rows_per_matrix, bool with_importance) {
     measure_options mo;
     mo.rows_per_matrix = rows_per_matrix;
     measure_job job(f.requests, mo);
-    ASSERT_TRUE(run_measure_job(job, testing::memory_reader(f.bytes)).ok());
+    ASSERT_TRUE(run_measure_job(job, test_support::memory_reader(f.bytes)).ok());
     int compared = 0;
     for (size_t k = 0; k < f.requests.size(); ++k) {
         const measure_request& r = f.requests[k];
@@ -369,8 +369,8 @@ TEST(QualityMeasure, ExpertImportancesWeightEachRowByItsOwnExpert) {
     std::reverse(b.weights[1].begin(), b.weights[1].end());
     b.requests[1].importance = b.weights[1].data();
     measure_job ja(a.requests), jb(b.requests);
-    ASSERT_TRUE(run_measure_job(ja, testing::memory_reader(a.bytes)).ok());
-    ASSERT_TRUE(run_measure_job(jb, testing::memory_reader(b.bytes)).ok());
+    ASSERT_TRUE(run_measure_job(ja, test_support::memory_reader(a.bytes)).ok());
+    ASSERT_TRUE(run_measure_job(jb, test_support::memory_reader(b.bytes)).ok());
     EXPECT_NE(ja.results()[1][0].weighted, jb.results()[1][0].weighted);
     EXPECT_EQ(ja.results()[0][0].weighted, jb.results()[0][0].weighted);
 }
@@ -384,8 +384,8 @@ TEST(QualityMeasure, ChunkedReadsGiveTheSameBits) {
     measure_options big;
     big.rows_per_matrix = 0;
     measure_job a(f.requests, small), b(f.requests, big);
-    ASSERT_TRUE(run_measure_job(a, testing::memory_reader(f.bytes), nullptr, 13).ok());
-    ASSERT_TRUE(run_measure_job(b, testing::memory_reader(f.bytes)).ok());
+    ASSERT_TRUE(run_measure_job(a, test_support::memory_reader(f.bytes), nullptr, 13).ok());
+    ASSERT_TRUE(run_measure_job(b, test_support::memory_reader(f.bytes)).ok());
     for (size_t k = 0; k < f.requests.size(); ++k) {
         for (size_t t = 0; t < types.size(); ++t) {
             const error_sums &x = a.results()[k][t], &y = b.results()[k][t];
@@ -403,7 +403,7 @@ TEST(QualityMeasure, ShortInputAndBadRequestsAreErrors) {
     random_file f = make_random_file({ggml_type::q4_0}, false);
     std::vector<uint8_t> cut(f.bytes.begin(), f.bytes.end() - 100);
     measure_job job(f.requests);
-    const status s = run_measure_job(job, testing::memory_reader(cut));
+    const status s = run_measure_job(job, test_support::memory_reader(cut));
     EXPECT_EQ(s.code(), status_code::invalid_file);
     EXPECT_NE(s.message().find("random.1"), std::string::npos) << s.message();
 
@@ -425,7 +425,7 @@ TEST(QualityMeasure, ShortInputAndBadRequestsAreErrors) {
     measure_options all;
     all.rows_per_matrix = 0;
     measure_job with_nan(f.requests, all);
-    const status sn = run_measure_job(with_nan, testing::memory_reader(nan_bytes));
+    const status sn = run_measure_job(with_nan, test_support::memory_reader(nan_bytes));
     EXPECT_EQ(sn.code(), status_code::invalid_file);
     EXPECT_NE(sn.message().find("row 3 of matrix 1, column 3"), std::string::npos) << sn.message();
 }
@@ -459,31 +459,31 @@ TEST(QualityReport, RowsOptionMeasuresThatManyRowsPerMatrix) {
     quality_options o;
     o.ftypes = {"Q4_K_M"};
     o.rows_per_matrix = 16;
-    const quality_report r = testing::measure_reference(o);
+    const quality_report r = test_support::measure_reference(o);
     ASSERT_EQ(r.ftypes.size(), 1u);
     int checked = 0;
     for (const tensor_quality& t : r.ftypes[0].tensors) {
         if (!t.quantized) continue;
-        const int64_t i = testing::reference_input_header().find_tensor(t.name);
+        const int64_t i = test_support::reference_input_header().find_tensor(t.name);
         ASSERT_GE(i, 0);
-        const auto& info = testing::reference_input_header().tensors[size_t(i)];
+        const auto& info = test_support::reference_input_header().tensors[size_t(i)];
         EXPECT_EQ(t.error.rows, std::min<uint64_t>(16, info.ne[1]) * info.ne[2]) << t.name;
         EXPECT_EQ(t.error.values, t.error.rows * info.ne[0]);
         ++checked;
     }
     EXPECT_GT(checked, 50);
     // The same rows every time.
-    const quality_report again = testing::measure_reference(o);
+    const quality_report again = test_support::measure_reference(o);
     EXPECT_EQ(again.ftypes[0].rmse, r.ftypes[0].rmse);
 }
 
 TEST(QualityReport, JsonHasTheContractShape) {
     const auto importances =
-        testing::importances_from_file(testing::models_dir() + "/llama-gqa.imatrix.gguf");
+        test_support::importances_from_file(test_support::models_dir() + "/llama-gqa.imatrix.gguf");
     for (const bool with_imatrix : {false, true}) {
         SCOPED_TRACE(with_imatrix ? "imatrix" : "no imatrix");
         std::vector<uint8_t> im_bytes =
-            testing::read_all(testing::models_dir() + "/llama-gqa.imatrix.gguf");
+            test_support::read_all(test_support::models_dir() + "/llama-gqa.imatrix.gguf");
         result<imatrix_data> im = parse_imatrix(im_bytes.data(), im_bytes.size());
         ASSERT_TRUE(im.ok());
         quality_options o;
@@ -493,7 +493,7 @@ TEST(QualityReport, JsonHasTheContractShape) {
             o.imatrix = &*im;
             o.imatrix_name = "llama-gqa.imatrix.gguf";
         }
-        const quality_report report = testing::measure_reference(o);
+        const quality_report report = test_support::measure_reference(o);
         const nlohmann::json j = nlohmann::json::parse(quality_to_json(report));
         ASSERT_TRUE(j.at("ftypes").is_array());
         std::vector<std::string> names;
@@ -543,7 +543,7 @@ TEST(QualityReport, JsonHasTheContractShape) {
             }
         }
         // The plan's exact sizes: Q4_K_M as llama-quantize wrote it.
-        for (const auto& run : testing::reference_runs()) {
+        for (const auto& run : test_support::reference_runs()) {
             if (run.name == (with_imatrix ? "Q4_K_M+imatrix" : "Q4_K_M")) {
                 EXPECT_EQ(j.at("ftypes")[0].at("file_size"), run.file_size);
             }

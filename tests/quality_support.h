@@ -18,7 +18,7 @@
 #include "quality/error_measure.h"
 #include "quality/quality_report.h"
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 inline const std::vector<uint8_t>& reference_model_bytes() {
     static const std::vector<uint8_t> b = read_all(models_dir() + "/llama-gqa.gguf");
@@ -134,4 +134,4 @@ inline std::map<std::string, std::vector<float>> importances_from_file(const std
     return out;
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

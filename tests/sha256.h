@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 class sha256 {
   public:
@@ -107,4 +107,4 @@ inline std::string sha256_hex(const void* data, size_t n) {
     return s.hex();
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

@@ -12,7 +12,7 @@
 #include "format/gguf_writer.h"
 #include "pipeline_reference.h"
 
-namespace gguf_squash::testing {
+namespace gguf_squash::test_support {
 
 inline const std::vector<uint8_t>& llama_gqa_bytes() {
     static const std::vector<uint8_t> b = read_all(models_dir() + "/llama-gqa.gguf");
@@ -59,4 +59,4 @@ inline std::vector<std::string> write_llama_gqa_shards(const std::vector<uint32_
     return paths;
 }
 
-}  // namespace gguf_squash::testing
+}  // namespace gguf_squash::test_support

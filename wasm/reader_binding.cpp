@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "format/gguf_info_text.h"
+#include "estimate/gguf_info_text.h"
 #include "format/gguf_json.h"
 #include "format/gguf_reader.h"
 #include "glue_json.h"

@@ -15,6 +15,7 @@
 #include "estimate/estimate_report.h"
 #include "format/gguf_split.h"
 #include "http_range_reader.h"
+#include "io/gguf_file.h"
 #include "plan/imatrix.h"
 
 namespace gguf_squash::cli {

@@ -7,9 +7,10 @@
 #include <vector>
 
 #include "commands.h"
-#include "format/gguf_info_text.h"
+#include "estimate/gguf_info_text.h"
 #include "format/gguf_json.h"
 #include "format/gguf_reader.h"
+#include "io/gguf_file.h"
 
 namespace gguf_squash::cli {
 namespace {

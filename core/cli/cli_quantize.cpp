@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "format/gguf_reader.h"
 #include "format/gguf_split.h"
+#include "io/gguf_file.h"
 #include "pipeline/quantize_job.h"
 #include "plan/imatrix.h"
 #include "plan/quant_plan.h"

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "../format/gguf_json.h"
-#include "../plan/quant_plan.h"
+#include "format/gguf_json.h"
+#include "plan/quant_plan.h"
 
 namespace gguf_squash {
 

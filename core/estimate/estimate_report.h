@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "../format/gguf.h"
-#include "../plan/imatrix.h"
-#include "../plan/llama_ftype.h"
+#include "format/gguf.h"
+#include "plan/imatrix.h"
+#include "plan/llama_ftype.h"
 #include "memory_model.h"
 #include "model_summary.h"
 

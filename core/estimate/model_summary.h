@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "../format/gguf.h"
-#include "../format/gguf_split.h"
-#include "../status.h"
+#include "format/gguf.h"
+#include "format/gguf_split.h"
+#include "status.h"
 
 namespace gguf_squash {
 

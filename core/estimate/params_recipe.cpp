@@ -1,8 +1,8 @@
 #include "params_recipe.h"
 
-#include "../format/gguf_writer.h"
-#include "../plan/llama_ftype.h"
-#include "../plan/quant_plan.h"
+#include "format/gguf_writer.h"
+#include "plan/llama_ftype.h"
+#include "plan/quant_plan.h"
 #include "memory_model.h"
 #include "model_summary.h"
 

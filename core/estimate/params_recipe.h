@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "../format/gguf.h"
-#include "../status.h"
+#include "format/gguf.h"
+#include "status.h"
 
 namespace gguf_squash {
 

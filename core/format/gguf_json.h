@@ -28,7 +28,7 @@
 #include <string>
 #include <string_view>
 
-#include "../status.h"
+#include "status.h"
 #include "gguf.h"
 
 namespace gguf_squash {

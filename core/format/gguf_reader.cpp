@@ -1,7 +1,6 @@
 #include "gguf_reader.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -645,29 +644,6 @@ result<gguf_header> read_gguf_header(const uint8_t* data, size_t size,
     result<size_t> r = reader.feed(in);
     if (!r.ok()) return r.error();
     if (!reader.finished()) return reader.end_of_input();
-    return reader.take_header();
-}
-
-result<gguf_header> read_gguf_header_file(const std::string& path) {
-    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-    if (!f) return make_error(status_code::io_error, "cannot open '" + path + "'");
-    // fseeko/ftello: off_t is 64-bit on both targets, long is 32-bit in wasm.
-    if (::fseeko(f.get(), 0, SEEK_END) != 0)
-        return make_error(status_code::io_error, "cannot seek in '" + path + "'");
-    const long long end = ::ftello(f.get());
-    if (end < 0) return make_error(status_code::io_error, "cannot size '" + path + "'");
-    ::fseeko(f.get(), 0, SEEK_SET);
-    gguf_reader_options opts;
-    opts.file_size = uint64_t(end);
-    gguf_reader reader(opts);
-    std::vector<uint8_t> buf(1 << 16);
-    while (!reader.finished()) {
-        const size_t n = std::fread(buf.data(), 1, buf.size(), f.get());
-        if (n == 0) return reader.end_of_input();
-        input_span in{buf.data(), n, 0};
-        result<size_t> r = reader.feed(in);
-        if (!r.ok()) return r.error();
-    }
     return reader.take_header();
 }
 

@@ -17,8 +17,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "../status.h"
-#include "../stream.h"
+#include "status.h"
+#include "stream.h"
 #include "gguf.h"
 
 namespace gguf_squash {
@@ -118,7 +118,5 @@ class gguf_reader {
 // `file_size` bytes; pass size for a complete file).
 result<gguf_header> read_gguf_header(const uint8_t* data, size_t size,
                                      std::optional<uint64_t> file_size = std::nullopt);
-// Reads a header from a file on disk chunk by chunk, checking tensor data against the file size.
-result<gguf_header> read_gguf_header_file(const std::string& path);
 
 }  // namespace gguf_squash

@@ -123,35 +123,6 @@ result<gguf_model> merge_gguf_shards(std::vector<gguf_header> shards) {
     return model;
 }
 
-result<gguf_model> read_gguf_model_file(const std::string& path) {
-    result<gguf_header> first = read_gguf_header_file(path);
-    if (!first.ok()) return first.error();
-    result<std::optional<gguf_split_info>> info = read_split_info(*first);
-    if (!info.ok()) return info.error();
-    std::vector<gguf_header> shards;
-    if (!*info || (*info)->count == 1) {
-        shards.push_back(std::move(first.value()));
-        return merge_gguf_shards(std::move(shards));
-    }
-    const gguf_split_info& me = **info;
-    const std::optional<std::string> prefix = gguf_split_prefix(path, me.no, me.count);
-    if (!prefix)
-        return split_error("'" + path + "' is shard " + std::to_string(me.no + 1) + " of " +
-                           std::to_string(me.count) + " but is not named " +
-                           gguf_split_path("PREFIX", me.no, me.count));
-    for (uint32_t i = 0; i < me.count; ++i) {
-        if (i == me.no) {
-            shards.push_back(std::move(first.value()));
-            continue;
-        }
-        const std::string shard_path = gguf_split_path(*prefix, i, me.count);
-        result<gguf_header> h = read_gguf_header_file(shard_path);
-        if (!h.ok()) return status(h.error().code(), shard_path + ": " + h.error().message());
-        shards.push_back(std::move(h.value()));
-    }
-    return merge_gguf_shards(std::move(shards));
-}
-
 result<std::vector<gguf_header>> split_gguf_header(const gguf_header& model,
                                                    const std::vector<uint32_t>& shard_of_tensor) {
     if (shard_of_tensor.size() != model.tensors.size())

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../status.h"
+#include "status.h"
 #include "gguf.h"
 
 namespace gguf_squash {
@@ -60,10 +60,6 @@ struct gguf_model {
 // each, that split.count agrees, that the tensor total matches split.tensors.count and that no
 // tensor name repeats across shards. A single header without split keys is a one-shard model.
 result<gguf_model> merge_gguf_shards(std::vector<gguf_header> shards);
-
-// Reads a model from a file: a plain GGUF, or the first shard of a split model (the others are
-// found next to it by name).
-result<gguf_model> read_gguf_model_file(const std::string& path);
 
 // Writing shards. `shard_of_tensor[i]` names the shard of tensor i; shards are numbered from 0
 // without gaps and tensors keep their order (the indices never decrease). Shard 0 gets the

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../status.h"
+#include "status.h"
 #include "gguf.h"
 
 namespace gguf_squash {

@@ -13,9 +13,9 @@
 #include <thread>
 #endif
 
-#include "../format/gguf_writer.h"
-#include "../quant/quant_common.h"
-#include "../quant/quantize.h"
+#include "format/gguf_writer.h"
+#include "quant/quant_common.h"
+#include "quant/quantize.h"
 
 namespace gguf_squash {
 namespace {

@@ -42,10 +42,10 @@
 #include <string>
 #include <vector>
 
-#include "../plan/imatrix.h"
-#include "../plan/quant_plan.h"
-#include "../status.h"
-#include "../stream.h"
+#include "plan/imatrix.h"
+#include "plan/quant_plan.h"
+#include "status.h"
+#include "stream.h"
 
 namespace gguf_squash {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "../format/gguf_reader.h"
+#include "format/gguf_reader.h"
 
 namespace gguf_squash {
 namespace {

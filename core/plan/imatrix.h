@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../status.h"
+#include "status.h"
 
 namespace gguf_squash {
 

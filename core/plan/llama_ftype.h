@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../format/ggml_types.h"
+#include "format/ggml_types.h"
 
 namespace gguf_squash {
 

@@ -9,8 +9,8 @@
 #include <map>
 #include <regex>
 
-#include "../format/gguf_writer.h"
-#include "../quant/quantize.h"
+#include "format/gguf_writer.h"
+#include "quant/quantize.h"
 
 namespace gguf_squash {
 namespace {

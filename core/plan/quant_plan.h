@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "../format/gguf.h"
-#include "../format/gguf_split.h"
-#include "../status.h"
+#include "format/gguf.h"
+#include "format/gguf_split.h"
+#include "status.h"
 #include "imatrix.h"
 #include "llama_ftype.h"
 

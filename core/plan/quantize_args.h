@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../status.h"
+#include "status.h"
 #include "quant_plan.h"
 
 namespace gguf_squash {

@@ -24,6 +24,15 @@ kernel_table build_scalar_table() {
     return t;
 }
 
+// What this build can read and write: the scalar reference's entries. Every ISA table starts as a
+// copy of it and only replaces entries, so the answer is the same whichever table is active, and
+// asking it neither chooses a table nor reads GGUF_SQUASH_KERNELS. A function-local static, so
+// that a caller running before main (a test's parameter generator) still finds it built.
+const kernel_table& scalar_capabilities() {
+    static const kernel_table table = build_scalar_table();
+    return table;
+}
+
 bool cpu_supports(kernel_isa isa) {
     switch (isa) {
         case kernel_isa::scalar:
@@ -213,13 +222,13 @@ status set_kernel_isa(kernel_isa isa) {
 bool can_quantize_to(ggml_type type) {
     if (type == ggml_type::f32) return true;
     const ggml_type_info* info = ggml_type_lookup(uint32_t(type));
-    return info && info->valid && active_table().quantize[uint32_t(type)] != nullptr;
+    return info && info->valid && scalar_capabilities().quantize[uint32_t(type)] != nullptr;
 }
 
 bool can_dequantize(ggml_type type) {
     if (type == ggml_type::f32) return true;
     const ggml_type_info* info = ggml_type_lookup(uint32_t(type));
-    return info && info->valid && active_table().dequantize[uint32_t(type)] != nullptr;
+    return info && info->valid && scalar_capabilities().dequantize[uint32_t(type)] != nullptr;
 }
 
 bool quantize_requires_imatrix(ggml_type type) {

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "../format/ggml_types.h"
-#include "../status.h"
+#include "format/ggml_types.h"
+#include "status.h"
 
 namespace gguf_squash {
 
@@ -32,9 +32,11 @@ status kernel_selection_status();
 // Forces an implementation (tests, benchmarks, the JS API's "scalar" switch).
 status set_kernel_isa(kernel_isa isa);
 
-// Types we can write (the 27 llama.cpp writes, plus F32).
+// Types we can write (the 27 llama.cpp writes, plus F32). A property of the build, the same for
+// every kernel implementation (the scalar reference covers them all).
 bool can_quantize_to(ggml_type type);
-// Types we can read back to F32 (every valid tensor type except the integer ones).
+// Types we can read back to F32 (every valid tensor type except the integer ones). Same for every
+// implementation.
 bool can_dequantize(ggml_type type);
 // ggml_quantize_requires_imatrix: these types refuse to quantize without importance weights.
 bool quantize_requires_imatrix(ggml_type type);

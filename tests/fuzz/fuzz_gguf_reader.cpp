@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "format/gguf_info_text.h"
+#include "estimate/gguf_info_text.h"
 #include "format/gguf_json.h"
 #include "format/gguf_reader.h"
 #include "format/gguf_split.h"

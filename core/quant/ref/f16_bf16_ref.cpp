@@ -1,7 +1,7 @@
 // F16 and BF16: element-wise conversions (ggml_fp32_to_fp16_row, ggml_fp32_to_bf16_row_ref).
 // Importance weights do not apply to them.
-#include "../kernel_table.h"
-#include "../quant_common.h"
+#include "quant/kernel_table.h"
+#include "quant/quant_common.h"
 
 namespace gguf_squash {
 

@@ -10,8 +10,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "../kernel_table.h"
-#include "../quant_common.h"
+#include "quant/kernel_table.h"
+#include "quant/quant_common.h"
 #include "iq2_grids.h"
 #include "quant_search.h"
 

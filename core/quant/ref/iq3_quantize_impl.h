@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "../quant_common.h"
+#include "quant/quant_common.h"
 #include "iq3_grids.h"
 
 namespace gguf_squash {

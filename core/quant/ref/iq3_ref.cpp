@@ -2,8 +2,8 @@
 // dequantize_row_iq3_xxs / dequantize_row_iq3_s, byte for byte.
 #include <cstring>
 
-#include "../kernel_table.h"
-#include "../quant_common.h"
+#include "quant/kernel_table.h"
+#include "quant/quant_common.h"
 #include "iq3_grids.h"
 #include "iq3_quantize_impl.h"
 

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "../kernel_table.h"
-#include "../quant_common.h"
+#include "quant/kernel_table.h"
+#include "quant/quant_common.h"
 #include "quant_search.h"
 
 namespace gguf_squash {

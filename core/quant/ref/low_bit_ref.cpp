@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "../kernel_table.h"
-#include "../quant_common.h"
+#include "quant/kernel_table.h"
+#include "quant/quant_common.h"
 #include "iq4_ref.h"
 
 namespace gguf_squash {

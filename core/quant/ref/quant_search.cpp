@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "../quant_common.h"
+#include "quant/quant_common.h"
 
 namespace gguf_squash {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "gguf.h"
+#include "format/gguf.h"
 
 namespace gguf_squash {
 

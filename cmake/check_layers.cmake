@@ -13,7 +13,7 @@ cmake_minimum_required(VERSION 3.20)
 function(layer_of rel out)
   if(rel MATCHES "^core/(status\\.(h|cpp)|stream\\.h|format/ggml_types\\.(h|cpp))$")
     set(layer types)
-  elseif(rel MATCHES "^core/(format|quant|plan|estimate|pipeline|io|cli)/")
+  elseif(rel MATCHES "^core/(format|quant|plan|estimate|quality|pipeline|io|cli)/")
     set(layer ${CMAKE_MATCH_1})
   elseif(rel MATCHES "^core/")
     set(layer unknown)
@@ -25,17 +25,19 @@ function(layer_of rel out)
   set(${out} "${layer}" PARENT_SCOPE)
 endfunction()
 
-# What each layer may include (itself included). format and quant are siblings over types; io and
-# the faces are the only places that touch files; the wasm face has no file system.
+# What each layer may include (itself included). format and quant are siblings over types, and
+# estimate and quality over plan; io and the faces are the only places that touch files; the wasm
+# face has no file system.
 set(allowed_types    types)
 set(allowed_format   types format)
 set(allowed_quant    types quant)
 set(allowed_plan     types format quant plan)
 set(allowed_estimate types format quant plan estimate)
+set(allowed_quality  types format quant plan quality)
 set(allowed_pipeline types format quant plan estimate pipeline)
 set(allowed_io       types format io)
-set(allowed_cli      types format quant plan estimate pipeline io cli)
-set(allowed_wasm     types format quant plan estimate pipeline wasm)
+set(allowed_cli      types format quant plan estimate quality pipeline io cli)
+set(allowed_wasm     types format quant plan estimate quality pipeline wasm)
 
 file(GLOB_RECURSE sources RELATIVE ${ROOT}
   ${ROOT}/core/*.h ${ROOT}/core/*.cpp ${ROOT}/wasm/*.h ${ROOT}/wasm/*.cpp)

@@ -1,8 +1,8 @@
 # The core as one static library per layer, each linked only to the layers below it
 # (docs/ARCHITECTURE.md):
 #
-#   types ─┬─ format ─┬─ plan ── estimate ── pipeline     (gguf_squash_core = all of these)
-#          └─ quant ──┘
+#   types ─┬─ format ─┬─ plan ─┬─ estimate ── pipeline   (gguf_squash_core = all of these)
+#          └─ quant ──┘        └─ quality
 #   types ── format ── io                                 (file access: only faces link it)
 #
 # Linking is half the fence: every library shares the include root core/, so cmake/check_layers.cmake
@@ -10,7 +10,7 @@
 #
 # gguf_squash_core_layers(<suffix> [QUANT_SOURCES ...] [QUANT_DEFINITIONS ...]
 #                         [PRIVATE_OPTIONS ...] [PUBLIC_OPTIONS ...])
-# creates gguf_squash_{types,format,quant,plan,estimate,pipeline,io}<suffix> and the interface
+# creates gguf_squash_{types,format,quant,plan,estimate,quality,pipeline,io}<suffix> and the interface
 # library gguf_squash_core<suffix> (everything but io). QUANT_SOURCES are the per-ISA kernels;
 # the options go on every layer (the wasm SIMD variant, the fuzz sanitizers).
 
@@ -21,6 +21,7 @@ list(REMOVE_ITEM GS_FORMAT_SOURCES ${GS_CORE}/format/ggml_types.cpp)
 file(GLOB GS_QUANT_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/quant/*.cpp ${GS_CORE}/quant/ref/*.cpp)
 file(GLOB GS_PLAN_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/plan/*.cpp)
 file(GLOB GS_ESTIMATE_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/estimate/*.cpp)
+file(GLOB GS_QUALITY_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/quality/*.cpp)
 file(GLOB GS_PIPELINE_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/pipeline/*.cpp)
 file(GLOB GS_IO_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/io/*.cpp)
 
@@ -41,7 +42,7 @@ function(gguf_squash_core_layers suffix)
   cmake_parse_arguments(ARG "" ""
     "QUANT_SOURCES;QUANT_DEFINITIONS;PRIVATE_OPTIONS;PUBLIC_OPTIONS" ${ARGN})
   # layer: sources, then the layers it links (downward only).
-  set(layers types format quant plan estimate pipeline io)
+  set(layers types format quant plan estimate quality pipeline io)
   set(types_sources ${GS_TYPES_SOURCES})
   set(types_deps)
   set(format_sources ${GS_FORMAT_SOURCES})
@@ -52,6 +53,8 @@ function(gguf_squash_core_layers suffix)
   set(plan_deps format quant)
   set(estimate_sources ${GS_ESTIMATE_SOURCES})
   set(estimate_deps plan)
+  set(quality_sources ${GS_QUALITY_SOURCES})
+  set(quality_deps plan)
   set(pipeline_sources ${GS_PIPELINE_SOURCES})
   set(pipeline_deps plan)
   set(io_sources ${GS_IO_SOURCES})
@@ -74,5 +77,5 @@ function(gguf_squash_core_layers suffix)
   endif()
   add_library(gguf_squash_core${suffix} INTERFACE)
   target_link_libraries(gguf_squash_core${suffix} INTERFACE
-    gguf_squash_pipeline${suffix} gguf_squash_estimate${suffix})
+    gguf_squash_pipeline${suffix} gguf_squash_estimate${suffix} gguf_squash_quality${suffix})
 endfunction()

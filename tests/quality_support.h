@@ -14,6 +14,7 @@
 
 #include "format/gguf_reader.h"
 #include "format/gguf_split.h"
+#include "io/gguf_file.h"
 #include "pipeline_reference.h"
 #include "quality/error_measure.h"
 #include "quality/quality_report.h"

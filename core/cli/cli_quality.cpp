@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "commands.h"
+#include "io/gguf_file.h"
 #include "quality/quality_report.h"
 #include "quant/quantize.h"
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <utility>
 
-#include "../quant/quantize.h"
+#include "quant/quantize.h"
 
 namespace gguf_squash {
 namespace {

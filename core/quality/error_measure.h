@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "../format/ggml_types.h"
-#include "../status.h"
-#include "../stream.h"
+#include "format/ggml_types.h"
+#include "status.h"
+#include "stream.h"
 
 namespace gguf_squash {
 

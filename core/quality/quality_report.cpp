@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <numeric>
 
-#include "../format/gguf_json.h"
-#include "../plan/llama_ftype.h"
+#include "format/gguf_json.h"
+#include "plan/llama_ftype.h"
 
 namespace gguf_squash {
 namespace {

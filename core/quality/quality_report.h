@@ -20,9 +20,9 @@
 #include <tuple>
 #include <vector>
 
-#include "../format/gguf_split.h"
-#include "../plan/imatrix.h"
-#include "../plan/quant_plan.h"
+#include "format/gguf_split.h"
+#include "plan/imatrix.h"
+#include "plan/quant_plan.h"
 #include "error_measure.h"
 
 namespace gguf_squash {

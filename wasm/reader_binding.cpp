@@ -86,6 +86,15 @@ EMSCRIPTEN_KEEPALIVE const char* gs_reader_error(reader_handle* h) {
     return h->error.message().c_str();
 }
 
+// What the reader has parsed so far, finished or not (after an error, or when the input ended
+// inside the header), as preview info JSON: the page shows the keys and tensors a truncated file
+// still holds. Only complete keys and tensors are in it.
+EMSCRIPTEN_KEEPALIVE char* gs_reader_partial_json(reader_handle* h, double max_items) {
+    gguf_json_options options;
+    options.max_array_items = item_count(max_items);
+    return wasm_glue::to_c_string(gguf_header_to_json(h->reader.header(), options));
+}
+
 // Hands the finished header over to a model handle (the reader keeps nothing).
 EMSCRIPTEN_KEEPALIVE model_handle* gs_reader_take_model(reader_handle* h) {
     if (!h->reader.finished()) return nullptr;

@@ -184,6 +184,15 @@ export class ModelBridge {
         return this.bridge.call('imatrix', { bytes, url, token }, { ...options, transfer });
     }
 
+    checkArgs(groups, options) {
+        return this.bridge.call('checkArgs', { groups }, options);
+    }
+
+    // A file that failed to open: cut short? (worker.mjs inspectIncomplete)
+    inspectIncomplete(file, options) {
+        return this.bridge.call('inspectIncomplete', { file }, options);
+    }
+
     calibrate(types, options) {
         return this.bridge.call('calibrate', { types }, options);
     }

@@ -39,6 +39,7 @@ export function showError(title, err) {
 }
 
 export function clearError() {
+    for (const k of ['incomplete', 'expected', 'actual']) delete $('error').dataset[k];
     $('error').hidden = true;
     $('error').replaceChildren();
 }

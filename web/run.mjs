@@ -63,7 +63,7 @@ export async function startQuantize() {
                 box.dataset.workers = String(m.workers);
             },
         });
-        state.output = { result, name };
+        state.output = { result, name, type, argsKey: JSON.stringify(quantizeArgs()), imatrixName: state.imatrix?.name ?? null };
         showDone(result, run, model, name);
     } catch (e) {
         progress.value = 0;
@@ -76,5 +76,7 @@ export async function startQuantize() {
         state.run = null;
         setRunning(false);
         updateTypeInfo();
+        // After Cancel, the keyboard is back where it was: on Quantize.
+        if (controller.signal.aborted) $('quantize-button').focus();
     }
 }

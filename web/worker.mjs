@@ -8,7 +8,8 @@
 // Messages: {id, method, params} in; {id, message} for progress and {id, result | error} at the
 // end (errors as wasm/errors.mjs serialises them).
 import { openEstimate } from './wasm/estimate.mjs';
-import { blobReader, errorToMessage, GgufError, loadGgufSquash } from './wasm/gguf_squash.mjs';
+import { blobReader, errorToMessage, GgufError, HeaderReader, loadGgufSquash, sourceChunks } from './wasm/gguf_squash.mjs';
+import { checkShards } from './shard_check.mjs';
 import { RowPool, runPool } from './wasm/row_pool.mjs';
 import { fetchUrlBytes, jobReadSchedule, urlFileName, UrlSource } from './wasm/url_source.mjs';
 
@@ -187,6 +188,12 @@ const methods = {
         const c = await core();
         const t0 = performance.now();
         const model = await openModelWithShards(c, files, { token });
+        const names = model.files.map((f, i) => f.name ?? f.url ?? `file ${i + 1}`);
+        const misfit = checkShards(model.parts.map((p, i) => ({ name: names[i], info: p.info })));
+        if (misfit) {
+            model.free();
+            throw new GgufError('invalid_file', misfit);
+        }
         closeModel();
         open.id = modelId;
         open.model = model;
@@ -196,6 +203,42 @@ const methods = {
     close() {
         closeModel();
         return null;
+    },
+
+    // A file that could not be opened, looked at again: is it cut short? The header is read
+    // without the file's size (so tensor data past the end is no error) and, when it completes,
+    // the size its tensors need is compared with the file's; when the file ends inside the header,
+    // what was read up to there is returned. {actual, expected, headerComplete, endsInHeader,
+    // position, info}; expected is null when the header itself is cut.
+    async inspectIncomplete({ file }) {
+        const c = await core();
+        const reader = new HeaderReader(c, null);
+        try {
+            let failed = null;
+            try {
+                for await (const chunk of sourceChunks(file, () => reader.wanted())) if (reader.push(chunk)) break;
+            } catch (e) {
+                failed = e;
+            }
+            const position = reader.position();
+            if (reader.done) {
+                const handle = reader.takeModel();
+                try {
+                    const info = c.takeJson(c.mod._gs_model_info_json_preview(handle, 8));
+                    let expected = info.data_offset;
+                    for (const t of info.tensors) expected = Math.max(expected, info.data_offset + t.offset + t.nbytes);
+                    return { actual: file.size, expected, headerComplete: true, endsInHeader: false, position, info };
+                } finally {
+                    c.mod._gs_model_free(handle);
+                }
+            }
+            const info = c.takeJson(c.mod._gs_reader_partial_json(reader.handle, 8));
+            // Cut inside the header only if the reader ran out of bytes, not into a bad field.
+            return { actual: file.size, expected: null, headerComplete: false, endsInHeader: !failed && position >= file.size,
+                     position, info };
+        } finally {
+            reader.free();
+        }
     },
 
     // Every ftype's exact size for llama-quantize's options and an optional imatrix.
@@ -243,6 +286,22 @@ const methods = {
         const c = await core();
         if (url) bytes = await fetchUrlBytes(url, { token });
         return { summary: c.inspectImatrix(bytes), bytes: url ? bytes : null, name: url ? urlFileName(url) : null };
+    },
+
+    // llama-quantize's options checked by the core's own parser, one group (a page field) at a
+    // time, so that each error lands next to its field: {field: message | null}.
+    async checkArgs({ groups }) {
+        const c = await core();
+        const out = {};
+        for (const [field, args] of Object.entries(groups)) {
+            try {
+                c.parseQuantizeArgs([...args, 'in.gguf', 'out.gguf', 'Q4_K_M']);
+                out[field] = null;
+            } catch (e) {
+                out[field] = e?.message ?? String(e);
+            }
+        }
+        return out;
     },
 
     // Kernel throughput per tensor type (weights/s), from short synthetic runs.

@@ -33,6 +33,7 @@ async function screenshot(page, name) {
         for (const scheme of ['light', 'dark']) {
             await page.setViewportSize({ width, height });
             await page.emulateMedia({ colorScheme: scheme });
+            await page.waitForTimeout(250);  // the theme's colour transitions
             await page.screenshot({ path: path.join(shots, `${name}-${label}-${scheme}.png`) });
         }
     }

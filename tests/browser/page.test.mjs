@@ -50,7 +50,7 @@ test('loads llama-gqa.gguf and shows its overview, tensors and metadata', async 
 
 for (const [label, mutate, pattern] of [
     ['bad magic', (b) => { b.set([0x47, 0x47, 0x55, 0x58], 0); return b; }, /magic/i],
-    ['a truncated file', (b) => b.subarray(0, 5000), /truncated|byte offset/i],
+    ['a truncated file', (b) => b.subarray(0, 5000), /looks incomplete/i],  // not a raw offset (issue 14)
 ]) {
     test(`${label} shows an error, and the page stays usable`, async () => {
         const { page } = b;

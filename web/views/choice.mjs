@@ -5,7 +5,8 @@
 import { gpuFormatSizes, kDefaultExl2Bpw, parameterSplit } from '../wasm/gpu_formats.mjs';
 import { $, el } from '../dom.mjs';
 import { modelBridge, state } from '../state.mjs';
-import { formatBytes, formatInt, GiB } from '../units.mjs';
+import { formatBytes, formatInt } from '../units.mjs';
+import { memoryInputs } from './estimates.mjs';
 import { quantizeArgs } from './options.mjs';
 import { setPlan } from './tensors.mjs';
 
@@ -25,6 +26,7 @@ export function choiceError() {
 }
 
 export function choiceChanged() {
+    markStale();
     renderActionBar();
     renderCommand();
     renderMemoryBar();
@@ -75,10 +77,24 @@ export function renderActionBar() {
     status.hidden = !status.textContent;
 }
 
+// A finished output made with another type or options is stale: it stays savable, under its
+// own name, and the bar says it is not the current choice.
+function markStale() {
+    const out = state.output;
+    if (!out) return;
+    const stale = out.type !== currentType() || out.argsKey !== JSON.stringify(quantizeArgs()) || out.imatrixName !== (state.imatrix?.name ?? null);
+    out.stale = stale;
+    const save = $('save-button');
+    save.textContent = `Save ${out.name} (${formatBytes(out.result.size)})`;
+    save.title = stale ? `made for ${out.type}, not the current choice` : '';
+    save.classList.toggle('stale', stale);
+    $('action-bar').dataset.stale = String(stale);
+}
+
 function stalenessText() {
     const out = state.output;
     if (!out) return '';
-    if (out.stale) return `The finished file was made for ${out.type} — quantize again for ${currentType()}.`;
+    if (out.stale) return `Made for ${out.type}${out.type === currentType() ? ' with other options' : ''} — quantize again for the current choice.`;
     return `Ready to save: ${out.name} (${formatBytes(out.result.size)}).`;
 }
 
@@ -181,7 +197,7 @@ export function renderMemoryBar() {
         return;
     }
     const parts = memoryParts(report, f);
-    const budget = Math.round(Math.max(0, Number($('mem-device').value) || 0) * GiB);
+    const budget = memoryInputs().deviceBytes;
     Object.assign(box.dataset, { weights: String(parts.weights), kv: String(parts.kv), other: String(parts.other),
                                  budget: String(budget), type: currentType(), fits: String(parts.total <= budget) });
     const scale = Math.max(budget, parts.total) || 1;
@@ -221,7 +237,7 @@ export function renderGpuTable() {
     const exl2Bpw = bpwInput >= 2 && bpwInput <= 8 ? bpwInput : kDefaultExl2Bpw;
     const split = parameterSplit({ params: model.nParams, tensors: model.info.tensors });
     const report = state.memory?.report;
-    const budget = Math.round(Math.max(0, Number($('mem-device').value) || 0) * GiB);
+    const budget = memoryInputs().deviceBytes;
     const extra = report ? memoryParts(report, { memory_bytes: 0 }) : null;  // KV cache and buffers do not depend on the format
     const rows = gpuFormatSizes(split, { exl2Bpw }).map((g) => {
         const need = extra ? g.bytes + extra.kv + extra.other : null;

@@ -31,9 +31,12 @@ export async function refreshEstimates() {
     $('quantize-section').hidden = false;
 }
 
-function memoryInputs() {
-    const nCtx = Math.max(1, Math.floor(Number($('mem-context').value) || 1));
-    const deviceBytes = Math.round(Math.max(0, Number($('mem-device').value) || 0) * GiB);
+// An empty field means its default (4096 tokens, 8 GiB), never 0 or 1.
+export const kDefaultContext = 4096, kDefaultDeviceGiB = 8;
+export function memoryInputs() {
+    const ctxText = $('mem-context').value.trim(), devText = $('mem-device').value.trim();
+    const nCtx = ctxText === '' ? kDefaultContext : Math.max(1, Math.floor(Number(ctxText) || kDefaultContext));
+    const deviceBytes = Math.round((devText === '' ? kDefaultDeviceGiB : Math.max(0, Number(devText) || kDefaultDeviceGiB)) * GiB);
     return { nCtx, deviceBytes, cache: $('mem-cache').value };
 }
 

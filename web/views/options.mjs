@@ -1,7 +1,26 @@
-// The options panel: llama-quantize's command-line options, as the page offers them.
+// The options panel: llama-quantize's command-line options, as the page offers them, checked as
+// they are typed (by the core's own argument parser, one field at a time, so each error shows
+// next to its field); while one is invalid the estimates keep the last valid options and
+// Quantize is disabled.
 import { $, clearError, el } from '../dom.mjs';
-import { state } from '../state.mjs';
+import { modelBridge, state } from '../state.mjs';
 import { refreshEstimates } from './estimates.mjs';
+
+const lines = (id) => $(id).value.split('\n').map((s) => s.trim()).filter(Boolean);
+const words = (id) => $(id).value.split(',').map((s) => s.trim()).filter(Boolean);
+
+// Each text field's arguments (the fields the user types into; checkboxes and selects cannot be wrong).
+function fieldArgs() {
+    const prune = $('opt-prune').value.trim();
+    return {
+        'opt-tensor-types': lines('opt-tensor-types').flatMap((l) => ['--tensor-type', l]),
+        'opt-override-kv': lines('opt-override-kv').flatMap((l) => ['--override-kv', l]),
+        'opt-include': words('opt-include').flatMap((w) => ['--include-weights', w]),
+        'opt-exclude': [...words('opt-include').flatMap((w) => ['--include-weights', w]),
+                        ...words('opt-exclude').flatMap((w) => ['--exclude-weights', w])],
+        'opt-prune': prune ? ['--prune-layers', prune] : [],
+    };
+}
 
 // The options panel as llama-quantize's command-line options.
 export function quantizeArgs() {
@@ -11,18 +30,10 @@ export function quantizeArgs() {
     if ($('opt-allow-requantize').checked) args.push('--allow-requantize');
     if ($('opt-output-type').value) args.push('--output-tensor-type', $('opt-output-type').value);
     if ($('opt-embd-type').value) args.push('--token-embedding-type', $('opt-embd-type').value);
-    for (const line of $('opt-tensor-types').value.split('\n').map((s) => s.trim()).filter(Boolean))
-        args.push('--tensor-type', line);
-    for (const line of $('opt-override-kv').value.split('\n').map((s) => s.trim()).filter(Boolean))
-        args.push('--override-kv', line);
-    if (state.imatrix) {
-        for (const w of $('opt-include').value.split(',').map((s) => s.trim()).filter(Boolean))
-            args.push('--include-weights', w);
-        for (const w of $('opt-exclude').value.split(',').map((s) => s.trim()).filter(Boolean))
-            args.push('--exclude-weights', w);
-    }
-    const prune = $('opt-prune').value.trim();
-    if (prune) args.push('--prune-layers', prune);
+    const f = fieldArgs();
+    args.push(...f['opt-tensor-types'], ...f['opt-override-kv']);
+    if (state.imatrix) args.push(...f['opt-exclude']);  // include + exclude, in that order
+    args.push(...f['opt-prune']);
     return args;
 }
 
@@ -34,11 +45,54 @@ export function fillWritableTypes(types) {
     }
 }
 
+function showFieldError(id, message) {
+    const field = $(id);
+    let box = document.getElementById(`${id}-error`);
+    if (!box) {
+        box = el('p', { id: `${id}-error`, class: 'field-error', role: 'alert', dataset: { field: id } });
+        field.closest('label').after(box);
+    }
+    box.textContent = message ?? '';
+    box.hidden = !message;
+    field.setAttribute('aria-invalid', String(!!message));
+    if (message) field.setAttribute('aria-describedby', box.id);
+    else field.removeAttribute('aria-describedby');
+}
+
+let checkToken = 0;
+// Checks every text field; true when all are valid.
+export async function validateOptions() {
+    const token = ++checkToken;
+    const groups = fieldArgs();
+    let result;
+    try {
+        result = await modelBridge.checkArgs(groups);
+    } catch {
+        return true;  // the engine is not there: the estimate reports the options' error
+    }
+    if (token !== checkToken) return false;
+    const errors = [];
+    for (const [id, message] of Object.entries(result)) {
+        // Exclude's group repeats include's words: an include error belongs to include alone.
+        const own = id === 'opt-exclude' && result['opt-include'] ? null : message;
+        showFieldError(id, own);
+        if (own) errors.push(`${$(id).closest('label').firstChild.textContent.trim()}: ${own}`);
+    }
+    state.optionErrors = errors;
+    return errors.length === 0;
+}
+
 export function initOptions() {
     let timer = 0;
     $('options').addEventListener('input', () => {
         clearTimeout(timer);
-        timer = setTimeout(() => { clearError(); refreshEstimates(); }, 250);
+        timer = setTimeout(async () => {
+            clearError();
+            const ok = await validateOptions();
+            const { updateTypeInfo } = await import('./quantize.mjs');
+            if (ok) await refreshEstimates();
+            updateTypeInfo();
+        }, 250);
     });
 }
 

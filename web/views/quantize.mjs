@@ -80,6 +80,9 @@ export function resetOutput() {
     if (state.output) discardOutput(state.output.result);
     state.output = null;
     $('save-button').disabled = true;
+    $('save-button').textContent = 'Save';
+    $('save-button').classList.remove('stale');
+    delete $('action-bar').dataset.stale;
     $('save-status').textContent = '';
     delete $('save-status').dataset.result;
 }

@@ -9,9 +9,10 @@ import { modelBridge, newGeneration, state } from '../state.mjs';
 import { formatBytes, formatInt } from '../units.mjs';
 import { refreshEstimates, refreshMemory } from './estimates.mjs';
 import { openImatrix, openUrlImatrix as openImatrixUrl, recheckImatrix } from './imatrix.mjs';
+import { explainOpenError } from './incomplete.mjs';
 import { renderMetadata } from './metadata.mjs';
 import { renderOverview } from './overview.mjs';
-import { resetOutput } from './quantize.mjs';
+import { renderTypeSelect, resetOutput } from './quantize.mjs';
 import { renderTensors } from './tensors.mjs';
 
 export const kDefaultHub = 'https://huggingface.co';
@@ -177,7 +178,7 @@ async function openModel(files, { token: t = '', names }) {
         state.estimates = null;
         state.memory = null;
         for (const id of ['overview-section', 'estimate-section', 'quantize-section', 'tensor-section',
-                          'metadata-section']) $(id).hidden = true;
+                          'metadata-section', 'no-tensors']) $(id).hidden = true;
         const model = { ...described, files, token: t };
         state.model = model;
         const shown = model.names.join(', ');
@@ -193,12 +194,20 @@ async function openModel(files, { token: t = '', names }) {
         renderOverview(model);
         renderTensors(model);
         renderMetadata(model);
+        if (!model.info.tensors.length) {
+            // A vocabulary file: overview and metadata, and a notice instead of estimates and Quantize.
+            $('tensor-section').hidden = true;
+            $('no-tensors').hidden = false;
+            renderTypeSelect();
+            return;
+        }
         await refreshEstimates();
         await refreshMemory();
     } catch (e) {
         if (generation !== state.generation || e?.name === 'AbortError') return;
         $('file-summary').textContent = state.model ? summaryBefore : '';
-        showError(`Cannot read ${label}`, e);
+        if (files.length === 1) await explainOpenError(label, files[0], e);
+        else showError(`Cannot read ${label}`, e);
     }
 }
 

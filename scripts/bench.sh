@@ -13,7 +13,8 @@
 #   QUICK=1 scripts/bench.sh         shorter kernel runs, fewer whole-model runs
 #   FULL=1 scripts/bench.sh          also the slow scalar IQ4_XS whole-model run
 #   NATIVE_DIR=build/x WASM_DIR=build/y scripts/bench.sh    use other build directories
-#   NO_BROWSER=1 / NO_WASM=1 / NO_MODEL=1                    skip parts
+#   NO_BROWSER=1 / NO_WASM=1 / NO_MODEL=1 / NO_URL=1         skip parts (NO_URL: scripts/bench_url.sh,
+#                                                            URL input vs disk, run last)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -166,3 +167,4 @@ fi
 
 echo "{\"load_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" > "$RES/machine_end.json"
 node bench/report.mjs --results "$RES" --out docs/PERFORMANCE.md
+if [ -z "${NO_URL:-}" ]; then GGUF_SQUASH_WEB_DIR=${site:-build/web} scripts/bench_url.sh || log "URL benchmark failed (see above)"; fi

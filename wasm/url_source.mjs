@@ -344,7 +344,11 @@ export class UrlSource {
         // Whole reads across range boundaries (the pool asks for whole chunks).
         return async (offset, length) => {
             const first = await readSome(offset, length);
-            if (first.length === length || first.length === 0) return first;
+            // A fresh array (row_pool transfers the buffer to a worker): a view into a downloaded
+            // range or the header would detach the rest of it.
+            if (first.length === length || first.length === 0) {
+                return first.byteOffset === 0 && first.byteLength === first.buffer.byteLength ? first : first.slice();
+            }
             const out = new Uint8Array(length);
             out.set(first);
             let got = first.length;

@@ -3,7 +3,10 @@
 // with the page's worker pool at N, into the OPFS-backed output, then saved as a download.
 // A benchmark, not a test (scripts/bench.sh runs it; ./scripts/test.sh does not):
 //   node tests/browser/perf_browser.mjs --model build/bench/bench-model-f16.gguf
-//        [--type Q4_K_M] [--workers 2] [--json FILE]
+//        [--type Q4_K_M] [--workers 2] [--json FILE] [--url URL]
+// With --url the page opens the model as ?model=URL (scripts/bench_url.sh serves the same file
+// from tests/support/hub_emulator.mjs on loopback) instead of a picked File; --model still names
+// the local copy, for its size.
 // Uses the site in GGUF_SQUASH_WEB_DIR (default build/web). Reports the seconds from the click on
 // "Quantize" until the result is ready to save, MB/s of input, the save (download) time, the
 // largest worker heap, the output sink and the download's size against the plan.
@@ -21,15 +24,17 @@ const model = opt('--model', 'build/bench/bench-model-f16.gguf');
 const type = opt('--type', 'Q4_K_M');
 const workers = Number(opt('--workers', '2'));
 const jsonOut = opt('--json', null);
+const url = opt('--url', null);
 
 const b = await launch();
 try {
     const { page } = b;
-    await page.goto(`${b.origin}/?workers=${workers}`);
+    const query = new URLSearchParams({ workers: String(workers), ...(url ? { model: url, save: 'download' } : {}) });
+    await page.goto(`${b.origin}/?${query}`);
     await page.waitForSelector('html[data-ready="true"]');
     await page.waitForFunction(() => /engine: wasm/.test(document.getElementById('engine').textContent));
     const modelBytes = fs.statSync(model).size;
-    await page.setInputFiles('[data-testid=file-input]', model);
+    if (!url) await page.setInputFiles('[data-testid=file-input]', model);
     const row = `[data-testid=estimate-table] tr[data-ftype=${type}]`;
     await page.waitForSelector(row, { timeout: 300_000 });
     const planned = Number(await page.locator(row).getAttribute('data-bytes'));
@@ -53,15 +58,16 @@ try {
     const downloadSeconds = (performance.now() - t1) / 1000;
     const size = fs.statSync(file).size;
     const result = {
-        model, type, workers: usedWorkers || workers, seconds, load: Number(load.toFixed(2)), mb_per_s: modelBytes / 1e6 / seconds,
+        model, source: url ?? 'file', type, workers: usedWorkers || workers, seconds, load: Number(load.toFixed(2)), mb_per_s: modelBytes / 1e6 / seconds,
         download_s: downloadSeconds, max_heap: maxHeap, sink, output_bytes: size, planned_bytes: planned,
         note: `${usedWorkers || workers} workers, sink ${sink}; save took ${downloadSeconds.toFixed(1)} s more` +
               (size === planned ? '' : `; DOWNLOAD SIZE ${size} != planned ${planned}`),
     };
-    process.stderr.write(`browser: ${type} in ${seconds.toFixed(1)} s = ${result.mb_per_s.toFixed(1)} MB/s, ` +
+    process.stderr.write(`browser (${url ? 'URL' : 'file'}): ${type} in ${seconds.toFixed(1)} s = ${result.mb_per_s.toFixed(1)} MB/s, ` +
                          `${result.note}, largest heap ${(maxHeap / 1048576).toFixed(0)} MiB\n`);
     if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(result, null, 1) + '\n');
-    if (b.foreignRequests().length) throw new Error(`requests left the page's origin: ${b.foreignRequests()}`);
+    // A URL model is read from the emulator's origin, by design.
+    if (!url && b.foreignRequests().length) throw new Error(`requests left the page's origin: ${b.foreignRequests()}`);
 } finally {
     await b.close();
 }

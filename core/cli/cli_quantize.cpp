@@ -178,17 +178,38 @@ status write_all(int fd, const uint8_t* data, size_t size) {
     return {};
 }
 
-}  // namespace
+// Everything one run works with, filled in step by step.
+struct quantize_run {
+    quantize_args args;
+    std::string token;  // for URL inputs (url_input.h)
+    imatrix_data imatrix;
+    std::vector<std::string> input_paths;  // the input files (none once a URL input is open)
+    std::vector<url_shard_source> url_shards;
+    std::optional<gguf_model> model;
+    std::optional<quant_plan> plan;
+    std::vector<std::string> output_paths;  // OUT, or with --keep-split one per input shard
+    std::vector<int> input_fds;
+    std::optional<url_model_input> url_input;
+    int nthreads = 1;
 
-int run_quantize(int argc, char** argv) {
-    const char* exe = "gguf-squash";
+    ~quantize_run() {
+        for (int fd : input_fds) ::close(fd);
+    }
+};
+
+constexpr const char* kExe = "gguf-squash";
+constexpr double kMiB = 1024.0 * 1024.0;
+
+// The command line; an exit code when the run ends here (usage error, --help).
+std::optional<int> parse_command_line(int argc, char** argv, quantize_run& run) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    result<std::string> token = take_hf_token(args);  // for URL inputs (url_input.h)
+    result<std::string> token = take_hf_token(args);
     if (!token.ok()) {
         std::fprintf(stderr, "gguf-squash quantize: %s\n\n", token.error().message().c_str());
-        print_usage(stderr, exe);
+        print_usage(stderr, kExe);
         return 2;
     }
+    run.token = *token;
     auto read_text = [](const std::string& path) -> result<std::string> {
         result<std::vector<uint8_t>> b = read_whole_file(path);
         if (!b.ok()) return b.error();
@@ -197,127 +218,150 @@ int run_quantize(int argc, char** argv) {
     result<quantize_args> parsed = parse_quantize_args(args, read_text);
     if (!parsed.ok()) {
         std::fprintf(stderr, "gguf-squash quantize: %s\n\n", parsed.error().message().c_str());
-        print_usage(stderr, exe);
+        print_usage(stderr, kExe);
         return 2;
     }
-    quantize_args& a = *parsed;
-    if (a.help) {
-        print_usage(stdout, exe);
+    run.args = std::move(*parsed);
+    if (run.args.help) {
+        print_usage(stdout, kExe);
         return 0;
     }
-    // Importance matrix.
-    imatrix_data imatrix;
-    if (!a.imatrix_file.empty()) {
-        const bool url = is_http_url(a.imatrix_file);
-        result<std::vector<uint8_t>> bytes =
-            url ? read_url_file(a.imatrix_file, *token) : read_whole_file(a.imatrix_file);
-        // llama-quantize records the name it was given; for a URL, the file's own name is what
-        // it would be given after downloading it.
-        if (url) a.options.imatrix_file = url_file_name(a.imatrix_file);
-        if (!bytes.ok()) {
-            std::fprintf(stderr, "gguf-squash quantize: failed to load imatrix from '%s': %s\n",
-                         a.imatrix_file.c_str(), bytes.error().message().c_str());
-            return 1;
-        }
-        result<imatrix_data> im = parse_imatrix(bytes->data(), bytes->size());
-        if (!im.ok()) {
-            std::fprintf(stderr, "gguf-squash quantize: failed to load imatrix from '%s': %s\n",
-                         a.imatrix_file.c_str(), im.error().message().c_str());
-            return 1;
-        }
-        imatrix = std::move(*im);
-        std::printf(
-            "load_imatrix: loaded %zu importance matrix entries from %s computed on %d "
-            "chunks\n",
-            imatrix.entries.size(), a.imatrix_file.c_str(), imatrix.chunk_count);
-        status fs = filter_imatrix(imatrix, a.include_weights, a.exclude_weights);
-        if (!fs.ok()) {
-            std::fprintf(stderr, "gguf-squash quantize: %s\n", fs.message().c_str());
-            return 2;
-        }
-        a.options.imatrix = &imatrix;
-    }
+    return std::nullopt;
+}
 
-    // The model: one file, or the shards of a split model found next to the first one.
-    std::vector<std::string> input_paths{a.input};
-    std::vector<url_shard_source> url_shards;
-    result<gguf_model> model = [&]() -> result<gguf_model> {
-        if (is_http_url(a.input)) return read_gguf_model_url(a.input, nullptr, *token, &url_shards);
-        result<gguf_header> first = read_gguf_header_file(a.input);
-        if (!first.ok()) return first.error();
-        result<std::optional<gguf_split_info>> info = read_split_info(*first);
-        if (!info.ok()) return info.error();
-        if (!*info || (*info)->count <= 1) {
-            std::vector<gguf_header> one;
-            one.push_back(std::move(first.value()));
-            return merge_gguf_shards(std::move(one));
-        }
-        if ((*info)->no != 0) {
-            return make_error(status_code::refused,
-                              "illegal split file idx: " + std::to_string((*info)->no) +
-                                  " (file: " + a.input +
-                                  "), model must be loaded with the first split");
-        }
-        const std::optional<std::string> prefix = gguf_split_prefix(a.input, 0, (*info)->count);
-        if (!prefix) return make_error(status_code::refused, "invalid split file name: " + a.input);
-        input_paths.clear();
-        for (uint32_t i = 0; i < (*info)->count; ++i) {
-            input_paths.push_back(gguf_split_path(*prefix, i, (*info)->count));
-        }
-        return read_gguf_model_file(a.input);
-    }();
+// --imatrix (a file or a URL), filtered by --include-weights / --exclude-weights.
+std::optional<int> load_imatrix(quantize_run& run) {
+    quantize_args& a = run.args;
+    if (a.imatrix_file.empty()) return std::nullopt;
+    const bool url = is_http_url(a.imatrix_file);
+    result<std::vector<uint8_t>> bytes =
+        url ? read_url_file(a.imatrix_file, run.token) : read_whole_file(a.imatrix_file);
+    // llama-quantize records the name it was given; for a URL, the file's own name is what it
+    // would be given after downloading it.
+    if (url) a.options.imatrix_file = url_file_name(a.imatrix_file);
+    if (!bytes.ok()) {
+        std::fprintf(stderr, "gguf-squash quantize: failed to load imatrix from '%s': %s\n",
+                     a.imatrix_file.c_str(), bytes.error().message().c_str());
+        return 1;
+    }
+    result<imatrix_data> im = parse_imatrix(bytes->data(), bytes->size());
+    if (!im.ok()) {
+        std::fprintf(stderr, "gguf-squash quantize: failed to load imatrix from '%s': %s\n",
+                     a.imatrix_file.c_str(), im.error().message().c_str());
+        return 1;
+    }
+    run.imatrix = std::move(*im);
+    std::printf(
+        "load_imatrix: loaded %zu importance matrix entries from %s computed on %d "
+        "chunks\n",
+        run.imatrix.entries.size(), a.imatrix_file.c_str(), run.imatrix.chunk_count);
+    status fs = filter_imatrix(run.imatrix, a.include_weights, a.exclude_weights);
+    if (!fs.ok()) {
+        std::fprintf(stderr, "gguf-squash quantize: %s\n", fs.message().c_str());
+        return 2;
+    }
+    a.options.imatrix = &run.imatrix;
+    return std::nullopt;
+}
+
+// The model's headers: one file, the shards of a split model found next to the first one, or a
+// URL (whose shards are found the same way).
+result<gguf_model> read_model(quantize_run& run) {
+    const std::string& input = run.args.input;
+    run.input_paths = {input};
+    if (is_http_url(input)) return read_gguf_model_url(input, nullptr, run.token, &run.url_shards);
+    result<gguf_header> first = read_gguf_header_file(input);
+    if (!first.ok()) return first.error();
+    result<std::optional<gguf_split_info>> info = read_split_info(*first);
+    if (!info.ok()) return info.error();
+    if (!*info || (*info)->count <= 1) {
+        std::vector<gguf_header> one;
+        one.push_back(std::move(first.value()));
+        return merge_gguf_shards(std::move(one));
+    }
+    if ((*info)->no != 0) {
+        return make_error(status_code::refused, "illegal split file idx: " +
+                                                    std::to_string((*info)->no) +
+                                                    " (file: " + input +
+                                                    "), model must be loaded with the first split");
+    }
+    const std::optional<std::string> prefix = gguf_split_prefix(input, 0, (*info)->count);
+    if (!prefix) return make_error(status_code::refused, "invalid split file name: " + input);
+    run.input_paths.clear();
+    for (uint32_t i = 0; i < (*info)->count; ++i) {
+        run.input_paths.push_back(gguf_split_path(*prefix, i, (*info)->count));
+    }
+    return read_gguf_model_file(input);
+}
+
+std::optional<int> load_model(quantize_run& run) {
+    const std::string& input = run.args.input;
+    result<gguf_model> model = read_model(run);
     if (!model.ok()) {
         // URL errors name their URL already.
         const std::string& m = model.error().message();
         std::fprintf(stderr, "gguf-squash quantize: %s%s%s\n",
-                     m.rfind(a.input, 0) == 0 ? "" : a.input.c_str(),
-                     m.rfind(a.input, 0) == 0 ? "" : ": ", m.c_str());
+                     m.rfind(input, 0) == 0 ? "" : input.c_str(),
+                     m.rfind(input, 0) == 0 ? "" : ": ", m.c_str());
         return 1;
     }
-    if (input_paths.size() > 1) {
-        std::fprintf(stderr, "loaded %zu shards of '%s'\n", input_paths.size(), a.input.c_str());
+    if (run.input_paths.size() > 1) {
+        std::fprintf(stderr, "loaded %zu shards of '%s'\n", run.input_paths.size(), input.c_str());
     }
-    result<quant_plan> plan = make_quant_plan(*model, a.options);
+    run.model = std::move(*model);
+    return std::nullopt;
+}
+
+std::optional<int> make_plan(quantize_run& run) {
+    result<quant_plan> plan = make_quant_plan(*run.model, run.args.options);
     if (!plan.ok()) {
-        std::fprintf(stderr, "gguf-squash quantize: failed to quantize '%s': %s\n", a.input.c_str(),
-                     plan.error().message().c_str());
+        std::fprintf(stderr, "gguf-squash quantize: failed to quantize '%s': %s\n",
+                     run.args.input.c_str(), plan.error().message().c_str());
         return 1;
     }
-    const bool tty = ::isatty(2);
-    const double mib = 1024.0 * 1024.0;
+    run.plan = std::move(*plan);
+    return std::nullopt;
+}
 
-    if (a.options.dry_run) {
-        std::fprintf(stderr, "calculating quantization size for '%s' as %s\n", a.input.c_str(),
-                     a.ftype_name.c_str());
-        for (size_t i = 0; i < plan->tensors.size(); ++i) {
-            print_tensor_line(stderr, i, plan->tensors.size(), plan->tensors[i]);
-        }
-        std::printf("model size  = %8.2f MiB (%.2f BPW)\n", plan->source_bytes / mib,
-                    plan->n_elements ? plan->source_bytes * 8.0 / plan->n_elements : 0.0);
-        std::printf("quant size  = %8.2f MiB (%.2f BPW)\n", plan->target_bytes / mib,
-                    plan_bits_per_weight(*plan));
-        uint64_t file_size = 0;
-        for (uint32_t f = 0; f < plan->output_file_count; ++f) {
-            result<quant_plan> part = output_file_plan(*plan, f);
-            file_size += part.ok() ? part->file_size : 0;
-        }
-        std::printf("file size   = %llu bytes%s\n", (unsigned long long)file_size,
-                    plan->output_file_count > 1 ? " (all shards)" : "");
-        if (plan->will_require_imatrix) {
-            std::printf(
-                "WARNING: dry run completed successfully, but actually completing this "
-                "quantization will require an imatrix!\n");
-        }
-        return 0;
-    }
+void print_sizes(const quant_plan& plan) {
+    std::printf("model size  = %8.2f MiB (%.2f BPW)\n", plan.source_bytes / kMiB,
+                plan.n_elements ? plan.source_bytes * 8.0 / plan.n_elements : 0.0);
+    std::printf("quant size  = %8.2f MiB (%.2f BPW)\n", plan.target_bytes / kMiB,
+                plan_bits_per_weight(plan));
+}
 
-    // Output files: OUT, or with --keep-split one per input shard.
-    std::vector<std::string> output_paths;
-    for (uint32_t f = 0; f < plan->output_file_count; ++f) {
-        output_paths.push_back(output_file_name(a.output, *plan, a.keep_split, f));
+// --dry-run: every tensor's line, the sizes and the output's exact size.
+int print_dry_run(const quantize_run& run) {
+    const quant_plan& plan = *run.plan;
+    std::fprintf(stderr, "calculating quantization size for '%s' as %s\n",
+                 run.args.input.c_str(), run.args.ftype_name.c_str());
+    for (size_t i = 0; i < plan.tensors.size(); ++i) {
+        print_tensor_line(stderr, i, plan.tensors.size(), plan.tensors[i]);
     }
-    for (const std::string& out : output_paths) {
-        for (const std::string& in : input_paths) {
+    print_sizes(plan);
+    uint64_t file_size = 0;
+    for (uint32_t f = 0; f < plan.output_file_count; ++f) {
+        result<quant_plan> part = output_file_plan(plan, f);
+        file_size += part.ok() ? part->file_size : 0;
+    }
+    std::printf("file size   = %llu bytes%s\n", (unsigned long long)file_size,
+                plan.output_file_count > 1 ? " (all shards)" : "");
+    if (plan.will_require_imatrix) {
+        std::printf(
+            "WARNING: dry run completed successfully, but actually completing this "
+            "quantization will require an imatrix!\n");
+    }
+    return 0;
+}
+
+// The output names, refusing an output that is one of the inputs.
+std::optional<int> choose_outputs(quantize_run& run) {
+    for (uint32_t f = 0; f < run.plan->output_file_count; ++f) {
+        run.output_paths.push_back(
+            output_file_name(run.args.output, *run.plan, run.args.keep_split, f));
+    }
+    for (const std::string& out : run.output_paths) {
+        for (const std::string& in : run.input_paths) {
             std::error_code ec;
             if (std::filesystem::equivalent(in, out, ec)) {
                 std::fprintf(
@@ -328,33 +372,31 @@ int run_quantize(int argc, char** argv) {
             }
         }
     }
-    int nthreads = a.nthreads;
-    if (nthreads <= 0) nthreads = int(std::max(1u, std::thread::hardware_concurrency()));
+    return std::nullopt;
+}
 
-    struct fd_closer {
-        std::vector<int> fds;
-        ~fd_closer() {
-            for (int fd : fds) ::close(fd);
-        }
-    } inputs;
-    std::optional<url_model_input> url_input;
-    if (!url_shards.empty()) {
-        url_input.emplace(std::move(url_shards), url_read_schedule(*plan),
-                          [] { return g_signal.load() != 0; });
-        input_paths.clear();
+// The input files, or the URL input's background downloads in the plan's read order.
+std::optional<int> open_inputs(quantize_run& run) {
+    if (!run.url_shards.empty()) {
+        run.url_input.emplace(std::move(run.url_shards), url_read_schedule(*run.plan),
+                              [] { return g_signal.load() != 0; });
+        run.input_paths.clear();
     }
-    for (const std::string& path : input_paths) {
+    for (const std::string& path : run.input_paths) {
         const int fd = ::open(path.c_str(), O_RDONLY);
         if (fd < 0) {
             std::fprintf(stderr, "gguf-squash quantize: %s: %s\n", path.c_str(),
                          std::strerror(errno));
             return 1;
         }
-        inputs.fds.push_back(fd);
+        run.input_fds.push_back(fd);
     }
+    return std::nullopt;
+}
 
-    // Signals: stop cleanly and remove the temporary files. SIGXFSZ (ulimit -f) becomes an EFBIG
-    // write error instead of killing the process with a file in place.
+// Signals: stop cleanly and remove the temporary files. SIGXFSZ (ulimit -f) becomes an EFBIG
+// write error instead of killing the process with a file in place.
+void install_signal_handlers() {
     struct sigaction sa {};
     sa.sa_handler = on_terminate_signal;
     sigemptyset(&sa.sa_mask);
@@ -362,40 +404,41 @@ int run_quantize(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     signal(SIGXFSZ, SIG_IGN);
+}
 
-    std::fprintf(stderr, "quantizing '%s' to '%s' as %s using %d threads\n", a.input.c_str(),
-                 output_paths.front().c_str(), a.ftype_name.c_str(), nthreads);
-    // Which kernels run (GGUF_SQUASH_KERNELS or the best available), so a forced choice is visible.
-    std::fprintf(stderr, "kernel implementation: %s\n", kernel_isa_name(active_kernel_isa()));
+result<size_t> read_input(quantize_run& run, uint32_t shard, uint64_t offset, uint8_t* buf,
+                          size_t size) {
+    if (run.url_input) return run.url_input->read(shard, offset, buf, size);
+    if (shard >= run.input_fds.size())
+        return make_error(status_code::internal, "no input shard " + std::to_string(shard));
+    while (true) {
+        const ssize_t n = ::pread(run.input_fds[shard], buf, size, off_t(offset));
+        if (n >= 0) return size_t(n);
+        if (errno == EINTR && !g_signal.load()) continue;
+        if (g_signal.load()) return make_error(status_code::cancelled, "interrupted");
+        return make_error(status_code::io_error,
+                          run.input_paths[shard] + ": read failed: " + std::strerror(errno));
+    }
+}
 
+// Quantizes every output file to its temporary name in `temps`; `written` counts their bytes.
+// On a terminal, each tensor's line is printed once it is done.
+status write_outputs(quantize_run& run, std::vector<temp_output>& temps, uint64_t& written) {
+    const quant_plan& plan = *run.plan;
+    const std::vector<std::string>& output_paths = run.output_paths;
+    const bool tty = ::isatty(2);
     quantize_job_options jo;
-    jo.threads = nthreads;
-    jo.max_buffer_bytes = a.max_buffer_size;
-    jo.allow_non_finite = a.allow_non_finite;
-
-    auto read = [&](uint32_t shard, uint64_t offset, uint8_t* buf, size_t size) -> result<size_t> {
-        if (url_input) return url_input->read(shard, offset, buf, size);
-        if (shard >= inputs.fds.size())
-            return make_error(status_code::internal, "no input shard " + std::to_string(shard));
-        while (true) {
-            const ssize_t n = ::pread(inputs.fds[shard], buf, size, off_t(offset));
-            if (n >= 0) return size_t(n);
-            if (errno == EINTR && !g_signal.load()) continue;
-            if (g_signal.load()) return make_error(status_code::cancelled, "interrupted");
-            return make_error(status_code::io_error,
-                              input_paths[shard] + ": read failed: " + std::strerror(errno));
-        }
+    jo.threads = run.nthreads;
+    jo.max_buffer_bytes = run.args.max_buffer_size;
+    jo.allow_non_finite = run.args.allow_non_finite;
+    auto read = [&](uint32_t shard, uint64_t offset, uint8_t* buf, size_t size) {
+        return read_input(run, shard, offset, buf, size);
     };
-
-    // Every output goes to a temporary name first; all are renamed once all are complete.
-    std::vector<temp_output> temps(output_paths.size());
-    const size_t n_tensors = plan->tensors.size();
+    const size_t n_tensors = plan.tensors.size();
     size_t last_reported = 0;  // tensor lines printed, over all files
-    uint64_t written = 0;
-    const auto t0 = std::chrono::steady_clock::now();
     status s;
     for (uint32_t f = 0; s.ok() && f < output_paths.size(); ++f) {
-        result<quant_plan> part = output_file_plan(*plan, f);
+        result<quant_plan> part = output_file_plan(plan, f);
         if (!part.ok()) {
             s = part.error();
             break;
@@ -413,7 +456,7 @@ int run_quantize(int argc, char** argv) {
             std::fprintf(stderr, "writing shard %u of %zu: '%s'\n", f + 1, output_paths.size(),
                          output_paths[f].c_str());
         }
-        quantize_job job(*part, a.options.imatrix, jo);
+        quantize_job job(*part, run.args.options.imatrix, jo);
         auto write = [&](const uint8_t* data, size_t size) {
             return write_all(tmp.fd, data, size);
         };
@@ -449,48 +492,86 @@ int run_quantize(int argc, char** argv) {
         written += part->file_size;
     }
     if (s.ok() && g_signal.load()) s = make_error(status_code::cancelled, "interrupted");
-    size_t renamed = 0;
-    for (; s.ok() && renamed < temps.size(); ++renamed) {
-        if (std::rename(temps[renamed].path.c_str(), output_paths[renamed].c_str()) != 0) {
-            s = make_error(status_code::io_error, "cannot rename '" + temps[renamed].path +
-                                                      "' to '" + output_paths[renamed] +
-                                                      "': " + std::strerror(errno));
-            break;
+    return s;
+}
+
+// Renames every temporary file to its output name, once all are complete.
+status commit_outputs(std::vector<temp_output>& temps, const std::vector<std::string>& outputs) {
+    for (size_t renamed = 0; renamed < temps.size(); ++renamed) {
+        if (std::rename(temps[renamed].path.c_str(), outputs[renamed].c_str()) != 0) {
+            return make_error(status_code::io_error, "cannot rename '" + temps[renamed].path +
+                                                         "' to '" + outputs[renamed] +
+                                                         "': " + std::strerror(errno));
         }
-        temps[renamed].path = output_paths[renamed];  // now removed on failure under its name
+        temps[renamed].path = outputs[renamed];  // now removed on failure under its name
     }
-    if (!s.ok()) {
-        // temps' destructors remove every temporary file and any output already renamed.
-        if (s.code() == status_code::cancelled && g_signal.load()) {
-            std::fprintf(stderr,
-                         "\ngguf-squash quantize: interrupted by signal %d; no output "
-                         "written\n",
-                         g_signal.load());
-            return 128 + g_signal.load();
-        }
+    return {};
+}
+
+int report_failure(const quantize_run& run, const status& s) {
+    if (s.code() == status_code::cancelled && g_signal.load()) {
         std::fprintf(stderr,
-                     "gguf-squash quantize: failed to quantize '%s': %s; no output "
+                     "\ngguf-squash quantize: interrupted by signal %d; no output "
                      "written\n",
-                     a.input.c_str(), s.message().c_str());
-        return 1;
+                     g_signal.load());
+        return 128 + g_signal.load();
     }
+    std::fprintf(stderr,
+                 "gguf-squash quantize: failed to quantize '%s': %s; no output "
+                 "written\n",
+                 run.args.input.c_str(), s.message().c_str());
+    return 1;
+}
+
+void print_summary(const quantize_run& run, uint64_t written, double seconds) {
+    const quant_plan& plan = *run.plan;
+    print_sizes(plan);
+    if (plan.n_fallback > 0) {
+        std::printf("WARNING: %d of %zu tensor(s) required fallback quantization\n",
+                    plan.n_fallback, plan.tensors.size());
+    }
+    for (size_t f = 0; f + 1 < run.output_paths.size(); ++f) {
+        std::printf("wrote '%s'\n", run.output_paths[f].c_str());
+    }
+    std::printf("wrote '%s': %llu bytes in %.2f s (%.1f MB/s of input)\n",
+                run.output_paths.back().c_str(), (unsigned long long)written, seconds,
+                seconds > 0 ? plan.source_bytes / 1e6 / seconds : 0.0);
+}
+
+}  // namespace
+
+int run_quantize(int argc, char** argv) {
+    quantize_run run;
+    if (std::optional<int> exit = parse_command_line(argc, argv, run)) return *exit;
+    if (std::optional<int> exit = load_imatrix(run)) return *exit;
+    if (std::optional<int> exit = load_model(run)) return *exit;
+    if (std::optional<int> exit = make_plan(run)) return *exit;
+    if (run.args.options.dry_run) return print_dry_run(run);
+    if (std::optional<int> exit = choose_outputs(run)) return *exit;
+    run.nthreads = run.args.nthreads > 0
+                       ? run.args.nthreads
+                       : int(std::max(1u, std::thread::hardware_concurrency()));
+    if (std::optional<int> exit = open_inputs(run)) return *exit;
+    install_signal_handlers();
+
+    std::fprintf(stderr, "quantizing '%s' to '%s' as %s using %d threads\n",
+                 run.args.input.c_str(), run.output_paths.front().c_str(),
+                 run.args.ftype_name.c_str(), run.nthreads);
+    // Which kernels run (GGUF_SQUASH_KERNELS or the best available), so a forced choice is visible.
+    std::fprintf(stderr, "kernel implementation: %s\n", kernel_isa_name(active_kernel_isa()));
+
+    // Every output goes to a temporary name first; all are renamed once all are complete. On
+    // failure, temps' destructors remove every temporary file and any output already renamed.
+    std::vector<temp_output> temps(run.output_paths.size());
+    uint64_t written = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    status s = write_outputs(run, temps, written);
+    if (s.ok()) s = commit_outputs(temps, run.output_paths);
+    if (!s.ok()) return report_failure(run, s);
     for (temp_output& t : temps) t.committed = true;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("model size  = %8.2f MiB (%.2f BPW)\n", plan->source_bytes / mib,
-                plan->n_elements ? plan->source_bytes * 8.0 / plan->n_elements : 0.0);
-    std::printf("quant size  = %8.2f MiB (%.2f BPW)\n", plan->target_bytes / mib,
-                plan_bits_per_weight(*plan));
-    if (plan->n_fallback > 0) {
-        std::printf("WARNING: %d of %zu tensor(s) required fallback quantization\n",
-                    plan->n_fallback, plan->tensors.size());
-    }
-    for (size_t f = 0; f + 1 < output_paths.size(); ++f) {
-        std::printf("wrote '%s'\n", output_paths[f].c_str());
-    }
-    std::printf("wrote '%s': %llu bytes in %.2f s (%.1f MB/s of input)\n",
-                output_paths.back().c_str(), (unsigned long long)written, seconds,
-                seconds > 0 ? plan->source_bytes / 1e6 / seconds : 0.0);
+    print_summary(run, written, seconds);
     return 0;
 }
 

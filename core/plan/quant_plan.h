@@ -23,7 +23,7 @@
 
 namespace gguf_squash {
 
-// --override-kv KEY=TYPE:VALUE
+// --override-kv KEY=TYPE:VALUE (parse_kv_override, quantize_args.h)
 struct kv_override {
     enum class kind { integer, floating, boolean, string };
     std::string key;
@@ -34,25 +34,16 @@ struct kv_override {
     std::string string_value;
 };
 
-// Parses "KEY=int:42", "KEY=float:0.5", "KEY=bool:true", "KEY=str:text" as llama.cpp does (keys
-// under 128 bytes, strings at most 127).
-result<kv_override> parse_kv_override(const std::string& text);
-
-// --tensor-type PATTERN=TYPE: the pattern is a regular expression searched in the tensor name
-// (lower-cased, as llama-quantize stores it).
+// --tensor-type PATTERN=TYPE (parse_tensor_type_override, quantize_args.h): the pattern is a
+// regular expression searched in the tensor name (lower-cased, as llama-quantize stores it).
 struct tensor_type_override {
     std::string pattern;
     ggml_type type = ggml_type::f32;
 };
 
-result<tensor_type_override> parse_tensor_type_override(const std::string& text);
-
 // A conservative check that `pattern` is valid ECMAScript regex syntax (false for anything
 // doubtful). Builds without exceptions (wasm) use it before std::regex, which would abort there.
 bool plausible_regex_pattern(const std::string& pattern);
-
-// --prune-layers "L0,L1,...": sorted, without duplicates.
-result<std::vector<int>> parse_prune_layers(const std::string& text);
 
 struct quantize_options {
     llama_ftype ftype = llama_ftype::mostly_q8_0;

@@ -1,8 +1,10 @@
 #include "quantize_args.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 namespace gguf_squash {
 namespace {
@@ -23,6 +25,93 @@ std::optional<int> leading_int(const std::string& s) {
 }
 
 }  // namespace
+
+result<kv_override> parse_kv_override(const std::string& text) {
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq >= 128) {
+        return make_error(status_code::invalid_argument, "malformed KV override '" + text + "'");
+    }
+    kv_override o;
+    // The key is a C string in llama.cpp: it ends at the first NUL.
+    o.key = std::string(text.c_str(), std::min(eq, std::strlen(text.c_str())));
+    const std::string rest = text.substr(eq + 1);
+    auto starts = [&](const char* p) { return rest.compare(0, std::strlen(p), p) == 0; };
+    if (starts("int:")) {
+        o.type = kv_override::kind::integer;
+        o.int_value = std::strtoll(rest.c_str() + 4, nullptr, 10);  // atol
+    } else if (starts("float:")) {
+        o.type = kv_override::kind::floating;
+        o.float_value = std::strtod(rest.c_str() + 6, nullptr);  // atof
+    } else if (starts("bool:")) {
+        o.type = kv_override::kind::boolean;
+        const std::string v = rest.substr(5);
+        if (v == "true") {
+            o.bool_value = true;
+        } else if (v == "false") {
+            o.bool_value = false;
+        } else {
+            return make_error(status_code::invalid_argument,
+                              "invalid boolean value for KV override '" + text + "'");
+        }
+    } else if (starts("str:")) {
+        o.type = kv_override::kind::string;
+        o.string_value = rest.substr(4);
+        if (o.string_value.size() > 127) {
+            return make_error(
+                status_code::invalid_argument,
+                "malformed KV override '" + text + "', value cannot exceed 127 chars");
+        }
+    } else {
+        return make_error(status_code::invalid_argument,
+                          "invalid type for KV override '" + text + "'");
+    }
+    return o;
+}
+
+result<tensor_type_override> parse_tensor_type_override(const std::string& text) {
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos) {
+        return make_error(status_code::invalid_argument, "malformed tensor type '" + text + "'");
+    }
+    if (eq == 0) return make_error(status_code::invalid_argument, "missing tensor name");
+    if (eq + 1 == text.size()) {
+        return make_error(status_code::invalid_argument, "missing quantization type");
+    }
+    tensor_type_override o;
+    o.pattern = text.substr(0, eq);
+    for (char& c : o.pattern) c = char(std::tolower(static_cast<unsigned char>(c)));
+    std::optional<ggml_type> t = parse_ggml_type_name(text.substr(eq + 1));
+    if (!t) {
+        return make_error(status_code::invalid_argument,
+                          "invalid quantization type '" + text.substr(eq + 1) + "'");
+    }
+    o.type = *t;
+    return o;
+}
+
+result<std::vector<int>> parse_prune_layers(const std::string& text) {
+    std::vector<int> layers;
+    size_t start = 0;
+    while (true) {
+        const size_t comma = text.find(',', start);
+        const std::string part =
+            text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        // std::stoi: leading integer; anything unparsable counts as -1, which is refused.
+        char* end = nullptr;
+        errno = 0;
+        const long v = std::strtol(part.c_str(), &end, 10);
+        int id = (end == part.c_str() || errno == ERANGE || v > 2147483647L) ? -1 : int(v);
+        if (id < 0) {
+            return make_error(status_code::invalid_argument, "invalid layer id '" + part + "'");
+        }
+        layers.push_back(id);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    std::sort(layers.begin(), layers.end());
+    layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
+    return layers;
+}
 
 std::string default_output_name(const std::string& input, const std::string& ftype_name,
                                 bool keep_split) {

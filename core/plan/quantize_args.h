@@ -29,6 +29,16 @@ struct quantize_args {
     bool help = false;
 };
 
+// Parses "KEY=int:42", "KEY=float:0.5", "KEY=bool:true", "KEY=str:text" as llama.cpp does (keys
+// under 128 bytes, strings at most 127).
+result<kv_override> parse_kv_override(const std::string& text);
+
+// --tensor-type PATTERN=TYPE: the pattern lower-cased, TYPE a ggml type name.
+result<tensor_type_override> parse_tensor_type_override(const std::string& text);
+
+// --prune-layers "L0,L1,...": sorted, without duplicates.
+result<std::vector<int>> parse_prune_layers(const std::string& text);
+
 // Reads a --tensor-type-file's contents.
 using read_text_file_fn = std::function<result<std::string>(const std::string& path)>;
 

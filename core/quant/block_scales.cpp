@@ -1,0 +1,42 @@
+#include "quant/block_scales.h"
+
+#include <cstddef>
+
+#include "quant/ref/iq4_ref.h"
+#include "quant/ref/k_quants_ref.h"
+#include "quant/ref/legacy_ref.h"
+
+namespace gguf_squash {
+
+f16_scale_layout f16_scales_of(ggml_type t) {
+    switch (t) {
+        case ggml_type::q4_0:
+            return {1, {offsetof(block_q4_0, d), 0}};
+        case ggml_type::q5_0:
+            return {1, {offsetof(block_q5_0, d), 0}};
+        case ggml_type::q8_0:
+            return {1, {offsetof(block_q8_0, d), 0}};
+        case ggml_type::iq4_nl:
+            return {1, {offsetof(block_iq4_nl, d), 0}};
+        case ggml_type::iq4_xs:
+            return {1, {offsetof(block_iq4_xs, d), 0}};
+        case ggml_type::q4_1:
+            return {2, {offsetof(block_q4_1, d), offsetof(block_q4_1, m)}};
+        case ggml_type::q5_1:
+            return {2, {offsetof(block_q5_1, d), offsetof(block_q5_1, m)}};
+        case ggml_type::q4_k:
+            return {2, {offsetof(block_q4_k, d), offsetof(block_q4_k, dmin)}};
+        case ggml_type::q5_k:
+            return {2, {offsetof(block_q5_k, d), offsetof(block_q5_k, dmin)}};
+        case ggml_type::q2_k:
+            return {2, {offsetof(block_q2_k, d), offsetof(block_q2_k, dmin)}};
+        case ggml_type::q3_k:
+            return {1, {offsetof(block_q3_k, d), 0}};
+        case ggml_type::q6_k:
+            return {1, {offsetof(block_q6_k, d), 0}};
+        default:
+            return {};
+    }
+}
+
+}  // namespace gguf_squash

@@ -9,7 +9,7 @@
 # A benchmark: nothing here fails on a slow figure (it fails if URL and disk outputs differ).
 #
 #   scripts/bench_url.sh             (scripts/bench.sh runs it last)
-#   REPS=3 NO_BROWSER=1 NO_WASM=1 NATIVE_DIR=... WASM_DIR=... scripts/bench_url.sh
+#   FACES="native node page" (the default) or any of them; REPS=3 NO_BROWSER=1 NO_WASM=1 NATIVE_DIR=... WASM_DIR=... scripts/bench_url.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -81,15 +81,16 @@ best() {
           { cat "$RES/url-stderr-$face-$source.txt" >&2; return 1; }
         t1=$(date +%s.%N)
         s=$(echo "$t1 - $t0" | bc -l)
-        sha256sum "$out" | cut -d' ' -f1 > "$tmp/sha-$face-$source"
+        sha256sum "$out" | cut -d' ' -f1 > "$tmp/sha-$face-$source" || return 1
         rm -f "$out"
         ;;
       page)
         local -a extra=(); [ "$source" = url ] && extra=(--url "$URL")
         log "page $source run $rep"
         node tests/browser/perf_browser.mjs --model "$MODEL" --type "$TYPE" --workers 2 "${extra[@]}" \
-          --json "$tmp/page.json" >&2
-        s=$(node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).seconds))' "$tmp/page.json")
+          --json "$tmp/page.json" >&2 || return 1
+        s=$(node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).seconds))' "$tmp/page.json") ||
+          return 1
         ;;
     esac
     printf '{"face":"%s","source":"%s","rep":%s,"wall_s":%s,"load":%s}\n' "$face" "$source" "$rep" "$s" "$load" >> "$RES/url_runs.jsonl"
@@ -98,9 +99,12 @@ best() {
   echo "$best_s"
 }
 
-faces=(native)
-[ -z "${NO_WASM:-}" ] && faces+=(node)
-if [ -z "${NO_BROWSER:-}" ] && [ -z "${NO_WASM:-}" ]; then
+read -r -a wanted <<< "${FACES:-native node page}"
+want() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
+faces=()
+want native && faces+=(native)
+[ -z "${NO_WASM:-}" ] && want node && faces+=(node)
+if [ -z "${NO_BROWSER:-}" ] && [ -z "${NO_WASM:-}" ] && want page; then
   site=${GGUF_SQUASH_WEB_DIR:-build/web}
   if [ ! -f "$site/index.html" ] || [ ! -f "$site/wasm/gguf_squash_simd.wasm" ]; then
     log "assembling build/web"; scripts/build.sh web; site=build/web

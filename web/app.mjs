@@ -7,7 +7,7 @@ import { cancelRun, startQuantize } from './run.mjs';
 import { removeStaleOutputs } from './save.mjs';
 import { modelBridge, state } from './state.mjs';
 import { initChoice } from './views/choice.mjs';
-import { initMemoryPanel } from './views/estimates.mjs';
+import { initEstimateTable, initMemoryPanel } from './views/estimates.mjs';
 import { initImatrix } from './views/imatrix.mjs';
 import { fillWritableTypes, initOptions } from './views/options.mjs';
 import { initQuantizeView } from './views/quantize.mjs';
@@ -48,6 +48,7 @@ function init() {
     initTensorTable();
     initOptions();
     initMemoryPanel();
+    initEstimateTable();
     initQuantizeView();
     initChoice();
     initImatrix();

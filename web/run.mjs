@@ -4,6 +4,7 @@ import { QuantizeBridge } from './bridge.mjs';
 import { $, clearError, showError } from './dom.mjs';
 import { tempOutputName } from './save.mjs';
 import { state } from './state.mjs';
+import { createTimeEstimate } from './time_estimate.mjs';
 import { quantizeArgs, setOptionsDisabled } from './views/options.mjs';
 import { resetOutput, showDone, showProgress, updateTypeInfo } from './views/quantize.mjs';
 
@@ -33,6 +34,9 @@ export async function startQuantize() {
     resetOutput();
     const controller = new AbortController();
     const run = { controller, started: performance.now(), inputSize: model.fileSize };
+    // A URL run's time follows the slower of download and quantize (views/quantize.mjs); a file's
+    // starts from the calibration's estimate for this type.
+    if (!model.urls) run.timeEstimate = createTimeEstimate({ priorSeconds: state.timePrior?.type === type ? state.timePrior.seconds : NaN });
     state.run = run;
     setRunning(true);
     const progress = $('progress');

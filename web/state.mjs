@@ -16,6 +16,14 @@ export const state = {
     abort: null,        // AbortController of the current model's worker calls
 };
 
+// The one recommendation the page shows (table badge, memory panel, action bar): the core's
+// for the memory budget and context when the memory model answered, else its default.
+export function recommendedType() {
+    const rec = state.memory?.report?.recommendation;
+    if (rec) return rec.name ?? null;  // null: nothing fits
+    return state.recommended;
+}
+
 // The model worker, shared by every view.
 export const modelBridge = new ModelBridge();
 

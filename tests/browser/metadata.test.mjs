@@ -33,7 +33,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-squash-metadata-'));
 async function openRow(file, key, rows) {
     const { page } = b;
     await page.setInputFiles('[data-testid=file-input]', file);
-    await page.waitForFunction((n) => document.querySelectorAll('#metadata-table tbody tr').length === n &&
+    await page.waitForFunction((n) => document.querySelectorAll('#metadata-table tbody tr[data-key]').length === n &&
                                       !document.getElementById('metadata-section').hidden, rows);
     return page.locator(`#metadata-table tr[data-key="${key}"]`);
 }

@@ -40,7 +40,7 @@ test('loads llama-gqa.gguf and shows its overview, tensors and metadata', async 
     const first = await page.locator('#tensor-table tbody tr').first().locator('td').nth(1).innerText();
     assert.equal(first, 'token_embd.weight');  // the largest tensor (4096 x 256 F16, like output)
     // Metadata: 21 keys; the token array is truncated and expands.
-    assert.equal(await page.locator('#metadata-table tbody tr').count(), 21);
+    assert.equal(await page.locator('#metadata-table tbody tr[data-key]').count(), 21);
     const tokens = page.locator('#metadata-table tr[data-key="tokenizer.ggml.tokens"]');
     assert.match(await tokens.innerText(), /STRING\[4,096\]/);
     await tokens.locator('button.expand').click();
@@ -72,7 +72,7 @@ for (const [label, mutate, pattern] of [
 test('the vocab files load (large string arrays, no tensors)', async () => {
     const { page } = b;
     await page.setInputFiles('[data-testid=file-input]', fixturePath('vocab/ggml-vocab-qwen2.gguf'));
-    await page.waitForFunction(() => document.querySelectorAll('#metadata-table tbody tr').length === 20);
+    await page.waitForFunction(() => document.querySelectorAll('#metadata-table tbody tr[data-key]').length === 20);
     assert.match(await page.locator('#metadata-table tr[data-key="tokenizer.ggml.tokens"]').innerText(), /151,936/);
 });
 
@@ -102,7 +102,7 @@ test('a file dropped anywhere on the page is read', async () => {
     await page.dispatchEvent('#drop-zone', 'dragenter', { dataTransfer: dt });
     await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: dt });
     await page.waitForFunction(() => /dropped/.test(document.getElementById('overview').textContent));
-    assert.equal(await page.locator('#metadata-table tbody tr').count(), 1);
+    assert.equal(await page.locator('#metadata-table tbody tr[data-key]').count(), 1);
     assert.equal(await page.locator('[data-testid=error]').isHidden(), true);
 });
 

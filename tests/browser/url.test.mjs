@@ -126,7 +126,7 @@ test('?model=URL: every view, then Q4_K_M through a drop and a 503 is llama-quan
     assert.match(overview, /Layers\s+8/i);
     assert.match(overview, /4 \/ 1/);
     assert.equal(await page.locator('#tensor-table tbody tr[data-tensor]').count(), 75);
-    assert.equal(await page.locator('#metadata-table tbody tr').count(), 21);
+    assert.equal(await page.locator('#metadata-table tbody tr[data-key]').count(), 21);
     const tokens = page.locator('#metadata-table tr[data-key="tokenizer.ggml.tokens"]');
     await tokens.locator('button.expand').click();
     await page.waitForFunction(() => document.querySelector('tr[data-key="tokenizer.ggml.tokens"] .value').textContent.length > 2000);

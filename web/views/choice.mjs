@@ -4,7 +4,7 @@
 // Every view that changes the choice calls choiceChanged(); the rest reads from here.
 import { gpuFormatSizes, kDefaultExl2Bpw, parameterSplit } from '../wasm/gpu_formats.mjs';
 import { $, el } from '../dom.mjs';
-import { modelBridge, state } from '../state.mjs';
+import { modelBridge, recommendedType, state } from '../state.mjs';
 import { formatBytes, formatInt } from '../units.mjs';
 import { memoryInputs } from './estimates.mjs';
 import { quantizeArgs } from './options.mjs';
@@ -69,6 +69,20 @@ export function renderActionBar() {
         size.textContent = model.info.tensors.length ? '' : 'nothing to quantize';
         delete size.dataset.bytes;
         saving.textContent = '';
+    }
+    // The one recommendation, as the table and the memory panel show it.
+    const rec = recommendedType(), recBox = $('bar-rec');
+    bar.dataset.recommended = rec ?? '';
+    if (!rec || !state.estimates) recBox.replaceChildren();
+    else if (rec === currentType()) recBox.replaceChildren(el('span', { class: 'tag rec', text: '★ recommended' }));
+    else {
+        recBox.replaceChildren(el('button', { type: 'button', class: 'link', text: `★ recommended: ${rec}`,
+                                              title: 'for this memory and context', onclick: () => {
+                                                  if (state.run) return;
+                                                  const sel = $('type-select');
+                                                  sel.value = rec;
+                                                  sel.dispatchEvent(new Event('change'));
+                                              } }));
     }
     const status = $('bar-status');
     const err = choiceError();
@@ -225,6 +239,69 @@ export function renderMemoryBar() {
            `${name} ${formatBytes(bytes)}`)),
         el('li', { class: over ? 'bad' : 'good', text: `${formatBytes(parts.total)} of ${formatBytes(budget)} ${over ? '— does not fit' : '— fits'}` }));
     box.replaceChildren(chart, legend);
+    renderContextChart();
+}
+
+// ---- the largest context that fits, per type ----
+
+const kChartTypes = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'IQ4_XS', 'Q3_K_L', 'Q3_K_M', 'IQ3_M', 'Q2_K', 'IQ2_M', 'IQ2_XXS'];
+
+function trainedContext(model) {
+    const arch = model.info.metadata['general.architecture']?.value;
+    return Number(model.overview?.[`${arch}.context_length`] ?? model.info.metadata[`${arch}.context_length`]?.value ?? 0);
+}
+
+// A horizontal bar per type: the largest context that fits in the budget, capped at (and
+// marked against) the training context; an SVG with role=img and a table saying the same.
+export function renderContextChart() {
+    const box = $('ctx-chart');
+    const model = state.model, mem = state.memory;
+    if (!model || !mem?.report || !state.estimates) { box.replaceChildren(); return; }
+    const trained = trainedContext(model);
+    const rows = kChartTypes.map((name) => {
+        const r = state.estimates.find((x) => x.name === name);
+        const f = mem.byName.get(name);
+        if (!r || r.error || (r.needs_imatrix && !state.imatrix) || !f || f.memory_bytes == null) return null;
+        return { name, maxCtx: f.max_ctx ?? 0 };
+    }).filter(Boolean);
+    if (!rows.length) { box.replaceChildren(); return; }
+    const cap = trained > 0 ? trained : Math.max(...rows.map((r) => r.maxCtx), 1);
+    const W = 600, rowH = 22, left = 70, right = 16, top = 6, H = top + rows.length * rowH + 22;
+    const x = (v) => left + Math.min(v, cap) / cap * (W - left - right);
+    const asked = memoryInputs().nCtx;
+    const bars = rows.map((r, i) => {
+        const y = top + i * rowH;
+        const beyond = trained > 0 && r.maxCtx >= trained;
+        return svg('g', { class: `row${r.name === currentType() ? ' current' : ''}` },
+            svg('text', { x: left - 6, y: y + 15, 'text-anchor': 'end', class: 'label' }, r.name),
+            svg('rect', { x: left, y: y + 4, width: Math.max(0, x(r.maxCtx) - left).toFixed(1), height: rowH - 8, rx: 3,
+                          class: `bar${r.maxCtx === 0 ? ' none' : ''}${beyond ? ' capped' : ''}` }),
+            svg('text', { x: Math.min(x(r.maxCtx) + 4, W - right - 4), y: y + 15,
+                          class: `value${x(r.maxCtx) > W - 120 ? ' inside' : ''}`, 'text-anchor': x(r.maxCtx) > W - 120 ? 'end' : 'start' },
+                r.maxCtx === 0 ? 'does not fit' : beyond ? `≥ ${formatInt(trained)} (trained)` : formatInt(r.maxCtx)));
+    });
+    const axisY = top + rows.length * rowH + 4;
+    const marks = [svg('line', { x1: x(cap), x2: x(cap), y1: 0, y2: axisY, class: 'trained' }),
+        svg('text', { x: x(cap), y: axisY + 14, 'text-anchor': 'end', class: 'axis' },
+            trained > 0 ? `training context ${formatInt(trained)}` : `${formatInt(cap)} tokens`)];
+    if (asked <= cap) marks.push(svg('line', { x1: x(asked), x2: x(asked), y1: 0, y2: axisY, class: 'asked' }));
+    const budget = formatBytes(memoryInputs().deviceBytes);
+    const label = `Largest context that fits in ${budget}, per type` + (trained ? `, capped at the training context of ${formatInt(trained)} tokens` : '') + ': ' +
+        rows.map((r) => `${r.name} ${r.maxCtx === 0 ? 'does not fit' : formatInt(Math.min(r.maxCtx, cap)) + (trained && r.maxCtx >= trained ? ' or more' : '')}`).join(', ');
+    const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'ctx-svg', role: 'img', 'aria-label': label }, ...bars, ...marks);
+    const table = el('table', { class: 'ctx-table' },
+        el('caption', { text: 'The same as a table' }),
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'Type' }), el('th', { scope: 'col', class: 'num', text: 'Largest context that fits' }))),
+        el('tbody', {}, ...rows.map((r) => el('tr', { dataset: { ftype: r.name, maxCtx: String(r.maxCtx) } },
+            el('th', { scope: 'row', text: r.name }),
+            el('td', { class: 'num', text: r.maxCtx === 0 ? 'does not fit' : formatInt(r.maxCtx) + (trained && r.maxCtx > trained ? ` (beyond the training context of ${formatInt(trained)})` : '') })))));
+    const notes = [];
+    if (trained && asked > trained) {
+        notes.push(el('p', { class: 'ctx-warning', 'data-testid': 'ctx-beyond', text: `The context asked for (${formatInt(asked)} tokens) is beyond the ` +
+            `${formatInt(trained)} the model was trained for: quality usually drops past it unless the model was made for longer (RoPE scaling).` }));
+    }
+    box.replaceChildren(el('h4', { text: `Largest context that fits in ${budget}` }), chart, ...notes,
+        el('details', { class: 'ctx-details' }, el('summary', { text: 'Show as a table' }), table));
 }
 
 // ---- GPU formats ----

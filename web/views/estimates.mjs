@@ -2,11 +2,11 @@
 // worker) and the memory panel (weights + KV cache + compute at a context, from the core's
 // memory model through wasm/estimate.mjs in the same worker; no second copy of its formulas).
 import { $, el, showError } from '../dom.mjs';
-import { modelBridge, state } from '../state.mjs';
+import { modelBridge, recommendedType, state } from '../state.mjs';
 import { formatBytes, formatGiB, formatInt, formatTokens, GiB } from '../units.mjs';
 import { quantizeArgs } from './options.mjs';
 import { metaValue } from './overview.mjs';
-import { renderGpuTable, renderMemoryBar } from './choice.mjs';
+import { renderActionBar, renderGpuTable, renderMemoryBar } from './choice.mjs';
 import { renderTypeSelect, selectType } from './quantize.mjs';
 
 let estimateToken = 0;
@@ -59,6 +59,7 @@ export async function refreshMemory() {
     if (token !== memoryToken || model !== state.model) return;
     state.memory = mem;
     renderEstimates();
+    renderActionBar();
     renderMemoryBar();
     renderGpuTable();
 }
@@ -79,25 +80,56 @@ export function initMemoryPanel() {
         });
 }
 
+// The table's order: by size (smallest first) unless a column heading says otherwise.
+const tableSort = { key: 'file_size', dir: 1 };
+
+function sortedRows(rows) {
+    const { key, dir } = tableSort;
+    const value = (r) => key === 'max_ctx' ? (fitsInfo(r)?.maxCtx ?? -1) : r[key];
+    return [...rows].sort((a, b) => {
+        const x = value(a), y = value(b);
+        const c = typeof x === 'string' ? x.localeCompare(y, 'en', { numeric: true }) : (x ?? 0) - (y ?? 0);
+        return c * dir || a.file_size - b.file_size || a.name.localeCompare(b.name);
+    });
+}
+
+// Roving tabindex: the table is one Tab stop (the selected row, else the first choosable one);
+// the arrow keys, Home and End move within it, Enter or Space chooses.
+function moveFocus(from, key) {
+    const rows = [...$('estimate-table').tBodies[0].querySelectorAll('tr.selectable')];
+    const i = rows.indexOf(from);
+    const j = key === 'ArrowDown' ? Math.min(rows.length - 1, i + 1) : key === 'ArrowUp' ? Math.max(0, i - 1)
+        : key === 'Home' ? 0 : rows.length - 1;
+    const to = rows[j];
+    if (!to || to === from) return;
+    from.tabIndex = -1;
+    to.tabIndex = 0;
+    to.focus();
+}
+
 export function renderEstimates() {
-    const rows = state.estimates ?? [];
+    const rows = sortedRows(state.estimates ?? []);
     const tbody = $('estimate-table').tBodies[0];
+    const hadFocus = tbody.contains(document.activeElement) ? document.activeElement.dataset.ftype : null;
     const frag = document.createDocumentFragment();
     const selected = $('type-select').value || state.recommended;
+    const rec = recommendedType();
+    let tabStop = null;
     for (const r of rows) {
         const blocked = r.needs_imatrix && !state.imatrix;
         const refused = !!r.error && !blocked;
         const fit = fitsInfo(r);
         const tr = el('tr', {
             dataset: { ftype: r.name, bytes: String(r.file_size) },
-            class: [r.name === state.recommended ? 'recommended' : '', blocked || refused ? 'disabled' : 'selectable',
+            class: [r.name === rec ? 'recommended' : '', blocked || refused ? 'disabled' : 'selectable',
                     r.name === selected ? 'selected' : ''].join(' ').trim(),
         });
         if (blocked) tr.setAttribute('aria-disabled', 'true');
         tr.dataset.disabled = blocked || refused ? 'true' : 'false';
+        if (r.name === selected) tr.setAttribute('aria-selected', 'true');
         if (r.needs_imatrix) tr.dataset.imatrix = 'required';
         const nameCell = el('td', { class: 'ftype' }, r.name);
-        if (r.name === state.recommended) nameCell.append(' ', el('span', { class: 'tag rec', text: 'recommended' }));
+        if (r.name === rec) nameCell.append(' ', el('span', { class: 'tag rec', text: 'recommended' }));
         if (r.needs_imatrix) nameCell.append(' ', el('span', { class: 'tag imx', text: 'imatrix', title: blocked ? 'Load an importance matrix to enable this type' : 'Uses the loaded importance matrix' }));
         if (r.description && r.description !== r.name) nameCell.append(el('span', { class: 'sub', text: r.description }));
         const bytesCell = el('td', { class: 'num bytes', text: formatInt(r.file_size), title: `${formatBytes(r.file_size)} (${formatInt(r.file_size)} bytes)` });
@@ -118,8 +150,8 @@ export function renderEstimates() {
             fitCell,
             el('td', { class: 'note', text: refused ? `Not possible: ${r.error}` : (r.note ?? '') }));
         if (!blocked && !refused) {
-            // Rows are choosable by keyboard too: Tab to a row, Enter or Space selects its type.
-            tr.tabIndex = 0;
+            tr.tabIndex = -1;
+            if (r.name === selected || !tabStop) tabStop = r.name === selected ? tr : tabStop ?? tr;
             tr.setAttribute('aria-label', `${r.name}: ${formatBytes(r.file_size)}, ${r.bpw.toFixed(2)} bits per weight; press Enter to choose`);
             tr.addEventListener('click', () => selectType(r.name));
             tr.addEventListener('keydown', (ev) => {
@@ -127,13 +159,33 @@ export function renderEstimates() {
                     ev.preventDefault();
                     selectType(r.name);
                     $('estimate-table').querySelector(`tr[data-ftype="${r.name}"]`)?.focus();
+                } else if (['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(ev.key)) {
+                    ev.preventDefault();
+                    moveFocus(tr, ev.key);
                 }
             });
         }
         frag.append(tr);
     }
+    if (tabStop) tabStop.tabIndex = 0;
     tbody.replaceChildren(frag);
+    if (hadFocus) tbody.querySelector(`tr[data-ftype="${hadFocus}"]`)?.focus();
+    for (const th of $('estimate-table').tHead.rows[0].cells) {
+        const b = th.querySelector('button[data-sort]');
+        const on = b && b.dataset.sort === tableSort.key && (b.textContent !== 'GiB' || tableSort.key !== 'file_size');
+        th.setAttribute('aria-sort', on ? (tableSort.dir > 0 ? 'ascending' : 'descending') : 'none');
+    }
     renderMemorySummary();
+}
+
+export function initEstimateTable() {
+    $('estimate-table').tHead.addEventListener('click', (ev) => {
+        const b = ev.target.closest('button[data-sort]');
+        if (!b) return;
+        if (tableSort.key === b.dataset.sort) tableSort.dir = -tableSort.dir;
+        else { tableSort.key = b.dataset.sort; tableSort.dir = 1; }
+        renderEstimates();
+    });
 }
 
 
@@ -175,9 +227,12 @@ export function renderMemorySummary() {
             : `${name}'s weights and buffers alone do not fit in ${formatBytes(deviceBytes)}.`));
     }
     const rec = report.recommendation;
+    box.dataset.recommended = rec?.name ?? '';
     if (rec?.name) {
-        parts.push(el('p', { class: 'mem-line' }, 'For this memory: ', el('strong', { text: rec.name }),
+        parts.push(el('p', { class: 'mem-line rec-line' }, 'Recommended for this memory and context: ', el('strong', { text: rec.name }),
             ` (${rec.reason})` + (rec.advice?.length ? `; ${rec.advice.join('; ')}.` : '.')));
+    } else if (rec) {
+        parts.push(el('p', { class: 'mem-line rec-line' }, el('strong', { text: 'No type fits' }), `: ${rec.reason}.`));
     }
     const optionsSet = quantizeArgs().length > 0;
     parts.push(el('p', { class: 'mem-line muted small', text: 'KV cache and compute follow llama.cpp (context padded to 256 cells, ' +

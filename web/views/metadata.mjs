@@ -15,8 +15,22 @@ function formatScalar(v, type) {
     return String(v);
 }
 
+// Strings this long, or with line breaks (chat templates), show in a collapsible monospaced
+// block with their real line breaks.
+const kLongString = 160;
+
 function metadataValueCell(model, key, entry) {
     const td = el('td', { class: 'value' });
+    if (entry.type === 'STRING' && typeof entry.value === 'string' && (entry.value.length > kLongString || entry.value.includes('\n'))) {
+        const v = entry.value;
+        const nLines = v.split('\n').length;
+        const first = v.split('\n')[0].slice(0, 80);
+        td.append(el('details', { class: 'long-string' },
+            el('summary', {}, el('span', { class: 'mono', text: JSON.stringify(first + (first.length < v.length ? '…' : '')) }),
+               el('span', { class: 'muted', text: ` ${formatInt(v.length)} characters, ${formatInt(nLines)} line${nLines === 1 ? '' : 's'}` })),
+            el('pre', { class: 'mono', text: v })));
+        return td;
+    }
     if (entry.type !== 'ARRAY') {
         td.textContent = formatScalar(entry.value, entry.type);
         return td;
@@ -60,22 +74,47 @@ function metadataValueCell(model, key, entry) {
     return td;
 }
 
+// Keys grouped by prefix: general.*, the architecture's (ARCH.*), tokenizer.*, then the rest
+// (split.*, quantize.*, ...) each under its own prefix, in file order within a group.
+function groupOf(key, arch) {
+    const prefix = key.split('.')[0];
+    if (prefix === 'general') return 'general';
+    if (arch && prefix === arch) return arch;
+    if (prefix === 'tokenizer') return 'tokenizer';
+    return key.includes('.') ? prefix : '(no prefix)';
+}
+
 export function renderMetadata(model) {
+    const arch = model.info.metadata['general.architecture']?.value;
     const draw = () => {
         const needle = $('metadata-search').value.trim().toLowerCase();
         const frag = document.createDocumentFragment();
+        const groups = new Map();
         for (const [key, entry] of Object.entries(model.info.metadata)) {
             if (needle && !key.toLowerCase().includes(needle)) continue;
-            const type = entry.type === 'ARRAY' ? `${entry.item_type}[${formatInt(entry.len)}]` : entry.type;
-            frag.append(el('tr', { dataset: { key } }, el('td', { class: 'key' }, ...breakable(key)),
-                el('td', { class: 'mono', text: type }), metadataValueCell(model, key, entry)));
+            const g = groupOf(key, arch);
+            if (!groups.has(g)) groups.set(g, []);
+            groups.get(g).push([key, entry]);
+        }
+        const rank = (g) => (g === 'general' ? 0 : g === arch ? 1 : g === 'tokenizer' ? 2 : 3);
+        const ordered = [...groups].sort((a, b) => rank(a[0]) - rank(b[0]));
+        for (const [g, entries] of ordered) {
+            frag.append(el('tr', { class: 'group', dataset: { group: g } },
+                el('th', { scope: 'rowgroup', colSpan: 3 }, el('span', { class: 'mono', text: g === '(no prefix)' ? g : `${g}.*` }),
+                   el('span', { class: 'muted', text: ` · ${entries.length} key${entries.length === 1 ? '' : 's'}` }))));
+            for (const [key, entry] of entries) {
+                const type = entry.type === 'ARRAY' ? `${entry.item_type}[${formatInt(entry.len)}]` : entry.type;
+                frag.append(el('tr', { dataset: { key } }, el('td', { class: 'key' }, ...breakable(key)),
+                    el('td', { class: 'mono', text: type }), metadataValueCell(model, key, entry)));
+            }
         }
         $('metadata-table').tBodies[0].replaceChildren(frag);
         const total = Object.keys(model.info.metadata).length;
-        const shown = $('metadata-table').tBodies[0].rows.length;
+        const shown = $('metadata-table').tBodies[0].querySelectorAll('tr[data-key]').length;
         $('metadata-count').textContent = shown === total ? `${formatInt(total)} keys` : `${formatInt(shown)} of ${formatInt(total)} keys`;
     };
-    $('metadata-search').oninput = draw;
+    // A new filter starts at the top of the list.
+    $('metadata-search').oninput = () => { draw(); $('metadata-table').closest('.table-wrap').scrollTop = 0; };
     draw();
     $('metadata-section').hidden = false;
 }

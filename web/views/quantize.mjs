@@ -71,6 +71,8 @@ async function estimateTime(row) {
     }
     const workers = poolSize();
     seconds /= workers;
+    // The run starts from this figure and corrects it from its first seconds (time_estimate.mjs).
+    state.timePrior = { type: row.name, seconds: Math.max(seconds, 0.1) };
     const copyNote = types.length ? '' : ' (tensors are only copied)';
     $('time-estimate').textContent = `Estimated time on this device: about ${formatDuration(Math.max(seconds, 0.1))}` +
         ` with ${workers} worker${workers > 1 ? 's' : ''}${copyNote}, from a short kernel calibration.`;
@@ -101,6 +103,8 @@ export function showProgress(p, run) {
     const secs = (performance.now() - run.started) / 1000;
     const frac = p.total ? p.done / p.total : 0;
     let eta = frac > 0.005 ? secs * (1 - frac) / frac : NaN;
+    // From a file: the calibration's estimate, corrected from the first seconds of the run.
+    if (run.timeEstimate) eta = run.timeEstimate.update({ elapsed: secs, done: p.done, total: p.total }).remaining;
     const rates = [];
     if (p.downloaded != null && run.inputSize) {
         // Each side's time left at its own rate; the run ends when the slower one does.

@@ -15,12 +15,15 @@
 
 #include "estimate/memory_model.h"
 #include "estimate_arch_models.h"
+#include "estimate_llama_memory_archs.h"
 #include "estimate_llama_memory_figures.h"
+#include "gguf_fixture_files.h"
 #include "pipeline_reference.h"
 
 namespace gguf_squash {
 namespace {
 
+using test_support::kLlamaArchMemoryRecords;
 using test_support::kLlamaMemoryRecords;
 using test_support::llama_memory_record;
 
@@ -44,18 +47,43 @@ struct test_model {
     uint64_t weights = 0;
 };
 
+void add_model(std::map<std::string, test_model>& out, const std::string& name,
+               const gguf_header& h) {
+    result<model_summary> s = summarize_model(h);
+    EXPECT_TRUE(s.ok()) << name;
+    if (!s.ok()) return;
+    result<memory_hparams> hp = read_memory_hparams(h, *s);
+    EXPECT_TRUE(hp.ok()) << name << ": " << (hp.ok() ? "" : hp.error().message());
+    if (!hp.ok()) return;
+    out[name] = {h, *hp, s->tensor_bytes};
+}
+
+// The headers of llama.cpp's own test models (tests/fixtures/memory/llama-archs/NAME.header: the
+// bytes before the data section of what test-llama-archs -o writes).
+const std::map<std::string, test_model>& llama_arch_models() {
+    static const std::map<std::string, test_model> models = [] {
+        std::map<std::string, test_model> out;
+        for (const llama_memory_record& r : kLlamaArchMemoryRecords) {
+            if (out.count(r.model)) continue;
+            const std::vector<uint8_t> bytes =
+                test_support::load_fixture(std::string("memory/llama-archs/") + r.model + ".header");
+            EXPECT_FALSE(bytes.empty()) << r.model;
+            gguf_reader reader;
+            input_span in{bytes.data(), bytes.size(), 0};
+            result<size_t> fed = reader.feed(in);
+            EXPECT_TRUE(fed.ok() && reader.finished()) << r.model;
+            if (!reader.finished()) continue;
+            add_model(out, r.model, reader.take_header());
+        }
+        return out;
+    }();
+    return models;
+}
+
 const std::map<std::string, test_model>& test_models() {
     static const std::map<std::string, test_model> models = [] {
         std::map<std::string, test_model> out;
-        auto add = [&](const std::string& name, const gguf_header& h) {
-            result<model_summary> s = summarize_model(h);
-            EXPECT_TRUE(s.ok()) << name;
-            if (!s.ok()) return;
-            result<memory_hparams> hp = read_memory_hparams(h, *s);
-            EXPECT_TRUE(hp.ok()) << name << ": " << (hp.ok() ? "" : hp.error().message());
-            if (!hp.ok()) return;
-            out[name] = {h, *hp, s->tensor_bytes};
-        };
+        auto add = [&](const std::string& name, const gguf_header& h) { add_model(out, name, h); };
         for (const test_support::arch_test_model& m : test_support::arch_test_models()) add(m.name, m.header);
         add("llama-gqa", test_support::reference_input_header());
         return out;
@@ -109,11 +137,12 @@ TEST(EstimateArch, HparamsOfTheTestModels) {
 }
 
 // Every record llama.cpp logged, against the estimate.
-TEST(EstimateArch, MatchesLlamaCppAllocationLog) {
-    const auto& models = test_models();
+template <size_t N>
+void check_records(const llama_memory_record (&records)[N],
+                   const std::map<std::string, test_model>& models, int min_compared) {
     int compared = 0, refusals = 0;
     double worst_total = 0, worst_compute = 0;
-    for (const llama_memory_record& r : kLlamaMemoryRecords) {
+    for (const llama_memory_record& r : records) {
         SCOPED_TRACE(std::string(r.model) + ": " + r.command);
         auto it = models.find(r.model);
         ASSERT_NE(it, models.end()) << "no test model named " << r.model;
@@ -172,8 +201,19 @@ TEST(EstimateArch, MatchesLlamaCppAllocationLog) {
     }
     std::printf("compared %d records (%d refusals); worst compute %.1f%%, worst total %.2f%%\n",
                 compared, refusals, worst_compute * 100, worst_total * 100);
-    EXPECT_GE(compared, 40);
+    EXPECT_GE(compared, min_compared);
     EXPECT_GE(refusals, 1);
+}
+
+TEST(EstimateArch, MatchesLlamaCppAllocationLog) {
+    check_records(kLlamaMemoryRecords, test_models(), 40);
+}
+
+// llama.cpp's own small test models of 31 architectures (dense, MoE, SWA, fused QKV, no-RoPE,
+// compressed KV, mamba, mamba2, jamba, falcon-h1, lfm2, nemotron-h, qwen3next, granitehybrid).
+TEST(EstimateArch, MatchesLlamaCppOnItsTestModels) {
+    ASSERT_EQ(llama_arch_models().size(), 31u);
+    check_records(kLlamaArchMemoryRecords, llama_arch_models(), 200);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 namespace gguf_squash::test_support {
 
+#ifndef GGUF_SQUASH_LLAMA_MEMORY_RECORD
+#define GGUF_SQUASH_LLAMA_MEMORY_RECORD
 struct llama_memory_record {
     const char* model;
     unsigned ctx;
@@ -19,6 +21,7 @@ struct llama_memory_record {
     double output_mib, compute_mib;
     const char* command;  // run in the folder holding the models
 };
+#endif
 
 inline constexpr llama_memory_record kLlamaMemoryRecords[] = {
     {"deepseek2-mla", 4096, "f16", true, 1, nullptr, 47.44, 9, 0, 4096, -1, -1, -1, -1, -1, 0.03,

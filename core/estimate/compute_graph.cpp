@@ -284,15 +284,21 @@ struct graph_builder {
         const uint64_t hq = hp.n_head[il], hkv = hp.n_head_kv[il];
         const uint64_t dk = hp.head_k[il], dv = hp.head_v[il];
         const bool fa = cp.flash_attn;
+        if (hp.kv_lora_rank > 0) return attention_lora_kv(x, il, in, n_kv);
         if (cp.k_rot) rot_input(k_rot);
-        int q = g.view(mm(hq * dk, x, T));
-        q = g.op(g.size(q), {q, pos_input()});  // RoPE over a view: a new tensor
+        // Separate projections, or one fused QKV projection whose Q, K, V are views.
+        const int qkv = hp.fused_qkv ? mm(hq * dk + hkv * dk + hkv * dv, x, T) : -1;
+        int q = g.view(hp.fused_qkv ? qkv : mm(hq * dk, x, T));
+        if (hp.rope) q = g.op(hq * dk * T * F32, {q, pos_input()});  // RoPE of a view: new
         if (cp.k_rot) q = g.view(g.op(hq * dk * T * F32, {k_rot, g.view(q)}));
         if (cp.v_rot) rot_input(v_rot);
-        int v = g.view(mm(hkv * dv, x, T));
-        if (cp.v_rot) v = g.view(g.op(hkv * dv * T * F32, {v_rot, g.view(v)}));
-        int k = g.view(mm(hkv * dk, x, T));
-        k = g.op(g.size(k), {k, pos});
+        int v = g.view(hp.fused_qkv ? qkv : mm(hkv * dv, x, T));
+        if (cp.v_rot) {
+            if (hp.fused_qkv) v = g.op(hkv * dv * T * F32, {v});  // cont before the rotation
+            v = g.view(g.op(hkv * dv * T * F32, {v_rot, g.view(v)}));
+        }
+        int k = g.view(hp.fused_qkv ? qkv : mm(hkv * dk, x, T));
+        if (hp.rope) k = g.op(hkv * dk * T * F32, {k, pos});
         if (cp.k_rot) k = g.view(g.op(hkv * dk * T * F32, {k_rot, g.view(k)}));
         g.view(cache, {g.view(k), k_idxs_input(in)});  // set_rows into the cache: a view of it
         if (fa) {
@@ -315,6 +321,38 @@ struct graph_builder {
             cur = g.op(dv * hq * T * F32, {g.view(kqv)});  // permute + cont_2d
         }
         if (cp.v_rot) cur = g.view(g.op(hq * dv * T * F32, {v_rot, g.view(cur)}));
+        return mm(hp.n_embd, cur, T);
+    }
+
+    // deepseek2 without MLA tensors, minicpm3: the compressed KV decompressed per head (wkv_b);
+    // K is the no-RoPE part concatenated with the broadcast RoPE part, V a copy.
+    int attention_lora_kv(int x, uint32_t il, attn_inputs& in, uint64_t n_kv) {
+        const uint64_t hq = hp.n_head[il], hkv = hp.n_head_kv[il];
+        const uint64_t dk = hp.head_k[il], dv = hp.head_v[il];
+        const uint64_t rope = hp.n_rot, kv_lora = hp.kv_lora_rank;
+        const bool fa = cp.flash_attn;
+        int q = hp.q_lora_rank ? mm(hq * dk, norm(mm(hp.q_lora_rank, x, T)), T) : mm(hq * dk, x, T);
+        q = g.op(hq * dk * T * F32, {g.view(q), pos_input()});
+        const int kv_pe = mm(kv_lora + rope, x, T);
+        const int kv_c = norm(g.op(kv_lora * T * F32, {g.view(kv_pe)}, true, {false}));
+        const int kv = mm(hq * (dk - rope + dv), kv_c, T);
+        const int v = g.op(dv * hq * T * F32, {g.view(kv)});  // cont
+        const int k_pe = g.op(rope * T * F32, {g.view(kv_pe), pos});
+        const int k_rep = g.op(rope * hq * T * F32, {k_pe});
+        const int k = g.op(dk * hq * T * F32, {g.view(kv), k_rep});  // concat
+        g.view(cache, {g.view(k), k_idxs_input(in)});
+        g.view(cache, {g.view(v), v_idxs_input(in)});
+        const int mask = mask_input(in, n_kv);
+        const int qp = g.view(q);
+        int cur;
+        if (fa) {
+            cur = g.view(g.op(dv * hq * T * F32, {qp, cache, cache, mask}));
+        } else {
+            int kq = g.unary(g.op(n_kv * T * hq * F32, {cache, qp}), {mask});
+            const int kqv = g.op(dv * T * hq * F32, {cache, kq});
+            cur = g.op(dv * hq * T * F32, {g.view(kqv)});
+        }
+        (void)hkv;
         return mm(hp.n_embd, cur, T);
     }
 
@@ -353,6 +391,9 @@ struct graph_builder {
     }
 
     int dense_ffn(int x, uint64_t n_ff, bool gated = true) {
+        if (!gated && hp.ffn_up_fused_glu) {
+            return mm(hp.n_embd, g.op(n_ff * T * F32, {mm(2 * n_ff, x, T)}), T);  // swiglu
+        }
         if (!gated) return mm(hp.n_embd, g.unary(mm(n_ff, x, T)), T);
         const int up = mm(n_ff, x, T);
         const int gate = mm(n_ff, x, T);
@@ -362,7 +403,7 @@ struct graph_builder {
 
     int moe_ffn(int x, uint32_t il, bool shared) {
         const uint64_t ne = hp.n_expert, k = std::max<uint32_t>(1, hp.n_expert_used);
-        const uint64_t fe = hp.n_ff_exp ? hp.n_ff_exp : hp.n_ff[il] / k;
+        const uint64_t fe = hp.n_ff_exp ? hp.n_ff_exp : hp.n_ff[il];
         const uint64_t E = hp.n_embd;
         int probs = g.unary(mm(ne, x, T));          // router logits, softmax in place
         const int sel = g.op(ne * T * 4, {probs});  // argsort (I32); top-k is a view
@@ -380,9 +421,7 @@ struct graph_builder {
         int out = k > 1 ? g.op(E * T * F32, {g.view(experts), g.view(experts)}) : g.view(experts);
         for (uint64_t i = 2; i < k; ++i) out = g.unary(out, {g.view(experts)});
         if (shared) {
-            const uint64_t n_sh = hp.n_ff_shexp
-                                      ? hp.n_ff_shexp
-                                      : hp.n_ff_exp * std::max<uint32_t>(1, hp.n_expert_shared);
+            const uint64_t n_sh = hp.n_ff_shexp;
             const int sh = dense_ffn(x, n_sh);
             out = g.op(E * T * F32, {out, sh}, true, {true, true});
         }
@@ -449,7 +488,7 @@ struct graph_builder {
             }
             int ffn_inp = g.op(g.size(cur), {cur, res}, true, {true, true});
             const uint64_t n_ff = hp.n_ff[il];
-            const bool moe = hp.n_expert > 0 && il >= hp.n_layer_dense_lead;
+            const bool moe = hp.n_expert > 0 && hp.moe_layer[il];
             if (moe || n_ff > 0) {
                 const uint64_t tok = last ? n_out : T;
                 const uint64_t t_save = T;
@@ -469,7 +508,7 @@ struct graph_builder {
         return g.run();
     }
 
-    bool shared_expert() const { return hp.n_expert_shared > 0 || hp.n_ff_shexp > 0; }
+    bool shared_expert() const { return hp.n_ff_shexp > 0; }
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "memory_hparams.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace gguf_squash {
@@ -147,6 +148,9 @@ result<memory_hparams> read_memory_hparams(const gguf_header& h, const model_sum
     p.mla_head_k = capped(key_u64(h, a + "attention.key_length_mla").value_or(0));
     p.mla_head_v = capped(key_u64(h, a + "attention.value_length_mla").value_or(0));
     p.is_mla = p.mla_head_k != 0 && p.mla_head_v != 0;
+    p.kv_lora_rank = capped(key_u64(h, a + "attention.kv_lora_rank").value_or(0));
+    p.q_lora_rank = capped(key_u64(h, a + "attention.q_lora_rank").value_or(0));
+    p.rope = !one_of(s.arch, {"gpt2", "bloom", "mpt", "starcoder", "jais"});
 
     p.ssm_d_conv = capped(key_u64(h, a + "ssm.conv_kernel").value_or(0));
     p.ssm_d_inner = capped(key_u64(h, a + "ssm.inner_size").value_or(0));
@@ -165,20 +169,46 @@ result<memory_hparams> read_memory_hparams(const gguf_header& h, const model_sum
     p.n_expert_shared = capped(key_u64(h, a + "expert_shared_count").value_or(0));
     p.n_layer_dense_lead = capped(key_u64(h, a + "leading_dense_block_count").value_or(0));
 
-    // A dense feed-forward without a gate (gpt2, starcoder, bert): up, activation in place, down.
+    // What the tensors say about the graph: a dense feed-forward without a gate (gpt2,
+    // starcoder: up, activation in place, down), a fused QKV projection, the layers with a router,
+    // and the expert and shared-expert widths (the architectures differ in which key holds them).
     bool any_up = false, any_gate = false;
+    p.moe_layer.assign(L, false);
+    uint64_t ff_exp_tensor = 0, ff_shexp_tensor = 0, up_width = 0;
+    auto ends_with = [](const std::string& n, const char* suffix) {
+        const size_t k = std::strlen(suffix);
+        return n.size() >= k && n.compare(n.size() - k, k, suffix) == 0;
+    };
     for (const gguf_tensor_info& t : h.tensors) {
         const std::string& n = t.name;
-        if (n.size() > 16 && n.compare(n.size() - 14, 14, ".ffn_up.weight") == 0) any_up = true;
-        if (n.find(".ffn_gate.weight") != std::string::npos ||
-            n.find(".ffn_gate_up.weight") != std::string::npos)
-            any_gate = true;
+        if (ends_with(n, ".ffn_up.weight")) {
+            any_up = true;
+            up_width = std::max(up_width, t.ne[1]);
+        }
+        if (ends_with(n, ".ffn_gate.weight")) any_gate = true;
+        if (ends_with(n, ".attn_qkv.weight")) p.fused_qkv = true;
+        if (ends_with(n, ".ffn_up_exps.weight")) ff_exp_tensor = std::max(ff_exp_tensor, t.ne[1]);
+        if (ends_with(n, ".ffn_gate_up_exps.weight"))
+            ff_exp_tensor = std::max(ff_exp_tensor, t.ne[1] / 2);
+        if (ends_with(n, ".ffn_up_shexp.weight"))
+            ff_shexp_tensor = std::max(ff_shexp_tensor, t.ne[1]);
+        if (ends_with(n, ".ffn_gate_inp.weight") && n.rfind("blk.", 0) == 0) {
+            const uint64_t il = std::strtoull(n.c_str() + 4, nullptr, 10);
+            if (il < L) p.moe_layer[il] = true;
+        }
     }
     p.ffn_gated = !any_up || any_gate;
+    const uint64_t ff_max = ff.empty() ? 0 : *std::max_element(ff.begin(), ff.end());
+    p.ffn_up_fused_glu = !p.ffn_gated && ff_max > 0 && up_width == 2 * ff_max;
+
+    if (ff_exp_tensor) p.n_ff_exp = ff_exp_tensor;
+    if (ff_shexp_tensor) p.n_ff_shexp = ff_shexp_tensor;
 
     p.n_swa = s.n_swa;
     p.swa.assign(L, false);
     for (uint32_t il = 0; il < L && il < s.swa_layer.size(); ++il) p.swa[il] = s.swa_layer[il];
+    // exaone4 windows its layers only in the 64-layer (32B) model.
+    if (s.arch == "exaone4" && p.n_layer != 64) p.swa.assign(L, false);
 
     // Recurrent layers, per architecture (each load_arch_hparams sets is_recr_impl).
     p.recr_layer.assign(L, false);

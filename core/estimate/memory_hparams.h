@@ -58,6 +58,11 @@ struct memory_hparams {
     uint64_t n_ff_shexp = 0;
     uint32_t n_expert_shared = 0;
     uint32_t n_layer_dense_lead = 0;  // leading layers with a dense feed-forward
+    std::vector<bool> moe_layer;      // has a router (ffn_gate_inp): the MoE feed-forward
+    bool fused_qkv = false;           // attn_qkv: Q, K and V are views of one projection
+    bool ffn_up_fused_glu = false;    // one up projection of 2 n_ff holding gate and up (phi3)
+    bool rope = true;                 // Q and K are rotated (not gpt2, bloom, mpt, starcoder, jais)
+    uint32_t kv_lora_rank = 0, q_lora_rank = 0;  // deepseek2-style compressed KV
     bool ffn_gated =
         true;  // the dense feed-forward has a gate (ffn_gate): GLU, else one activation
 

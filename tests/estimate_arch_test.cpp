@@ -65,8 +65,8 @@ const std::map<std::string, test_model>& llama_arch_models() {
         std::map<std::string, test_model> out;
         for (const llama_memory_record& r : kLlamaArchMemoryRecords) {
             if (out.count(r.model)) continue;
-            const std::vector<uint8_t> bytes =
-                test_support::load_fixture(std::string("memory/llama-archs/") + r.model + ".header");
+            const std::vector<uint8_t> bytes = test_support::load_fixture(
+                std::string("memory/llama-archs/") + r.model + ".header");
             EXPECT_FALSE(bytes.empty()) << r.model;
             gguf_reader reader;
             input_span in{bytes.data(), bytes.size(), 0};
@@ -84,7 +84,8 @@ const std::map<std::string, test_model>& test_models() {
     static const std::map<std::string, test_model> models = [] {
         std::map<std::string, test_model> out;
         auto add = [&](const std::string& name, const gguf_header& h) { add_model(out, name, h); };
-        for (const test_support::arch_test_model& m : test_support::arch_test_models()) add(m.name, m.header);
+        for (const test_support::arch_test_model& m : test_support::arch_test_models())
+            add(m.name, m.header);
         add("llama-gqa", test_support::reference_input_header());
         return out;
     }();

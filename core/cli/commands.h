@@ -8,5 +8,6 @@ int run_info(int argc, char** argv);      // gguf-squash info FILE... [--json]
 int run_quantize(int argc, char** argv);  // gguf-squash quantize [options] IN [OUT] TYPE [NTHREADS]
 int run_estimate(int argc, char** argv);  // gguf-squash estimate [options] FILE|URL
 int run_quality(int argc, char** argv);   // gguf-squash quality [options] MODEL
+int run_fit(int argc, char** argv);       // gguf-squash fit TARGET [options] MODEL [-o FILE]
 
 }  // namespace gguf_squash::cli

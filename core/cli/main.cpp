@@ -17,7 +17,9 @@ void print_usage(FILE* out) {
         "  quantize [options] IN [OUT] TYPE [NTHREADS]\n"
         "                                 quantize like llama-quantize (see quantize --help)\n"
         "  estimate [options] FILE|URL    exact output sizes and memory for every type\n"
-        "  quality [options] MODEL        measured weight error of every type\n");
+        "  quality [options] MODEL        measured weight error of every type\n"
+        "  fit (--target-size S|--target-bpw X|--memory S) [options] MODEL [-o TYPES.txt]\n"
+        "                                 per-tensor types for a size, for llama-quantize\n");
 }
 
 }  // namespace
@@ -43,13 +45,14 @@ int main(int argc, char** argv) {
         return gguf_squash::cli::run_quantize(argc - 1, argv + 1);
     }
     if (!std::strcmp(cmd, "estimate")) return gguf_squash::cli::run_estimate(argc - 1, argv + 1);
-    if (!std::strcmp(cmd, "quality")) {
+    if (!std::strcmp(cmd, "quality") || !std::strcmp(cmd, "fit")) {
         const gguf_squash::status kernels = gguf_squash::kernel_selection_status();
         if (!kernels.ok()) {
             std::fprintf(stderr, "gguf-squash: %s\n", kernels.message().c_str());
             return 2;
         }
-        return gguf_squash::cli::run_quality(argc - 1, argv + 1);
+        return !std::strcmp(cmd, "quality") ? gguf_squash::cli::run_quality(argc - 1, argv + 1)
+                                            : gguf_squash::cli::run_fit(argc - 1, argv + 1);
     }
     std::fprintf(stderr, "gguf-squash: unknown command '%s'\n", cmd);
     print_usage(stderr);

@@ -25,15 +25,15 @@ function(layer_of rel out)
   set(${out} "${layer}" PARENT_SCOPE)
 endfunction()
 
-# What each layer may include (itself included). format and quant are siblings over types, and
-# estimate and quality over plan; io and the faces are the only places that touch files; the wasm
-# face has no file system.
+# What each layer may include (itself included). format and quant are siblings over types;
+# quality sits over estimate (fit --memory uses its memory model); io and the faces are the only
+# places that touch files; the wasm face has no file system.
 set(allowed_types    types)
 set(allowed_format   types format)
 set(allowed_quant    types quant)
 set(allowed_plan     types format quant plan)
 set(allowed_estimate types format quant plan estimate)
-set(allowed_quality  types format quant plan quality)
+set(allowed_quality  types format quant plan estimate quality)
 set(allowed_pipeline types format quant plan estimate pipeline)
 set(allowed_io       types format io)
 set(allowed_cli      types format quant plan estimate quality pipeline io cli)

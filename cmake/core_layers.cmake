@@ -1,8 +1,8 @@
 # The core as one static library per layer, each linked only to the layers below it
 # (docs/ARCHITECTURE.md):
 #
-#   types ─┬─ format ─┬─ plan ─┬─ estimate ── pipeline   (gguf_squash_core = all of these)
-#          └─ quant ──┘        └─ quality
+#   types ─┬─ format ─┬─ plan ── estimate ─┬─ pipeline   (gguf_squash_core = all of these)
+#          └─ quant ──┘                    └─ quality    (fit --memory: estimate's memory model)
 #   types ── format ── io                                 (file access: only faces link it)
 #
 # Linking is half the fence: every library shares the include root core/, so cmake/check_layers.cmake
@@ -54,7 +54,7 @@ function(gguf_squash_core_layers suffix)
   set(estimate_sources ${GS_ESTIMATE_SOURCES})
   set(estimate_deps plan)
   set(quality_sources ${GS_QUALITY_SOURCES})
-  set(quality_deps plan)
+  set(quality_deps estimate)
   set(pipeline_sources ${GS_PIPELINE_SOURCES})
   set(pipeline_deps plan)
   set(io_sources ${GS_IO_SOURCES})

@@ -8,33 +8,34 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_support.h"
-#include "format/gguf_reader.h"
+#include "io/gguf_file.h"
 #include "pipeline_reference.h"
 
 namespace gguf_squash {
 namespace {
 
-testing::shell_result in_models(const std::string& cmd) {
-    return testing::run_shell("cd " + testing::shell_quote(testing::models_dir()) + " && " + cmd);
+test_support::shell_result in_models(const std::string& cmd) {
+    return test_support::run_shell("cd " + test_support::shell_quote(test_support::models_dir()) +
+                                   " && " + cmd);
 }
 
 std::string cli() {
-    return testing::shell_quote(GGUF_SQUASH_CLI);
+    return test_support::shell_quote(GGUF_SQUASH_CLI);
 }
 
 TEST(FitCli, ThePrintedCommandWritesThePredictedSize) {
-    testing::temp_dir dir;
+    test_support::temp_dir dir;
     const std::string types = (dir.path / "types.txt").string();
-    const testing::shell_result r =
+    const test_support::shell_result r =
         in_models(cli() + " fit --target-size 4.6MiB --imatrix llama-gqa.imatrix.gguf --json " +
-                  "llama-gqa.gguf -o " + testing::shell_quote(types));
+                  "llama-gqa.gguf -o " + test_support::shell_quote(types));
     ASSERT_EQ(r.status, 0) << r.err;
     const nlohmann::json j = nlohmann::json::parse(r.out);
     const uint64_t predicted = j.at("file_size");
     EXPECT_LE(predicted, uint64_t(4.6 * 1048576));
     EXPECT_EQ(j.at("error_measure"), "weighted_mse");
     ASSERT_TRUE(std::filesystem::exists(types));
-    const std::vector<uint8_t> text = testing::read_all(types);
+    const std::vector<uint8_t> text = test_support::read_all(types);
     const std::string s(text.begin(), text.end());
     EXPECT_NE(s.find("^blk\\.0\\.attn_q\\.weight$="), std::string::npos) << s;
     EXPECT_EQ(size_t(std::count(s.begin(), s.end(), '\n')), j.at("tensor_types").size());
@@ -47,8 +48,8 @@ TEST(FitCli, ThePrintedCommandWritesThePredictedSize) {
     command.replace(0, std::string("llama-quantize").size(), cli() + " quantize");
     const std::string out = (dir.path / "fit.gguf").string();
     command.replace(command.find("llama-gqa-fit.gguf"), std::string("llama-gqa-fit.gguf").size(),
-                    testing::shell_quote(out));
-    const testing::shell_result q = in_models(command);
+                    test_support::shell_quote(out));
+    const test_support::shell_result q = in_models(command);
     ASSERT_EQ(q.status, 0) << command << "\n" << q.err;
     EXPECT_EQ(std::filesystem::file_size(out), predicted);
     result<gguf_header> h = read_gguf_header_file(out);
@@ -61,23 +62,23 @@ TEST(FitCli, ThePrintedCommandWritesThePredictedSize) {
 }
 
 TEST(FitCli, TextAndErrors) {
-    testing::temp_dir dir;
+    test_support::temp_dir dir;
     const std::string types = (dir.path / "t.txt").string();
-    const testing::shell_result text =
-        in_models(cli() + " fit --target-bpw 4.5 llama-gqa.gguf -o " + testing::shell_quote(types));
+    const test_support::shell_result text = in_models(
+        cli() + " fit --target-bpw 4.5 llama-gqa.gguf -o " + test_support::shell_quote(types));
     ASSERT_EQ(text.status, 0) << text.err;
     EXPECT_NE(text.out.find("command:\n  llama-quantize --tensor-type-file "), std::string::npos)
         << text.out;
     EXPECT_NE(text.out.find("16 rows per matrix measured"), std::string::npos) << text.out;
 
     const std::string none = (dir.path / "none.txt").string();
-    const testing::shell_result tiny = in_models(
-        cli() + " fit --target-size 1000 llama-gqa.gguf -o " + testing::shell_quote(none));
+    const test_support::shell_result tiny = in_models(
+        cli() + " fit --target-size 1000 llama-gqa.gguf -o " + test_support::shell_quote(none));
     EXPECT_EQ(tiny.status, 1);
     EXPECT_NE(tiny.err.find("the smallest file the plan allows is"), std::string::npos) << tiny.err;
     EXPECT_FALSE(std::filesystem::exists(none));
 
-    const testing::shell_result mem =
+    const test_support::shell_result mem =
         in_models(cli() + " fit --memory 1MiB --ctx 4096 llama-gqa.gguf");
     EXPECT_EQ(mem.status, 1);
     EXPECT_NE(mem.err.find("smallest that works is"), std::string::npos) << mem.err;

@@ -29,20 +29,21 @@ const measured_fit& measured(bool with_imatrix) {
     fit_options o;
     if (with_imatrix) {
         const std::vector<uint8_t> b =
-            testing::read_all(testing::models_dir() + "/llama-gqa.imatrix.gguf");
+            test_support::read_all(test_support::models_dir() + "/llama-gqa.imatrix.gguf");
         result<imatrix_data> im = parse_imatrix(b.data(), b.size());
         EXPECT_TRUE(im.ok());
         slot->imatrix = std::make_unique<imatrix_data>(std::move(*im));
         o.imatrix = slot->imatrix.get();
         o.imatrix_name = "llama-gqa.imatrix.gguf";
     }
-    result<fit_setup> setup = plan_fit(testing::reference_model(), o);
+    result<fit_setup> setup = plan_fit(test_support::reference_model(), o);
     EXPECT_TRUE(setup.ok()) << setup.error().message();
     if (!setup.ok()) return *slot;
     slot->setup = std::move(*setup);
     measure_job job(slot->setup.measures.requests);
     EXPECT_TRUE(
-        run_measure_job(job, testing::memory_reader(testing::reference_model_bytes())).ok());
+        run_measure_job(job, test_support::memory_reader(test_support::reference_model_bytes()))
+            .ok());
     slot->results = job.results();
     return *slot;
 }
@@ -73,7 +74,7 @@ TEST(FitReport, NeverWorseThanTheStandardTypeAtItsSize) {
                 q.imatrix = measured(true).imatrix.get();
                 q.imatrix_name = "llama-gqa.imatrix.gguf";
             }
-            const quality_report report = testing::measure_reference(q);
+            const quality_report report = test_support::measure_reference(q);
             ASSERT_EQ(report.ftypes.size(), 1u);
             const ftype_quality& standard = report.ftypes[0];
             ASSERT_GT(standard.total_error, 0.0);
@@ -127,7 +128,7 @@ TEST(FitReport, TheTypeFilePlansToThePredictedSize) {
             if (with_imatrix) a->options.imatrix = measured(true).imatrix.get();
             a->options.imatrix_file = a->imatrix_file;
             result<quant_plan> plan =
-                make_quant_plan(testing::reference_input_header(), a->options);
+                make_quant_plan(test_support::reference_input_header(), a->options);
             ASSERT_TRUE(plan.ok()) << plan.error().message();
             EXPECT_EQ(plan->file_size, fit->file_size);
             size_t k = 0;

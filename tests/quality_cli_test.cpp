@@ -18,8 +18,9 @@ test_support::shell_result quality(const std::string& args) {
 // Run in the fixture folder, so that the imatrix name is recorded as llama-quantize's runs typed
 // it.
 test_support::shell_result quality_in_models(const std::string& args) {
-    return test_support::run_shell("cd " + test_support::shell_quote(test_support::models_dir()) + " && " +
-                              test_support::shell_quote(GGUF_SQUASH_CLI) + " quality " + args);
+    return test_support::run_shell("cd " + test_support::shell_quote(test_support::models_dir()) +
+                                   " && " + test_support::shell_quote(GGUF_SQUASH_CLI) +
+                                   " quality " + args);
 }
 
 std::string model() {

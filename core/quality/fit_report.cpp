@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <map>
 
-#include "../format/gguf_json.h"
-#include "../plan/llama_ftype.h"
-#include "../quant/quantize.h"
 #include "fit_solver.h"
+#include "format/gguf_json.h"
+#include "plan/llama_ftype.h"
+#include "quant/quantize.h"
 
 namespace gguf_squash {
 namespace {

@@ -21,9 +21,9 @@
 #include <utility>
 #include <vector>
 
-#include "../estimate/memory_hparams.h"
-#include "../estimate/memory_model.h"
-#include "../estimate/model_summary.h"
+#include "estimate/memory_hparams.h"
+#include "estimate/memory_model.h"
+#include "estimate/model_summary.h"
 #include "quality_report.h"
 
 namespace gguf_squash {

@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../status.h"
+#include "status.h"
 
 namespace gguf_squash {
 

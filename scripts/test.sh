@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test suite: native GoogleTest (ctest), the same suite compiled
 # to wasm under node (SIMD and baseline builds), the sanitizer build, the JS tests (node --test),
-# the browser tests (Playwright + Debian Chromium) and short fuzz runs. Prints one summary and
+# the browser tests (Playwright + Debian Chromium) and short fuzz runs, after the style checks
+# (scripts/lint.sh: clang-format and ESLint). Prints one summary and
 # exits non-zero if anything failed.
 #   SKIP_SETUP=1   skip apt/npm checks      FAST=1   skip the sanitizer build and fuzzing
 set -uo pipefail
@@ -21,6 +22,7 @@ stage() {  # stage NAME COMMAND...
 if [ -z "${SKIP_SETUP:-}" ]; then
   scripts/setup.sh || { echo "setup failed"; exit 1; }
 fi
+stage "lint (clang-format, ESLint)" scripts/lint.sh
 stage "build native" scripts/build.sh native || true
 stage "build wasm" scripts/build.sh wasm || true
 stage "build web" scripts/build.sh web || true

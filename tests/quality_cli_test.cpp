@@ -18,8 +18,9 @@ test_support::shell_result quality(const std::string& args) {
 // Run in the fixture folder, so that the imatrix name is recorded as llama-quantize's runs typed
 // it.
 test_support::shell_result quality_in_models(const std::string& args) {
-    return test_support::run_shell("cd " + test_support::shell_quote(test_support::models_dir()) + " && " +
-                              test_support::shell_quote(GGUF_SQUASH_CLI) + " quality " + args);
+    return test_support::run_shell("cd " + test_support::shell_quote(test_support::models_dir()) +
+                                   " && " + test_support::shell_quote(GGUF_SQUASH_CLI) +
+                                   " quality " + args);
 }
 
 std::string model() {
@@ -45,8 +46,9 @@ TEST(QualityCli, JsonForTheRequestedTypes) {
               j.at("ftypes")[0].at("rmse").get<double>());
     // The sizes are the plan's, which are llama-quantize's.
     for (const auto& run : test_support::reference_runs()) {
-        if (run.name == "Q4_K_M+imatrix")
+        if (run.name == "Q4_K_M+imatrix") {
             EXPECT_EQ(j.at("ftypes")[0].at("file_size"), run.file_size);
+        }
     }
 }
 

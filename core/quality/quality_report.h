@@ -20,10 +20,10 @@
 #include <tuple>
 #include <vector>
 
+#include "error_measure.h"
 #include "format/gguf_split.h"
 #include "plan/imatrix.h"
 #include "plan/quant_plan.h"
-#include "error_measure.h"
 
 namespace gguf_squash {
 

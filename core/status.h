@@ -25,7 +25,7 @@ enum class status_code : int {
 const char* status_code_name(status_code code);
 
 class status {
-public:
+  public:
     status() = default;
     status(status_code code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -34,7 +34,7 @@ public:
     status_code code() const { return code_; }
     const std::string& message() const { return message_; }
 
-private:
+  private:
     status_code code_ = status_code::ok;
     std::string message_;
 };
@@ -45,9 +45,9 @@ status invalid_file_at(const std::string& field, uint64_t offset, const std::str
 
 template <typename T>
 class result {
-public:
-    result(T value) : v_(std::move(value)) {}                      // NOLINT: implicit by design
-    result(status error) : v_(std::move(error)) {}                 // NOLINT
+  public:
+    result(T value) : v_(std::move(value)) {}       // NOLINT: implicit by design
+    result(status error) : v_(std::move(error)) {}  // NOLINT
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
     T& value() & { return std::get<0>(v_); }
@@ -58,15 +58,15 @@ public:
     T& operator*() { return value(); }
     const status& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, status> v_;
 };
 
 // Propagate an error status from an expression returning `status`.
-#define GS_RETURN_IF_ERROR(expr)          \
-    do {                                  \
+#define GS_RETURN_IF_ERROR(expr)              \
+    do {                                      \
         ::gguf_squash::status gs_s_ = (expr); \
-        if (!gs_s_.ok()) return gs_s_;    \
+        if (!gs_s_.ok()) return gs_s_;        \
     } while (0)
 
 }  // namespace gguf_squash

@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "cli_test_support.h"
 #include "format/gguf_split.h"
 #include "format/gguf_writer.h"
-#include "cli_test_support.h"
 #include "pipeline_reference.h"
 
 namespace gguf_squash {
@@ -24,7 +24,8 @@ using run_result = test_support::shell_result;
 
 run_result run(const std::string& args, const std::string& cwd = "") {
     const std::string prefix = cwd.empty() ? "" : "cd " + test_support::shell_quote(cwd) + " && ";
-    return test_support::run_shell(prefix + test_support::shell_quote(GGUF_SQUASH_CLI) + " estimate " + args);
+    return test_support::run_shell(prefix + test_support::shell_quote(GGUF_SQUASH_CLI) +
+                                   " estimate " + args);
 }
 
 uint64_t size_of(const nlohmann::json& j, const std::string& name) {
@@ -70,8 +71,8 @@ TEST(CliEstimate, ReferenceSizesPlainAndWithImatrix) {
 }
 
 TEST(CliEstimate, MemoryOptions) {
-    const run_result r =
-        run("--json --ctx 4096 --kv-type q4_0 --memory 0.02 llama-gqa.gguf", test_support::models_dir());
+    const run_result r = run("--json --ctx 4096 --kv-type q4_0 --memory 0.02 llama-gqa.gguf",
+                             test_support::models_dir());
     ASSERT_EQ(r.status, 0) << r.err;
     const nlohmann::json j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["memory"]["kv_type"], "q4_0");

@@ -7,10 +7,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli_test_support.h"
 #include "format/gguf_json.h"
 #include "format/gguf_reader.h"
 #include "gguf_fixture_files.h"
-#include "cli_test_support.h"
 #include "gguf_malformed_cases.h"
 #include "io/gguf_file.h"
 
@@ -20,7 +20,8 @@ namespace {
 using run_result = test_support::shell_result;
 
 run_result run(const std::string& args, const std::string& prefix = "") {
-    return test_support::run_shell(prefix + test_support::shell_quote(GGUF_SQUASH_CLI) + " " + args);
+    return test_support::run_shell(prefix + test_support::shell_quote(GGUF_SQUASH_CLI) + " " +
+                                   args);
 }
 
 std::string quoted(const std::string& path) {
@@ -41,8 +42,9 @@ TEST(CliInfo, JsonIsTheLibrarysObject) {
 }
 
 TEST(CliInfo, TextForSeveralFiles) {
-    const run_result r = run("info " + quoted(test_support::fixture_path("models/llama-gqa.gguf")) +
-                             " " + quoted(test_support::fixture_path("vocab/ggml-vocab-qwen2.gguf")));
+    const run_result r =
+        run("info " + quoted(test_support::fixture_path("models/llama-gqa.gguf")) + " " +
+            quoted(test_support::fixture_path("vocab/ggml-vocab-qwen2.gguf")));
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("llama-gqa.gguf:\nGGUF version 3, alignment 32"), std::string::npos);
     EXPECT_NE(r.out.find("21 metadata keys, 75 tensors"), std::string::npos);
@@ -64,8 +66,9 @@ TEST(CliInfo, JsonForSeveralFilesIsOneObjectPerLine) {
 
 TEST(CliInfo, UsageErrorsExitTwo) {
     EXPECT_EQ(run("info").status, 2);
-    EXPECT_EQ(run("info --bogus " + quoted(test_support::fixture_path("models/llama-gqa.gguf"))).status,
-              2);
+    EXPECT_EQ(
+        run("info --bogus " + quoted(test_support::fixture_path("models/llama-gqa.gguf"))).status,
+        2);
     EXPECT_EQ(run("info --help").status, 0);
 }
 
@@ -87,9 +90,9 @@ TEST(CliInfo, EveryMalformedFileRefusedWithOneLine) {
     for (const test_support::malformed_case& c : test_support::malformed_cases()) {
         SCOPED_TRACE(c.name);
         const test_support::gguf_bytes g = c.build();
-        const run_result r =
-            run("info --json " + quoted(test_support::fixture_path("malformed/" + c.name + ".gguf")),
-                prefix);
+        const run_result r = run(
+            "info --json " + quoted(test_support::fixture_path("malformed/" + c.name + ".gguf")),
+            prefix);
         EXPECT_EQ(r.status, 1) << r.err;
         EXPECT_TRUE(r.out.empty());
         ASSERT_FALSE(r.err.empty());
@@ -101,8 +104,9 @@ TEST(CliInfo, EveryMalformedFileRefusedWithOneLine) {
 }
 
 TEST(CliInfo, OneBadFileAmongGoodOnesExitsOne) {
-    const run_result r = run("info " + quoted(test_support::fixture_path("malformed/bad_magic.gguf")) +
-                             " " + quoted(test_support::fixture_path("models/llama-gqa.gguf")));
+    const run_result r =
+        run("info " + quoted(test_support::fixture_path("malformed/bad_magic.gguf")) + " " +
+            quoted(test_support::fixture_path("models/llama-gqa.gguf")));
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.out.find("75 tensors"), std::string::npos);
     EXPECT_NE(r.err.find("magic at byte offset 0"), std::string::npos);

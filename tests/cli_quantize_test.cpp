@@ -19,9 +19,9 @@ namespace gguf_squash {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::reference_run;
 using test_support::shell_quote;
 using test_support::temp_dir;
-using test_support::reference_run;
 
 // Runs `gguf-squash quantize ARGS` in the fixture folder; returns the exit status.
 int run_cli(const std::vector<std::string>& args, const std::string& prefix = "") {
@@ -105,7 +105,8 @@ TEST(CliQuantize, ThreadCountDoesNotChangeBytes) {
 
 TEST(CliQuantize, TruncatedInputLeavesNoFile) {
     temp_dir dir;
-    std::vector<uint8_t> in = test_support::read_all(test_support::models_dir() + "/llama-gqa.gguf");
+    std::vector<uint8_t> in =
+        test_support::read_all(test_support::models_dir() + "/llama-gqa.gguf");
     ASSERT_FALSE(in.empty());
     const fs::path cut = dir.path / "cut.gguf";
     FILE* f = std::fopen(cut.c_str(), "wb");

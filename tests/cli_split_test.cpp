@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_support.h"
 #include "format/gguf_reader.h"
 #include "format/gguf_split.h"
-#include "cli_test_support.h"
 #include "pipeline_reference.h"
 #include "sha256.h"
 #include "split_shards.h"
@@ -27,14 +27,14 @@ namespace gguf_squash {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::reference_run;
 using test_support::shell_quote;
 using test_support::temp_dir;
-using test_support::reference_run;
 
 // Runs `gguf-squash quantize ARGS` in the fixture folder (imatrix paths as recorded there).
 int run_cli(const std::vector<std::string>& args, std::string* stderr_text = nullptr) {
-    std::string cmd =
-        "cd " + shell_quote(test_support::models_dir()) + " && " + shell_quote(GGUF_SQUASH_CLI) + " quantize";
+    std::string cmd = "cd " + shell_quote(test_support::models_dir()) + " && " +
+                      shell_quote(GGUF_SQUASH_CLI) + " quantize";
     for (const auto& a : args) cmd += " " + shell_quote(a);
     const std::string err = "/tmp/gs-cli-split-stderr-" + std::to_string(::getpid());
     cmd += " >/dev/null 2>" + shell_quote(err);
@@ -74,7 +74,7 @@ std::map<std::string, std::string> tensor_data(const std::vector<uint8_t>& file)
 std::vector<std::string> make_shards(const temp_dir& dir) {
     const gguf_header& input = test_support::reference_input_header();
     return test_support::write_llama_gqa_shards(shards_by_tensor_count(input, 25),
-                                           (dir.path / "m").string());
+                                                (dir.path / "m").string());
 }
 
 TEST(CliSplit, FirstShardQuantizesTheWholeModel) {

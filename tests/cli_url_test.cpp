@@ -102,15 +102,17 @@ struct hub_emulator {
 };
 
 test_support::shell_result quantize(const test_support::temp_dir& dir, const std::string& args,
-                               const std::string& env = "") {
-    return test_support::run_shell("cd " + test_support::shell_quote(dir.path.string()) + " && " + env + " " +
-                              test_support::shell_quote(GGUF_SQUASH_CLI) + " quantize " + args);
+                                    const std::string& env = "") {
+    return test_support::run_shell("cd " + test_support::shell_quote(dir.path.string()) + " && " +
+                                   env + " " + test_support::shell_quote(GGUF_SQUASH_CLI) +
+                                   " quantize " + args);
 }
 
 TEST(CliUrl, QuantizeThroughFaultsEqualsReference) {
     hub_emulator emu;
     ASSERT_GT(emu.pid, 0) << "the emulator did not start";
-    const uint64_t size = std::filesystem::file_size(test_support::models_dir() + "/llama-gqa.gguf");
+    const uint64_t size =
+        std::filesystem::file_size(test_support::models_dir() + "/llama-gqa.gguf");
     const uint64_t imatrix_size =
         std::filesystem::file_size(test_support::models_dir() + "/llama-gqa.imatrix.gguf");
     struct item {
@@ -122,9 +124,9 @@ TEST(CliUrl, QuantizeThroughFaultsEqualsReference) {
     const test_support::reference_run& q4 = find_run("Q4_K_M");
     const test_support::reference_run& iq2 = find_run("IQ2_XXS+imatrix");
     // The source header's size: the reference records the output's; the input's is read by info.
-    const test_support::shell_result info =
-        test_support::run_shell(test_support::shell_quote(GGUF_SQUASH_CLI) + " info --json " +
-                           test_support::shell_quote(test_support::models_dir() + "/llama-gqa.gguf"));
+    const test_support::shell_result info = test_support::run_shell(
+        test_support::shell_quote(GGUF_SQUASH_CLI) + " info --json " +
+        test_support::shell_quote(test_support::models_dir() + "/llama-gqa.gguf"));
     ASSERT_EQ(info.status, 0);
     const uint64_t header = nlohmann::json::parse(info.out)["data_offset"];
     const uint64_t bound = size + header + size / 50;

@@ -188,10 +188,10 @@ TEST(Determinism, KernelEnvironmentSwitchRefusesUnknownOrUnavailable) {
     }
     for (const auto& [value, message] : cases) {
         SCOPED_TRACE(value);
-        const std::string cmd = "cd " + test_support::shell_quote(test_support::models_dir()) +
-                                " && GGUF_SQUASH_KERNELS=" + value + " " +
-                                test_support::shell_quote(GGUF_SQUASH_CLI) +
-                                " quantize llama-gqa.gguf " + test_support::shell_quote(out) + " Q4_0 1";
+        const std::string cmd =
+            "cd " + test_support::shell_quote(test_support::models_dir()) +
+            " && GGUF_SQUASH_KERNELS=" + value + " " + test_support::shell_quote(GGUF_SQUASH_CLI) +
+            " quantize llama-gqa.gguf " + test_support::shell_quote(out) + " Q4_0 1";
         const test_support::shell_result r = test_support::run_shell(cmd);
         EXPECT_EQ(r.status, 2) << r.err;
         EXPECT_NE(r.err.find("GGUF_SQUASH_KERNELS: " + message), std::string::npos) << r.err;

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
+#include "cli_test_support.h"
 #include "format/gguf_reader.h"
 #include "gguf_malformed_cases.h"
-#include "cli_test_support.h"
 #include "io/gguf_file.h"
 #include "pipeline_reference.h"
 #include "plan/quant_plan.h"

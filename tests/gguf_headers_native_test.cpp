@@ -21,13 +21,15 @@ TEST(GgufWriterNative, ReencodesEveryLlamaQuantizeHeader) {
     const fs::path dir =
         fs::temp_directory_path() / ("gguf_squash_headers_" + std::to_string(::getpid()));
     fs::create_directories(dir);
-    const std::string cmd = "tar xzf '" + test_support::fixture_path("models/llama-gqa.headers.tar.gz") +
+    const std::string cmd = "tar xzf '" +
+                            test_support::fixture_path("models/llama-gqa.headers.tar.gz") +
                             "' -C '" + dir.string() + "'";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     // file_size of every successful run, by the NAME in llama-gqa.NAME.header.bin
     std::map<std::string, uint64_t> file_sizes;
     {
-        const std::vector<uint8_t> js = test_support::load_fixture("models/llama-gqa.reference.json");
+        const std::vector<uint8_t> js =
+            test_support::load_fixture("models/llama-gqa.reference.json");
         const nlohmann::json ref = nlohmann::json::parse(js.begin(), js.end());
         for (const auto& run : ref.at("runs"))
             if (run.contains("file_size"))

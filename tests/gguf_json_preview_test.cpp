@@ -99,7 +99,8 @@ TEST(GgufJsonPreview, DefaultOutputIsUnchanged) {
     EXPECT_EQ(gguf_header_to_json(test_support::json_sample_header()), std::string(kSampleJson));
     gguf_json_options all;
     all.max_array_items = kAll;
-    EXPECT_EQ(gguf_header_to_json(test_support::json_sample_header(), all), std::string(kSampleJson));
+    EXPECT_EQ(gguf_header_to_json(test_support::json_sample_header(), all),
+              std::string(kSampleJson));
 }
 
 TEST(GgufJsonPreview, ArraysKeepTheirLengthAndSayTheyWereCut) {

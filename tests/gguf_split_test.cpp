@@ -197,7 +197,8 @@ TEST(GgufSplit, InconsistentShardSetsRefused) {
 }
 
 TEST(GgufSplit, PlainFileIsOneShard) {
-    result<gguf_model> m = read_gguf_model_file(test_support::fixture_path("models/llama-gqa.gguf"));
+    result<gguf_model> m =
+        read_gguf_model_file(test_support::fixture_path("models/llama-gqa.gguf"));
     ASSERT_TRUE(m.ok()) << m.error().message();
     EXPECT_EQ(m->shards.size(), 1u);
     EXPECT_EQ(m->tensors.size(), 75u);

@@ -19,7 +19,7 @@ struct golden_tensor {
 };
 
 class golden_file {
-public:
+  public:
     static const golden_file& get() {
         static golden_file g(std::string(GGUF_SQUASH_FIXTURES) + "/kernels/golden-seed1.gguf");
         return g;
@@ -31,7 +31,7 @@ public:
     }
     const std::string& error() const { return error_; }
 
-private:
+  private:
     explicit golden_file(const std::string& path) {
         result<gguf_header> h = read_gguf_header_file(path);
         if (!h.ok()) {

@@ -46,8 +46,9 @@ TEST(QualityCli, JsonForTheRequestedTypes) {
               j.at("ftypes")[0].at("rmse").get<double>());
     // The sizes are the plan's, which are llama-quantize's.
     for (const auto& run : test_support::reference_runs()) {
-        if (run.name == "Q4_K_M+imatrix")
+        if (run.name == "Q4_K_M+imatrix") {
             EXPECT_EQ(j.at("ftypes")[0].at("file_size"), run.file_size);
+        }
     }
 }
 

@@ -67,15 +67,25 @@ bool parse(int argc, char** argv, options& o) {
             return v > 0;
         };
         uint64_t seed = 0;
-        if (a == "--n-embd") { if (!num(o.n_embd)) return false; }
-        else if (a == "--layers") { if (!num(o.layers)) return false; }
-        else if (a == "--n-ff") { if (!num(o.n_ff)) return false; }
-        else if (a == "--vocab") { if (!num(o.vocab)) return false; }
-        else if (a == "--heads") { if (!num(o.heads)) return false; }
-        else if (a == "--kv-heads") { if (!num(o.kv_heads)) return false; }
-        else if (a == "--seed") { if (!num(seed)) return false; o.seed = uint32_t(seed); }
-        else if (!a.empty() && a[0] != '-' && o.out.empty()) o.out = a;
-        else return false;
+        if (a == "--n-embd") {
+            if (!num(o.n_embd)) return false;
+        } else if (a == "--layers") {
+            if (!num(o.layers)) return false;
+        } else if (a == "--n-ff") {
+            if (!num(o.n_ff)) return false;
+        } else if (a == "--vocab") {
+            if (!num(o.vocab)) return false;
+        } else if (a == "--heads") {
+            if (!num(o.heads)) return false;
+        } else if (a == "--kv-heads") {
+            if (!num(o.kv_heads)) return false;
+        } else if (a == "--seed") {
+            if (!num(seed)) return false;
+            o.seed = uint32_t(seed);
+        } else if (!a.empty() && a[0] != '-' && o.out.empty())
+            o.out = a;
+        else
+            return false;
     }
     return !o.out.empty() && o.n_embd % o.heads == 0 && o.heads % o.kv_heads == 0;
 }

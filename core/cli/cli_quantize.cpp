@@ -280,10 +280,9 @@ result<gguf_model> read_model(quantize_run& run) {
         return merge_gguf_shards(std::move(one));
     }
     if ((*info)->no != 0) {
-        return make_error(status_code::refused, "illegal split file idx: " +
-                                                    std::to_string((*info)->no) +
-                                                    " (file: " + input +
-                                                    "), model must be loaded with the first split");
+        return make_error(status_code::refused,
+                          "illegal split file idx: " + std::to_string((*info)->no) +
+                              " (file: " + input + "), model must be loaded with the first split");
     }
     const std::optional<std::string> prefix = gguf_split_prefix(input, 0, (*info)->count);
     if (!prefix) return make_error(status_code::refused, "invalid split file name: " + input);
@@ -333,8 +332,8 @@ void print_sizes(const quant_plan& plan) {
 // --dry-run: every tensor's line, the sizes and the output's exact size.
 int print_dry_run(const quantize_run& run) {
     const quant_plan& plan = *run.plan;
-    std::fprintf(stderr, "calculating quantization size for '%s' as %s\n",
-                 run.args.input.c_str(), run.args.ftype_name.c_str());
+    std::fprintf(stderr, "calculating quantization size for '%s' as %s\n", run.args.input.c_str(),
+                 run.args.ftype_name.c_str());
     for (size_t i = 0; i < plan.tensors.size(); ++i) {
         print_tensor_line(stderr, i, plan.tensors.size(), plan.tensors[i]);
     }
@@ -548,15 +547,13 @@ int run_quantize(int argc, char** argv) {
     if (std::optional<int> exit = make_plan(run)) return *exit;
     if (run.args.options.dry_run) return print_dry_run(run);
     if (std::optional<int> exit = choose_outputs(run)) return *exit;
-    run.nthreads = run.args.nthreads > 0
-                       ? run.args.nthreads
-                       : int(std::max(1u, std::thread::hardware_concurrency()));
+    run.nthreads = run.args.nthreads > 0 ? run.args.nthreads
+                                         : int(std::max(1u, std::thread::hardware_concurrency()));
     if (std::optional<int> exit = open_inputs(run)) return *exit;
     install_signal_handlers();
 
-    std::fprintf(stderr, "quantizing '%s' to '%s' as %s using %d threads\n",
-                 run.args.input.c_str(), run.output_paths.front().c_str(),
-                 run.args.ftype_name.c_str(), run.nthreads);
+    std::fprintf(stderr, "quantizing '%s' to '%s' as %s using %d threads\n", run.args.input.c_str(),
+                 run.output_paths.front().c_str(), run.args.ftype_name.c_str(), run.nthreads);
     // Which kernels run (GGUF_SQUASH_KERNELS or the best available), so a forced choice is visible.
     std::fprintf(stderr, "kernel implementation: %s\n", kernel_isa_name(active_kernel_isa()));
 

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "format/gguf.h"
-#include "plan/imatrix.h"
-#include "plan/llama_ftype.h"
 #include "memory_model.h"
 #include "model_summary.h"
+#include "plan/imatrix.h"
+#include "plan/llama_ftype.h"
 
 namespace gguf_squash {
 

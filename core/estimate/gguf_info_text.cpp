@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "plan/llama_ftype.h"
 #include "format/gguf_json.h"
+#include "plan/llama_ftype.h"
 
 namespace gguf_squash {
 namespace {

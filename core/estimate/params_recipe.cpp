@@ -1,10 +1,10 @@
 #include "params_recipe.h"
 
 #include "format/gguf_writer.h"
-#include "plan/llama_ftype.h"
-#include "plan/quant_plan.h"
 #include "memory_model.h"
 #include "model_summary.h"
+#include "plan/llama_ftype.h"
+#include "plan/quant_plan.h"
 
 namespace gguf_squash {
 

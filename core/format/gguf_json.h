@@ -28,8 +28,8 @@
 #include <string>
 #include <string_view>
 
-#include "status.h"
 #include "gguf.h"
+#include "status.h"
 
 namespace gguf_squash {
 

@@ -17,9 +17,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "gguf.h"
 #include "status.h"
 #include "stream.h"
-#include "gguf.h"
 
 namespace gguf_squash {
 

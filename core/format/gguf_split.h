@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "status.h"
 #include "gguf.h"
+#include "status.h"
 
 namespace gguf_squash {
 

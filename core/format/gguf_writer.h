@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "status.h"
 #include "gguf.h"
+#include "status.h"
 
 namespace gguf_squash {
 

@@ -44,9 +44,10 @@ result<gguf_model> read_gguf_model_file(const std::string& path) {
     const gguf_split_info& me = **info;
     const std::optional<std::string> prefix = gguf_split_prefix(path, me.no, me.count);
     if (!prefix)
-        return make_error(status_code::invalid_file, "split model: '" + path + "' is shard " + std::to_string(me.no + 1) + " of " +
-                           std::to_string(me.count) + " but is not named " +
-                           gguf_split_path("PREFIX", me.no, me.count));
+        return make_error(status_code::invalid_file,
+                          "split model: '" + path + "' is shard " + std::to_string(me.no + 1) +
+                              " of " + std::to_string(me.count) + " but is not named " +
+                              gguf_split_path("PREFIX", me.no, me.count));
     for (uint32_t i = 0; i < me.count; ++i) {
         if (i == me.no) {
             shards.push_back(std::move(first.value()));

@@ -25,7 +25,6 @@ read_ahead::~read_ahead() {
     thread_.join();
 }
 
-
 std::unique_ptr<read_ahead::block> read_ahead::next() {
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [&] { return !ready_.empty() || finished_; });
@@ -40,7 +39,6 @@ void read_ahead::recycle(std::unique_ptr<block> b) {
     std::lock_guard<std::mutex> lock(mutex_);
     spare_.push_back(std::move(b));
 }
-
 
 void read_ahead::run() {
     bool ended = false;

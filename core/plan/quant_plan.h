@@ -17,9 +17,9 @@
 
 #include "format/gguf.h"
 #include "format/gguf_split.h"
-#include "status.h"
 #include "imatrix.h"
 #include "llama_ftype.h"
+#include "status.h"
 
 namespace gguf_squash {
 

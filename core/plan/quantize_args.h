@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "status.h"
 #include "quant_plan.h"
+#include "status.h"
 
 namespace gguf_squash {
 

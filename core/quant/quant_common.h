@@ -43,9 +43,9 @@ static inline uint16_t fp32_to_fp16(float f) {
     const uint32_t w = f32_bits(f);
     const uint16_t sign = uint16_t((w >> 16) & 0x8000);
     const uint32_t abs = w & 0x7fffffffu;
-    if (abs > 0x7f800000u) return sign | 0x7e00;         // NaN
-    if (abs >= 0x477ff000u) return sign | 0x7c00;        // rounds to or past 65520: infinity
-    if (abs >= 0x38800000u) {                            // normal half range (>= 2^-14)
+    if (abs > 0x7f800000u) return sign | 0x7e00;   // NaN
+    if (abs >= 0x477ff000u) return sign | 0x7c00;  // rounds to or past 65520: infinity
+    if (abs >= 0x38800000u) {                      // normal half range (>= 2^-14)
         const uint32_t rounded = abs + 0x0fffu + ((abs >> 13) & 1u);
         return sign | uint16_t((rounded - 0x38000000u) >> 13);
     }
@@ -61,7 +61,9 @@ static inline uint16_t fp32_to_bf16(float f) {
     if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 64);
     return uint16_t((u + (0x7fffu + ((u >> 16) & 1u))) >> 16);
 }
-static inline float bf16_to_fp32(uint16_t h) { return f32_from_bits(uint32_t(h) << 16); }
+static inline float bf16_to_fp32(uint16_t h) {
+    return f32_from_bits(uint32_t(h) << 16);
+}
 
 // ggml's nearest_int: round to nearest with ties to even, via the 1.5*2^23 magic constant.
 // Valid for |x| <= 4194303.

@@ -10,9 +10,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "iq2_grids.h"
 #include "quant/kernel_table.h"
 #include "quant/quant_common.h"
-#include "iq2_grids.h"
 #include "quant_search.h"
 
 namespace gguf_squash {

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "quant/quant_common.h"
 #include "iq3_grids.h"
+#include "quant/quant_common.h"
 
 namespace gguf_squash {
 // Internal linkage on purpose: this header is compiled into the scalar TU and into each ISA's TU

@@ -2,10 +2,10 @@
 // dequantize_row_iq3_xxs / dequantize_row_iq3_s, byte for byte.
 #include <cstring>
 
-#include "quant/kernel_table.h"
-#include "quant/quant_common.h"
 #include "iq3_grids.h"
 #include "iq3_quantize_impl.h"
+#include "quant/kernel_table.h"
+#include "quant/quant_common.h"
 
 namespace gguf_squash {
 namespace {

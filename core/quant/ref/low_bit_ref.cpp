@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "iq4_ref.h"
 #include "quant/kernel_table.h"
 #include "quant/quant_common.h"
-#include "iq4_ref.h"
 
 namespace gguf_squash {
 namespace {

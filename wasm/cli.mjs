@@ -309,6 +309,10 @@ const kEstimateUsage = `usage: gguf-squash estimate [options] FILE|URL
   --imatrix FILE        plan with this importance matrix (.gguf or .dat)
   --ctx N               context length for the memory figures (default 4096)
   --kv-type TYPE        KV cache type: f16 (default), q8_0, q4_0
+  --flash-attn on|off   flash attention as llama.cpp runs it (default on)
+  --ubatch N            micro-batch the compute buffer is sized for (default 512)
+  --parallel N          parallel sequences: KV streams, recurrent states and
+                        outputs (default 1)
   --memory GB           memory budget in GiB: marks what fits, finds the
                         largest context and recommends a type
   --aliases             also list the aliases Q3_K, Q4_K, Q5_K
@@ -350,6 +354,17 @@ async function runEstimate(core, argsIn) {
             const t = has ? args[i + 1].toLowerCase() : '';
             if (!['f16', 'q8_0', 'q4_0'].includes(t)) return usageError('--kv-type must be f16, q8_0 or q4_0');
             opts.kvType = t;
+            i++;
+        } else if (a === '--flash-attn') {
+            const v = has ? args[i + 1] : '';
+            if (v !== 'on' && v !== 'off') return usageError('--flash-attn must be on or off');
+            opts.flashAttn = v === 'on';
+            i++;
+        } else if (a === '--ubatch' || a === '--parallel') {
+            const max = a === '--ubatch' ? 65536 : 256;
+            const v = has && /^\d+$/.test(args[i + 1]) ? Number(args[i + 1]) : 0;
+            if (!(v >= 1) || v > max) return usageError(`${a} needs an integer from 1 to ${max}`);
+            opts[a.slice(2)] = v;
             i++;
         } else if (a === '--memory') {
             if (!has) return usageError('--memory needs a size in GiB');

@@ -14,8 +14,10 @@
 // result is that JSON object plus {mode: 'exact', http: {requests, bytes, headerBytes}}.
 // Parameter-count mode needs no WebAssembly (see estimate_params.mjs).
 //
-// options: {ctx = 4096, kvType = 'f16'|'q8_0'|'q4_0', memoryGb, memoryBytes, imatrix (bytes or
-// Blob), imatrixName, aliases, format: 'object' | 'json' | 'text', fetch, signal, core}
+// options: {ctx = 4096, kvType = 'f16'|'q8_0'|'q4_0', flashAttn = true (or 'on'|'off'),
+// ubatch = 512, parallel = 1, memoryGb, memoryBytes, imatrix (bytes or Blob), imatrixName,
+// aliases, format: 'object' | 'json' | 'text', fetch, signal, core}
+// (flashAttn, ubatch, parallel are the native CLI's --flash-attn, --ubatch, --parallel.)
 import { estimateFromParams } from './estimate_params.mjs';
 import { GgufError, HeaderReader, kPreviewArrayItems, loadGgufSquash } from './gguf_squash.mjs';
 
@@ -168,6 +170,20 @@ export async function openEstimate(source, options = {}) {
     };
 }
 
+// flashAttn, ubatch and parallel checked as the native CLI checks --flash-attn, --ubatch and
+// --parallel (the core checks the ranges again).
+function runOptions(options) {
+    const fa = options.flashAttn ?? true;
+    if (![true, false, 'on', 'off'].includes(fa)) throw new GgufError('invalid_argument', "flashAttn must be true, false, 'on' or 'off'");
+    const count = (v, name, max) => {
+        const n = v ?? (name === 'ubatch' ? 512 : 1);
+        if (!Number.isInteger(n) || n < 1 || n > max) throw new GgufError('invalid_argument', `${name} must be an integer from 1 to ${max}`);
+        return n;
+    };
+    return { flashAttn: fa === true || fa === 'on', ubatch: count(options.ubatch, 'ubatch', 65536),
+             parallel: count(options.parallel, 'parallel', 256) };
+}
+
 async function runReport(core, handle, stats, options) {
     let imatrix = options.imatrix ?? null;
     const imatrixName = options.imatrixName ?? imatrix?.name ?? 'imatrix.gguf';
@@ -177,12 +193,13 @@ async function runReport(core, handle, stats, options) {
     const kvName = options.kvType ?? 'f16';
     const kv = kKvTypes.includes(kvName) ? core.typeId(kvName) : -1;
     if (kv < 0) throw new GgufError('invalid_argument', 'kvType must be f16, q8_0 or q4_0');
+    const { flashAttn, ubatch, parallel } = runOptions(options);
     const [namePtr] = core.allocString(imatrixName);
     const imPtr = imatrix ? core.allocBytes(imatrix) : 0;
     const text = options.format === 'text';
     try {
         const out = core.takeString(core.mod._gs_estimate_report(handle, imPtr, imatrix ? imatrix.length : 0,
-            namePtr, options.ctx ?? 4096, kv, memoryBytes, options.aliases ? 1 : 0, text ? 1 : 0));
+            namePtr, options.ctx ?? 4096, kv, flashAttn ? 1 : 0, ubatch, parallel, memoryBytes, options.aliases ? 1 : 0, text ? 1 : 0));
         if (out.startsWith('{"error":')) {
             const e = JSON.parse(out);
             throw new GgufError(e.code, e.error);

@@ -34,11 +34,13 @@ EMSCRIPTEN_KEEPALIVE model_handle* gs_estimate_merge_shards(model_handle** parts
 }
 
 // The estimate report: JSON (as `gguf-squash estimate --json`, with the newline) or the text
-// table. kv_type: a ggml type id (1 f16, 8 q8_0, 2 q4_0); memory_bytes < 0: no budget.
+// table. kv_type: a ggml type id (1 f16, 8 q8_0, 2 q4_0); flash_attn, ubatch, parallel: as
+// --flash-attn on|off, --ubatch N, --parallel N; memory_bytes < 0: no budget.
 EMSCRIPTEN_KEEPALIVE char* gs_estimate_report(model_handle* m, const uint8_t* imatrix_bytes,
                                               size_t imatrix_size, const char* imatrix_name,
-                                              double ctx, int kv_type, double memory_bytes,
-                                              int aliases, int text) {
+                                              double ctx, int kv_type, int flash_attn, int ubatch,
+                                              int parallel, double memory_bytes, int aliases,
+                                              int text) {
     estimate_options o;
     std::optional<imatrix_data> im;
     if (imatrix_bytes && imatrix_size) {
@@ -63,6 +65,18 @@ EMSCRIPTEN_KEEPALIVE char* gs_estimate_report(model_handle* m, const uint8_t* im
             make_error(status_code::invalid_argument, "kv type must be f16, q8_0 or q4_0"));
     }
     o.kv_type = *kv;
+    // The native CLI's ranges (core/cli/cli_estimate.cpp) and messages.
+    if (ubatch < 1 || ubatch > 65536) {
+        return wasm_glue::error_c_string(
+            make_error(status_code::invalid_argument, "ubatch must be an integer from 1 to 65536"));
+    }
+    if (parallel < 1 || parallel > 256) {
+        return wasm_glue::error_c_string(
+            make_error(status_code::invalid_argument, "parallel must be an integer from 1 to 256"));
+    }
+    o.flash_attn = flash_attn != 0;
+    o.n_ubatch = uint32_t(ubatch);
+    o.n_parallel = uint32_t(parallel);
     if (memory_bytes >= 0 && std::isfinite(memory_bytes)) o.memory_bytes = uint64_t(memory_bytes);
     o.include_aliases = aliases != 0;
     result<estimate_report> r = make_estimate(m->header, o);

@@ -93,21 +93,48 @@ function recommend(rows, params, memoryBytes, imatrixGiven) {
 
 // The estimate in the shape of `gguf-squash estimate --json`, with mode 'params'. Fields that
 // need a header (tensor_types, fallback_tensors, layers...) are null.
-//   options: {ctx = 4096, kvType = 'f16', memoryGb, memoryBytes, imatrix (bool), arch}
+//   options: {ctx = 4096, kvType = 'f16', flashAttn = true, ubatch = 512, parallel = 1, memoryGb,
+//             memoryBytes, imatrix (bool), arch}
+// Without a header the memory parts are the dense-transformer model: the KV cache per token of
+// the anchors, split into `parallel` streams of pad256(ctx / parallel) cells as llama.cpp splits
+// it; logits for `parallel` outputs; a compute allowance proportional to the micro-batch
+// (n_ubatch * 4 * (n_vocab + n_ff + 2 * n_embd)). The attention scores that flash attention off
+// adds depend on the head count, which a parameter count does not give: they are left out (the
+// result says so in memory.note). A quantized cache with flash attention off is refused with
+// llama.cpp's reason, whatever the architecture.
 export function estimateFromParams(paramsValue, options = {}) {
     const params = parseParams(paramsValue);
     if (!Number.isFinite(params)) throw new TypeError(`cannot read a parameter count from '${paramsValue}'`);
     const ctx = Math.max(1, Math.floor(options.ctx ?? 4096));
     const kvType = options.kvType ?? 'f16';
     if (!(kvType in kKvFactor)) throw new TypeError('kvType must be f16, q8_0 or q4_0');
+    const fa = options.flashAttn ?? true;
+    if (![true, false, 'on', 'off'].includes(fa)) throw new TypeError("flashAttn must be true, false, 'on' or 'off'");
+    const flashAttn = fa === true || fa === 'on';
+    const count = (v, name, dflt, max) => {
+        const n = v ?? dflt;
+        if (!Number.isInteger(n) || n < 1 || n > max) throw new TypeError(`${name} must be an integer from 1 to ${max}`);
+        return n;
+    };
+    const ubatch = count(options.ubatch, 'ubatch', 512, 65536);
+    const parallel = count(options.parallel, 'parallel', 1, 256);
     const memoryBytes = options.memoryBytes ?? (options.memoryGb != null ? Math.round(Number(options.memoryGb) * 2 ** 30) : null);
+    const refusal = !flashAttn && kvType !== 'f16' ? 'quantized V cache requires flash_attn to be enabled' : null;
     const ip = interpolate(params);
-    const kvPerToken = ip.kv * params * kKvFactor[kvType];
-    const cells = Math.ceil(ctx / kCtxPad) * kCtxPad;
-    const kvBytes = Math.round(kvPerToken * cells);
-    const other = Math.round(ip.compute);
+    const kvPerToken = refusal ? 0 : ip.kv * params * kKvFactor[kvType];
+    const cellsOf = (n) => {
+        const padded = Math.ceil(Math.max(1, n) / kCtxPad) * kCtxPad;
+        return Math.max(kCtxPad, Math.ceil(padded / parallel / kCtxPad) * kCtxPad) * parallel;
+    };
+    const kvBytes = Math.round(kvPerToken * cellsOf(ctx));
+    // The recipe's compute_bytes is one token's logits plus the allowance at n_ubatch 512.
+    const logits = ip.vocab * 4;
+    const outputBytes = refusal ? 0 : Math.round(logits * parallel);
+    const computeBytes = refusal ? 0 : Math.round((ip.compute - logits) * ubatch / 512);
+    const other = outputBytes + computeBytes;
     const headerBytes = Math.round(ip.vocab * kVocabHeaderBytesPerToken);
     const memoryOf = (weights) => {
+        if (refusal) return { total: null, maxCtx: null };
         const total = weights + kvBytes + other;
         let maxCtx = null;
         if (memoryBytes != null) {
@@ -124,7 +151,7 @@ export function estimateFromParams(paramsValue, options = {}) {
             name, ftype, file_size: weights + headerBytes, bpw: Math.round(weights * 8 / params * 1e4) / 1e4,
             requires_imatrix: ip.imatrix[name] && !options.imatrix, fallback_tensors: null,
             tensor_types: null, note, memory_bytes: mem.total, max_ctx: mem.maxCtx,
-            fits: memoryBytes == null ? null : mem.total <= memoryBytes,
+            fits: memoryBytes == null || refusal ? null : mem.total <= memoryBytes,
         };
     });
     // requires_imatrix means "cannot be made without one", whatever was given.
@@ -138,9 +165,13 @@ export function estimateFromParams(paramsValue, options = {}) {
         model: { arch: options.arch ?? null, name: null, params: Math.round(params), layers: null,
                  context_length: null, vocab_size: Math.round(ip.vocab) },
         ftypes,
-        memory: { ctx, kv_type: kvType, weights_bytes: weights, kv_bytes: kvBytes, other_bytes: other,
-                  total_bytes: weights + kvBytes + other, max_ctx: memRow.max_ctx, ftype: memName,
-                  budget_bytes: memoryBytes },
+        memory: { ctx, kv_type: kvType, flash_attn: flashAttn, ubatch, parallel,
+                  ...(refusal ? { error: refusal } : {}),
+                  weights_bytes: weights, kv_bytes: kvBytes, recurrent_bytes: 0, output_bytes: outputBytes,
+                  compute_bytes: computeBytes, other_bytes: other,
+                  total_bytes: refusal ? 0 : weights + kvBytes + other, max_ctx: memRow.max_ctx, ftype: memName,
+                  budget_bytes: memoryBytes,
+                  ...(flashAttn || refusal ? {} : { note: 'the attention scores flash attention off adds are not in this estimate (they need the head count)' }) },
         recommendation,
     };
 }

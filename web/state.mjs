@@ -17,10 +17,12 @@ export const state = {
 };
 
 // The one recommendation the page shows (table badge, memory panel, action bar): the core's
-// for the memory budget and context when the memory model answered, else its default.
+// for the memory budget and context when the memory model answered, else its default (also when
+// llama.cpp would refuse the context: then nothing can be said to fit).
 export function recommendedType() {
-    const rec = state.memory?.report?.recommendation;
-    if (rec) return rec.name ?? null;  // null: nothing fits
+    const report = state.memory?.report;
+    const rec = report?.recommendation;
+    if (rec && !report.memory?.error) return rec.name ?? null;  // null: nothing fits
     return state.recommended;
 }
 

@@ -248,11 +248,11 @@ const methods = {
     },
 
     // Memory at a context, per type, and the recommendation (wasm/estimate.mjs on the open model).
-    async memory({ modelId, ctx, kvType, memoryBytes, imatrix = null, imatrixName }) {
+    async memory({ modelId, ctx, kvType, flashAttn, ubatch, parallel, memoryBytes, imatrix = null, imatrixName }) {
         const c = await core();
         const model = modelFor(modelId);
         open.estimate ??= await openEstimate(model, { core: c });
-        return open.estimate.run({ ctx, kvType, memoryBytes, imatrix, imatrixName });
+        return open.estimate.run({ ctx, kvType, flashAttn, ubatch, parallel, memoryBytes, imatrix, imatrixName });
     },
 
     // The quantizer's plan for one type: every tensor's target type and bytes (the plan view).

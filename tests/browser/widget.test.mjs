@@ -7,11 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 
 import { chromium } from 'playwright-core';
 
 import { startStaticServer } from '../../scripts/static-server.mjs';
+import { writeArchModelFile } from '../support/arch_model_file.mjs';
 import { fixturePath, reference, root, webDir } from './harness.mjs';
 
 const widget = path.join(webDir, 'widget/gguf-estimator.js');
@@ -26,6 +28,7 @@ before(async () => {
     fs.symlinkSync(path.join(webDir, 'wasm'), path.join(site, 'wasm'));
     fs.mkdirSync(path.join(site, 'models'));
     fs.symlinkSync(fixturePath('models/llama-gqa.gguf'), path.join(site, 'models/llama-gqa.gguf'));
+    await writeArchModelFile('granitehybrid-dense', path.join(site, 'models'));  // llama.cpp's hybrid test model
     server = await startStaticServer(site, 0, '127.0.0.1');
     origin = `http://127.0.0.1:${server.address().port}`;
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-estimator-chromium-'));
@@ -120,6 +123,49 @@ test('memory-gb and context mark what fits; interactive inputs update it', async
     assert.equal((await rows()).length, 7);
     await page.screenshot({ path: path.join(shots, 'widget-fits-dark.png'), fullPage: true });
     await page.emulateMedia({ colorScheme: 'light' });
+});
+
+const parts = (sel) => page.$$eval(`${sel} li[data-part]`, (lis) => lis.map((li) => [li.dataset.part, Number(li.dataset.bytes)]));
+
+test('memory parts: weights, KV cache, recurrent state, output, compute as the core gives them; flash-attn, ubatch, parallel', async () => {
+    const { estimate } = await import(pathToFileURL(path.join(webDir, 'wasm/estimate.mjs')).href);
+    const file = path.join(site, 'models/granitehybrid-dense.gguf');
+    await embed('parts', `<gguf-estimator id="h" src="models/granitehybrid-dense.gguf" flash-attn="off" ubatch="256" parallel="2" context="8192"></gguf-estimator>
+<gguf-estimator id="p" params="8.03B" context="8192"></gguf-estimator>`);
+    await page.waitForSelector('#h li[data-part]', { timeout: 60000 });
+    const m = (await estimate(await fs.openAsBlob(file), { ctx: 8192, flashAttn: false, ubatch: 256, parallel: 2 })).memory;
+    assert.ok(m.recurrent_bytes > 0 && m.kv_bytes > 0);
+    assert.deepEqual(await parts('#h'), [['weights', m.weights_bytes], ['kv', m.kv_bytes], ['recurrent', m.recurrent_bytes],
+                                         ['output', m.output_bytes], ['compute', m.compute_bytes]]);
+    assert.match(await page.$eval('#h', (e) => e.shadowRoot.querySelector('.foot').textContent), /flash attention off, 2 sequences/);
+    // The parameter-count model: the same parts, no recurrent state; its own numbers.
+    await page.waitForSelector('#p li[data-part]');
+    const { estimateFromParams } = await import(pathToFileURL(path.join(webDir, 'wasm/estimate_params.mjs')).href);
+    const pm = estimateFromParams('8.03B', { ctx: 8192 }).memory;
+    assert.deepEqual(await parts('#p'), [['weights', pm.weights_bytes], ['kv', pm.kv_bytes], ['output', pm.output_bytes],
+                                         ['compute', pm.compute_bytes]]);
+    await page.screenshot({ path: path.join(shots, 'widget-memory-parts.png'), fullPage: true });
+});
+
+test("a cache llama.cpp refuses: the widget shows llama.cpp's reason and no fits column", async () => {
+    const reason = JSON.parse(fs.readFileSync(fixturePath('memory/llama_cpp_memory.json'))).records
+        .find((r) => r.model === 'llama-gqa' && r.cache === 'q8_0' && !r.flash_attn).error;
+    await embed('refused', `<gguf-estimator id="s" src="models/llama-gqa.gguf" kv-type="q8_0" flash-attn="off" memory-gb="8"></gguf-estimator>
+<gguf-estimator id="p" params="8.03B" kv-type="q4_0" flash-attn="off" memory-gb="8" interactive></gguf-estimator>`);
+    for (const id of ['s', 'p']) {
+        await page.waitForSelector(`#${id} [data-testid=memory-error]`, { timeout: 60000 });
+        assert.equal(await page.$eval(`#${id}`, (e) => e.shadowRoot.querySelector('[data-testid=memory-error]').textContent),
+                     `llama.cpp would refuse this context: ${reason}.`, id);
+        assert.equal((await rows(`#${id}`)).filter((r) => r.fits !== null).length, 0, id);
+        assert.equal(await page.$$eval(`#${id} li[data-part]`, (l) => l.length), 0, id);
+    }
+    assert.ok((await rows('#s')).length >= 30);
+    // Flash attention on from the widget's own control: figures again.
+    await page.selectOption('#p select[name=fa]', 'on');
+    await page.waitForSelector('#p tr[data-fits]');
+    assert.equal(await page.$eval('#p', (e) => e.getAttribute('flash-attn')), 'on');
+    assert.equal(await page.$$eval('#p [data-testid=memory-error]', (l) => l.length), 0);
+    await page.screenshot({ path: path.join(shots, 'widget-refused.png'), fullPage: true });
 });
 
 test('demo page renders its embeds', async () => {

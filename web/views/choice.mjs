@@ -182,15 +182,31 @@ export async function refreshPlan() {
 
 // ---- the memory bar ----
 
-// Weights, KV cache (and recurrent state) and everything else for the chosen type, in bytes,
-// from the core's memory report (report.memory is for the report's type; per type only the total
-// differs by the weights).
+// The parts of the memory llama.cpp allocates for one type, in bytes, from the core's memory
+// report. report.memory is for the report's own type (memory.ftype); every part but the weights
+// is the same for all types (the KV cache, recurrent state, output and compute buffers follow
+// the model's shape and the run options, not its tensor types), so another type's weights are
+// its total minus those parts. Null when llama.cpp would refuse the context (memory.error).
 export function memoryParts(report, f) {
     const m = report.memory;
-    const kv = (m.kv_bytes ?? 0) + (m.recurrent_bytes ?? 0);
-    const other = m.other_bytes ?? ((m.output_bytes ?? 0) + (m.compute_bytes ?? 0));
-    const weights = Math.max(0, f.memory_bytes - kv - other);
-    return { weights, kv, other, recurrent: m.recurrent_bytes ?? 0, total: f.memory_bytes };
+    if (m.error || f.memory_bytes == null) return null;
+    const kv = m.kv_bytes ?? 0, recurrent = m.recurrent_bytes ?? 0;
+    const output = m.output_bytes ?? 0;
+    const compute = m.compute_bytes ?? Math.max(0, (m.other_bytes ?? 0) - output);
+    const other = output + compute;
+    const fixed = kv + recurrent + other;
+    const weights = f.name === m.ftype ? m.weights_bytes : f.memory_bytes - fixed;
+    return { weights, kv, recurrent, output, compute, other, total: f.memory_bytes };
+}
+
+// The parts as [label, bytes, class] in the order llama.cpp allocates them; recurrent state only
+// for a model that has it, and the KV cache said to be absent for one that has none.
+export function memoryTerms(p, kvType) {
+    const terms = [['weights', p.weights, 'weights']];
+    if (p.kv > 0 || p.recurrent === 0) terms.push([`KV cache${kvType ? ` (${kvType})` : ''}`, p.kv, 'kv']);
+    if (p.recurrent > 0) terms.push(['recurrent state', p.recurrent, 'recurrent']);
+    terms.push(['output', p.output, 'output'], ['compute', p.compute, 'compute']);
+    return terms;
 }
 
 const svgNs = 'http://www.w3.org/2000/svg';
@@ -205,38 +221,46 @@ export function renderMemoryBar() {
     const box = $('memory-bar');
     const report = state.memory?.report;
     const f = report && state.memory.byName.get(currentType());
-    if (!state.model || !f || f.memory_bytes == null) {
+    const parts = f ? memoryParts(report, f) : null;
+    if (!state.model || !parts) {
         box.replaceChildren();
-        for (const k of ['weights', 'kv', 'other', 'budget']) delete box.dataset[k];
+        for (const k of ['weights', 'kv', 'recurrent', 'other', 'budget']) delete box.dataset[k];
+        if (report?.memory?.error) box.dataset.refused = report.memory.error;
+        renderContextChart();
         return;
     }
-    const parts = memoryParts(report, f);
+    delete box.dataset.refused;
     const budget = memoryInputs().deviceBytes;
-    Object.assign(box.dataset, { weights: String(parts.weights), kv: String(parts.kv), other: String(parts.other),
-                                 budget: String(budget), type: currentType(), fits: String(parts.total <= budget) });
+    // data-kv is the KV cache alone, data-recurrent the recurrent state, data-other output + compute.
+    Object.assign(box.dataset, { weights: String(parts.weights), kv: String(parts.kv), recurrent: String(parts.recurrent),
+                                 other: String(parts.other), budget: String(budget), type: currentType(),
+                                 fits: String(parts.total <= budget) });
     const scale = Math.max(budget, parts.total) || 1;
     const W = 600, H = 30;
     const x = (b) => b / scale * W;
-    const segs = [['weights', parts.weights, 'Weights'], ['kv', parts.kv, parts.recurrent ? 'KV cache + recurrent state' : 'KV cache'],
-                  ['other', parts.other, 'Output and compute buffers']];
+    const terms = memoryTerms(parts);
+    const names = { weights: 'Weights', kv: 'KV cache', recurrent: 'Recurrent state', output: 'Output buffer', compute: 'Compute buffer' };
+    // A part too small to see at this scale (a small model against a large budget) is drawn 2
+    // units wide of the 600, so that every part has a visible swatch in the bar.
     let at = 0;
     const rects = [];
-    for (const [cls, bytes, label] of segs) {
-        rects.push(svg('rect', { class: `seg ${cls}`, x: x(at).toFixed(2), y: 4, width: Math.max(0, x(bytes)).toFixed(2), height: H - 8, rx: 3 },
-            svg('title', {}, `${label}: ${formatBytes(bytes)}`)));
-        at += bytes;
+    for (const [, bytes, cls] of terms) {
+        const w = bytes > 0 ? Math.max(2, x(bytes)) : 0;
+        rects.push(svg('rect', { class: `seg ${cls}`, x: at.toFixed(2), y: 4, width: w.toFixed(2), height: H - 8, rx: Math.min(3, w / 2) },
+            svg('title', {}, `${names[cls]}: ${formatBytes(bytes)}`)));
+        at += w;
     }
     const over = parts.total > budget;
-    const label = `${currentType()}: weights ${formatBytes(parts.weights)}, ${segs[1][2]} ${formatBytes(parts.kv)}, ` +
-        `output and compute ${formatBytes(parts.other)}; ${formatBytes(parts.total)} of ${formatBytes(budget)} ` +
+    const label = `${currentType()}: ${terms.map(([, bytes, cls]) => `${names[cls].toLowerCase()} ${formatBytes(bytes)}`).join(', ')}; ` +
+        `${formatBytes(parts.total)} of ${formatBytes(budget)} ` +
         (over ? `(${formatBytes(parts.total - budget)} too much)` : `(${formatBytes(budget - parts.total)} free)`);
     const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'bar-chart', role: 'img', 'aria-label': label, preserveAspectRatio: 'none' },
         svg('rect', { class: 'track', x: 0, y: 4, width: x(budget).toFixed(2), height: H - 8, rx: 3 }),
         ...rects,
         svg('line', { class: `budget${over ? ' over' : ''}`, x1: x(budget).toFixed(2), x2: x(budget).toFixed(2), y1: 0, y2: H }));
-    const legend = el('ul', { class: 'legend' }, ...segs.map(([cls, bytes, name]) =>
+    const legend = el('ul', { class: 'legend' }, ...terms.map(([, bytes, cls]) =>
         el('li', { dataset: { part: cls, bytes: String(bytes) } }, el('span', { class: `swatch ${cls}`, 'aria-hidden': 'true' }),
-           `${name} ${formatBytes(bytes)}`)),
+           `${names[cls]} ${formatBytes(bytes)}`)),
         el('li', { class: over ? 'bad' : 'good', text: `${formatBytes(parts.total)} of ${formatBytes(budget)} ${over ? '— does not fit' : '— fits'}` }));
     box.replaceChildren(chart, legend);
     renderContextChart();
@@ -315,9 +339,11 @@ export function renderGpuTable() {
     const split = parameterSplit({ params: model.nParams, tensors: model.info.tensors });
     const report = state.memory?.report;
     const budget = memoryInputs().deviceBytes;
-    const extra = report ? memoryParts(report, { memory_bytes: 0 }) : null;  // KV cache and buffers do not depend on the format
+    // The KV cache, recurrent state and buffers do not depend on the format; none when refused.
+    const m = report?.memory;
+    const extra = m && !m.error ? m.total_bytes - m.weights_bytes : null;
     const rows = gpuFormatSizes(split, { exl2Bpw }).map((g) => {
-        const need = extra ? g.bytes + extra.kv + extra.other : null;
+        const need = extra != null ? g.bytes + extra : null;
         const fits = need == null ? null : need <= budget;
         const tr = el('tr', { dataset: { format: g.format, bytes: String(g.bytes), estimate: 'true', ...(fits == null ? {} : { fits: String(fits) }) } },
             el('th', { scope: 'row' }, g.name, el('span', { class: 'sub', text: g.detail })),

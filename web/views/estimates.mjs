@@ -6,7 +6,7 @@ import { modelBridge, recommendedType, state } from '../state.mjs';
 import { formatBytes, formatGiB, formatInt, formatTokens, GiB } from '../units.mjs';
 import { quantizeArgs } from './options.mjs';
 import { metaValue } from './overview.mjs';
-import { renderActionBar, renderGpuTable, renderMemoryBar } from './choice.mjs';
+import { memoryParts, memoryTerms, renderActionBar, renderGpuTable, renderMemoryBar } from './choice.mjs';
 import { renderTypeSelect, selectType } from './quantize.mjs';
 
 let estimateToken = 0;
@@ -31,13 +31,46 @@ export async function refreshEstimates() {
     $('quantize-section').hidden = false;
 }
 
-// An empty field means its default (4096 tokens, 8 GiB), never 0 or 1.
-export const kDefaultContext = 4096, kDefaultDeviceGiB = 8;
+// An empty field means its default (4096 tokens, 8 GiB, micro-batch 512, one sequence), never 0
+// or 1. flashAttn, ubatch and parallel are llama.cpp's -fa, -ub and -np (the estimate's
+// --flash-attn, --ubatch, --parallel); a value out of the core's range is an error next to its
+// field (inputErrors), and the memory figures wait until it is fixed.
+export const kDefaultContext = 4096, kDefaultDeviceGiB = 8, kDefaultUbatch = 512, kDefaultParallel = 1;
+const kCountFields = [['mem-ubatch', 'ubatch', kDefaultUbatch, 65536, 'Micro-batch'],
+                      ['mem-parallel', 'parallel', kDefaultParallel, 256, 'Sequences']];
 export function memoryInputs() {
     const ctxText = $('mem-context').value.trim(), devText = $('mem-device').value.trim();
     const nCtx = ctxText === '' ? kDefaultContext : Math.max(1, Math.floor(Number(ctxText) || kDefaultContext));
     const deviceBytes = Math.round((devText === '' ? kDefaultDeviceGiB : Math.max(0, Number(devText) || kDefaultDeviceGiB)) * GiB);
-    return { nCtx, deviceBytes, cache: $('mem-cache').value };
+    const out = { nCtx, deviceBytes, cache: $('mem-cache').value, flashAttn: $('mem-flash-attn').value !== 'off', inputErrors: {} };
+    for (const [id, key, dflt, max, label] of kCountFields) {
+        const text = $(id).value.trim();
+        const n = text === '' ? dflt : Number(text);
+        if (!Number.isInteger(n) || n < 1 || n > max) {
+            out.inputErrors[id] = `${label} must be a whole number from 1 to ${max} (empty: ${dflt}).`;
+            out[key] = dflt;
+        } else out[key] = n;
+    }
+    return out;
+}
+
+function showInputErrors(errors) {
+    for (const [id] of kCountFields) {
+        const field = $(id);
+        let box = document.getElementById(`${id}-error`);
+        const message = errors[id] ?? '';
+        if (!box && message) {
+            box = el('p', { id: `${id}-error`, class: 'field-error', role: 'alert', dataset: { field: id } });
+            field.closest('.memory-controls').after(box);
+        }
+        if (box) {
+            box.textContent = message;
+            box.hidden = !message;
+        }
+        field.setAttribute('aria-invalid', String(!!message));
+        if (message) field.setAttribute('aria-describedby', box.id);
+        else field.removeAttribute('aria-describedby');
+    }
 }
 
 let memoryToken = 0;
@@ -45,11 +78,14 @@ export async function refreshMemory() {
     const model = state.model;
     if (!model) return;
     const token = ++memoryToken;
-    const { nCtx, deviceBytes, cache } = memoryInputs();
+    const { nCtx, deviceBytes, cache, flashAttn, ubatch, parallel, inputErrors } = memoryInputs();
+    showInputErrors(inputErrors);
+    if (Object.keys(inputErrors).length) return;  // the figures shown are for the last valid inputs
     let mem;
     try {
         const report = await modelBridge.memory(model.modelId, {
-            ctx: nCtx, kvType: cache, memoryBytes: deviceBytes, imatrix: state.imatrix?.bytes, imatrixName: state.imatrix?.name,
+            ctx: nCtx, kvType: cache, flashAttn, ubatch, parallel, memoryBytes: deviceBytes,
+            imatrix: state.imatrix?.bytes, imatrixName: state.imatrix?.name,
         }, { signal: state.abort?.signal });
         mem = { report, byName: new Map(report.ftypes.map((f) => [f.name, f])), error: null };
     } catch (e) {
@@ -73,7 +109,7 @@ function fitsInfo(row) {
 
 export function initMemoryPanel() {
     let timer = 0;
-    for (const id of ['mem-context', 'mem-device', 'mem-cache'])
+    for (const id of ['mem-context', 'mem-device', 'mem-cache', 'mem-flash-attn', 'mem-ubatch', 'mem-parallel'])
         $(id).addEventListener('input', () => {
             clearTimeout(timer);
             timer = setTimeout(refreshMemory, 120);
@@ -200,33 +236,42 @@ export function renderMemorySummary() {
     const box = $('memory-summary');
     if (!model || !state.estimates) return;
     const mem = state.memory;
+    const refusal = $('memory-error');
+    const refused = mem?.report?.memory?.error ?? null;
+    // llama.cpp would not create this context (say, a quantized V cache without flash attention):
+    // its reason, next to the options that cause it, and no figures.
+    refusal.hidden = !refused;
+    refusal.textContent = refused ? `llama.cpp would refuse this context: ${refused}.` : '';
     if (mem?.error) {
         box.replaceChildren(`No memory figures for this file: ${mem.error.message ?? mem.error}`);
         return;
     }
     const report = mem?.report;
     if (!report) { box.textContent = 'Working out memory…'; return; }
-    const { nCtx, deviceBytes, cache } = memoryInputs();
+    const { nCtx, deviceBytes } = memoryInputs();
     const m = report.memory;
     const name = $('type-select').value || state.recommended;
     const f = mem.byName.get(name);
     const parts = [];
+    const p = f ? memoryParts(report, f) : null;
     Object.assign(box.dataset, { ftype: name, ctx: String(nCtx), kvBytes: String(m.kv_bytes), otherBytes: String(m.other_bytes),
+                                 recurrentBytes: String(m.recurrent_bytes ?? 0),
                                  totalBytes: String(f?.memory_bytes ?? ''), maxCtx: String(f?.max_ctx ?? 0), fits: String(!!f?.fits) });
-    if (f && f.memory_bytes != null) {
-        const weights = f.memory_bytes - m.kv_bytes - m.other_bytes;
+    if (refused) {
+        parts.push(el('p', { class: 'mem-line', text: 'No memory figures for these options: llama.cpp would not run the model with them.' }));
+    } else if (p) {
         const trained = trainedCtx(model);
+        const terms = memoryTerms(p, m.kv_type).map(([label, bytes]) => `${label} ${formatBytes(bytes)}`).join(' + ');
         parts.push(el('p', { class: 'mem-line' },
-            el('strong', { text: name }), ` at ${formatInt(nCtx)} tokens: weights ${formatBytes(weights)} + KV cache (${cache}) ` +
-            `${formatBytes(m.kv_bytes)} + compute and output ${formatBytes(m.other_bytes)} = `,
-            el('strong', { text: formatBytes(f.memory_bytes) }), ` of ${formatBytes(deviceBytes)} `,
+            el('strong', { text: name }), ` at ${formatInt(nCtx)} tokens: ${terms} = `,
+            el('strong', { text: formatBytes(p.total) }), ` of ${formatBytes(deviceBytes)} `,
             el('span', { class: `tag ${f.fits ? 'fit' : 'nofit'}`, text: f.fits ? 'fits' : 'does not fit' })));
         parts.push(el('p', { class: 'mem-line' }, f.max_ctx
             ? `Context that still fits with ${name}: about ${formatInt(f.max_ctx)} tokens` +
               (trained && f.max_ctx > trained ? ` (the model was trained for ${formatInt(trained)}).` : '.')
             : `${name}'s weights and buffers alone do not fit in ${formatBytes(deviceBytes)}.`));
     }
-    const rec = report.recommendation;
+    const rec = refused ? null : report.recommendation;  // with no figures, nothing is said to fit
     box.dataset.recommended = rec?.name ?? '';
     if (rec?.name) {
         parts.push(el('p', { class: 'mem-line rec-line' }, 'Recommended for this memory and context: ', el('strong', { text: rec.name }),
@@ -235,9 +280,10 @@ export function renderMemorySummary() {
         parts.push(el('p', { class: 'mem-line rec-line' }, el('strong', { text: 'No type fits' }), `: ${rec.reason}.`));
     }
     const optionsSet = quantizeArgs().length > 0;
-    parts.push(el('p', { class: 'mem-line muted small', text: 'KV cache and compute follow llama.cpp (context padded to 256 cells, ' +
-        'sliding-window layers, per-layer KV heads); see docs/ESTIMATES.md.' +
+    parts.push(el('p', { class: 'mem-line muted small', text: 'KV cache, recurrent state, output and compute buffers follow llama.cpp ' +
+        `(flash attention ${m.flash_attn === false ? 'off' : 'on'}, micro-batch ${m.ubatch ?? kDefaultUbatch}, ` +
+        `${m.parallel ?? 1} sequence${(m.parallel ?? 1) === 1 ? '' : 's'}; context padded to 256 cells, sliding-window layers, ` +
+        'per-layer KV heads); see docs/ESTIMATES.md.' +
         (optionsSet ? ' Memory uses each type\'s default recipe; the options above are not included.' : '') }));
     box.replaceChildren(...parts);
 }
-

@@ -7,7 +7,8 @@
 //
 // Attributes: src (a GGUF URL: exact sizes; its header is range-read and the WebAssembly core is
 // loaded on demand), params and arch (no header: the parameter-count model), memory-gb (GiB),
-// context (tokens, default 4096), kv-type (f16, q8_0, q4_0), types (comma-separated subset of
+// context (tokens, default 4096), kv-type (f16, q8_0, q4_0), flash-attn (on, the default, or off),
+// ubatch (micro-batch, default 512), parallel (sequences, default 1), types (comma-separated subset of
 // rows), interactive (inputs for memory and context), wasm-base (where estimate.mjs lives;
 // default ../wasm/ next to this file), formats ("gguf" by default; "gguf,gpu" adds estimated sizes of
 // AWQ, GPTQ, EXL2, FP8 and NF4 checkpoints, from the parameter count; exl2-bpw sets EXL2's bits).
@@ -60,12 +61,25 @@ tr[data-recommended] > th { box-shadow: inset 3px 0 var(--gguf-accent); }
 caption { caption-side: bottom; text-align: left; padding: .5rem .9rem; border-top: 1px solid var(--gguf-border); }
 .foot { padding: .55rem .9rem; border-top: 1px solid var(--gguf-border); color: var(--gguf-muted); font-size: .88em; }
 .error { color: var(--gguf-nofit); padding: .7rem .9rem; }
+.mem { padding: .6rem .9rem 0; border-top: 1px solid var(--gguf-border); }
+.bar { display: flex; height: 10px; border-radius: 5px; overflow: hidden; background: var(--gguf-alt); }
+.seg, .sw { display: inline-block; }
+.sw { width: .7em; height: .7em; border-radius: 2px; margin-right: .35em; vertical-align: -.05em; }
+.weights { background: var(--gguf-accent); } .kv { background: #c77700; } .recurrent { background: #7a4fc4; }
+.output { background: var(--gguf-fg); } .compute { background: var(--gguf-muted); }
+.parts { list-style: none; display: flex; flex-wrap: wrap; gap: .2rem 1rem; margin: .4rem 0 0; padding: 0;
+  color: var(--gguf-muted); font-size: .88em; }
 `;
 
-const ATTRS = ['src', 'params', 'arch', 'memory-gb', 'context', 'kv-type', 'types', 'interactive', 'wasm-base', 'formats', 'exl2-bpw'];
+const ATTRS = ['src', 'params', 'arch', 'memory-gb', 'context', 'kv-type', 'flash-attn', 'ubatch', 'parallel', 'types',
+               'interactive', 'wasm-base', 'formats', 'exl2-bpw'];
+// The memory parts in the order llama.cpp allocates them (the core's memory object fields).
+const PARTS = [['weights', 'weights_bytes', 'weights'], ['kv', 'kv_bytes', 'KV cache'], ['recurrent', 'recurrent_bytes', 'recurrent state'],
+               ['output', 'output_bytes', 'output'], ['compute', 'compute_bytes', 'compute']];
 
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const gib = (b) => b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`;
+const gib = (b) => b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 || b === 0 ? `${(b / 2 ** 20).toFixed(1)} MiB`
+    : `${(b / 2 ** 10).toFixed(1)} KiB`;
 const count = (n) => n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : String(n);
 
 class GgufEstimator extends HTMLElement {
@@ -92,10 +106,18 @@ class GgufEstimator extends HTMLElement {
     _options() {
         const mem = this.getAttribute('memory-gb');
         const ctx = Number(this.getAttribute('context') || 4096);
+        // An attribute out of range falls back to llama.cpp's default, as an empty one does.
+        const countAttr = (name, dflt, max) => {
+            const n = Number(this.getAttribute(name) || dflt);
+            return Number.isInteger(n) && n >= 1 && n <= max ? n : dflt;
+        };
         return {
             memoryGb: mem != null && mem !== '' && Number(mem) > 0 ? Number(mem) : undefined,
             ctx: Number.isFinite(ctx) && ctx > 0 ? Math.floor(ctx) : 4096,
             kvType: this.getAttribute('kv-type') || 'f16',
+            flashAttn: this.getAttribute('flash-attn') !== 'off',
+            ubatch: countAttr('ubatch', 512, 65536),
+            parallel: countAttr('parallel', 1, 256),
         };
     }
 
@@ -163,12 +185,15 @@ class GgufEstimator extends HTMLElement {
 <label>Memory (GiB) <input name="memory" type="number" min="0" step="any" inputmode="decimal" value="${esc(this.getAttribute('memory-gb') ?? '')}"></label>
 <label>Context <input name="context" type="number" min="1" step="256" value="${esc(opts.ctx)}"></label>
 <label>KV cache <select name="kv">${['f16', 'q8_0', 'q4_0'].map((t) => `<option${t === opts.kvType ? ' selected' : ''}>${t}</option>`).join('')}</select></label>
+<label>Flash attention <select name="fa">${['on', 'off'].map((t) => `<option${(t === 'on') === opts.flashAttn ? ' selected' : ''}>${t}</option>`).join('')}</select></label>
 </div>`;
         }
         if (error) html += `<div class="error" role="alert" part="error">${esc(error)}</div>`;
         else if (!r) html += `<div class="status" style="padding:.7rem .9rem">${esc(status ?? '')}</div>`;
         else {
-            const budget = opts.memoryGb != null;
+            const mm = r.memory;
+            const refused = mm.error ?? null;  // llama.cpp would not create this context
+            const budget = opts.memoryGb != null && !refused;
             const rec = r.recommendation?.name;
             html += `<div class="scroll"><table part="table"><caption class="status">${
                 esc(r.mode === 'exact' ? 'Exact output sizes from the GGUF header (same plan as the quantizer).'
@@ -192,10 +217,24 @@ class GgufEstimator extends HTMLElement {
                 html += `<td class="note">${esc(f.note)}</td></tr>`;
             }
             html += `</tbody></table></div>`;
-            const mm = r.memory;
-            let foot = `${mm.ftype}: weights ${gib(mm.weights_bytes)} + KV cache ${gib(mm.kv_bytes)} (${mm.kv_type}, ${mm.ctx} tokens) + compute ${gib(mm.other_bytes)} = ${gib(mm.total_bytes)}.`;
+            if (refused) {
+                html += `<div class="error" role="alert" part="memory-error" data-testid="memory-error">llama.cpp would refuse this context: ${esc(refused)}.</div>`;
+            } else {
+                const parts = PARTS.filter(([key, field]) => key !== 'recurrent' || mm[field] > 0)
+                    .map(([key, field, label]) => [key, mm[field] ?? (key === 'compute' ? mm.other_bytes : 0), label]);
+                const total = mm.total_bytes || 1;
+                html += `<div class="mem" part="memory" data-ftype="${esc(mm.ftype)}" data-total="${mm.total_bytes}">` +
+                    `<div class="bar" role="img" aria-label="${esc(`${mm.ftype} at ${mm.ctx} tokens: ` + parts.map(([, b, l]) => `${l} ${gib(b)}`).join(', '))}">` +
+                    parts.map(([key, b]) => `<span class="seg ${key}" style="width:${(b / total * 100).toFixed(2)}%"></span>`).join('') + '</div>' +
+                    `<ul class="parts">${parts.map(([key, b, label]) => `<li data-part="${key}" data-bytes="${b}"><span class="sw ${key}"></span>${esc(label)} ${gib(b)}</li>`).join('')}</ul></div>`;
+            }
+            let foot = refused ? `${mm.kv_type} KV cache, flash attention ${mm.flash_attn === false ? 'off' : 'on'}: no memory figures.`
+                : `${mm.ftype}: ${PARTS.filter(([key, field]) => key !== 'recurrent' || mm[field] > 0)
+                    .map(([key, field, label]) => `${label} ${gib(mm[field] ?? (key === 'compute' ? mm.other_bytes : 0))}`).join(' + ')} = ${gib(mm.total_bytes)} ` +
+                  `(${mm.kv_type} cache, ${mm.ctx} tokens${mm.flash_attn === false ? ', flash attention off' : ''}${mm.parallel > 1 ? `, ${mm.parallel} sequences` : ''}).`;
             if (budget && mm.max_ctx != null) foot += ` Largest context that fits in ${opts.memoryGb} GiB: ${mm.max_ctx}.`;
-            if (r.recommendation) foot += ` Recommended: ${r.recommendation.name ?? 'none'} (${r.recommendation.reason}).`;
+            // With no memory figures nothing can be said to fit: no recommendation either.
+            if (r.recommendation && !refused) foot += ` Recommended: ${r.recommendation.name ?? 'none'} (${r.recommendation.reason}).`;
             html += `<div class="foot" part="footer" aria-live="polite">${esc(foot)}</div>`;
             if (formats.includes('gpu')) html += this._gpuTable(r, opts, budget);
         }
@@ -211,7 +250,8 @@ class GgufEstimator extends HTMLElement {
         const bpw = Number(this.getAttribute('exl2-bpw'));
         const split = parameterSplit({ params: m.params, vocab: m.vocab_size ?? 0, hidden: m.embedding_length ?? 0 });
         const rows = gpuFormatSizes(split, { exl2Bpw: bpw >= 2 && bpw <= 8 ? bpw : kDefaultExl2Bpw });
-        const extra = (r.memory.kv_bytes ?? 0) + (r.memory.recurrent_bytes ?? 0) + (r.memory.other_bytes ?? 0);
+        // The KV cache, recurrent state and buffers do not depend on the format.
+        const extra = r.memory.total_bytes - r.memory.weights_bytes;
         const limit = budget ? opts.memoryGb * 2 ** 30 : null;
         let html = `<div class="scroll"><table part="gpu-table" data-testid="gpu-table"><caption class="status">GPU formats: estimates from the parameter count, not exact (these formats are not made here).</caption>
 <thead><tr><th scope="col">Format</th><th scope="col" class="num">Size (est.)</th><th scope="col" class="num">Bits/weight</th>${
@@ -236,6 +276,7 @@ class GgufEstimator extends HTMLElement {
         bind('memory', 'memory-gb');
         bind('context', 'context');
         bind('kv', 'kv-type');
+        bind('fa', 'flash-attn');
     }
 }
 

@@ -2,6 +2,8 @@
 // gguf-squash's command line on the WebAssembly build, for node:
 //   node wasm/cli.mjs info FILE... [--json]
 //   node wasm/cli.mjs quantize [options] IN [OUT] TYPE [NTHREADS]
+//   node wasm/cli.mjs quality [options] MODEL      (wasm/quality_cli.mjs)
+//   node wasm/cli.mjs fit TARGET [options] MODEL [-o TYPES.txt]
 // Same arguments, output and exit codes as the native build/native/gguf-squash (0 success,
 // 1 invalid input or failure, 2 usage error). The core parses and formats; this file does I/O.
 import fs from 'node:fs';
@@ -37,6 +39,9 @@ commands:
   quantize [options] IN [OUT] TYPE [NTHREADS]
                                  quantize like llama-quantize (see quantize --help)
   estimate [options] FILE|URL    exact output sizes and memory for every type
+  quality [options] MODEL        measured weight error of every type
+  fit (--target-size S|--target-bpw X|--memory S) [options] MODEL [-o TYPES.txt]
+                                 per-tensor types for a size, for llama-quantize
 `;
 
 function writeOut(text) {
@@ -441,12 +446,16 @@ async function main(argv) {
         writeOut(kUsage);
         return 0;
     }
-    if (cmd !== 'info' && cmd !== 'quantize' && cmd !== 'estimate') {
+    if (!['info', 'quantize', 'estimate', 'quality', 'fit'].includes(cmd)) {
         process.stderr.write(`gguf-squash: unknown command '${cmd}'\n${kUsage}`);
         return 2;
     }
     const core = await loadGgufSquash({ variant: process.env.GGUF_SQUASH_WASM_VARIANT ?? 'auto' });
     if (cmd === 'estimate') return runEstimate(core, rest);
+    if (cmd === 'quality' || cmd === 'fit') {
+        const { runQualityCommand, runFitCommand } = await import('./quality_cli.mjs');
+        return cmd === 'quality' ? runQualityCommand(core, rest) : runFitCommand(core, rest);
+    }
     return cmd === 'info' ? runInfo(core, rest) : runQuantize(core, rest);
 }
 

@@ -348,6 +348,22 @@ export class GgufSquash {
         return job;
     }
 
+    // What each ftype does to the model's weights, measured (wasm/quality.mjs): `gguf-squash
+    // quality --json`'s object. options: types, rows, imatrix (bytes), imatrixName, onProgress,
+    // signal (an AbortSignal), and read / readInto to read the model's data yourself.
+    async quality(model, options = {}) {
+        const { runQuality } = await import('./quality.mjs');
+        return runQuality(this, model, options);
+    }
+
+    // One type per tensor for a target (wasm/quality.mjs): `gguf-squash fit --json`'s object and
+    // typeFile, the --tensor-type-file for llama-quantize. options.target: {kind: 'file_size' |
+    // 'bpw' | 'memory', bytes, bpw, ctx, kvType}; the rest as quality(), and base.
+    async fit(model, options = {}) {
+        const { runFit } = await import('./quality.mjs');
+        return runFit(this, model, options);
+    }
+
     // Kernel throughput for a tensor type on this machine, in weights per second, from a short
     // synthetic run of about `budgetMs` (for time estimates; never exact).
     calibrate(typeName, budgetMs = 60) {

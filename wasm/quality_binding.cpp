@@ -16,11 +16,13 @@
 #include <emscripten/emscripten.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "estimate/memory_model.h"
 #include "format/gguf_split.h"
 #include "glue_json.h"
 #include "plan/imatrix.h"
@@ -79,6 +81,55 @@ extern "C" {
 // The default of --rows, for JS.
 EMSCRIPTEN_KEEPALIVE double gs_quality_default_rows() {
     return double(kDefaultMeasuredRows);
+}
+
+// The command-line arguments of `quality` and `fit`, parsed as the native CLI parses them
+// (core/cli/cli_quality.cpp, cli_fit.cpp), so that node's CLI accepts and refuses the same text.
+// Each returns {"value": ...} or the error document; `what` says which argument:
+//   "types" (--types: the list of option names), "rows" (--rows: 0 for all), "size"
+//   (--target-size / --memory: bytes), "bpw" (--target-bpw), "ctx" (--ctx), "kv" (--kv-type: the
+//   ggml type id). bpw, ctx and kv give {"error":"","code":...} for text the native CLI refuses:
+//   the caller words the usage error as the native CLI does.
+EMSCRIPTEN_KEEPALIVE char* gs_quality_parse_arg(const char* what_c, const char* text_c) {
+    const std::string what = what_c ? what_c : "", text = text_c ? text_c : "";
+    const status refused = make_error(status_code::invalid_argument, "");
+    if (what == "types") {
+        result<std::vector<std::string>> list = parse_quality_ftypes(text);
+        if (!list.ok()) return error_c_string(list.error());
+        std::string out = "{\"value\":[";
+        for (size_t i = 0; i < list->size(); ++i) {
+            if (i) out += ',';
+            append_json_string(out, (*list)[i]);
+        }
+        return to_c_string(out + "]}");
+    }
+    if (what == "rows" || what == "size") {
+        result<uint64_t> n = what == "rows" ? parse_quality_rows(text) : parse_size(text);
+        if (!n.ok()) return error_c_string(n.error());
+        return to_c_string("{\"value\":" + std::to_string(*n) + "}");
+    }
+    if (what == "bpw") {
+        char* end = nullptr;
+        const double bpw = std::strtod(text.c_str(), &end);
+        if (*end != '\0' || !(bpw > 0) || !std::isfinite(bpw) || bpw > 64) {
+            return error_c_string(refused);
+        }
+        return to_c_string("{\"value\":" + json_number(bpw) + "}");
+    }
+    if (what == "ctx") {
+        char* end = nullptr;
+        const unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+        if (*end != '\0' || text[0] == '-' || n == 0 || n > (1ull << 32)) {
+            return error_c_string(refused);
+        }
+        return to_c_string("{\"value\":" + std::to_string(n) + "}");
+    }
+    if (what == "kv") {
+        std::optional<ggml_type> t = parse_kv_cache_type(text);
+        if (!t) return error_c_string(refused);
+        return to_c_string("{\"value\":" + std::to_string(int(*t)) + "}");
+    }
+    return error_c_string(make_error(status_code::invalid_argument, "unknown argument " + what));
 }
 
 // `quality`: types is "Q4_K_M,Q8_0", "all" or empty (all). Always returns a handle (null only

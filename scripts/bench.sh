@@ -68,7 +68,7 @@ if [ ! -f "$MODEL" ]; then
 fi
 
 # --- 1. native kernels, header, estimate ----------------------------------------------------------
-types='Q4_0|Q4_1|Q5_0|Q8_0|Q4_K|Q5_K|Q6_K|IQ4_NL|IQ4_XS'
+types='Q4_0|Q4_1|Q5_0|Q8_0|Q4_K|Q5_K|Q6_K|IQ4_NL|IQ4_XS|Q1_0|Q2_0|TQ1_0|TQ2_0|IQ2_XXS|IQ2_XS|IQ2_S'
 isas='scalar|sse4|avx2'
 min_time=0.5
 if [ -n "${QUICK:-}" ]; then types='Q4_0|Q8_0|Q4_K|Q6_K|IQ4_XS'; isas='scalar|avx2'; min_time=0.2; fi

@@ -1,17 +1,20 @@
 // IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S and IQ1_M beyond the golden comparison: the result for a row does
 // not depend on the chunk it is quantized in (the pipeline and the web workers split tensors by
 // rows), hostile inputs never crash the searches (ggml would abort on some of them), and the
-// dequantizer decodes every golden tensor to the grid's values.
+// dequantizer decodes every golden tensor to the grid's values; the SIMD searches give the scalar
+// reference's bytes on edge rows.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "golden_file.h"
+#include "kernel_isa_harness.h"
 #include "quant/quantize.h"
 
 namespace gguf_squash {
@@ -141,6 +144,74 @@ TEST(KernelIq2, hostile_inputs_do_not_crash) {
         EXPECT_LT(std::sqrt(err / energy), 1.0) << type_name(type);
     }
 }
+
+// The SIMD IQ2/IQ1 searches against the scalar reference: rows built to hit ties between
+// candidates (equal magnitudes, few distinct values), all-zero and tiny groups, huge values,
+// NaN and infinities, and importance weights that are zero, mixed or NaN.
+class KernelIq2Simd : public every_simd_isa {};
+
+TEST_P(KernelIq2Simd, matches_scalar_on_edge_rows) {
+    const kernel_isa isa = GetParam();
+    const int64_t n = 512;
+    const float inf = std::numeric_limits<float>::infinity();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::mt19937 rng(5);
+    std::normal_distribution<float> gauss(0.f, 1.f);
+    std::vector<float> x;
+    auto row = [&](auto value_of) {
+        for (int64_t i = 0; i < n; ++i) x.push_back(value_of(i));
+    };
+    row([](int64_t i) { return (i % 3 == 0) ? std::numeric_limits<float>::quiet_NaN() : 1.f; });
+    row([&](int64_t i) { return (i % 5 == 0) ? inf : -float(i % 11); });
+    row([](int64_t i) { return (i % 2 ? 1e38f : -3e38f); });
+    row([](int64_t i) { return float(i % 9) * 1e-42f; });
+    row([](int64_t) { return 0.f; });
+    row([](int64_t) { return 1.f; });                                 // ties everywhere
+    row([](int64_t i) { return 0.1f * float(1 + (i * 7) % 3); });     // three magnitudes
+    row([](int64_t i) { return float(i % 4) - 1.5f; });               // +-0.5, +-1.5
+    row([&](int64_t i) { return (i / 32) % 2 ? 0.f : gauss(rng); });  // zero groups
+    row([&](int64_t i) { return i < 64 ? 1e-9f : gauss(rng); });
+    row([&](int64_t i) { return i == 77 ? nan : gauss(rng); });
+    for (int k = 0; k < 6; ++k) row([&](int64_t) { return gauss(rng) * (k % 2 ? 0.02f : 1.f); });
+    const int64_t nrows = int64_t(x.size()) / n;
+
+    std::vector<float> ones(n, 1.f), zero_im(n, 0.f), mixed_im(n), nan_im(n, 1.f);
+    for (int64_t i = 0; i < n; ++i) mixed_im[size_t(i)] = i % 4 ? 0.f : 1.f + float(i % 13);
+    nan_im[7] = nan;
+    size_t compared = 0;
+    for (ggml_type type : kTypes) {
+        const size_t bytes = size_t(row_size(type, uint64_t(n)) * uint64_t(nrows));
+        const std::vector<float>* imatrices[] = {&ones, &zero_im, &mixed_im, &nan_im, nullptr};
+        for (const std::vector<float>* im : imatrices) {
+            if (!im && quantize_requires_imatrix(type)) continue;
+            const float* qw = im ? im->data() : nullptr;
+            ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
+            std::vector<uint8_t> want(bytes);
+            ASSERT_TRUE(quantize_rows(type, x.data(), want.data(), nrows, n, qw).ok());
+            ASSERT_TRUE(set_kernel_isa(isa).ok());
+            std::vector<uint8_t> got(bytes, 0xEE);
+            ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n, qw).ok());
+            for (int64_t r = 0; r < nrows; ++r) {
+                const size_t rb = bytes / size_t(nrows);
+                EXPECT_TRUE(std::equal(got.begin() + r * rb, got.begin() + (r + 1) * rb,
+                                       want.begin() + r * rb))
+                    << type_name(type) << " on " << kernel_isa_name(isa) << ", row " << r
+                    << ", imatrix "
+                    << (im == &ones       ? "ones"
+                        : im == &zero_im  ? "zero"
+                        : im == &mixed_im ? "mixed"
+                        : im == &nan_im   ? "nan"
+                                          : "none");
+            }
+            ++compared;
+        }
+    }
+    std::printf("[KernelIq2Simd] %zu IQ2/IQ1 %s outputs compared against scalar\n", compared,
+                kernel_isa_name(isa));
+    EXPECT_EQ(compared, 5u * 4 + 2);  // IQ2_S and IQ1_M also run without importance weights
+}
+
+GS_INSTANTIATE_EVERY_SIMD_ISA(KernelIq2Simd);
 
 }  // namespace
 }  // namespace gguf_squash

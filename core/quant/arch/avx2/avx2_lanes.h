@@ -85,6 +85,12 @@ struct avx2_lanes {
     static I imin(I a, I b) { return _mm256_min_epi32(a, b); }
     static I imax(I a, I b) { return _mm256_max_epi32(a, b); }
     static I imul(I a, I b) { return _mm256_mullo_epi32(a, b); }  // low 32 bits
+    // Lane k: element (index_k & 3) of `table`'s group of four (table holds the same four
+    // values in each 128-bit half).
+    static F lookup4(F table, I index) { return _mm256_permutevar_ps(table, index); }
+    static F set4(float a, float b, float c, float d) {
+        return _mm256_setr_ps(a, b, c, d, a, b, c, d);
+    }
     static I iota() { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
     static I irepeat4(int32_t a, int32_t b, int32_t c, int32_t d) {
         return _mm256_setr_epi32(a, b, c, d, a, b, c, d);

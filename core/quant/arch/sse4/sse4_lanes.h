@@ -80,6 +80,18 @@ struct sse4_lanes {
     static I imin(I a, I b) { return _mm_min_epi32(a, b); }
     static I imax(I a, I b) { return _mm_max_epi32(a, b); }
     static I imul(I a, I b) { return _mm_mullo_epi32(a, b); }  // low 32 bits
+    // Lane k: element (index_k & 3) of `table` (blends on the index's two low bits, moved to
+    // the sign bit blendv reads).
+    static F lookup4(F table, I index) {
+        const __m128 b0 = _mm_castsi128_ps(_mm_slli_epi32(index, 31));
+        const __m128 b1 = _mm_castsi128_ps(_mm_slli_epi32(index, 30));
+        const __m128 lo = _mm_blendv_ps(_mm_shuffle_ps(table, table, 0x00),
+                                        _mm_shuffle_ps(table, table, 0x55), b0);
+        const __m128 hi = _mm_blendv_ps(_mm_shuffle_ps(table, table, 0xaa),
+                                        _mm_shuffle_ps(table, table, 0xff), b0);
+        return _mm_blendv_ps(lo, hi, b1);
+    }
+    static F set4(float a, float b, float c, float d) { return _mm_setr_ps(a, b, c, d); }
     static I iota() { return _mm_setr_epi32(0, 1, 2, 3); }
     static I irepeat4(int32_t a, int32_t b, int32_t c, int32_t d) {
         return _mm_setr_epi32(a, b, c, d);

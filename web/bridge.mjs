@@ -244,6 +244,67 @@ export class QuantizeBridge {
     }
 }
 
+// Measuring quality and fitting behind the bridge (views/quality.mjs): the ftypes are measured
+// in groups spread over a few workers (worker.mjs `quality`), each group's report handed over as
+// it arrives, so a chart can fill in; a fit runs in one worker (worker.mjs `fit`). Aborting the
+// signal terminates the workers. A URL model is read by one worker (one range at a time).
+export class QualityBridge {
+    constructor(size = Math.min(poolSize(), 4)) {
+        this.bridges = Array.from({ length: Math.max(1, size) }, (_, i) => new WorkerBridge(undefined, { name: `gguf-squash quality ${i}` }));
+    }
+
+    // Measures `types` (ftype names). onResult(report) gets each group's `quality --json`
+    // object; onProgress({done, total, groupsDone, groups}) the fraction measured. Resolves with
+    // every ftype's report, in the order of `types`.
+    async measure({ files, token = '', types, rows, imatrix = null, imatrixName, groupSize = 3, signal, onResult, onProgress }) {
+        const groups = [];
+        for (let i = 0; i < types.length; i += groupSize) groups.push(types.slice(i, i + groupSize));
+        const workers = files.some((f) => !(typeof Blob !== 'undefined' && f instanceof Blob)) ? 1 : Math.min(this.bridges.length, groups.length);
+        const fraction = new Array(groups.length).fill(0);
+        let groupsDone = 0;
+        const report = () => onProgress?.({ done: fraction.reduce((a, b) => a + b, 0), total: groups.length, groupsDone, groups: groups.length });
+        const byName = new Map();
+        let next = 0;
+        const runWorker = async (bridge) => {
+            while (next < groups.length) {
+                const g = next++;
+                const copy = imatrix ? imatrix.slice() : null;  // each worker gets its own
+                const result = await bridge.call('quality', { files, token, types: groups[g], rows, imatrix: copy, imatrixName }, {
+                    signal, transfer: copy ? [copy.buffer] : [],
+                    onMessage: (m) => {
+                        if (m.type !== 'progress' || !m.bytesTotal) return;
+                        fraction[g] = m.bytesRead / m.bytesTotal;
+                        report();
+                    },
+                });
+                fraction[g] = 1;
+                groupsDone++;
+                for (const f of result.ftypes) byName.set(f.name, f);
+                onResult?.(result);
+                report();
+            }
+        };
+        await Promise.all(this.bridges.slice(0, workers).map(runWorker));
+        return types.map((t) => byName.get(t)).filter(Boolean);
+    }
+
+    // One fit ({target, base, rows, imatrix, imatrixName, modelName, outName}): `fit --json`'s
+    // object plus typeFile. onProgress({done, total}) as measure's.
+    fit({ files, token = '', signal, onProgress, imatrix = null, ...params }) {
+        const copy = imatrix ? imatrix.slice() : null;
+        return this.bridges[0].call('fit', { files, token, imatrix: copy, ...params }, {
+            signal, transfer: copy ? [copy.buffer] : [],
+            onMessage: (m) => {
+                if (m.type === 'progress' && m.bytesTotal) onProgress?.({ done: m.bytesRead / m.bytesTotal, total: 1 });
+            },
+        });
+    }
+
+    dispose() {
+        for (const b of this.bridges) b.terminate();
+    }
+}
+
 // Deletes an OPFS file, retrying while a terminated worker's access handle is still closing.
 export async function removeOpfsFile(name) {
     if (!name || !navigator.storage?.getDirectory) return;

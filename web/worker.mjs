@@ -173,6 +173,17 @@ function spawnPoolWorker(index, { onMessage, onError }) {
     return worker;
 }
 
+// A measure job's progress, posted at most every kProgressIntervalMs (and at its end).
+function measureProgress(post) {
+    let last = 0;
+    return (p) => {
+        const now = performance.now();
+        if (now - last < kProgressIntervalMs && p.bytesRead < p.bytesTotal) return;
+        last = now;
+        post({ type: 'progress', bytesRead: p.bytesRead, bytesTotal: p.bytesTotal, tensorIndex: p.tensorIndex, tensorCount: p.tensorCount });
+    };
+}
+
 const methods = {
     // The engine: which build runs, the types it can write (the options panel) and the core's
     // constants the page needs (the recommended default).
@@ -310,6 +321,32 @@ const methods = {
         const rates = {};
         for (const t of types) rates[t] = c.calibrate(t, budgetMs);
         return { rates, variant: c.variant };
+    },
+
+    // The quality worker (views/quality.mjs through bridge.mjs QualityBridge): `gguf-squash
+    // quality --json` for `types` (wasm/quality.mjs), measuring the model's sampled rows by Blob
+    // slices or URL ranges; progress as {type: 'progress', bytesRead, bytesTotal, tensorIndex,
+    // tensorCount}.
+    async quality({ files, token = '', types, rows, imatrix = null, imatrixName }, post) {
+        const c = await core();
+        const model = await c.openModel(await openSources(files, { token }));
+        try {
+            return await c.quality(model, { types, rows, imatrix, imatrixName, onProgress: measureProgress(post) });
+        } finally {
+            model.free();
+        }
+    },
+
+    // `gguf-squash fit --json` plus typeFile for `target` ({kind, bytes | bpw, ctx, kvType}).
+    async fit({ files, token = '', target, base = '', rows, imatrix = null, imatrixName, modelName, outName }, post) {
+        const c = await core();
+        const model = await c.openModel(await openSources(files, { token }));
+        try {
+            return await c.fit(model, { target, base, rows, imatrix, imatrixName, imatrixFile: imatrix ? imatrixName : '',
+                                        modelName, outName, onProgress: measureProgress(post) });
+        } finally {
+            model.free();
+        }
     },
 
     async quantize({ files, token = '', args, type, imatrix, imatrixName, inputName, outName, workers = 1 }, post) {

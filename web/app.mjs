@@ -10,6 +10,7 @@ import { initChoice } from './views/choice.mjs';
 import { initEstimateTable, initMemoryPanel } from './views/estimates.mjs';
 import { initImatrix } from './views/imatrix.mjs';
 import { fillWritableTypes, initOptions } from './views/options.mjs';
+import { initQualityView } from './views/quality.mjs';
 import { initQuantizeView } from './views/quantize.mjs';
 import { initSources, openFromQuery } from './views/source.mjs';
 import { initTensorTable } from './views/tensors.mjs';
@@ -52,6 +53,7 @@ function init() {
     initQuantizeView();
     initChoice();
     initImatrix();
+    initQualityView();
     $('quantize-button').addEventListener('click', startQuantize);
     $('cancel-button').addEventListener('click', cancelRun);
     removeStaleOutputs();

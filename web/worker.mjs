@@ -9,6 +9,7 @@
 // end (errors as wasm/errors.mjs serialises them).
 import { openEstimate } from './wasm/estimate.mjs';
 import { blobReader, errorToMessage, GgufError, HeaderReader, loadGgufSquash, sourceChunks } from './wasm/gguf_squash.mjs';
+import { parseQualityArg } from './wasm/quality.mjs';
 import { checkShards } from './shard_check.mjs';
 import { RowPool, runPool } from './wasm/row_pool.mjs';
 import { fetchUrlBytes, jobReadSchedule, urlFileName, UrlSource } from './wasm/url_source.mjs';
@@ -340,6 +341,8 @@ const methods = {
     // `gguf-squash fit --json` plus typeFile for `target` ({kind, bytes | bpw, ctx, kvType}).
     async fit({ files, token = '', target, base = '', rows, imatrix = null, imatrixName, modelName, outName }, post) {
         const c = await core();
+        // "4.5GiB", "4800MB", bytes: parsed as the command line's --target-size.
+        if (typeof target?.size === 'string') target = { kind: 'file_size', bytes: parseQualityArg(c, 'size', target.size) };
         const model = await c.openModel(await openSources(files, { token }));
         try {
             return await c.fit(model, { target, base, rows, imatrix, imatrixName, imatrixFile: imatrix ? imatrixName : '',

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "estimate/estimate_report.h"
 #include "format/gguf_split.h"
@@ -44,12 +45,6 @@ void print_estimate_usage(FILE* out) {
         "  --json                one JSON object instead of the table\n");
 }
 
-std::string one_line(std::string s) {
-    for (char& c : s)
-        if (c == '\n' || c == '\r') c = ' ';
-    return s;
-}
-
 std::optional<uint64_t> parse_count(const char* s) {
     if (!s || !*s) return std::nullopt;
     char* end = nullptr;
@@ -58,27 +53,14 @@ std::optional<uint64_t> parse_count(const char* s) {
     return v;
 }
 
-bool read_file(const std::string& path, std::vector<uint8_t>& out) {
-    FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) return false;
-    uint8_t buf[1 << 16];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
-    const bool ok = !std::ferror(f);
-    std::fclose(f);
-    return ok;
-}
-
 }  // namespace
 
 int run_estimate(int argc, char** argv) {
     estimate_options opts;
     bool json = false, stats_wanted = false;
     std::string imatrix_path, input, token;
-    auto usage_error = [](const std::string& msg) {
-        std::fprintf(stderr, "gguf-squash estimate: %s\n", msg.c_str());
-        print_estimate_usage(stderr);
-        return 2;
+    auto bad_usage = [](const std::string& msg) {
+        return usage_error("estimate", msg, print_estimate_usage);
     };
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -93,76 +75,61 @@ int run_estimate(int argc, char** argv) {
         } else if (a == "--stats") {
             stats_wanted = true;
         } else if (a == "--hf-token") {
-            if (!has_value) return usage_error("--hf-token needs a value");
+            if (!has_value) return bad_usage("--hf-token needs a value");
             token = argv[++i];
         } else if (a == "--imatrix") {
-            if (!has_value) return usage_error("--imatrix needs a file");
+            if (!has_value) return bad_usage("--imatrix needs a file");
             imatrix_path = argv[++i];
         } else if (a == "--ctx") {
             std::optional<uint64_t> n = has_value ? parse_count(argv[i + 1]) : std::nullopt;
             if (!n || *n == 0 || *n > (1ull << 32))
-                return usage_error("--ctx needs a positive integer");
+                return bad_usage("--ctx needs a positive integer");
             opts.ctx = *n;
             ++i;
         } else if (a == "--kv-type") {
             std::optional<ggml_type> t =
                 has_value ? parse_kv_cache_type(argv[i + 1]) : std::nullopt;
-            if (!t) return usage_error("--kv-type must be f16, q8_0 or q4_0");
+            if (!t) return bad_usage("--kv-type must be f16, q8_0 or q4_0");
             opts.kv_type = *t;
             ++i;
         } else if (a == "--flash-attn") {
             const std::string v = has_value ? argv[i + 1] : "";
-            if (v != "on" && v != "off") return usage_error("--flash-attn must be on or off");
+            if (v != "on" && v != "off") return bad_usage("--flash-attn must be on or off");
             opts.flash_attn = v == "on";
             ++i;
         } else if (a == "--ubatch") {
             std::optional<uint64_t> n = has_value ? parse_count(argv[i + 1]) : std::nullopt;
             if (!n || *n == 0 || *n > 65536)
-                return usage_error("--ubatch needs an integer from 1 to 65536");
+                return bad_usage("--ubatch needs an integer from 1 to 65536");
             opts.n_ubatch = uint32_t(*n);
             ++i;
         } else if (a == "--parallel") {
             std::optional<uint64_t> n = has_value ? parse_count(argv[i + 1]) : std::nullopt;
             if (!n || *n == 0 || *n > 256)
-                return usage_error("--parallel needs an integer from 1 to 256");
+                return bad_usage("--parallel needs an integer from 1 to 256");
             opts.n_parallel = uint32_t(*n);
             ++i;
         } else if (a == "--memory") {
-            if (!has_value) return usage_error("--memory needs a size in GiB");
+            if (!has_value) return bad_usage("--memory needs a size in GiB");
             char* end = nullptr;
             const double gb = std::strtod(argv[i + 1], &end);
             if (*end != '\0' || !(gb > 0) || !std::isfinite(gb) || gb > 1e9) {
-                return usage_error("--memory needs a positive size in GiB");
+                return bad_usage("--memory needs a positive size in GiB");
             }
             opts.memory_bytes = uint64_t(std::llround(gb * double(1ull << 30)));
             ++i;
         } else if (a.size() > 1 && a[0] == '-') {
-            return usage_error("unknown option '" + a + "'");
+            return bad_usage("unknown option '" + a + "'");
         } else if (!input.empty()) {
-            return usage_error("one model at a time");
+            return bad_usage("one model at a time");
         } else {
             input = a;
         }
     }
-    if (input.empty()) return usage_error("no input file or URL");
+    if (input.empty()) return bad_usage("no input file or URL");
 
-    std::optional<imatrix_data> imatrix;
-    if (!imatrix_path.empty()) {
-        std::vector<uint8_t> bytes;
-        if (!read_file(imatrix_path, bytes)) {
-            std::fprintf(stderr, "gguf-squash estimate: cannot read '%s'\n", imatrix_path.c_str());
-            return 1;
-        }
-        result<imatrix_data> im = parse_imatrix(bytes.data(), bytes.size());
-        if (!im.ok()) {
-            std::fprintf(stderr, "gguf-squash estimate: %s: %s\n", imatrix_path.c_str(),
-                         one_line(im.error().message()).c_str());
-            return 1;
-        }
-        imatrix = std::move(*im);
-        opts.imatrix = &*imatrix;
-        opts.imatrix_name = imatrix_path;  // recorded as typed, as llama-quantize does
-    }
+    imatrix_data imatrix;
+    if (apply_imatrix_option("estimate", imatrix_path, imatrix, opts) != 0) return 1;
 
     http_read_stats stats;
     result<gguf_model> model = is_http_url(input)
@@ -171,7 +138,7 @@ int run_estimate(int argc, char** argv) {
     if (!model.ok()) {
         std::fprintf(stderr, "gguf-squash estimate: %s%s%s\n",
                      is_http_url(input) ? "" : input.c_str(), is_http_url(input) ? "" : ": ",
-                     one_line(model.error().message()).c_str());
+                     single_line(model.error().message()).c_str());
         return 1;
     }
     if (stats_wanted) {
@@ -182,7 +149,7 @@ int run_estimate(int argc, char** argv) {
     result<estimate_report> report = make_estimate(merged_model_header(*model), opts);
     if (!report.ok()) {
         std::fprintf(stderr, "gguf-squash estimate: %s\n",
-                     one_line(report.error().message()).c_str());
+                     single_line(report.error().message()).c_str());
         return 1;
     }
     const std::string out = json ? estimate_to_json(*report) + "\n" : estimate_to_text(*report);

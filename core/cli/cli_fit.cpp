@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cli_common.h"
 #include "cli_quality.h"
 #include "commands.h"
 #include "estimate/memory_model.h"
@@ -58,10 +59,8 @@ int run_fit(int argc, char** argv) {
     int targets = 0;
     bool json = false, ctx_given = false, kv_given = false;
     std::string imatrix_path, input, types_path;
-    auto usage_error = [](const std::string& msg) {
-        std::fprintf(stderr, "gguf-squash fit: %s\n", msg.c_str());
-        print_fit_usage(stderr);
-        return 2;
+    auto bad_usage = [](const std::string& msg) {
+        return usage_error("fit", msg, print_fit_usage);
     };
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -72,79 +71,69 @@ int run_fit(int argc, char** argv) {
         } else if (a == "--json") {
             json = true;
         } else if (a == "--target-size" || a == "--memory") {
-            if (!has_value) return usage_error(a + " needs a size");
+            if (!has_value) return bad_usage(a + " needs a size");
             result<uint64_t> size = parse_size(argv[++i]);
-            if (!size.ok()) return usage_error(a + ": " + size.error().message());
+            if (!size.ok()) return bad_usage(a + ": " + size.error().message());
             opts.target.kind =
                 a == "--memory" ? fit_target_kind::memory : fit_target_kind::file_size;
             opts.target.bytes = *size;
             ++targets;
         } else if (a == "--target-bpw") {
-            if (!has_value) return usage_error("--target-bpw needs a number");
+            if (!has_value) return bad_usage("--target-bpw needs a number");
             char* end = nullptr;
             const double bpw = std::strtod(argv[++i], &end);
             if (*end != '\0' || !(bpw > 0) || !std::isfinite(bpw) || bpw > 64) {
-                return usage_error("--target-bpw needs a positive number of bits per weight");
+                return bad_usage("--target-bpw needs a positive number of bits per weight");
             }
             opts.target.kind = fit_target_kind::bpw;
             opts.target.bpw = bpw;
             ++targets;
         } else if (a == "--ctx") {
-            if (!has_value) return usage_error("--ctx needs a positive integer");
+            if (!has_value) return bad_usage("--ctx needs a positive integer");
             char* end = nullptr;
             const unsigned long long n = std::strtoull(argv[++i], &end, 10);
             if (*end != '\0' || argv[i][0] == '-' || n == 0 || n > (1ull << 32)) {
-                return usage_error("--ctx needs a positive integer");
+                return bad_usage("--ctx needs a positive integer");
             }
             opts.target.ctx = n;
             ctx_given = true;
         } else if (a == "--kv-type") {
             std::optional<ggml_type> t = has_value ? parse_kv_cache_type(argv[++i]) : std::nullopt;
-            if (!t) return usage_error("--kv-type must be f16, q8_0 or q4_0");
+            if (!t) return bad_usage("--kv-type must be f16, q8_0 or q4_0");
             opts.target.kv_type = *t;
             kv_given = true;
         } else if (a == "--imatrix") {
-            if (!has_value) return usage_error("--imatrix needs a file");
+            if (!has_value) return bad_usage("--imatrix needs a file");
             imatrix_path = argv[++i];
         } else if (a == "--base") {
-            if (!has_value) return usage_error("--base needs a type");
+            if (!has_value) return bad_usage("--base needs a type");
             opts.base = argv[++i];
         } else if (a == "--rows") {
-            if (!has_value) return usage_error("--rows needs a number of rows or all");
+            if (!has_value) return bad_usage("--rows needs a number of rows or all");
             result<uint64_t> n = parse_quality_rows(argv[++i]);
-            if (!n.ok()) return usage_error(n.error().message());
+            if (!n.ok()) return bad_usage(n.error().message());
             opts.rows_per_matrix = *n;
         } else if (a == "-o") {
-            if (!has_value) return usage_error("-o needs a file");
+            if (!has_value) return bad_usage("-o needs a file");
             types_path = argv[++i];
         } else if (a.size() > 1 && a[0] == '-') {
-            return usage_error("unknown option '" + a + "'");
+            return bad_usage("unknown option '" + a + "'");
         } else if (!input.empty()) {
-            return usage_error("one model at a time");
+            return bad_usage("one model at a time");
         } else {
             input = a;
         }
     }
     if (targets != 1) {
-        return usage_error("give one target: --target-size, --target-bpw or --memory");
+        return bad_usage("give one target: --target-size, --target-bpw or --memory");
     }
     if ((ctx_given || kv_given) && opts.target.kind != fit_target_kind::memory) {
-        return usage_error("--ctx and --kv-type apply to --memory only");
+        return bad_usage("--ctx and --kv-type apply to --memory only");
     }
-    if (input.empty()) return usage_error("no model file");
+    if (input.empty()) return bad_usage("no model file");
 
     imatrix_data imatrix;
-    if (!imatrix_path.empty()) {
-        result<imatrix_data> im = load_imatrix_file(imatrix_path);
-        if (!im.ok()) {
-            std::fprintf(stderr, "gguf-squash fit: %s\n",
-                         single_line(im.error().message()).c_str());
-            return 1;
-        }
-        imatrix = std::move(*im);
-        opts.imatrix = &imatrix;
-        opts.imatrix_name = imatrix_path;  // recorded as typed, as llama-quantize does
-    }
+    if (apply_imatrix_option("fit", imatrix_path, imatrix, opts) != 0) return 1;
     result<std::unique_ptr<model_files>> files = model_files::open(input);
     if (!files.ok()) {
         std::fprintf(stderr, "gguf-squash fit: %s\n", single_line(files.error().message()).c_str());

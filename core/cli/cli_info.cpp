@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "estimate/gguf_info_text.h"
 #include "format/gguf_json.h"
@@ -20,13 +21,6 @@ void print_info_usage(FILE* out) {
                  "usage: gguf-squash info FILE... [--json]\n"
                  "  Shows each GGUF file's version, alignment, metadata and tensors.\n"
                  "  --json  one JSON object per file, one per line\n");
-}
-
-// Error messages quote names from the file; keep them to one line whatever those hold.
-std::string one_line(std::string s) {
-    for (char& c : s)
-        if (c == '\n' || c == '\r') c = ' ';
-    return s;
 }
 
 }  // namespace
@@ -67,7 +61,7 @@ int run_info(int argc, char** argv) {
         if (!h.ok()) {
             std::fflush(stdout);
             std::fprintf(stderr, "gguf-squash info: %s: %s\n", path.c_str(),
-                         one_line(h.error().message()).c_str());
+                         single_line(h.error().message()).c_str());
             exit_status = 1;
             continue;
         }

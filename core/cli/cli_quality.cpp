@@ -19,12 +19,6 @@
 
 namespace gguf_squash::cli {
 
-std::string single_line(std::string s) {
-    for (char& c : s)
-        if (c == '\n' || c == '\r') c = ' ';
-    return s;
-}
-
 result<std::unique_ptr<model_files>> model_files::open(const std::string& path) {
     result<gguf_model> model = read_gguf_model_file(path);
     if (!model.ok()) return make_error(model.error().code(), path + ": " + model.error().message());
@@ -63,21 +57,6 @@ result<size_t> model_files::read(uint32_t shard, uint64_t offset, uint8_t* buf, 
     }
 }
 
-result<imatrix_data> load_imatrix_file(const std::string& path) {
-    FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) return make_error(status_code::io_error, path + ": " + std::strerror(errno));
-    std::vector<uint8_t> bytes;
-    uint8_t buf[1 << 16];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
-    const bool bad = std::ferror(f);
-    std::fclose(f);
-    if (bad) return make_error(status_code::io_error, path + ": read error");
-    result<imatrix_data> im = parse_imatrix(bytes.data(), bytes.size());
-    if (!im.ok()) return make_error(im.error().code(), path + ": " + im.error().message());
-    return im;
-}
-
 namespace {
 
 void print_quality_usage(FILE* out) {
@@ -101,10 +80,8 @@ int run_quality(int argc, char** argv) {
     quality_options opts;
     bool json = false;
     std::string imatrix_path, input;
-    auto usage_error = [](const std::string& msg) {
-        std::fprintf(stderr, "gguf-squash quality: %s\n", msg.c_str());
-        print_quality_usage(stderr);
-        return 2;
+    auto bad_usage = [](const std::string& msg) {
+        return usage_error("quality", msg, print_quality_usage);
     };
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -115,40 +92,30 @@ int run_quality(int argc, char** argv) {
         } else if (a == "--json") {
             json = true;
         } else if (a == "--imatrix") {
-            if (!has_value) return usage_error("--imatrix needs a file");
+            if (!has_value) return bad_usage("--imatrix needs a file");
             imatrix_path = argv[++i];
         } else if (a == "--types") {
-            if (!has_value) return usage_error("--types needs a list of types or all");
+            if (!has_value) return bad_usage("--types needs a list of types or all");
             result<std::vector<std::string>> t = parse_quality_ftypes(argv[++i]);
-            if (!t.ok()) return usage_error(t.error().message());
+            if (!t.ok()) return bad_usage(t.error().message());
             opts.ftypes = std::move(*t);
         } else if (a == "--rows") {
-            if (!has_value) return usage_error("--rows needs a number of rows or all");
+            if (!has_value) return bad_usage("--rows needs a number of rows or all");
             result<uint64_t> n = parse_quality_rows(argv[++i]);
-            if (!n.ok()) return usage_error(n.error().message());
+            if (!n.ok()) return bad_usage(n.error().message());
             opts.rows_per_matrix = *n;
         } else if (a.size() > 1 && a[0] == '-') {
-            return usage_error("unknown option '" + a + "'");
+            return bad_usage("unknown option '" + a + "'");
         } else if (!input.empty()) {
-            return usage_error("one model at a time");
+            return bad_usage("one model at a time");
         } else {
             input = a;
         }
     }
-    if (input.empty()) return usage_error("no model file");
+    if (input.empty()) return bad_usage("no model file");
 
     imatrix_data imatrix;
-    if (!imatrix_path.empty()) {
-        result<imatrix_data> im = load_imatrix_file(imatrix_path);
-        if (!im.ok()) {
-            std::fprintf(stderr, "gguf-squash quality: %s\n",
-                         single_line(im.error().message()).c_str());
-            return 1;
-        }
-        imatrix = std::move(*im);
-        opts.imatrix = &imatrix;
-        opts.imatrix_name = imatrix_path;  // recorded as typed, as llama-quantize does
-    }
+    if (apply_imatrix_option("quality", imatrix_path, imatrix, opts) != 0) return 1;
     result<std::unique_ptr<model_files>> files = model_files::open(input);
     if (!files.ok()) {
         std::fprintf(stderr, "gguf-squash quality: %s\n",

@@ -1,11 +1,12 @@
 // What `gguf-squash quality` and `gguf-squash fit` share: opening a model (a file, or the first
-// shard of a split model with the others next to it) for reads by offset, and loading an imatrix.
+// shard of a split model with the others next to it) for reads by offset.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "cli_common.h"
 #include "format/gguf_split.h"
 #include "plan/imatrix.h"
 #include "status.h"
@@ -29,11 +30,5 @@ class model_files {
     std::vector<std::string> paths_;
     std::vector<int> fds_;
 };
-
-// Reads and parses an imatrix file (.gguf or legacy .dat); errors name the file.
-result<imatrix_data> load_imatrix_file(const std::string& path);
-
-// Replaces line breaks, so that a message stays on one line.
-std::string single_line(std::string s);
 
 }  // namespace gguf_squash::cli

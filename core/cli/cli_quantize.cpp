@@ -27,6 +27,7 @@
 #include "format/gguf_reader.h"
 #include "format/gguf_split.h"
 #include "io/gguf_file.h"
+#include "io/whole_file.h"
 #include "pipeline/quantize_job.h"
 #include "plan/imatrix.h"
 #include "plan/quant_plan.h"
@@ -45,88 +46,7 @@ extern "C" void on_terminate_signal(int sig) {
 }
 
 void print_usage(FILE* out, const char* exe) {
-    std::fprintf(
-        out,
-        "usage: %s quantize [--help] [--allow-requantize] [--leave-output-tensor] [--pure] "
-        "[--imatrix] [--include-weights]\n"
-        "       [--exclude-weights] [--output-tensor-type] [--token-embedding-type] "
-        "[--tensor-type] [--tensor-type-file]\n"
-        "       [--prune-layers] [--keep-split] [--override-kv] [--dry-run] "
-        "[--max-buffer-size] [--allow-non-finite]\n"
-        "       model-f32.gguf [model-quant.gguf] type [nthreads]\n\n",
-        exe);
-    std::fprintf(out,
-                 "  --allow-requantize\n"
-                 "        allow requantizing tensors that have already been quantized\n"
-                 "        WARNING: this can severely reduce quality compared to quantizing from "
-                 "16bit or 32bit!\n"
-                 "  --leave-output-tensor\n"
-                 "        leave output.weight un(re)quantized\n"
-                 "        increases model size but may also increase quality, especially when "
-                 "requantizing\n"
-                 "  --pure\n"
-                 "        disable k-quant mixtures and quantize all tensors to the same type\n"
-                 "  --imatrix file_name\n"
-                 "        use data in file_name as importance matrix for quant optimizations\n"
-                 "  --include-weights tensor_name\n"
-                 "        use importance matrix for this/these tensor(s)\n"
-                 "  --exclude-weights tensor_name\n"
-                 "        do not use importance matrix for this/these tensor(s)\n"
-                 "  --output-tensor-type ggml_type\n"
-                 "        use this ggml_type for the output.weight tensor\n"
-                 "  --token-embedding-type ggml_type\n"
-                 "        use this ggml_type for the token embeddings tensor\n"
-                 "  --tensor-type tensor_name=ggml_type\n"
-                 "        quantize this tensor to this ggml_type (tensor_name is a regular "
-                 "expression)\n"
-                 "        may be specified multiple times. example: --tensor-type attn_q=q8_0\n"
-                 "  --tensor-type-file tensor_types.txt\n"
-                 "        list of tensor_name=ggml_type entries, separated by spaces or newlines\n"
-                 "  --prune-layers L0,L1,L2...\n"
-                 "        comma-separated list of layer numbers to prune from the model\n"
-                 "        WARNING: this is an advanced option, use with care.\n"
-                 "  --keep-split\n"
-                 "        generate quantized model in the same shards as input\n"
-                 "  --override-kv KEY=TYPE:VALUE\n"
-                 "        override model metadata by key in the quantized model (TYPE: int, "
-                 "float, bool, str)\n"
-                 "        may be specified multiple times. WARNING: advanced option, use with "
-                 "care.\n"
-                 "  --dry-run\n"
-                 "        calculate and show the final quantization size without quantizing\n"
-                 "  --max-buffer-size MiB\n"
-                 "        max amount of tensor rows kept in memory while quantizing one tensor "
-                 "(default: 32)\n"
-                 "  --allow-non-finite\n"
-                 "        quantize weights holding NaN or Inf instead of refusing the model\n\n"
-                 "note: --include-weights and --exclude-weights cannot be used together\n\n");
-    std::fprintf(
-        out,
-        "-----------------------------------------------------------------------------\n"
-        " allowed quantization types (size and perplexity notes as llama-quantize "
-        "publishes them)\n"
-        "-----------------------------------------------------------------------------\n\n");
-    for (const ftype_option& o : quantize_ftype_options()) {
-        if (std::strcmp(o.name, "COPY") != 0) {
-            std::fprintf(out, "  %2u  or  ", unsigned(o.ftype));
-        } else {
-            std::fprintf(out, "          ");
-        }
-        std::fprintf(out, "%-9s : %s\n", o.name, o.note);
-    }
-}
-
-result<std::vector<uint8_t>> read_whole_file(const std::string& path) {
-    FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) return make_error(status_code::io_error, path + ": " + std::strerror(errno));
-    std::vector<uint8_t> bytes;
-    uint8_t buf[1 << 16];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
-    const bool bad = std::ferror(f);
-    std::fclose(f);
-    if (bad) return make_error(status_code::io_error, path + ": read error");
-    return bytes;
+    std::fputs(quantize_usage_text(exe).c_str(), out);
 }
 
 std::string shape_text(const tensor_plan& t) {

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "hparam_values.h"
+
 namespace gguf_squash {
 
 namespace {
@@ -16,66 +18,12 @@ uint32_t capped(uint64_t v, uint64_t cap = kMaxWidth) {
     return uint32_t(std::min(v, cap));
 }
 
-std::optional<uint64_t> scalar(const gguf_value& v) {
-    if (v.is_array()) return std::nullopt;
-    if (v.type == gguf_value_type::boolean) return v.as_bool() ? 1 : 0;
-    if (!v.is_integer()) return std::nullopt;
-    if (v.type == gguf_value_type::uint64) return v.as_u64();
-    const int64_t s = v.as_i64();
-    return s < 0 ? 0 : uint64_t(s);
-}
-
-std::optional<uint64_t> item(const gguf_value& v, uint64_t i) {
-    const size_t size = gguf_value_type_size(v.item_type);
-    if (size == 0 || i >= v.count || (i + 1) * size > v.raw_items.size()) return std::nullopt;
-    uint64_t bits = 0;
-    std::memcpy(&bits, v.raw_items.data() + i * size, size);
-    switch (v.item_type) {
-        case gguf_value_type::uint8:
-        case gguf_value_type::uint16:
-        case gguf_value_type::uint32:
-        case gguf_value_type::uint64:
-        case gguf_value_type::boolean:
-            return bits;
-        case gguf_value_type::int8:
-            return int8_t(bits) < 0 ? 0 : bits;
-        case gguf_value_type::int16:
-            return int16_t(bits) < 0 ? 0 : bits;
-        case gguf_value_type::int32:
-            return int32_t(bits) < 0 ? 0 : bits;
-        case gguf_value_type::int64:
-            return int64_t(bits) < 0 ? 0 : bits;
-        default:
-            return std::nullopt;
-    }
-}
-
-std::optional<uint64_t> key_u64(const gguf_header& h, const std::string& key) {
-    const gguf_value* v = h.find(key);
-    return v ? scalar(*v) : std::nullopt;
-}
-
 // llama_model_loader::get_key_or_arr: one value for every layer or one per layer. Absent: the
 // fallback is kept.
 status fill_per_layer(const gguf_header& h, const std::string& key, std::vector<uint64_t>& out) {
-    const gguf_value* v = h.find(key);
-    if (!v) return {};
-    if (!v->is_array()) {
-        std::optional<uint64_t> x = scalar(*v);
-        if (!x) return make_error(status_code::invalid_file, key + ": not an integer");
-        std::fill(out.begin(), out.end(), *x);
-        return {};
-    }
-    if (v->count < out.size()) {
-        return make_error(status_code::invalid_file, key + ": " + std::to_string(v->count) +
-                                                         " values for " +
-                                                         std::to_string(out.size()) + " layers");
-    }
-    for (size_t i = 0; i < out.size(); ++i) {
-        std::optional<uint64_t> x = item(*v, i);
-        if (!x) return make_error(status_code::invalid_file, key + ": not an integer array");
-        out[i] = *x;
-    }
+    result<std::optional<std::vector<uint64_t>>> v = hparam_per_layer(h, key, uint32_t(out.size()));
+    if (!v.ok()) return v.error();
+    if (*v) out = std::move(**v);
     return {};
 }
 
@@ -119,11 +67,11 @@ result<memory_hparams> read_memory_hparams(const gguf_header& h, const model_sum
     p.arch = s.arch;
     p.kind = kind_of(s.arch);
     const std::string a = s.arch + ".";
-    p.n_layer_all = capped(key_u64(h, a + "block_count").value_or(0), kMaxLayers);
+    p.n_layer_all = capped(hparam_u64(h, a + "block_count").value_or(0), kMaxLayers);
     const uint32_t n_nextn =
-        capped(key_u64(h, a + "nextn_predict_layers").value_or(0), p.n_layer_all);
+        capped(hparam_u64(h, a + "nextn_predict_layers").value_or(0), p.n_layer_all);
     p.n_layer = p.n_layer_all - n_nextn;
-    p.n_embd = key_u64(h, a + "embedding_length").value_or(0);
+    p.n_embd = hparam_u64(h, a + "embedding_length").value_or(0);
     p.n_vocab = s.n_vocab;
     const uint32_t L = p.n_layer_all;
 
@@ -138,36 +86,36 @@ result<memory_hparams> read_memory_hparams(const gguf_header& h, const model_sum
     // otherwise; a model whose first layer has no heads has none (llama_model::load_hparams).
     uint64_t hk = 0, hv = 0;
     if (L > 0 && heads[0] > 0) {
-        hk = key_u64(h, a + "attention.key_length").value_or(p.n_embd / heads[0]);
-        hv = key_u64(h, a + "attention.value_length").value_or(p.n_embd / heads[0]);
-        p.n_rot = capped(key_u64(h, a + "rope.dimension_count").value_or(hk));
+        hk = hparam_u64(h, a + "attention.key_length").value_or(p.n_embd / heads[0]);
+        hv = hparam_u64(h, a + "attention.value_length").value_or(p.n_embd / heads[0]);
+        p.n_rot = capped(hparam_u64(h, a + "rope.dimension_count").value_or(hk));
     }
-    const uint64_t hk_swa = key_u64(h, a + "attention.key_length_swa").value_or(hk);
-    const uint64_t hv_swa = key_u64(h, a + "attention.value_length_swa").value_or(hv);
+    const uint64_t hk_swa = hparam_u64(h, a + "attention.key_length_swa").value_or(hk);
+    const uint64_t hv_swa = hparam_u64(h, a + "attention.value_length_swa").value_or(hv);
 
-    p.mla_head_k = capped(key_u64(h, a + "attention.key_length_mla").value_or(0));
-    p.mla_head_v = capped(key_u64(h, a + "attention.value_length_mla").value_or(0));
+    p.mla_head_k = capped(hparam_u64(h, a + "attention.key_length_mla").value_or(0));
+    p.mla_head_v = capped(hparam_u64(h, a + "attention.value_length_mla").value_or(0));
     p.is_mla = p.mla_head_k != 0 && p.mla_head_v != 0;
-    p.kv_lora_rank = capped(key_u64(h, a + "attention.kv_lora_rank").value_or(0));
-    p.q_lora_rank = capped(key_u64(h, a + "attention.q_lora_rank").value_or(0));
+    p.kv_lora_rank = capped(hparam_u64(h, a + "attention.kv_lora_rank").value_or(0));
+    p.q_lora_rank = capped(hparam_u64(h, a + "attention.q_lora_rank").value_or(0));
     p.rope = !one_of(s.arch, {"gpt2", "bloom", "mpt", "starcoder", "jais"});
 
-    p.ssm_d_conv = capped(key_u64(h, a + "ssm.conv_kernel").value_or(0));
-    p.ssm_d_inner = capped(key_u64(h, a + "ssm.inner_size").value_or(0));
-    p.ssm_d_state = capped(key_u64(h, a + "ssm.state_size").value_or(0));
-    p.ssm_dt_rank = capped(key_u64(h, a + "ssm.time_step_rank").value_or(0));
-    p.ssm_n_group = capped(key_u64(h, a + "ssm.group_count").value_or(0));
-    p.wkv_head_size = capped(key_u64(h, a + "wkv.head_size").value_or(0));
-    const uint64_t token_shift = key_u64(h, a + "token_shift_count").value_or(2);
-    const uint64_t shortconv = key_u64(h, a + "shortconv.l_cache").value_or(0);
-    const uint64_t kda_head = key_u64(h, a + "kda.head_dim").value_or(0);
+    p.ssm_d_conv = capped(hparam_u64(h, a + "ssm.conv_kernel").value_or(0));
+    p.ssm_d_inner = capped(hparam_u64(h, a + "ssm.inner_size").value_or(0));
+    p.ssm_d_state = capped(hparam_u64(h, a + "ssm.state_size").value_or(0));
+    p.ssm_dt_rank = capped(hparam_u64(h, a + "ssm.time_step_rank").value_or(0));
+    p.ssm_n_group = capped(hparam_u64(h, a + "ssm.group_count").value_or(0));
+    p.wkv_head_size = capped(hparam_u64(h, a + "wkv.head_size").value_or(0));
+    const uint64_t token_shift = hparam_u64(h, a + "token_shift_count").value_or(2);
+    const uint64_t shortconv = hparam_u64(h, a + "shortconv.l_cache").value_or(0);
+    const uint64_t kda_head = hparam_u64(h, a + "kda.head_dim").value_or(0);
 
-    p.n_expert = capped(key_u64(h, a + "expert_count").value_or(0));
-    p.n_expert_used = capped(key_u64(h, a + "expert_used_count").value_or(0));
+    p.n_expert = capped(hparam_u64(h, a + "expert_count").value_or(0));
+    p.n_expert_used = capped(hparam_u64(h, a + "expert_used_count").value_or(0));
     p.n_ff_exp = ff_exp.empty() ? 0 : *std::max_element(ff_exp.begin(), ff_exp.end());
-    p.n_ff_shexp = key_u64(h, a + "expert_shared_feed_forward_length").value_or(0);
-    p.n_expert_shared = capped(key_u64(h, a + "expert_shared_count").value_or(0));
-    p.n_layer_dense_lead = capped(key_u64(h, a + "leading_dense_block_count").value_or(0));
+    p.n_ff_shexp = hparam_u64(h, a + "expert_shared_feed_forward_length").value_or(0);
+    p.n_expert_shared = capped(hparam_u64(h, a + "expert_shared_count").value_or(0));
+    p.n_layer_dense_lead = capped(hparam_u64(h, a + "leading_dense_block_count").value_or(0));
 
     // What the tensors say about the graph: a dense feed-forward without a gate (gpt2,
     // starcoder: up, activation in place, down), a fused QKV projection, the layers with a router,
@@ -226,11 +174,11 @@ result<memory_hparams> read_memory_hparams(const gguf_header& h, const model_sum
                               {"qwen3next", "qwen35", "qwen35moe", "qwen4exp", "minimax-01"})) {
                 const gguf_value* rl = h.find(a + "attention.recurrent_layers");
                 if (rl && rl->is_array()) {
-                    recr = item(*rl, il).value_or(0) != 0;
+                    recr = hparam_item(*rl, il).value_or(0) != 0;
                 } else if (rl) {
-                    recr = scalar(*rl).value_or(0) != 0;
+                    recr = hparam_scalar(*rl).value_or(0) != 0;
                 } else {
-                    const uint64_t interval = key_u64(h, a + "full_attention_interval")
+                    const uint64_t interval = hparam_u64(h, a + "full_attention_interval")
                                                   .value_or(s.arch == "minimax-01" ? 8 : 4);
                     recr = in_trunk && interval != 0 && (il + 1) % interval != 0;
                 }
@@ -250,7 +198,7 @@ result<memory_hparams> read_memory_hparams(const gguf_header& h, const model_sum
     if (s.arch == "gemma3n") kv_from_start = 20;
     if (s.arch == "gemma4") {
         kv_from_start =
-            int64_t(L) - int64_t(key_u64(h, a + "attention.shared_kv_layers").value_or(0));
+            int64_t(L) - int64_t(hparam_u64(h, a + "attention.shared_kv_layers").value_or(0));
     }
     p.kv_layer.assign(L, false);
     if (p.kind == memory_kind::kv_cache || p.kind == memory_kind::hybrid) {

@@ -3,76 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "hparam_values.h"
+
 namespace gguf_squash {
 
 namespace {
-
-// Item `i` of an array of integers or bools, as uint64 (negative values clamp to 0).
-std::optional<uint64_t> integer_item(const gguf_value& v, uint64_t i) {
-    const size_t size = gguf_value_type_size(v.item_type);
-    if (size == 0 || i >= v.count || (i + 1) * size > v.raw_items.size()) return std::nullopt;
-    uint64_t bits = 0;
-    std::memcpy(&bits, v.raw_items.data() + i * size, size);
-    switch (v.item_type) {
-        case gguf_value_type::uint8:
-        case gguf_value_type::uint16:
-        case gguf_value_type::uint32:
-        case gguf_value_type::uint64:
-        case gguf_value_type::boolean:
-            return bits;
-        case gguf_value_type::int8:
-            return int8_t(bits) < 0 ? 0 : bits;
-        case gguf_value_type::int16:
-            return int16_t(bits) < 0 ? 0 : bits;
-        case gguf_value_type::int32:
-            return int32_t(bits) < 0 ? 0 : bits;
-        case gguf_value_type::int64:
-            return int64_t(bits) < 0 ? 0 : bits;
-        default:
-            return std::nullopt;
-    }
-}
-
-std::optional<uint64_t> scalar_integer(const gguf_value& v) {
-    if (v.is_array()) return std::nullopt;
-    if (v.type == gguf_value_type::boolean) return v.as_bool() ? 1 : 0;
-    if (!v.is_integer()) return std::nullopt;
-    const int64_t s = v.as_i64();
-    if (v.type == gguf_value_type::uint64) return v.as_u64();
-    return s < 0 ? 0 : uint64_t(s);
-}
-
-// A hyperparameter that llama.cpp reads with get_key_or_arr: one value for every layer, or an
-// array with one value per layer. Absent: nullopt.
-result<std::optional<std::vector<uint64_t>>> per_layer(const gguf_header& h, const std::string& key,
-                                                       uint32_t n_layer) {
-    const gguf_value* v = h.find(key);
-    if (!v) return std::optional<std::vector<uint64_t>>{};
-    std::vector<uint64_t> out(n_layer, 0);
-    if (!v->is_array()) {
-        std::optional<uint64_t> x = scalar_integer(*v);
-        if (!x) return make_error(status_code::invalid_file, key + ": not an integer");
-        std::fill(out.begin(), out.end(), *x);
-        return std::optional<std::vector<uint64_t>>(std::move(out));
-    }
-    if (v->count < n_layer) {
-        return make_error(status_code::invalid_file, key + ": " + std::to_string(v->count) +
-                                                         " values for " + std::to_string(n_layer) +
-                                                         " layers");
-    }
-    for (uint32_t i = 0; i < n_layer; ++i) {
-        std::optional<uint64_t> x = integer_item(*v, i);
-        if (!x) return make_error(status_code::invalid_file, key + ": not an integer array");
-        out[i] = *x;
-    }
-    return std::optional<std::vector<uint64_t>>(std::move(out));
-}
-
-std::optional<uint64_t> integer_key(const gguf_header& h, const std::string& key) {
-    const gguf_value* v = h.find(key);
-    if (!v) return std::nullopt;
-    return scalar_integer(*v);
-}
 
 // The SWA period llama.cpp's model code assumes when the file has no pattern key, and whether
 // the dense layer comes first (llama_hparams::set_swa_pattern). Architectures not listed use no
@@ -131,32 +66,32 @@ result<model_summary> summarize_model(const gguf_header& h) {
     // Caps keep hostile values from sizing vectors: no model has a million layers.
     constexpr uint64_t kMaxLayers = 1 << 16;
     s.n_layer =
-        uint32_t(std::min<uint64_t>(integer_key(h, a + "block_count").value_or(0), kMaxLayers));
-    s.n_ctx_train = integer_key(h, a + "context_length").value_or(0);
-    s.n_embd = integer_key(h, a + "embedding_length").value_or(0);
-    s.n_expert = uint32_t(integer_key(h, a + "expert_count").value_or(0));
-    s.n_expert_used = uint32_t(integer_key(h, a + "expert_used_count").value_or(0));
-    s.n_ff_expert = integer_key(h, a + "expert_feed_forward_length").value_or(0);
-    s.n_swa = uint32_t(integer_key(h, a + "attention.sliding_window").value_or(0));
+        uint32_t(std::min<uint64_t>(hparam_u64(h, a + "block_count").value_or(0), kMaxLayers));
+    s.n_ctx_train = hparam_u64(h, a + "context_length").value_or(0);
+    s.n_embd = hparam_u64(h, a + "embedding_length").value_or(0);
+    s.n_expert = uint32_t(hparam_u64(h, a + "expert_count").value_or(0));
+    s.n_expert_used = uint32_t(hparam_u64(h, a + "expert_used_count").value_or(0));
+    s.n_ff_expert = hparam_u64(h, a + "expert_feed_forward_length").value_or(0);
+    s.n_swa = uint32_t(hparam_u64(h, a + "attention.sliding_window").value_or(0));
 
-    auto ff = per_layer(h, a + "feed_forward_length", s.n_layer);
+    auto ff = hparam_per_layer(h, a + "feed_forward_length", s.n_layer);
     if (!ff.ok()) return ff.error();
     if (*ff) s.n_ff = max_of(**ff);
-    auto heads = per_layer(h, a + "attention.head_count", s.n_layer);
+    auto heads = hparam_per_layer(h, a + "attention.head_count", s.n_layer);
     if (!heads.ok()) return heads.error();
     std::vector<uint64_t> n_head = heads->value_or(std::vector<uint64_t>(s.n_layer, 0));
     s.n_head = uint32_t(max_of(n_head));
-    auto kv = per_layer(h, a + "attention.head_count_kv", s.n_layer);
+    auto kv = hparam_per_layer(h, a + "attention.head_count_kv", s.n_layer);
     if (!kv.ok()) return kv.error();
     std::vector<uint64_t> n_head_kv = kv->value_or(n_head);  // llama.cpp: defaults to head_count
 
     // Head sizes: key_length / value_length, else n_embd / n_head (of the widest layer, as
     // llama.cpp computes n_embd_head_k from the first layer's head count).
     const uint64_t head0 = n_head.empty() || n_head[0] == 0 ? 0 : s.n_embd / n_head[0];
-    const uint64_t head_k = integer_key(h, a + "attention.key_length").value_or(head0);
-    const uint64_t head_v = integer_key(h, a + "attention.value_length").value_or(head0);
-    const uint64_t head_k_swa = integer_key(h, a + "attention.key_length_swa").value_or(head_k);
-    const uint64_t head_v_swa = integer_key(h, a + "attention.value_length_swa").value_or(head_v);
+    const uint64_t head_k = hparam_u64(h, a + "attention.key_length").value_or(head0);
+    const uint64_t head_v = hparam_u64(h, a + "attention.value_length").value_or(head0);
+    const uint64_t head_k_swa = hparam_u64(h, a + "attention.key_length_swa").value_or(head_k);
+    const uint64_t head_v_swa = hparam_u64(h, a + "attention.value_length_swa").value_or(head_v);
 
     s.swa_layer.assign(s.n_layer, false);
     if (s.n_swa > 0) {
@@ -164,11 +99,11 @@ result<model_summary> summarize_model(const gguf_header& h) {
         if (pattern && pattern->is_array()) {
             // One flag per layer.
             for (uint32_t il = 0; il < s.n_layer; ++il) {
-                std::optional<uint64_t> x = integer_item(*pattern, il);
+                std::optional<uint64_t> x = hparam_item(*pattern, il);
                 s.swa_layer[il] = x.value_or(0) != 0;
             }
         } else {
-            std::optional<uint64_t> period = pattern ? scalar_integer(*pattern) : std::nullopt;
+            std::optional<uint64_t> period = pattern ? hparam_scalar(*pattern) : std::nullopt;
             for (const swa_default& d : kSwaDefaults) {
                 if (s.arch == d.arch)
                     apply_swa_period(s.swa_layer, period.value_or(d.period), d.dense_first);
@@ -189,7 +124,7 @@ result<model_summary> summarize_model(const gguf_header& h) {
     // Vocabulary: the tokenizer's list, else vocab_size, else the embedding's row count.
     if (const gguf_value* tokens = h.find("tokenizer.ggml.tokens"); tokens && tokens->is_array()) {
         s.n_vocab = tokens->count;
-    } else if (std::optional<uint64_t> nv = integer_key(h, a + "vocab_size")) {
+    } else if (std::optional<uint64_t> nv = hparam_u64(h, a + "vocab_size")) {
         s.n_vocab = *nv;
     } else if (int64_t i = h.find_tensor("token_embd.weight"); i >= 0) {
         s.n_vocab = h.tensors[size_t(i)].ne[1];

@@ -51,4 +51,8 @@ result<quantize_args> parse_quantize_args(const std::vector<std::string>& args,
 std::string default_output_name(const std::string& input, const std::string& ftype_name,
                                 bool keep_split);
 
+// `quantize --help`: llama-quantize's usage text for the program named `exe`, with its list of
+// types and their notes. The native CLI and the wasm CLI both print this one text.
+std::string quantize_usage_text(const std::string& exe);
+
 }  // namespace gguf_squash

@@ -168,3 +168,4 @@ fi
 echo "{\"load_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" > "$RES/machine_end.json"
 node bench/report.mjs --results "$RES" --out docs/PERFORMANCE.md
 if [ -z "${NO_URL:-}" ]; then GGUF_SQUASH_WEB_DIR=${site:-build/web} scripts/bench_url.sh || log "URL benchmark failed (see above)"; fi
+if [ -z "${NO_QUALITY:-}" ]; then bench/quality_bench.sh || log "quality benchmark failed (see above)"; fi

@@ -93,14 +93,19 @@ test('the chart: role=img with an aria-label; measuring fills it with the core\'
     // Progress is seen before the end.
     await page.evaluate(() => {
         window.__qualityProgress = [];
+        window.__qualityPoints = [];
         new MutationObserver(() => window.__qualityProgress.push(document.getElementById('quality-progress').value))
             .observe(document.getElementById('quality-status'), { childList: true, characterData: true, subtree: true });
+        // The chart as each worker group's report arrives.
+        new MutationObserver(() => window.__qualityPoints.push(Number(document.querySelector('[data-testid=quality-chart]').dataset.points)))
+            .observe(document.getElementById('quality-chart-box'), { childList: true });
     });
     await page.click('[data-testid=quality-measure]');
     await page.waitForFunction(() => document.getElementById('quality-section').dataset.measuring === 'false' &&
                                      /types measured/.test(document.getElementById('quality-status').textContent), null, { timeout: 120_000 });
     const progress = await page.evaluate(() => window.__qualityProgress);
     assert.ok(progress.length >= 2, `${progress.length} progress updates`);
+    const filled = await page.evaluate(() => window.__qualityPoints);
     const points = await page.$$eval('[data-testid=quality-chart] [data-ftype]', (gs) => gs.map((g) => ({
         name: g.dataset.ftype, size: Number(g.dataset.size), error: Number(g.dataset.error), label: g.getAttribute('aria-label') })));
     const expected = JSON.parse(nodeCli(['quality', '--json', 'llama-gqa.gguf']));
@@ -114,6 +119,8 @@ test('the chart: role=img with an aria-label; measuring fills it with the core\'
         assert.equal(p.error, f.rel_rmse, p.name);
     }
     assert.match(await chart.getAttribute('aria-label'), /Q4_K_M/);
+    // It filled in: some drawing had more than none and fewer than all the points.
+    assert.ok(filled.some((n) => n > 0 && n < points.length), `point counts drawn: ${filled.join(',')}`);
     // The sampled measurement says so.
     assert.match(await page.locator('[data-testid=quality-status]').textContent(), /a sample of 16 evenly spaced rows per matrix \([\d,]+ rows measured/);
     // Chosen and recommended are marked; focus on a point shows its numbers.

@@ -128,9 +128,11 @@ test('the chart: role=img with an aria-label; measuring fills it with the core\'
     assert.ok(await page.locator('[data-testid=quality-chart] .quality-rec').count() <= 1);
     await page.locator('[data-testid=quality-chart] [data-ftype=Q8_0]').focus();
     assert.match(await page.locator('#quality-tip').textContent(), /^Q8_0: .*relative RMSE/);
-    // The table says the same.
-    const rows = await page.$$eval('[data-testid=quality-table] tbody tr', (trs) => trs.map((r) => r.dataset.ftype));
-    assert.deepEqual(rows.sort(), points.map((p) => p.name).sort());
+    // The table says the same, the lossless types (off the log scale) included.
+    const rows = await page.$$eval('[data-testid=quality-table] tbody tr', (trs) => trs.map((r) => ({ name: r.dataset.ftype, error: Number(r.dataset.error) })));
+    assert.deepEqual(rows.filter((r) => r.error > 0).map((r) => r.name).sort(), points.map((p) => p.name).sort());
+    for (const r of rows) assert.equal(r.error, byName.get(r.name)?.rel_rmse, r.name);
+    assert.ok(rows.some((r) => r.name === 'F16' && r.error === 0));
     // Device memory line (the page's 8 GiB default budget).
     assert.equal(await page.locator('[data-testid=quality-memory-line]').count(), 1);
     // Once measured, the layer map can colour by error, and its cells carry the error.

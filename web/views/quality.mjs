@@ -228,7 +228,7 @@ function renderChart() {
                                'data-points': points.length }, ...parts);
     const tipBox = el('p', { class: 'quality-tip', id: 'quality-tip', 'aria-live': 'polite' });
     box.replaceChildren(chart, tipBox);
-    renderTable(points, chosen, rec);
+    renderTable(chosen, rec);
 }
 
 function showTip(p, text) {
@@ -244,17 +244,20 @@ function choose(name) {
     sel.dispatchEvent(new Event('change', { bubbles: true }));
 }
 
-function renderTable(points, chosen, rec) {
+// Every measured type, the lossless ones (error 0, off the chart's log scale) included.
+function renderTable(chosen, rec) {
+    const bpw = new Map((state.estimates ?? []).map((r) => [r.name, r.bpw]));
+    const rows = [...view.results.values()].sort((a, b) => a.file_size - b.file_size);
     const tbody = $('quality-table').tBodies[0];
-    tbody.replaceChildren(...points.map((p) => el('tr', { dataset: { ftype: p.name, size: String(p.size), error: String(p.err) },
-                                                         class: p.name === chosen ? 'quality-chosen' : '' },
-        el('th', { scope: 'row', text: p.name + (p.name === rec ? ' ★' : '') + (p.name === chosen ? ' (chosen)' : '') }),
-        el('td', { class: 'num', text: formatInt(p.size) }),
-        el('td', { class: 'num', text: p.bpw != null ? p.bpw.toFixed(2) : '–' }),
-        el('td', { class: 'num', text: p.rmse.toPrecision(4) }),
-        el('td', { class: 'num', text: p.err.toPrecision(4) }),
-        el('td', { class: 'num', text: p.wmse != null ? p.wmse.toPrecision(4) : '–' }))));
-    $('quality-table-note').textContent = points.length ? `Measured on ${sampleText()}.` : '';
+    tbody.replaceChildren(...rows.map((f) => el('tr', { dataset: { ftype: f.name, size: String(f.file_size), error: String(f.rel_rmse) },
+                                                       class: f.name === chosen ? 'quality-chosen' : '' },
+        el('th', { scope: 'row', text: f.name + (f.name === rec ? ' ★' : '') + (f.name === chosen ? ' (chosen)' : '') }),
+        el('td', { class: 'num', text: formatInt(f.file_size) }),
+        el('td', { class: 'num', text: bpw.get(f.name) != null ? bpw.get(f.name).toFixed(2) : '–' }),
+        el('td', { class: 'num', text: f.rmse.toPrecision(4) }),
+        el('td', { class: 'num', text: f.rel_rmse ? f.rel_rmse.toPrecision(4) : '0 (lossless)' }),
+        el('td', { class: 'num', text: f.weighted_mse != null ? f.weighted_mse.toPrecision(4) : '–' }))));
+    $('quality-table-note').textContent = rows.length ? `Measured on ${sampleText()}.` : '';
 }
 
 // ---- the per-layer map ----
@@ -429,7 +432,8 @@ function renderFit() {
 // The fit as the page's choice: its types as --tensor-type options, its base as the type.
 function useFit() {
     const f = view.fit;
-    if (!f) return;
+    // Not while a quantization runs: its options and type are fixed until it ends.
+    if (!f || $('type-select').disabled || state.run) return;
     const field = $('opt-tensor-types');
     field.value = f.typeFile.trim();
     field.dispatchEvent(new Event('input', { bubbles: true }));

@@ -364,21 +364,51 @@ export class GgufSquash {
         return runFit(this, model, options);
     }
 
-    // Kernel throughput for a tensor type on this machine, in weights per second, from a short
-    // synthetic run of about `budgetMs` (for time estimates; never exact).
-    calibrate(typeName, budgetMs = 60) {
+    // Kernel throughput for a tensor type on this machine: weights per second of one thread
+    // quantizing to `typeName`, from a short synthetic run of about `budgetMs` (for time
+    // estimates; never exact), with a flat importance matrix when `imatrix` (types that need one
+    // always get one), as a run with or without --imatrix quantizes.
+    calibrate(typeName, budgetMs = 60, { imatrix = false } = {}) {
+        return this.calibrateType(typeName, budgetMs, { imatrix }).rate;
+    }
+
+    // {rate (weights/s), initSeconds}: initSeconds is what the first call cost beyond a steady
+    // one: some types build lookup tables on their first use in a thread (the IQ grids), which a
+    // run pays once per worker, not per block (0 when this thread had built them already).
+    // sample: {type, bytes, rows, perRow}, rows of one of the model's own tensors (F16, BF16 or
+    // F32), quantized instead of synthetic rows when the type's blocks divide its rows: some
+    // kernels' speed depends on the data (the IQ grid searches).
+    calibrateType(typeName, budgetMs = 60, { imatrix = false, sample = null } = {}) {
         const id = this.typeId(typeName);
         if (id < 0) throw new GgufError('invalid_argument', `unknown type ${typeName}`);
-        const rows = 8, perRow = 4096;
-        let weights = 0;
-        const t0 = performance.now();
-        let t;
-        do {
-            if (this.mod._gs_quantize_synthetic(id, rows, perRow) !== 0) return 0;
-            weights += rows * perRow;
-            t = performance.now();
-        } while (t - t0 < budgetMs);
-        return weights / ((t - t0) / 1000);
+        const im = imatrix ? 1 : 0;
+        const srcId = sample ? this.typeId(sample.type) : -1;
+        let rows = 8, perRow = 4096, call = () => this.mod._gs_quantize_synthetic(id, rows, perRow, im);
+        let ptr = 0;
+        if (srcId >= 0 && sample.rows > 0 && sample.perRow % 256 === 0) {
+            ptr = this.allocBytes(sample.bytes);
+            rows = sample.rows;
+            perRow = sample.perRow;
+            call = () => this.mod._gs_quantize_sample(id, srcId, ptr, rows, perRow, im);
+        }
+        try {
+            const t00 = performance.now();
+            if (call() !== 0) return { rate: 0, initSeconds: 0 };
+            const first = performance.now() - t00;
+            let weights = 0, calls = 0;
+            const t0 = performance.now();
+            let t;
+            do {
+                if (call() !== 0) return { rate: 0, initSeconds: 0 };
+                weights += rows * perRow;
+                ++calls;
+                t = performance.now();
+            } while (t - t0 < budgetMs);
+            const steady = (t - t0) / calls;
+            return { rate: weights / ((t - t0) / 1000), initSeconds: Math.max(0, first - steady) / 1000, sampled: !!ptr };
+        } finally {
+            if (ptr) this.mod._free(ptr);
+        }
     }
 
     // Tensor type names this build can write (for --output-tensor-type and friends).

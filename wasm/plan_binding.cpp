@@ -162,8 +162,11 @@ EMSCRIPTEN_KEEPALIVE int gs_type_id(const char* name) {
 }
 
 // Calibration for time estimates: quantizes `nrows` synthetic rows of `n_per_row` weights to
-// tensor type `type` (with a flat imatrix, which every type accepts). JS times the call.
-EMSCRIPTEN_KEEPALIVE int gs_quantize_synthetic(uint32_t type, int nrows, int n_per_row) {
+// tensor type `type`. JS times the call. with_imatrix: with a flat importance matrix (which
+// every type accepts), as a run with --imatrix quantizes, or with none, as a plain run does: the
+// weighted searches of the K and legacy types are several times slower than the plain ones.
+EMSCRIPTEN_KEEPALIVE int gs_quantize_synthetic(uint32_t type, int nrows, int n_per_row,
+                                               int with_imatrix) {
     if (!is_valid_type_id(type) || !can_quantize_to(ggml_type(type)) || nrows <= 0 ||
         n_per_row <= 0)
         return int(status_code::invalid_argument);
@@ -174,9 +177,32 @@ EMSCRIPTEN_KEEPALIVE int gs_quantize_synthetic(uint32_t type, int nrows, int n_p
         v = (float(state >> 8) / 16777216.0f - 0.5f) * 0.1f;
     }
     std::vector<uint8_t> dst(row_size(ggml_type(type), uint64_t(n_per_row)) * size_t(nrows));
-    return int(
-        quantize_rows(ggml_type(type), src.data(), dst.data(), nrows, n_per_row, imatrix.data())
-            .code());
+    return int(quantize_rows(ggml_type(type), src.data(), dst.data(), nrows, n_per_row,
+                             with_imatrix || quantize_requires_imatrix(ggml_type(type))
+                                 ? imatrix.data()
+                                 : nullptr)
+                   .code());
+}
+
+// Calibration on the model's own weights: dequantizes `nrows` rows of `n_per_row` elements of
+// `src_type` at `src` (a slice of one of its tensors) and quantizes them to `type`, as a run does
+// (with a flat imatrix under the same rule as gs_quantize_synthetic). Some kernels' speed depends
+// on the data (the IQ grid searches), which synthetic rows do not show. JS times the call.
+EMSCRIPTEN_KEEPALIVE int gs_quantize_sample(uint32_t type, uint32_t src_type, const void* src,
+                                            int nrows, int n_per_row, int with_imatrix) {
+    if (!is_valid_type_id(type) || !can_quantize_to(ggml_type(type)) ||
+        !is_valid_type_id(src_type) || !can_dequantize(ggml_type(src_type)) || !src || nrows <= 0 ||
+        n_per_row <= 0)
+        return int(status_code::invalid_argument);
+    std::vector<float> rows(size_t(nrows) * size_t(n_per_row)), imatrix(size_t(n_per_row), 1.0f);
+    status st = dequantize_rows(ggml_type(src_type), src, rows.data(), nrows, n_per_row);
+    if (!st.ok()) return int(st.code());
+    std::vector<uint8_t> dst(row_size(ggml_type(type), uint64_t(n_per_row)) * size_t(nrows));
+    return int(quantize_rows(ggml_type(type), rows.data(), dst.data(), nrows, n_per_row,
+                             with_imatrix || quantize_requires_imatrix(ggml_type(type))
+                                 ? imatrix.data()
+                                 : nullptr)
+                   .code());
 }
 
 // Tensor types this build can write, NUL-separated upper-case names (for the options panel).

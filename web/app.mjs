@@ -30,7 +30,10 @@ function initTheme() {
 
 // The engine, in the model worker: its build, the types it writes, the core's default type.
 function startEngine() {
+    const started = performance.now();
     state.engine = modelBridge.hello().then((hello) => {
+        // What starting a worker with the core costs here (the time estimate's per-worker start-up).
+        state.engineSeconds = (performance.now() - started) / 1000;
         $('engine').textContent = `engine: wasm ${hello.variant === 'simd' ? 'SIMD' : 'baseline'}`;
         state.recommended = hello.constants.default_ftype;
         fillWritableTypes(hello.writableTypes);

@@ -141,7 +141,7 @@ export class ModelBridge {
         const modelId = this.nextModelId++;
         // A failed open leaves the previous model open (worker.mjs closes it only on success),
         // unless the worker had to be stopped (then it is reopened on its next call, as usual).
-        const described = await this.bridge.call('open', { modelId, files, token }, { signal });
+        const described = await this.bridge.call('open', { modelId, files, token, stallMs: urlStallMs() }, { signal });
         this.opened = { modelId, files, token, starts: this.bridge.starts };
         return { ...described, modelId };
     }
@@ -150,7 +150,7 @@ export class ModelBridge {
         const o = this.opened;
         if (!o || o.modelId !== params.modelId) throw new Error('that model is no longer open');
         if (this.bridge.starts !== o.starts || !this.bridge.worker) {
-            await this.bridge.call('open', { modelId: o.modelId, files: o.files, token: o.token });
+            await this.bridge.call('open', { modelId: o.modelId, files: o.files, token: o.token, stallMs: urlStallMs() });
             o.starts = this.bridge.starts;
         }
         // Buffers the page keeps (an imatrix) are copied once and the copy moved.
@@ -193,13 +193,23 @@ export class ModelBridge {
         return this.bridge.call('inspectIncomplete', { file }, options);
     }
 
-    calibrate(types, options) {
-        return this.bridge.call('calibrate', { types }, options);
+    calibrate(types, options, { imatrix = false, modelId = null } = {}) {
+        return this.bridge.call('calibrate', { types, imatrix, modelId }, options);
+    }
+    readRate(modelId, options) {
+        return this.call('readRate', { modelId }, options);
     }
 }
 
 // Pool size: one worker per core, capped (each holds a wasm heap of up to a few tens of MiB).
 // `?workers=N` in the page's URL overrides it (1 runs the core's streaming job on its own).
+// The URL reader's stall timeout in ms: ?stall=MS (tests shorten it; without it the reader's
+// default, 30 s, applies).
+export function urlStallMs() {
+    const ms = Number(new URLSearchParams(globalThis.location?.search ?? '').get('stall'));
+    return ms >= 100 ? Math.floor(ms) : undefined;
+}
+
 export function poolSize() {
     const forced = Number(new URLSearchParams(globalThis.location?.search ?? '').get('workers'));
     if (forced >= 1) return Math.min(Math.floor(forced), 16);
@@ -221,7 +231,7 @@ export class QuantizeBridge {
         let completed = false;
         try {
             const result = await this.bridge.call('quantize', {
-                files, token, args, type, imatrix: imatrixCopy, imatrixName, inputName, outName, workers: poolSize(),
+                files, token, args, type, imatrix: imatrixCopy, imatrixName, inputName, outName, workers: poolSize(), stallMs: urlStallMs(),
             }, {
                 signal,
                 transfer: imatrixCopy ? [imatrixCopy.buffer] : [],

@@ -1,12 +1,12 @@
 // The run controller: starts a quantization through the quantize worker (web/bridge.mjs), keeps
 // the page's controls in step with it, and cancels it.
-import { QuantizeBridge } from './bridge.mjs';
+import { poolSize, QuantizeBridge } from './bridge.mjs';
 import { $, clearError, showError } from './dom.mjs';
 import { tempOutputName } from './save.mjs';
 import { state } from './state.mjs';
-import { createTimeEstimate } from './time_estimate.mjs';
+import { createTimeEstimate, progressFromCurve, workCurve } from './time_estimate.mjs';
 import { quantizeArgs, setOptionsDisabled } from './views/options.mjs';
-import { resetOutput, showDone, showProgress, updateTypeInfo } from './views/quantize.mjs';
+import { kernelInit, kernelRate, resetOutput, showDone, showProgress, updateTypeInfo } from './views/quantize.mjs';
 
 let bridge = null;
 
@@ -33,10 +33,13 @@ export async function startQuantize() {
     clearError();
     resetOutput();
     const controller = new AbortController();
-    const run = { controller, started: performance.now(), inputSize: model.fileSize };
+    const run = { controller, started: performance.now(), inputSize: model.fileSize, type, samples: [] };
     // A URL run's time follows the slower of download and quantize (views/quantize.mjs); a file's
     // starts from the calibration's estimate for this type.
-    if (!model.urls) run.timeEstimate = createTimeEstimate({ priorSeconds: state.timePrior?.type === type ? state.timePrior.seconds : NaN });
+    run.priorSeconds = state.timePrior?.type === type ? state.timePrior.seconds : null;
+    // Progress as a share of the predicted work, once the job's plan arrives (time_estimate.mjs).
+    let progressOf = null;
+    if (!model.urls) run.timeEstimate = createTimeEstimate({ priorSeconds: run.priorSeconds ?? NaN, progressOf: (d, t) => progressOf ? progressOf(d) : d / t });
     state.run = run;
     setRunning(true);
     const progress = $('progress');
@@ -61,7 +64,15 @@ export async function startQuantize() {
             outName: tempName,
             signal: controller.signal,
             onProgress: (p) => showProgress(p, run),
-            onPlan: (m) => { box.dataset.sink = m.sink; },
+            onPlan: (m) => {
+                box.dataset.sink = m.sink;
+                const elements = new Map(model.info.tensors.map((t) => [t.name, t.shape.reduce((a, b) => a * b, 1)]));
+                const types = Object.keys(row.converted ?? {});
+                run.workCurve = workCurve(m.plan, { rates: Object.fromEntries(types.map((t) => [t, kernelRate(t)])),
+                                                    inits: Object.fromEntries(types.map((t) => [t, kernelInit(t)])), workers: poolSize(),
+                                                    elementsOf: (n) => elements.get(n) ?? 0, ioBytesPerSecond: model.readRate });
+                progressOf = progressFromCurve(run.workCurve);
+            },
             onMode: (m) => {
                 run.workers = m.workers;
                 box.dataset.workers = String(m.workers);

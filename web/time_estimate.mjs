@@ -1,27 +1,124 @@
-// The run's time estimate: before the run, a prior from a short kernel calibration (seconds for
-// the whole output); during it, corrected from the first seconds of measured progress. The
-// measured rate is noisy at first (workers starting, the first slab), so it takes over from the
-// prior gradually: its weight grows with the time elapsed and the share done, and is whole once
-// either is large enough. Pure: times are passed in, so the logic is tested with injected
-// timings (tests/js/time_estimate.test.mjs).
+// The run's time estimate: before the run, a prior (seconds for the whole run) from a short
+// kernel calibration and the cost of starting the workers; during it, corrected from the first
+// seconds of measured progress. Pure: times are passed in, so the logic is tested with injected
+// timings (tests/js/time_estimate.test.mjs replays runs recorded in the page by
+// tools/record_quantize_times.mjs, tests/fixtures/timing/quantize_times.json).
+//
+// Progress is measured in predicted work, not in output bytes: tensors cost very different times
+// per byte (a copied norm nothing, an IQ2 matrix twenty times a Q4_K one), so a run's first
+// bytes say little about its last. workCurve() maps the output bytes written to the share of the
+// predicted work done, from the plan and the calibrated rates; the measured speed is then the
+// work done per second, which stays steady across tensor types.
+//
+// The measured rate is taken from the first progress report on, not from the start of the run:
+// the time before it (starting the workers, opening the model) is a fixed cost that the rate of
+// the rest does not follow, and counting it would inflate the estimate of every short run. The
+// measurement takes over from the prior gradually: its weight grows with the time measured and
+// the share written since the first report, and is whole once either is large enough.
 export const kWarmupSeconds = 3;     // measured weight reaches 1 after this long...
-export const kWarmupFraction = 0.05; // ...or once this share of the output is written
+export const kWarmupFraction = 0.05; // ...or once this share of the work is done
+export const kMinSpanSeconds = 0.25; // ...measured over at least this long
 
-export function createTimeEstimate({ priorSeconds = NaN, warmupSeconds = kWarmupSeconds, warmupFraction = kWarmupFraction } = {}) {
+//   progressOf(doneBytes, totalBytes) -> share of the work done (default: the share of bytes)
+export function createTimeEstimate({ priorSeconds = NaN, warmupSeconds = kWarmupSeconds, warmupFraction = kWarmupFraction,
+                                     progressOf = null } = {}) {
     const prior = Number.isFinite(priorSeconds) && priorSeconds > 0 ? priorSeconds : NaN;
+    const share = (done, total) => Math.min(1, Math.max(0, progressOf ? progressOf(done, total) : done / total));
+    let origin = null;  // {elapsed, work} of the first report with progress
     return {
         prior,
         // {elapsed (s), done, total (bytes)} -> {total, remaining (s), weight of the measurement}
         update({ elapsed, done, total }) {
-            const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
-            const measured = frac > 0 ? elapsed / frac : NaN;
-            let weight = Number.isFinite(measured) ? Math.min(1, Math.max(elapsed / warmupSeconds, frac / warmupFraction)) : 0;
+            const work = total > 0 ? share(done, total) : 0;
+            if (!origin && work > 0) origin = { elapsed, work };
+            let measured = NaN, weight = 0;
+            if (origin && total > 0) {
+                const span = elapsed - origin.elapsed, worked = work - origin.work;
+                if (span > 0 && worked > 0) {
+                    measured = elapsed + (1 - work) * span / worked;
+                    // Reports arrive in bursts: a share written in a few milliseconds says nothing
+                    // yet, so the share only counts once kMinSpanSeconds have been measured.
+                    const byShare = span >= kMinSpanSeconds ? worked / warmupFraction : 0;
+                    weight = Math.min(1, Math.max(span / warmupSeconds, byShare));
+                } else if (done >= total) {
+                    measured = elapsed;
+                    weight = 1;
+                }
+            }
             if (!Number.isFinite(prior)) weight = Number.isFinite(measured) ? 1 : 0;
-            const estimate = weight >= 1 ? measured : weight <= 0 ? prior : (1 - weight) * prior + weight * measured;
+            // The prior, once overrun, is at least what has already run.
+            const before = Number.isFinite(prior) ? Math.max(prior, elapsed) : NaN;
+            const estimate = weight >= 1 ? measured : weight <= 0 ? before : (1 - weight) * before + weight * measured;
             if (!Number.isFinite(estimate)) return { total: NaN, remaining: NaN, weight };
-            // Never less than what has already run.
             const whole = Math.max(estimate, elapsed);
             return { total: whole, remaining: Math.max(0, whole - elapsed), weight };
         },
+    };
+}
+
+// The prior: starting the run (startupSeconds: what starting the page's own engine worker took,
+// paid again by a pool's workers), the kernels' calibrated rates (weights per
+// second of one worker, per target type) over the weights the plan converts to each type, shared
+// by the workers, and reading the input and writing the output at the measured read rate
+// (ioBytesPerSecond; the coordinator writes alone).
+// A type's first use in a thread costs inits[TYPE] seconds more (its lookup tables).
+//   {converted: {TYPE: weights}, rates: {TYPE: weights/s}, inits: {TYPE: s}, workers,
+//    startupSeconds, inputBytes, outputBytes, ioBytesPerSecond} -> s
+export function priorSeconds({ converted = {}, rates = {}, inits = {}, workers = 1, startupSeconds = null,
+                               inputBytes = 0, outputBytes = 0, ioBytesPerSecond = null }) {
+    let kernels = 0, init = 0;
+    for (const [t, n] of Object.entries(converted)) {
+        const rate = rates[t];
+        if (rate > 0) kernels += n / rate;
+        // Each worker builds a type's lookup tables before its first block of it (in parallel).
+        if (inits[t] > 0) init += inits[t];
+    }
+    // One worker: the run goes on in the coordinator, already running after the first run; a pool
+    // starts its workers (in parallel) for every run.
+    const start = workers > 1 && Number.isFinite(startupSeconds) && startupSeconds > 0 ? startupSeconds : 0;
+    const io = ioBytesPerSecond > 0 ? (inputBytes + outputBytes) / ioBytesPerSecond : 0;
+    return Math.max(start + init + kernels / Math.max(1, workers) + io, 0.1);
+}
+
+// The work curve of a run: [[output bytes, share of the predicted work]] at the end of each
+// tensor, from the job's plan ({header_size, tensors: [{name, source_type, target_type,
+// source_bytes, target_bytes}]}), the tensors' element counts (elementsOf(name)), the
+// calibrated rates and first-use costs (inits); a tensor's bytes cost ioBytesPerSecond.
+export function workCurve(plan, { rates = {}, inits = {}, workers = 1, elementsOf = () => 0, ioBytesPerSecond = null,
+                                  alignment = 32 } = {}) {
+    const io = ioBytesPerSecond > 0 ? ioBytesPerSecond : 2e8;
+    let pos = plan.header_size ?? 0, work = 0;
+    const points = [[pos, 0]];
+    const started = new Set();
+    for (const t of plan.tensors ?? []) {
+        const rate = t.source_type !== t.target_type ? rates[t.target_type] : 0;
+        work += (rate > 0 ? elementsOf(t.name) / rate : 0) + (t.source_bytes + t.target_bytes) / io;
+        // The first tensor of a type also pays for its lookup tables (inits, seconds), in every
+        // worker at once: the wall time of `workers` workers' worth of kernel work.
+        if (rate > 0 && !started.has(t.target_type)) {
+            started.add(t.target_type);
+            work += (inits[t.target_type] ?? 0) * Math.max(1, workers);
+        }
+        pos += Math.ceil(t.target_bytes / alignment) * alignment;
+        points.push([pos, work]);
+    }
+    const whole = work || 1;
+    return points.map(([b, w]) => [b, w / whole]);
+}
+
+// progressOf for createTimeEstimate: the share of work at `done` output bytes, linear within a
+// tensor.
+export function progressFromCurve(points) {
+    return (done) => {
+        if (!points?.length) return NaN;
+        if (done <= points[0][0]) return 0;
+        for (let i = 1; i < points.length; ++i) {
+            const [b1, w1] = points[i];
+            if (done <= b1) {
+                const [b0, w0] = points[i - 1];
+                return b1 > b0 ? w0 + (w1 - w0) * (done - b0) / (b1 - b0) : w1;
+            }
+        }
+        return 1;
     };
 }

@@ -26,11 +26,12 @@ const kOverviewSuffixes = ['context_length', 'block_count', 'embedding_length', 
 
 // A model source as the page describes it: a File (or Blob), or {url} with the token for its
 // origin; or, for the quantize worker, {url, state} with what the model worker already read.
-async function openSources(files, { token = '', signal = null, onBytes = null } = {}) {
+// stallMs: the URL reader's stall timeout (undefined: its default, 30 s; the page's ?stall=MS).
+async function openSources(files, { token = '', signal = null, onBytes = null, stallMs } = {}) {
     return Promise.all(files.map((f) => {
         if (typeof Blob !== 'undefined' && f instanceof Blob) return f;
-        if (f?.state) return UrlSource.fromState(f.state, { token, signal, onBytes });
-        return UrlSource.open(f.url, { token, signal, onBytes });
+        if (f?.state) return UrlSource.fromState(f.state, { token, signal, onBytes, stallMs });
+        return UrlSource.open(f.url, { token, signal, onBytes, stallMs });
     }));
 }
 
@@ -103,6 +104,31 @@ function closeModel() {
     open.id = null;
     open.model = null;
     open.estimate = null;
+    delete open.sample;  // the calibration rows (calibrationSample) were this model's
+}
+
+// About 32K weights of the open model's largest F16/BF16/F32 matrix whose rows divide into
+// 256-weight blocks, from its first file, read once per model: {type, bytes, rows, perRow}.
+async function calibrationSample(o) {
+    if ('sample' in o) return o.sample;
+    o.sample = null;
+    const file = o.model?.files[0];
+    if (!(typeof Blob !== 'undefined' && file instanceof Blob)) return null;
+    const width = { F16: 2, BF16: 2, F32: 4 };
+    const info = o.model.parts[0].info;
+    let best = null;
+    for (const t of info.tensors) {
+        if (!(t.type in width) || t.shape.length < 2 || t.shape[0] % 256 !== 0) continue;
+        const n = t.shape.reduce((a, b) => a * b, 1);
+        if (!best || n > best.n) best = { t, n };
+    }
+    if (!best) return null;
+    const perRow = best.t.shape[0];
+    const rows = Math.max(1, Math.min(best.t.shape[1], Math.floor(32768 / perRow)));
+    const start = info.data_offset + best.t.offset;
+    const bytes = new Uint8Array(await file.slice(start, start + rows * perRow * width[best.t.type]).arrayBuffer());
+    o.sample = { type: best.t.type, bytes, rows, perRow };
+    return o.sample;
 }
 
 function modelFor(modelId) {
@@ -196,10 +222,10 @@ const methods = {
     // Reads a model's header(s) (Files, or URLs by Range requests) and keeps it open here.
     // The previous model stays open until the new one has been read (a file that cannot be read
     // leaves the page's views of the previous one working).
-    async open({ modelId, files, token = '' }) {
+    async open({ modelId, files, token = '', stallMs }) {
         const c = await core();
         const t0 = performance.now();
-        const model = await openModelWithShards(c, files, { token });
+        const model = await openModelWithShards(c, files, { token, stallMs });
         const names = model.files.map((f, i) => f.name ?? f.url ?? `file ${i + 1}`);
         const misfit = checkShards(model.parts.map((p, i) => ({ name: names[i], info: p.info })));
         if (misfit) {
@@ -317,11 +343,20 @@ const methods = {
     },
 
     // Kernel throughput per tensor type (weights/s), from short synthetic runs.
-    async calibrate({ types, budgetMs = 60 }) {
+    // With modelId, on rows of the open model's own weights (a local file only: a URL is not read
+    // for this).
+    async calibrate({ types, budgetMs = 60, imatrix = false, modelId = null }) {
         const c = await core();
-        const rates = {};
-        for (const t of types) rates[t] = c.calibrate(t, budgetMs);
-        return { rates, variant: c.variant };
+        const sample = modelId !== null && open.id === modelId ? await calibrationSample(open) : null;
+        const rates = {}, inits = {};
+        let sampled = false;
+        for (const t of types) {
+            const r = c.calibrateType(t, budgetMs, { imatrix, sample });
+            rates[t] = r.rate;
+            inits[t] = r.initSeconds;
+            sampled ||= !!r.sampled;
+        }
+        return { rates, inits, sampled, variant: c.variant };
     },
 
     // The quality worker (views/quality.mjs through bridge.mjs QualityBridge): `gguf-squash
@@ -352,10 +387,22 @@ const methods = {
         }
     },
 
-    async quantize({ files, token = '', args, type, imatrix, imatrixName, inputName, outName, workers = 1 }, post) {
+    // How fast the open model's file reads here (bytes/s, from its first 16 MiB; null for a URL),
+    // for the time estimate's input and output term.
+    async readRate({ modelId, bytes = 16 << 20 }) {
+        const file = modelFor(modelId).files[0];
+        if (!(typeof Blob !== 'undefined' && file instanceof Blob)) return null;
+        const n = Math.min(bytes, file.size);
+        const t0 = performance.now();
+        await file.slice(0, n).arrayBuffer();
+        const secs = (performance.now() - t0) / 1000;
+        return secs > 0 ? n / secs : null;
+    },
+
+    async quantize({ files, token = '', args, type, imatrix, imatrixName, inputName, outName, workers = 1, stallMs }, post) {
         const c = await core();
         let downloaded = 0;
-        const sources = await openSources(files, { token, onBytes: (n) => { downloaded += n; } });
+        const sources = await openSources(files, { token, stallMs, onBytes: (n) => { downloaded += n; } });
         const model = await c.openModel(sources);
         const fromUrl = model.files.every(isUrlSource);
         let job = null, sink = null;

@@ -158,6 +158,31 @@ test('?model=URL: every view, then Q4_K_M through a drop and a 503 is llama-quan
     await page.screenshot({ path: path.join(shots, 'url-quantized.png'), fullPage: true });
 });
 
+// The stall timeout is the reader's 30 s by default; ?stall=MS shortens it for this test only.
+const kStallMs = 1500;
+
+test('a connection that stalls mid-stream is given up after the stall timeout and resumed: Q4_K_M is llama-quantize\'s file', { timeout: 300_000 }, async () => {
+    const { page } = b;
+    emu.resetStats();
+    await openPage({ model: emu.resolveUrl('test/llama-gqa', 'llama-gqa.gguf'), stall: String(kStallMs) });
+    await waitForModel('llama-gqa.gguf');
+    // The CDN stops sending mid-body and leaves the socket open far longer than the timeout.
+    emu.setFaults({ stallAfterBytes: kDropAfter, stallMs: 60_000 });
+    const t0 = Date.now();
+    const { file, name } = await quantizeAndDownload('Q4_K_M');
+    const secs = (Date.now() - t0) / 1000;
+    assert.equal(name, 'llama-gqa-Q4_K_M.gguf');
+    assert.equal(sha256(file), ref('Q4_K_M').file_sha256);
+    assert.deepEqual(emu.faults(), { stallMs: 60_000 }, 'the stall fired (stallMs is a setting, not a one-shot switch)');
+    emu.setFaults({});
+    // The reader waited the timeout out (not a drop), then resumed instead of starting again.
+    assert.ok(secs >= kStallMs / 1000, `done in ${secs} s`);
+    assert.ok(secs < 20, `done in ${secs} s: the shortened timeout, not the default 30 s nor the socket's own end (60 s)`);
+    const sent = emu.stats().bytes;
+    assert.ok(sent <= modelSize + headerSize + modelSize * 0.02, `sent ${sent} of ${modelSize} (header ${headerSize}): ${cdnRanges()}`);
+    assert.equal(await page.locator('[data-testid=error]').isHidden(), true);
+});
+
 test('?model=OWNER/REPO/FILE&imatrix=URL: IQ2_XXS through a drop and a 503 is llama-quantize\'s file', { timeout: 300_000 }, async () => {
     const { page } = b;
     emu.resetStats();

@@ -102,6 +102,9 @@ function markStale() {
     save.textContent = `Save ${out.name} (${formatBytes(out.result.size)})`;
     save.title = stale ? `made for ${out.type}, not the current choice` : '';
     save.classList.toggle('stale', stale);
+    // The next step is the prominent button: Save for a fresh output, Quantize again for a stale one.
+    save.classList.toggle('primary', !stale);
+    $('quantize-button').classList.toggle('primary', stale);
     $('action-bar').dataset.stale = String(stale);
 }
 
@@ -347,9 +350,9 @@ export function renderGpuTable() {
         const fits = need == null ? null : need <= budget;
         const tr = el('tr', { dataset: { format: g.format, bytes: String(g.bytes), estimate: 'true', ...(fits == null ? {} : { fits: String(fits) }) } },
             el('th', { scope: 'row' }, g.name, el('span', { class: 'sub', text: g.detail })),
-            el('td', { class: 'num', text: `≈ ${formatBytes(g.bytes)}`, title: `about ${formatInt(g.bytes)} bytes (estimate)` }),
-            el('td', { class: 'num', text: g.bpw.toFixed(2) }),
-            el('td', {}, fits == null ? el('span', { class: 'muted', text: '–' })
+            el('td', { class: 'num size', text: `≈ ${formatBytes(g.bytes)}`, title: `about ${formatInt(g.bytes)} bytes (estimate)` }),
+            el('td', { class: 'num bpw', text: g.bpw.toFixed(2) }),
+            el('td', { class: 'fit' }, fits == null ? el('span', { class: 'muted', text: '–' })
                 : el('span', { class: `tag ${fits ? 'fit' : 'nofit'}`, text: fits ? 'fits' : 'too big',
                                title: `about ${formatBytes(need)} with the KV cache and buffers` })),
             el('td', { class: 'note', text: g.hardware }));

@@ -5,6 +5,7 @@ import { discardOutput, saveOutput } from '../save.mjs';
 import { modelBridge, state } from '../state.mjs';
 import { formatBytes, formatDuration } from '../units.mjs';
 import { poolSize } from '../bridge.mjs';
+import { priorSeconds } from '../time_estimate.mjs';
 import { choiceChanged, choiceError } from './choice.mjs';
 import { renderEstimates, renderMemorySummary } from './estimates.mjs';
 
@@ -48,42 +49,58 @@ export function updateTypeInfo() {
 }
 
 // Time estimate from a short calibration of the kernels this type uses (in the model worker,
-// cached per type).
+// on rows of the model's own weights, cached per model, type and imatrix or none: the weighted
+// searches are slower).
 const kernelRates = new Map();
+const kernelInits = new Map();  // a type's first-use cost in a thread (seconds), by type
+const rateKey = (t, imatrix = !!state.imatrix) => `${state.model?.modelId}:${t}${imatrix ? '+imatrix' : ''}`;
 let timeToken = 0;
 async function estimateTime(row) {
     const token = ++timeToken;
     const types = Object.keys(row.converted ?? {});
-    const missing = types.filter((t) => !kernelRates.has(t));
+    const missing = types.filter((t) => !kernelRates.has(rateKey(t)));
+    const model = state.model;
     try {
         if (missing.length) {
-            const { rates } = await modelBridge.calibrate(missing);
-            for (const [t, v] of Object.entries(rates)) kernelRates.set(t, v);
+            const imatrix = !!state.imatrix;
+            const { rates, inits } = await modelBridge.calibrate(missing, undefined, { imatrix, modelId: model?.modelId ?? null });
+            for (const [t, v] of Object.entries(rates)) kernelRates.set(rateKey(t, imatrix), v);
+            // Lookup tables are built once per thread whatever the imatrix: keep the first, real figure.
+            for (const [t, v] of Object.entries(inits ?? {})) if (!kernelInits.has(t)) kernelInits.set(t, v);
         }
+        if (model && !('readRate' in model)) model.readRate = await modelBridge.readRate(model.modelId);
     } catch {
         return;  // no estimate is better than a wrong one
     }
     if (token !== timeToken || state.run) return;
-    let seconds = 0;
-    for (const t of types) {
-        const rate = kernelRates.get(t);
-        if (rate > 0) seconds += row.converted[t] / rate;
-    }
     const workers = poolSize();
-    seconds /= workers;
+    // The inputs of the prior, kept on the element (tools/record_quantize_times.mjs records them
+    // with the run's real time, and tests/js/time_estimate.test.mjs replays them).
+    const inputs = { type: row.name, converted: row.converted ?? {}, rates: Object.fromEntries(types.map((t) => [t, kernelRates.get(rateKey(t))])),
+                     imatrix: !!state.imatrix, inits: Object.fromEntries(types.map((t) => [t, kernelInits.get(t) ?? 0])),
+                     workers, inputBytes: state.model?.fileSize ?? 0, outputBytes: row.file_size,
+                     startupSeconds: state.engineSeconds ?? null, ioBytesPerSecond: model?.readRate ?? null };
+    const seconds = priorSeconds(inputs);
     // The run starts from this figure and corrects it from its first seconds (time_estimate.mjs).
-    state.timePrior = { type: row.name, seconds: Math.max(seconds, 0.1) };
+    state.timePrior = { type: row.name, seconds };
     const copyNote = types.length ? '' : ' (tensors are only copied)';
-    $('time-estimate').textContent = `Estimated time on this device: about ${formatDuration(Math.max(seconds, 0.1))}` +
+    const box = $('time-estimate');
+    box.dataset.prior = JSON.stringify({ ...inputs, seconds });
+    box.textContent = `Estimated time on this device: about ${formatDuration(seconds)}` +
         ` with ${workers} worker${workers > 1 ? 's' : ''}${copyNote}, from a short kernel calibration.`;
 }
+
+// The calibrated rate of a tensor type, weights/s (undefined before its calibration).
+export const kernelRate = (type) => kernelRates.get(rateKey(type));
+export const kernelInit = (type) => kernelInits.get(type) ?? 0;
 
 export function resetOutput() {
     if (state.output) discardOutput(state.output.result);
     state.output = null;
     $('save-button').disabled = true;
     $('save-button').textContent = 'Save';
-    $('save-button').classList.remove('stale');
+    $('save-button').classList.remove('stale', 'primary');
+    $('quantize-button').classList.add('primary');
     delete $('action-bar').dataset.stale;
     $('save-status').textContent = '';
     delete $('save-status').dataset.result;
@@ -105,6 +122,8 @@ export function showProgress(p, run) {
     let eta = frac > 0.005 ? secs * (1 - frac) / frac : NaN;
     // From a file: the calibration's estimate, corrected from the first seconds of the run.
     if (run.timeEstimate) eta = run.timeEstimate.update({ elapsed: secs, done: p.done, total: p.total }).remaining;
+    // The reports, for tools/record_quantize_times.mjs (the first ~8 minutes' worth at most).
+    if (run.samples && run.samples.length < 5000) run.samples.push([Math.round(secs * 1000) / 1000, p.done, p.total]);
     const rates = [];
     if (p.downloaded != null && run.inputSize) {
         // Each side's time left at its own rate; the run ends when the slower one does.
@@ -132,6 +151,10 @@ export function showDone(result, run, model, name) {
     progress.max = 1;
     progress.value = 1;
     const secs = (performance.now() - run.started) / 1000;
+    // What the run took against its estimate (recorded by tools/record_quantize_times.mjs).
+    $('progress-box').dataset.timing = JSON.stringify({ type: run.type, workers: run.workers ?? 1, seconds: secs,
+                                                       prior: run.priorSeconds ?? null, samples: run.samples ?? [],
+                                                       work: run.workCurve ?? null });
     const parts = [el('span', { class: 'done', text: `Done: ${formatBytes(result.size)} in ${formatDuration(secs)}` })];
     if (result.downloaded != null) parts.push(el('span', { text: `downloaded ${formatBytes(result.downloaded)}` }));
     parts.push(el('span', { text: `${(model.fileSize / 1e6 / secs).toFixed(1)} MB/s` }),

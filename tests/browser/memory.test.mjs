@@ -14,13 +14,15 @@ import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 import { fixturePath, launch, root, webDir } from './harness.mjs';
-import { writeArchModelFile } from '../support/arch_model_file.mjs';
+import { kLlamaHd16, writeArchModelFile } from '../support/arch_model_file.mjs';
 
 const shots = path.join(root, 'build/screenshots');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-squash-memory-'));
-// llama.cpp's reason for a quantized V cache without flash attention, as its log recorded it.
-const kRefusal = JSON.parse(fs.readFileSync(fixturePath('memory/llama_cpp_memory.json'))).records
-    .find((r) => r.model === 'llama-gqa' && r.cache === 'q8_0' && !r.flash_attn).error;
+// llama.cpp's reasons, as its log recorded them: a quantized V cache without flash attention, and
+// a q8_0 K cache for heads of 16.
+const kMemoryRecords = JSON.parse(fs.readFileSync(fixturePath('memory/llama_cpp_memory.json'))).records;
+const kRefusal = kMemoryRecords.find((r) => r.model === 'llama-gqa' && r.cache === 'q8_0' && !r.flash_attn).error;
+const kHd16Refusal = kMemoryRecords.find((r) => r.model === 'llama-hd16' && r.cache === 'q8_0' && r.flash_attn).error;
 let b, estimate;
 const files = {};
 before(async () => {
@@ -29,6 +31,7 @@ before(async () => {
     files.gqa = fixturePath('models/llama-gqa.gguf');
     files.hybrid = await writeArchModelFile('granitehybrid-dense', tmp);
     files.recurrent = await writeArchModelFile('mamba2-dense', tmp);
+    files.hd16 = await writeArchModelFile('llama-dense', tmp, kLlamaHd16);
     b = await launch();
     await b.open();
 });
@@ -143,6 +146,22 @@ test('a cache llama.cpp refuses shows its reason, and no figures', async () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=memory-bar]').dataset.weights);
     assert.equal(await err.isVisible(), false);
     await setOptions(page, {});
+});
+
+test('heads of 16: a q8_0 cache is refused even with flash attention, with llama.cpp\'s reason', async () => {
+    const { page } = b;
+    await load(page, files.hd16);
+    await setOptions(page, { cache: 'q8_0', flashAttn: 'on' });
+    const err = page.locator('[data-testid=memory-error]');
+    await err.waitFor({ state: 'visible' });
+    assert.match(kHd16Refusal, /does not divide n_embd_head_k=16/);
+    assert.equal(await err.innerText(), `llama.cpp would refuse this context: ${kHd16Refusal}.`);
+    assert.equal((await barData(page)).weights, undefined);
+    // An f16 cache works for it.
+    await page.selectOption('#mem-cache', 'f16');
+    await page.waitForFunction(() => document.querySelector('[data-testid=memory-bar]').dataset.weights);
+    assert.equal(await err.isVisible(), false);
+    await load(page, files.gqa);
 });
 
 test('an out-of-range micro-batch or sequence count is an error next to its field; empty means the default', async () => {

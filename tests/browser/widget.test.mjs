@@ -13,7 +13,7 @@ import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 import { startStaticServer } from '../../scripts/static-server.mjs';
-import { writeArchModelFile } from '../support/arch_model_file.mjs';
+import { kLlamaHd16, writeArchModelFile } from '../support/arch_model_file.mjs';
 import { fixturePath, reference, root, webDir } from './harness.mjs';
 
 const widget = path.join(webDir, 'widget/gguf-estimator.js');
@@ -29,6 +29,7 @@ before(async () => {
     fs.mkdirSync(path.join(site, 'models'));
     fs.symlinkSync(fixturePath('models/llama-gqa.gguf'), path.join(site, 'models/llama-gqa.gguf'));
     await writeArchModelFile('granitehybrid-dense', path.join(site, 'models'));  // llama.cpp's hybrid test model
+    await writeArchModelFile('llama-dense', path.join(site, 'models'), kLlamaHd16);  // heads of 16
     server = await startStaticServer(site, 0, '127.0.0.1');
     origin = `http://127.0.0.1:${server.address().port}`;
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-estimator-chromium-'));
@@ -148,14 +149,16 @@ test('memory parts: weights, KV cache, recurrent state, output, compute as the c
 });
 
 test("a cache llama.cpp refuses: the widget shows llama.cpp's reason and no fits column", async () => {
-    const reason = JSON.parse(fs.readFileSync(fixturePath('memory/llama_cpp_memory.json'))).records
-        .find((r) => r.model === 'llama-gqa' && r.cache === 'q8_0' && !r.flash_attn).error;
+    const records = JSON.parse(fs.readFileSync(fixturePath('memory/llama_cpp_memory.json'))).records;
+    const reason = records.find((r) => r.model === 'llama-gqa' && r.cache === 'q8_0' && !r.flash_attn).error;
+    const hd16 = records.find((r) => r.model === 'llama-hd16' && r.cache === 'q8_0' && r.flash_attn).error;
     await embed('refused', `<gguf-estimator id="s" src="models/llama-gqa.gguf" kv-type="q8_0" flash-attn="off" memory-gb="8"></gguf-estimator>
-<gguf-estimator id="p" params="8.03B" kv-type="q4_0" flash-attn="off" memory-gb="8" interactive></gguf-estimator>`);
-    for (const id of ['s', 'p']) {
+<gguf-estimator id="p" params="8.03B" kv-type="q4_0" flash-attn="off" memory-gb="8" interactive></gguf-estimator>
+<gguf-estimator id="h" src="models/llama-hd16.gguf" kv-type="q8_0" memory-gb="8"></gguf-estimator>`);
+    for (const [id, why] of [['s', reason], ['p', reason], ['h', hd16]]) {
         await page.waitForSelector(`#${id} [data-testid=memory-error]`, { timeout: 60000 });
         assert.equal(await page.$eval(`#${id}`, (e) => e.shadowRoot.querySelector('[data-testid=memory-error]').textContent),
-                     `llama.cpp would refuse this context: ${reason}.`, id);
+                     `llama.cpp would refuse this context: ${why}.`, id);
         assert.equal((await rows(`#${id}`)).filter((r) => r.fits !== null).length, 0, id);
         assert.equal(await page.$$eval(`#${id} li[data-part]`, (l) => l.length), 0, id);
     }

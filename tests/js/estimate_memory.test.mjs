@@ -17,7 +17,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { estimate } from '../../wasm/estimate.mjs';
-import { writeArchModelFile } from '../support/arch_model_file.mjs';
+import { kLlamaHd16, writeArchModelFile } from '../support/arch_model_file.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = path.join(root, 'tests/fixtures');
@@ -37,6 +37,7 @@ before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'estimate-memory-'));
     files['llama-gqa'] = path.join(fixtures, 'models/llama-gqa.gguf');
     for (const name of kArchModels) files[name] = await writeArchModelFile(name, dir);
+    files['llama-hd16'] = await writeArchModelFile('llama-dense', dir, kLlamaHd16);
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -87,6 +88,22 @@ test("memory parts equal llama.cpp's log for every recorded ctx, cache, flash at
     assert.ok(mla >= 5, `${mla} K-only (MLA) caches`);
 });
 
+test("heads of 16: quantized K caches refused with llama.cpp's reason, flash attention or not", async () => {
+    // The reason as llama.cpp logged it for its own head-16 model (a different model: only the
+    // refusal is compared, not sizes).
+    const logged = records.filter((r) => r.model === 'llama-hd16' && r.error);
+    const blob = await blobOf('llama-hd16');
+    let n = 0;
+    for (const r of logged) {
+        const m = (await estimate(blob, { ctx: r.ctx, kvType: r.cache, flashAttn: r.flash_attn })).memory;
+        assert.equal(m.error, r.error, r.command);
+        ++n;
+    }
+    assert.ok(n >= 4, `${n} refusals`);
+    assert.ok(logged.some((r) => r.flash_attn && /does not divide n_embd_head_k=16/.test(r.error)));
+    assert.equal((await estimate(blob, { kvType: 'f16' })).memory.error, undefined);
+});
+
 test('the micro-batch reaches the compute buffer', async () => {
     const blob = await blobOf('llama-gqa');
     const at = async (ubatch) => (await estimate(blob, { ctx: 4096, flashAttn: false, ubatch })).memory;
@@ -119,7 +136,7 @@ const run = (cmd, args) => spawnSync(cmd === 'node' ? process.execPath : native,
 
 test('node wasm/cli.mjs estimate prints what the native CLI prints', { skip: noNative }, () => {
     let n = 0;
-    for (const name of ['llama-gqa', ...kArchModels]) {
+    for (const name of ['llama-gqa', ...kArchModels, 'llama-hd16']) {
         for (const args of kCliCases) {
             const want = run('native', [...args, files[name]]);
             const got = run('node', [...args, files[name]]);
@@ -131,7 +148,7 @@ test('node wasm/cli.mjs estimate prints what the native CLI prints', { skip: noN
             ++n;
         }
     }
-    assert.equal(n, 5 * kCliCases.length);
+    assert.equal(n, 6 * kCliCases.length);
     // The refusal reaches both outputs (text: a message, JSON: memory.error).
     const text = run('node', ['--kv-type', 'q8_0', '--flash-attn', 'off', files['llama-gqa']]).stdout;
     assert.match(text, /llama\.cpp would refuse this context: quantized V cache requires flash_attn to be enabled/);

@@ -5,6 +5,7 @@
 // followed by the data section's exact length of zeros (a sparse file: no disk used for them).
 //
 //   const file = await writeArchModelFile('granitehybrid-dense', dir);  // dir/NAME.gguf
+//   await writeArchModelFile('llama-dense', dir, kLlamaHd16);          // dir/llama-hd16.gguf
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +35,35 @@ export async function archModelFileSize(header) {
     }
 }
 
-export async function writeArchModelFile(name, dir) {
-    const header = fs.readFileSync(path.join(archHeaderDir, `${name}.header`));
+// Sets UINT32 metadata values in place (a GGUF key is its u64 length, its bytes, then the u32
+// value type, 4 for UINT32, and the value): the header keeps its size and layout.
+export function patchU32(header, values) {
+    const out = Buffer.from(header);
+    for (const [key, value] of Object.entries(values)) {
+        const k = Buffer.from(key);
+        const needle = Buffer.concat([Buffer.alloc(8), k]);
+        needle.writeBigUInt64LE(BigInt(k.length), 0);
+        const at = out.indexOf(needle);
+        if (at < 0 || out.readUInt32LE(at + needle.length) !== 4) throw new Error(`no UINT32 key ${key}`);
+        out.writeUInt32LE(value, at + needle.length + 4);
+    }
+    return out;
+}
+
+// options.u32: metadata to change (patchU32); options.as: the file's stem (default NAME).
+// llama.cpp's llama test model with heads of 16 (16 heads, 16 KV heads, key and value length
+// 16: the same tensor shapes), for which llama.cpp refuses a q8_0 or q4_0 K cache ("K cache type
+// q8_0 with block size 32 does not divide n_embd_head_k=16", as its log for the llama-hd16 test
+// model recorded in tests/fixtures/memory/llama_cpp_memory.json).
+export const kLlamaHd16 = { as: 'llama-hd16', u32: {
+    'llama.attention.head_count': 16, 'llama.attention.head_count_kv': 16, 'llama.attention.key_length': 16,
+    'llama.attention.value_length': 16, 'llama.rope.dimension_count': 16, 'llama.rope.dimension_count_swa': 16 } };
+
+export async function writeArchModelFile(name, dir, { u32 = null, as = name } = {}) {
+    let header = fs.readFileSync(path.join(archHeaderDir, `${name}.header`));
+    if (u32) header = patchU32(header, u32);
     const size = await archModelFileSize(header);
-    const file = path.join(dir, `${name}.gguf`);
+    const file = path.join(dir, `${as}.gguf`);
     fs.writeFileSync(file, header);
     fs.truncateSync(file, size);
     return file;

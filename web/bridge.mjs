@@ -257,7 +257,7 @@ export class QuantizeBridge {
 // Measuring quality and fitting behind the bridge (views/quality.mjs): the ftypes are measured
 // in groups spread over a few workers (worker.mjs `quality`), each group's report handed over as
 // it arrives, so a chart can fill in; a fit runs in one worker (worker.mjs `fit`). Aborting the
-// signal terminates the workers. A URL model is read by one worker (one range at a time).
+// signal terminates the workers. A URL model is measured by one worker in one pass.
 export class QualityBridge {
     constructor(size = Math.min(poolSize(), 4)) {
         this.bridges = Array.from({ length: Math.max(1, size) }, (_, i) => new WorkerBridge(undefined, { name: `gguf-squash quality ${i}` }));
@@ -267,9 +267,13 @@ export class QualityBridge {
     // object; onProgress({done, total, groupsDone, groups}) the fraction measured. Resolves with
     // every ftype's report, in the order of `types`.
     async measure({ files, token = '', types, rows, imatrix = null, imatrixName, groupSize = 3, signal, onResult, onProgress }) {
+        // A URL model: one worker, one pass (every group would fetch each sampled row again, one
+        // Range request per row), so its results arrive together.
+        const fromUrl = files.some((f) => !(typeof Blob !== 'undefined' && f instanceof Blob));
+        if (fromUrl) groupSize = types.length;
         const groups = [];
         for (let i = 0; i < types.length; i += groupSize) groups.push(types.slice(i, i + groupSize));
-        const workers = files.some((f) => !(typeof Blob !== 'undefined' && f instanceof Blob)) ? 1 : Math.min(this.bridges.length, groups.length);
+        const workers = fromUrl ? 1 : Math.min(this.bridges.length, groups.length);
         const fraction = new Array(groups.length).fill(0);
         let groupsDone = 0;
         const report = () => onProgress?.({ done: fraction.reduce((a, b) => a + b, 0), total: groups.length, groupsDone, groups: groups.length });

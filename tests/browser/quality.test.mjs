@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -217,4 +218,43 @@ test('fit to my memory uses the memory budget; an impossible size names the smal
     assert.match(await page.locator('[data-testid=fit-error]').textContent(), /no mix fits in 1000 bytes: the smallest file the plan allows is \d+ bytes/);
     assert.deepEqual(b.errors, []);
     assert.deepEqual(b.foreignRequests(), []);
+});
+
+test('a URL model (Hub emulator): measured in the page by ranges, the same figures as the local file', { timeout: 300_000 }, async () => {
+    const { makeRepo, startHubEmulator } = await import('../support/hub_emulator.mjs');
+    const hubRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-squash-quality-hub-'));
+    makeRepo(hubRoot, 'test/llama-gqa', { 'llama-gqa.gguf': fixturePath('models/llama-gqa.gguf') });
+    const emu = await startHubEmulator({ root: hubRoot });
+    try {
+        const { page } = b;
+        const url = emu.resolveUrl('test/llama-gqa', 'llama-gqa.gguf');
+        await page.goto(b.origin + '/?' + new URLSearchParams({ model: url, hub: emu.hub }).toString());
+        await page.waitForSelector('html[data-ready="true"]');
+        await page.waitForSelector('[data-testid=quality-section]:not([hidden]) [data-testid=quality-measure]:not([disabled])', { timeout: 120_000 });
+        await page.waitForSelector('[data-testid=estimate-table] tbody tr[data-ftype]');
+        const before = emu.stats().bytes;
+        await page.click('[data-testid=quality-measure]');
+        await page.waitForFunction(() => /types measured/.test(document.getElementById('quality-status').textContent), null, { timeout: 90_000 })
+            .catch(async (e) => {
+                const why = await page.evaluate(() => ({ status: document.getElementById('quality-status').textContent,
+                                                         error: document.getElementById('error').textContent,
+                                                         measuring: document.getElementById('quality-section').dataset.measuring }));
+                throw new Error(`${e.message}: ${JSON.stringify(why)}; emulator ${JSON.stringify(emu.stats())}`);
+            });
+        const fetched = emu.stats().bytes - before;
+        const points = await page.$$eval('[data-testid=quality-chart] [data-ftype]', (gs) => gs.map((g) => ({
+            name: g.dataset.ftype, size: Number(g.dataset.size), error: Number(g.dataset.error) })));
+        const byName = new Map(JSON.parse(nodeCli(['quality', '--json', 'llama-gqa.gguf'])).ftypes.map((f) => [f.name, f]));
+        assert.ok(points.length >= 20);
+        for (const p of points) {
+            assert.equal(p.size, byName.get(p.name)?.file_size, p.name);
+            assert.equal(p.error, byName.get(p.name)?.rel_rmse, p.name);
+        }
+        // Only the sampled rows came over the network, not the tensor data.
+        assert.ok(fetched > 0 && fetched < fs.statSync(fixturePath('models/llama-gqa.gguf')).size / 2, `fetched ${fetched}`);
+        assert.deepEqual(b.errors, []);
+    } finally {
+        await emu.close();
+        fs.rmSync(hubRoot, { recursive: true, force: true });
+    }
 });

@@ -15,6 +15,15 @@
 #   NATIVE_DIR=build/x WASM_DIR=build/y scripts/bench.sh    use other build directories
 #   NO_BROWSER=1 / NO_WASM=1 / NO_MODEL=1 / NO_URL=1         skip parts (NO_URL: scripts/bench_url.sh,
 #                                                            URL input vs disk, run last)
+#   LLAMA_QUANTIZE=/path/to/llama-quantize scripts/bench.sh  also 5: every ftype (36, plus +imatrix
+#                                                            rows) timed against llama-quantize
+#   TYPES_ONLY=1          only stage 5 (with LLAMA_QUANTIZE, or on its earlier results); its section
+#                         of docs/PERFORMANCE.md is replaced, the rest is left alone
+#   TYPES_ENGINES='llama native wasm cp'   which columns stage 5 runs (each one replaces its own
+#                         results file, so the columns can be measured at different times)
+#   TYPES='Q4_0 IQ2_XXS ...'  the rows of stage 5 (default: all); REPS=N runs each N times (default
+#                         2; the report takes the smallest CPU time); TYPES_APPEND=1 adds to the
+#                         engines' results files instead of replacing them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -27,6 +36,8 @@ mkdir -p "$RES"
 export GGUF_SQUASH_BENCH_MODEL=$MODEL
 
 log() { echo "bench: $*" >&2; }
+
+TYPES_ONLY=${TYPES_ONLY:-}
 
 # --- builds -------------------------------------------------------------------------------------
 if [ ! -x "$NATIVE_DIR/gguf_squash_bench" ] || [ ! -x "$NATIVE_DIR/gguf-squash" ] ||
@@ -61,12 +72,13 @@ export GGUF_SQUASH_WASM_DIR=$WASM_DIR
 } > "$RES/machine.json"
 
 # --- the model ----------------------------------------------------------------------------------
-if [ ! -f "$MODEL" ]; then
+if [ -z "$TYPES_ONLY" ] && [ ! -f "$MODEL" ]; then
   log "generating $MODEL"
   mkdir -p "$(dirname "$MODEL")"
   "$NATIVE_DIR/make-bench-model" "$MODEL"
 fi
 
+if [ -z "$TYPES_ONLY" ]; then
 # --- 1. native kernels, header, estimate ----------------------------------------------------------
 types='Q4_0|Q4_1|Q5_0|Q8_0|Q4_K|Q5_K|Q6_K|IQ4_NL|IQ4_XS|Q1_0|Q2_0|TQ1_0|TQ2_0|IQ2_XXS|IQ2_XS|IQ2_S'
 isas='scalar|sse4|avx2'
@@ -167,5 +179,79 @@ fi
 
 echo "{\"load_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" > "$RES/machine_end.json"
 node bench/report.mjs --results "$RES" --out docs/PERFORMANCE.md
-if [ -z "${NO_URL:-}" ]; then GGUF_SQUASH_WEB_DIR=${site:-build/web} scripts/bench_url.sh || log "URL benchmark failed (see above)"; fi
-if [ -z "${NO_QUALITY:-}" ]; then bench/quality_bench.sh || log "quality benchmark failed (see above)"; fi
+fi  # TYPES_ONLY
+
+# --- 5. every ftype against llama-quantize ----------------------------------------------------------
+# The issue-17 table: one thread, whole process, CPU seconds (user + system, the smallest of REPS
+# runs), on the issue's model (n_embd 2048, 2 layers, n_ff 5632, vocab 4096), with a synthetic
+# imatrix where a type needs one and on the +imatrix rows; `cp` of the same file for the memory-bound
+# types' target. Every run's output sha256 is recorded: all engines must agree.
+TYPES_MODEL=${TYPES_MODEL:-build/bench/bench-model-2l-f16.gguf}
+TYPES_IMATRIX=${TYPES_MODEL%-f16.gguf}.imatrix.dat
+REPS=${REPS:-2}
+all_types='Q1_0 Q2_0 Q4_0 Q4_1 MXFP4_MOE Q5_0 Q5_1 IQ2_XXS IQ2_XS IQ2_S IQ2_M IQ1_S IQ1_M TQ1_0 TQ2_0
+Q2_K Q2_K_S IQ3_XXS IQ3_S IQ3_M IQ3_XS Q3_K_S Q3_K_M Q3_K_L IQ4_NL IQ4_XS Q4_K_S Q4_K_M Q5_K_S Q5_K_M
+Q6_K Q8_0 F16 BF16 F32 COPY Q4_0+imatrix Q4_1+imatrix Q5_0+imatrix Q5_1+imatrix Q4_K_M+imatrix'
+# llama-quantize refuses these without an importance matrix (tools/quantize/quantize.cpp).
+# (IQ3_XXS, IQ3_XS: llama-quantize's per-tensor check refuses their token_embd.weight, which
+# falls back to IQ3_S, without one.)
+needs_imatrix=' IQ2_XXS IQ2_XS IQ2_S IQ2_M IQ1_S IQ1_M Q2_K_S IQ3_XXS IQ3_XS '
+engines=${TYPES_ENGINES:-llama native wasm cp}
+if [ -z "${LLAMA_QUANTIZE:-}" ]; then engines=${engines//llama/}; fi
+if [ -n "${NO_WASM:-}" ]; then engines=${engines//wasm/}; fi
+if [ -n "${LLAMA_QUANTIZE:-}" ] || [ -n "$TYPES_ONLY" ]; then
+  if [ ! -f "$TYPES_MODEL" ]; then
+    log "generating $TYPES_MODEL"
+    "$NATIVE_DIR/make-bench-model" "$TYPES_MODEL" --layers 2
+  fi
+  if [ ! -f "$TYPES_IMATRIX" ]; then
+    "$NATIVE_DIR/gguf-squash" info --json "$TYPES_MODEL" | node bench/make_bench_imatrix.mjs "$TYPES_IMATRIX"
+  fi
+  # llama-quantize's shared libraries sit beside it in a CMake build tree.
+  if [ -n "${LLAMA_QUANTIZE:-}" ]; then
+    lq_dir=$(dirname "$LLAMA_QUANTIZE")
+    export LD_LIBRARY_PATH="$lq_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+  cat "$TYPES_MODEL" > /dev/null
+  for engine in $engines; do
+    jsonl=$RES/types-$engine.jsonl
+    [ -n "${TYPES_APPEND:-}" ] || : > "$jsonl"
+    rows=${TYPES:-$all_types}
+    if [ "$engine" = cp ]; then rows=copy; fi
+    for row in $rows; do
+      type=${row%+imatrix}
+      imx=()
+      if [ "$row" != "$type" ] || [[ "$needs_imatrix" == *" $type "* ]]; then imx=(--imatrix "$TYPES_IMATRIX"); fi
+      out=build/bench/out-types-$engine.gguf
+      for rep in $(seq "$REPS"); do
+        case $engine in
+          llama) cmd=("$LLAMA_QUANTIZE" "${imx[@]}" "$TYPES_MODEL" "$out" "$type" 1) ;;
+          native) cmd=("$NATIVE_DIR/gguf-squash" quantize "${imx[@]}" "$TYPES_MODEL" "$out" "$type" 1) ;;
+          wasm) cmd=(node wasm/cli.mjs quantize "${imx[@]}" "$TYPES_MODEL" "$out" "$type" 1) ;;
+          cp) cmd=(cp "$TYPES_MODEL" "$out") ;;
+        esac
+        log "types: $engine $row rep $rep"
+        tfile=$RES/time-types-$engine.txt  # per engine: columns may be measured concurrently
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        if ! GGUF_SQUASH_WASM_VARIANT=simd /usr/bin/time -v -o "$tfile" "${cmd[@]}" >/dev/null 2>"$RES/stderr-types-$engine.txt"; then
+          log "types: $engine $row failed: $(tail -1 "$RES/stderr-types-$engine.txt")"
+          printf '{"row":"%s","engine":"%s","failed":true}\n' "$row" "$engine" >> "$jsonl"
+          break
+        fi
+        sha=$(sha256sum "$out" | cut -d' ' -f1)
+        rm -f "$out"
+        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$tfile")
+        user=$(awk -F': ' '/User time/ {print $2}' "$tfile")
+        sys=$(awk -F': ' '/System time/ {print $2}' "$tfile")
+        rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tfile")
+        printf '{"row":"%s","type":"%s","imatrix":%s,"engine":"%s","rep":%s,"wall_s":%s,"user_s":%s,"sys_s":%s,"max_rss_kib":%s,"load":%s,"sha256":"%s","input_bytes":%s,"date":"%s"}\n' \
+          "$row" "$type" "$([ ${#imx[@]} -gt 0 ] && echo true || echo false)" "$engine" "$rep" "$wall" "$user" "$sys" \
+          "$rss" "$load" "$sha" "$(stat -c %s "$TYPES_MODEL")" "$(date -u +%H:%MZ)" >> "$jsonl"
+      done
+    done
+  done
+  node bench/types_report.mjs --results "$RES" --doc docs/PERFORMANCE.md --notes bench/types_notes.md
+fi
+
+if [ -z "$TYPES_ONLY" ] && [ -z "${NO_URL:-}" ]; then GGUF_SQUASH_WEB_DIR=${site:-build/web} scripts/bench_url.sh || log "URL benchmark failed (see above)"; fi
+if [ -z "$TYPES_ONLY" ] && [ -z "${NO_QUALITY:-}" ]; then bench/quality_bench.sh || log "quality benchmark failed (see above)"; fi

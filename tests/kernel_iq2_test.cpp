@@ -211,6 +211,58 @@ TEST_P(KernelIq2Simd, matches_scalar_on_edge_rows) {
     EXPECT_EQ(compared, 5u * 4 + 2);  // IQ2_S and IQ1_M also run without importance weights
 }
 
+// IQ1_S / IQ1_M's split search skips a vector of splits only when none of its lanes beats the
+// running best, and replays it in order otherwise: many random blocks (Gaussian, heavy-tailed,
+// few distinct values), with random importance weights (and IQ1_M without), exercise both.
+TEST_P(KernelIq2Simd, iq1_random_rows_match_scalar) {
+    const kernel_isa isa = GetParam();
+    const int64_t n = 1024, nrows = 48;
+    std::mt19937 rng(17);
+    std::normal_distribution<float> gauss(0.f, 1.f);
+    std::student_t_distribution<float> heavy(2.f);
+    std::vector<float> x(size_t(n * nrows));
+    for (int64_t r = 0; r < nrows; ++r) {
+        for (int64_t i = 0; i < n; ++i) {
+            float v = 0;
+            switch (r % 4) {
+                case 0:
+                    v = gauss(rng);
+                    break;
+                case 1:
+                    v = heavy(rng);
+                    break;
+                case 2:
+                    v = float(int(rng() % 5) - 2) * 0.25f;
+                    break;  // ties between splits
+                default:
+                    v = gauss(rng) * std::exp(gauss(rng));
+                    break;
+            }
+            x[size_t(r * n + i)] = v;
+        }
+    }
+    std::vector<float> im(static_cast<size_t>(n));
+    for (float& w : im) w = std::exp(2.f * gauss(rng));
+    size_t compared = 0;
+    for (ggml_type type : {ggml_type::iq1_s, ggml_type::iq1_m}) {
+        const float* const importance[] = {im.data(), nullptr};
+        for (const float* qw : importance) {
+            if (!qw && quantize_requires_imatrix(type)) continue;  // IQ1_S
+            const size_t bytes = size_t(row_size(type, uint64_t(n)) * uint64_t(nrows));
+            ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
+            std::vector<uint8_t> want(bytes);
+            ASSERT_TRUE(quantize_rows(type, x.data(), want.data(), nrows, n, qw).ok());
+            ASSERT_TRUE(set_kernel_isa(isa).ok());
+            std::vector<uint8_t> got(bytes, 0xEE);
+            ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n, qw).ok());
+            EXPECT_EQ(got, want) << type_name(type) << " on " << kernel_isa_name(isa)
+                                 << (qw ? ", with imatrix" : ", no imatrix");
+            ++compared;
+        }
+    }
+    EXPECT_EQ(compared, 3u);  // IQ1_S with, IQ1_M with and without importance weights
+}
+
 GS_INSTANTIATE_EVERY_SIMD_ISA(KernelIq2Simd);
 
 }  // namespace

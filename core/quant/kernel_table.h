@@ -52,7 +52,7 @@ struct isa_kernels {
     static void register_iq3(kernel_table& table);       // IQ3_XXS IQ3_S
     static void register_iq4(kernel_table& table);       // IQ4_NL IQ4_XS
     static void register_low_bit(kernel_table& table);   // Q1_0 Q2_0 TQ1_0 TQ2_0
-    static void register_iq2(kernel_table& table);       // IQ2_XXS IQ2_XS IQ2_S
+    static void register_iq2(kernel_table& table);       // IQ2_XXS IQ2_XS IQ2_S IQ1_S IQ1_M
 
     static void register_all(kernel_table& table) {
         register_k_quants(table);

@@ -74,6 +74,10 @@ inline const iq2_lane_tables& lane_tables(iq2_grid_kind kind) {
             static const iq2_lane_tables x = build_lane_tables(kind);
             return x;
         }
+        case iq2_grid_kind::iq1: {
+            static const iq2_lane_tables x = build_lane_tables(kind);
+            return x;
+        }
         default: {
             static const iq2_lane_tables x = build_lane_tables(iq2_grid_kind::iq2_s);
             return x;

@@ -121,7 +121,7 @@ out.push(
     'the checkout (CMake Release, its CPU backend); ours: `build/native/gguf-squash` (AVX2 kernels) and ' +
     '`node wasm/cli.mjs` (the simd128 module).',
   '',
-  `- **CPU s** = user + system seconds of the whole process, the smallest of ${reps || '?'} runs; **×** = ` +
+  `- **CPU s** = user + system seconds of the whole process, the smallest of up to ${reps || '?'} runs; **×** = ` +
     'llama-quantize\'s CPU s over ours (target 5× native, 2.5× node wasm for the compute-bound types).',
   '- **of cp** = the wall time of `cp MODEL OUT` (same file, page cache warm, smallest of the runs: ' +
     `${fmt(cpWall)} s) over our smallest wall time (target for the memory-bound types: 70% native, 40% node ` +
@@ -129,7 +129,7 @@ out.push(
   '- **identical** = every run of every engine wrote the same bytes (sha256 of each output).',
   `- **The machine is shared**: 2 cores, other helpers were building and testing during these runs ` +
     `(load average ${loads.length ? Math.min(...loads).toFixed(1) : '?'}-${loads.length ? Math.max(...loads).toFixed(1) : '?'} ` +
-    `at the starts of runs; runs at ${dates.join(', ') || '?'} UTC). CPU seconds are disturbed less than wall ` +
+    `at the starts of runs; runs from ${dates[0] ?? '?'} to ${dates[dates.length - 1] ?? '?'} UTC). CPU seconds are disturbed less than wall ` +
     'times, but two busy hyperthreads still slow each other, so these ratios are approximate (±10-20%); ' +
     'the wall-time ratios against cp are the most disturbed.',
   '',

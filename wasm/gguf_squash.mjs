@@ -77,6 +77,10 @@ export const kPreviewArrayItems = 64;
 // How often QuantizeJob.run, given an abort signal, lets the event loop run (a macrotask, so
 // that signal handlers and messages are served; setImmediate where there is one: no 1 ms clamp).
 const kYieldMs = 50;
+// Steady calls calibrateType makes at least, whatever its time budget, and how far past its
+// budget it may go while its calls still get faster.
+const kMinCalibrationCalls = 3;
+const kCalibrationStretch = 5;
 const yieldToEventLoop = typeof setImmediate === 'function'
     ? () => new Promise((resolve) => setImmediate(resolve))
     : () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -378,6 +382,11 @@ export class GgufSquash {
     // sample: {type, bytes, rows, perRow}, rows of one of the model's own tensors (F16, BF16 or
     // F32), quantized instead of synthetic rows when the type's blocks divide its rows: some
     // kernels' speed depends on the data (the IQ grid searches).
+    // The rate is the steady one: the mean of the faster half of the calls, going on (up to
+    // kCalibrationStretch times the budget) while the calls still get faster. A kernel's first
+    // calls run in the engine's baseline code until its optimised code arrives (compiled in the
+    // background, late on a busy machine), and a call the scheduler interrupted says nothing
+    // about the kernel: either would make the whole run look several times slower than it is.
     calibrateType(typeName, budgetMs = 60, { imatrix = false, sample = null } = {}) {
         const id = this.typeId(typeName);
         if (id < 0) throw new GgufError('invalid_argument', `unknown type ${typeName}`);
@@ -395,17 +404,26 @@ export class GgufSquash {
             const t00 = performance.now();
             if (call() !== 0) return { rate: 0, initSeconds: 0 };
             const first = performance.now() - t00;
-            let weights = 0, calls = 0;
+            const times = [];
             const t0 = performance.now();
-            let t;
-            do {
+            let best = Infinity, bestAt = 0;
+            for (;;) {
+                const t1 = performance.now();
                 if (call() !== 0) return { rate: 0, initSeconds: 0 };
-                weights += rows * perRow;
-                ++calls;
-                t = performance.now();
-            } while (t - t0 < budgetMs);
-            const steady = (t - t0) / calls;
-            return { rate: weights / ((t - t0) / 1000), initSeconds: Math.max(0, first - steady) / 1000, sampled: !!ptr };
+                const t = performance.now();
+                times.push(t - t1);
+                // Still getting faster: 10% better than the best so far.
+                if (t - t1 < best * 0.9) bestAt = times.length;
+                best = Math.min(best, t - t1);
+                const spent = t - t0;
+                if (times.length < kMinCalibrationCalls) continue;
+                if (spent >= budgetMs * kCalibrationStretch) break;
+                // Stop once the budget is spent and the last few calls brought no new best.
+                if (spent >= budgetMs && times.length - bestAt >= kMinCalibrationCalls - 1) break;
+            }
+            const fast = [...times].sort((a, b) => a - b).slice(0, Math.ceil(times.length / 2));
+            const steady = fast.reduce((a, b) => a + b, 0) / fast.length;
+            return { rate: rows * perRow / (steady / 1000), initSeconds: Math.max(0, first - steady) / 1000, sampled: !!ptr };
         } finally {
             if (ptr) this.mod._free(ptr);
         }

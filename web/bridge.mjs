@@ -223,6 +223,24 @@ export function poolSize() {
 export class QuantizeBridge {
     constructor() {
         this.bridge = new WorkerBridge(undefined, { name: 'gguf-squash quantize' });
+        this.warm = { starts: -1, types: new Set() };
+    }
+
+    // For the time estimate: whether the coordinator is running now, and the tensor types it has
+    // quantized itself (a one-worker run): their lookup tables are built and their code compiled,
+    // so a one-worker run pays no first-use cost for them. Forgotten when the worker stops
+    // (released when idle, or terminated by a cancel).
+    warmth() {
+        const alive = !!this.bridge.worker;
+        if (!alive || this.warm.starts !== this.bridge.starts) return { alive, types: new Set() };
+        return { alive, types: this.warm.types };
+    }
+
+    // A one-worker run quantized `types` in the coordinator.
+    ranTypes(types) {
+        if (!this.bridge.worker) return;
+        if (this.warm.starts !== this.bridge.starts) this.warm = { starts: this.bridge.starts, types: new Set() };
+        for (const t of types) this.warm.types.add(t);
     }
 
     // `files`: File objects, or {url, state} (a URL model, with what the model worker read of it).

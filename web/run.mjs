@@ -1,14 +1,12 @@
 // The run controller: starts a quantization through the quantize worker (web/bridge.mjs), keeps
 // the page's controls in step with it, and cancels it.
-import { poolSize, QuantizeBridge } from './bridge.mjs';
+import { poolSize } from './bridge.mjs';
 import { $, clearError, showError } from './dom.mjs';
 import { tempOutputName } from './save.mjs';
-import { state } from './state.mjs';
+import { quantizeBridge, state } from './state.mjs';
 import { createTimeEstimate, progressFromCurve, workCurve } from './time_estimate.mjs';
 import { quantizeArgs, setOptionsDisabled } from './views/options.mjs';
-import { kernelInit, kernelRate, resetOutput, showDone, showProgress, updateTypeInfo } from './views/quantize.mjs';
-
-let bridge = null;
+import { kernelRate, resetOutput, runInits, showDone, showProgress, updateTypeInfo } from './views/quantize.mjs';
 
 export function cancelRun() {
     if (state.run) state.run.controller.abort();
@@ -37,6 +35,8 @@ export async function startQuantize() {
     // A URL run's time follows the slower of download and quantize (views/quantize.mjs); a file's
     // starts from the calibration's estimate for this type.
     run.priorSeconds = state.timePrior?.type === type ? state.timePrior.seconds : null;
+    // First-use costs as the prior counted them (none for what a one-worker run finds warm).
+    run.inits = runInits(Object.keys(row.converted ?? {}), poolSize());
     // Progress as a share of the predicted work, once the job's plan arrives (time_estimate.mjs).
     let progressOf = null;
     if (!model.urls) run.timeEstimate = createTimeEstimate({ priorSeconds: run.priorSeconds ?? NaN, progressOf: (d, t) => progressOf ? progressOf(d) : d / t });
@@ -52,8 +52,7 @@ export async function startQuantize() {
     const box = $('progress-box');
     for (const k of ['maxHeap', 'downloadRate', 'quantizeRate']) delete box.dataset[k];
     try {
-        bridge ??= new QuantizeBridge();
-        const result = await bridge.quantize({
+        const result = await quantizeBridge.quantize({
             files: model.urls ?? model.files,  // a URL model streams from where it lives
             token: model.token,
             args: quantizeArgs(),
@@ -69,15 +68,20 @@ export async function startQuantize() {
                 const elements = new Map(model.info.tensors.map((t) => [t.name, t.shape.reduce((a, b) => a * b, 1)]));
                 const types = Object.keys(row.converted ?? {});
                 run.workCurve = workCurve(m.plan, { rates: Object.fromEntries(types.map((t) => [t, kernelRate(t)])),
-                                                    inits: Object.fromEntries(types.map((t) => [t, kernelInit(t)])), workers: poolSize(),
+                                                    inits: run.inits, workers: poolSize(),
                                                     elementsOf: (n) => elements.get(n) ?? 0, ioBytesPerSecond: model.readRate });
                 progressOf = progressFromCurve(run.workCurve);
+                // The plan as the work curve reads it, for tools/record_quantize_times.mjs:
+                // the curve can then be recomputed when its model changes.
+                run.planTensors = { header_size: m.plan.header_size, tensors: m.plan.tensors.map((t) => [t.source_type, t.target_type, elements.get(t.name) ?? 0, t.source_bytes, t.target_bytes]) };
             },
             onMode: (m) => {
                 run.workers = m.workers;
                 box.dataset.workers = String(m.workers);
             },
         });
+        // The coordinator has now run these kernels (a one-worker run quantizes there).
+        if (run.workers === 1) quantizeBridge.ranTypes(Object.keys(row.converted ?? {}));
         state.output = { result, name, type, argsKey: JSON.stringify(quantizeArgs()), imatrixName: state.imatrix?.name ?? null };
         showDone(result, run, model, name);
     } catch (e) {

@@ -1,7 +1,7 @@
 // The page's state, in one place. Views read it and render; the source view (opening models)
 // and the run controller (quantizing) change it. The WebAssembly core lives in workers: the
 // main thread holds only plain results from web/bridge.mjs.
-import { ModelBridge } from './bridge.mjs';
+import { ModelBridge, QuantizeBridge } from './bridge.mjs';
 
 export const state = {
     engine: null,       // Promise of the model worker's {variant, writableTypes, constants}
@@ -28,6 +28,8 @@ export function recommendedType() {
 
 // The model worker, shared by every view.
 export const modelBridge = new ModelBridge();
+// The quantize worker (the run's coordinator; started at the first run, released when idle).
+export const quantizeBridge = new QuantizeBridge();
 
 // A new model (or none): work for the old one is stopped and its results dropped.
 export function newGeneration() {

@@ -15,9 +15,16 @@
 // the rest does not follow, and counting it would inflate the estimate of every short run. The
 // measurement takes over from the prior gradually: its weight grows with the time measured and
 // the share written since the first report, and is whole once either is large enough.
+//
+// A short run (seconds) is measured on its share: its first few percent say little, being a
+// tensor or two (the output and token embedding matrices, often of their own types) and the
+// workers' first blocks (code still compiling, reports in bursts). Over the 126 recorded runs
+// (tests/js/time_estimate.test.mjs) a fifth of the work measured over half a second leaves 4
+// beyond ±50% of the real time, where 5% over a quarter second left 8 (and 10 of the 126 runs
+// recorded before, 3 against 10).
 export const kWarmupSeconds = 3;     // measured weight reaches 1 after this long...
-export const kWarmupFraction = 0.05; // ...or once this share of the work is done
-export const kMinSpanSeconds = 0.25; // ...measured over at least this long
+export const kWarmupFraction = 0.2;  // ...or once this share of the work is done
+export const kMinSpanSeconds = 0.5;  // ...measured over at least this long
 
 //   progressOf(doneBytes, totalBytes) -> share of the work done (default: the share of bytes)
 export function createTimeEstimate({ priorSeconds = NaN, warmupSeconds = kWarmupSeconds, warmupFraction = kWarmupFraction,
@@ -61,10 +68,12 @@ export function createTimeEstimate({ priorSeconds = NaN, warmupSeconds = kWarmup
 // second of one worker, per target type) over the weights the plan converts to each type, shared
 // by the workers, and reading the input and writing the output at the measured read rate
 // (ioBytesPerSecond; the coordinator writes alone).
-// A type's first use in a thread costs inits[TYPE] seconds more (its lookup tables).
-//   {converted: {TYPE: weights}, rates: {TYPE: weights/s}, inits: {TYPE: s}, workers,
+// A type's first use in a thread costs inits[TYPE] seconds more (its lookup tables; the caller
+// passes 0 for a type the thread has already used). coldStart: one worker, but the coordinator
+// it runs in has to start first (it is released when idle).
+//   {converted: {TYPE: weights}, rates: {TYPE: weights/s}, inits: {TYPE: s}, workers, coldStart,
 //    startupSeconds, inputBytes, outputBytes, ioBytesPerSecond} -> s
-export function priorSeconds({ converted = {}, rates = {}, inits = {}, workers = 1, startupSeconds = null,
+export function priorSeconds({ converted = {}, rates = {}, inits = {}, workers = 1, coldStart = false, startupSeconds = null,
                                inputBytes = 0, outputBytes = 0, ioBytesPerSecond = null }) {
     let kernels = 0, init = 0;
     for (const [t, n] of Object.entries(converted)) {
@@ -73,9 +82,9 @@ export function priorSeconds({ converted = {}, rates = {}, inits = {}, workers =
         // Each worker builds a type's lookup tables before its first block of it (in parallel).
         if (inits[t] > 0) init += inits[t];
     }
-    // One worker: the run goes on in the coordinator, already running after the first run; a pool
-    // starts its workers (in parallel) for every run.
-    const start = workers > 1 && Number.isFinite(startupSeconds) && startupSeconds > 0 ? startupSeconds : 0;
+    // One worker: the run goes on in the coordinator, running already unless it was released; a
+    // pool starts its workers (in parallel) for every run.
+    const start = (workers > 1 || coldStart) && Number.isFinite(startupSeconds) && startupSeconds > 0 ? startupSeconds : 0;
     const io = ioBytesPerSecond > 0 ? (inputBytes + outputBytes) / ioBytesPerSecond : 0;
     return Math.max(start + init + kernels / Math.max(1, workers) + io, 0.1);
 }

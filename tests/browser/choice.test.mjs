@@ -28,11 +28,13 @@ async function loadModel(page) {
     await page.waitForSelector('[data-testid=plan-table] tr[data-tensor][data-type]');
 }
 
-async function screenshot(page, name) {
+// `scrollTo`: a selector brought into view at each size (a resize moves what is in view).
+async function screenshot(page, name, scrollTo = null) {
     for (const [label, width, height] of [['laptop', 1366, 900], ['phone', 390, 844]]) {
         for (const scheme of ['light', 'dark']) {
             await page.setViewportSize({ width, height });
             await page.emulateMedia({ colorScheme: scheme });
+            if (scrollTo) await page.locator(scrollTo).evaluate((e) => e.scrollIntoView({ block: 'start' }));
             await page.waitForTimeout(250);  // the theme's colour transitions
             await page.screenshot({ path: path.join(shots, `${name}-${label}-${scheme}.png`) });
         }
@@ -115,8 +117,23 @@ test('plan view: every tensor has the plan\'s type for the chosen type, spelled 
             const totals = await page.$$eval('#plan-totals tr[data-type]', (trs) => trs.map((tr) => [tr.dataset.type, Number(tr.dataset.bytes)]));
             const sum = totals.reduce((a, [, n]) => a + n, 0);
             assert.equal(sum, run.tensors.reduce((a, t) => a + t.nbytes, 0));
-            await page.locator('#tensor-section').scrollIntoViewIfNeeded();
-            await screenshot(page, 'plan');
+            await screenshot(page, 'plan', '#tensor-section');
+            // Every column in view on a laptop and a phone: the table does not scroll sideways in
+            // its box and its last heading ends inside the box and the window (it was clipped at
+            // 1366 px when the card took half the width).
+            for (const [width, height] of [[1366, 900], [390, 844]]) {
+                await page.setViewportSize({ width, height });
+                const fit = await page.evaluate(() => {
+                    const table = document.querySelector('[data-testid=plan-table]');
+                    const box = table.closest('.table-wrap');
+                    const last = [...table.tHead.rows[0].cells].filter((c) => c.offsetParent).at(-1).getBoundingClientRect();
+                    return { scroll: box.scrollWidth, client: box.clientWidth, right: last.right,
+                             boxRight: box.getBoundingClientRect().right, window: document.documentElement.clientWidth };
+                });
+                assert.ok(fit.scroll <= fit.client, `${width}px: the plan table scrolls sideways (${fit.scroll} > ${fit.client})`);
+                assert.ok(fit.right <= fit.boxRight + 0.5 && fit.right <= fit.window, `${width}px: last column ends at ${fit.right} (box ${fit.boxRight}, window ${fit.window})`);
+            }
+            await page.setViewportSize({ width: 1366, height: 900 });
         }
     }
     await page.selectOption('#type-select', { value: 'Q4_K_M' });

@@ -2,7 +2,7 @@
 // goes, and saving the result. Starting and stopping runs is the run controller's (run.mjs).
 import { $, el, showError } from '../dom.mjs';
 import { discardOutput, saveOutput } from '../save.mjs';
-import { modelBridge, state } from '../state.mjs';
+import { modelBridge, quantizeBridge, state } from '../state.mjs';
 import { formatBytes, formatDuration } from '../units.mjs';
 import { poolSize } from '../bridge.mjs';
 import { priorSeconds } from '../time_estimate.mjs';
@@ -77,8 +77,9 @@ async function estimateTime(row) {
     // The inputs of the prior, kept on the element (tools/record_quantize_times.mjs records them
     // with the run's real time, and tests/js/time_estimate.test.mjs replays them).
     const inputs = { type: row.name, converted: row.converted ?? {}, rates: Object.fromEntries(types.map((t) => [t, kernelRates.get(rateKey(t))])),
-                     imatrix: !!state.imatrix, inits: Object.fromEntries(types.map((t) => [t, kernelInits.get(t) ?? 0])),
-                     workers, inputBytes: state.model?.fileSize ?? 0, outputBytes: row.file_size,
+                     imatrix: !!state.imatrix, inits: runInits(types, workers),
+                     workers, coldStart: workers === 1 && !quantizeBridge.warmth().alive,
+                     inputBytes: state.model?.fileSize ?? 0, outputBytes: row.file_size,
                      startupSeconds: state.engineSeconds ?? null, ioBytesPerSecond: model?.readRate ?? null };
     const seconds = priorSeconds(inputs);
     // The run starts from this figure and corrects it from its first seconds (time_estimate.mjs).
@@ -92,7 +93,13 @@ async function estimateTime(row) {
 
 // The calibrated rate of a tensor type, weights/s (undefined before its calibration).
 export const kernelRate = (type) => kernelRates.get(rateKey(type));
-export const kernelInit = (type) => kernelInits.get(type) ?? 0;
+// The first-use cost (seconds) of each of `types` in a run with `workers` workers: a pool's
+// workers start afresh every run and build every type's tables; one worker runs in the
+// coordinator, which keeps what earlier runs built while it stays up.
+export function runInits(types, workers) {
+    const warm = workers === 1 ? quantizeBridge.warmth().types : new Set();
+    return Object.fromEntries(types.map((t) => [t, warm.has(t) ? 0 : kernelInits.get(t) ?? 0]));
+}
 
 export function resetOutput() {
     if (state.output) discardOutput(state.output.result);
@@ -154,7 +161,7 @@ export function showDone(result, run, model, name) {
     // What the run took against its estimate (recorded by tools/record_quantize_times.mjs).
     $('progress-box').dataset.timing = JSON.stringify({ type: run.type, workers: run.workers ?? 1, seconds: secs,
                                                        prior: run.priorSeconds ?? null, samples: run.samples ?? [],
-                                                       work: run.workCurve ?? null });
+                                                       work: run.workCurve ?? null, plan: run.planTensors ?? null });
     const parts = [el('span', { class: 'done', text: `Done: ${formatBytes(result.size)} in ${formatDuration(secs)}` })];
     if (result.downloaded != null) parts.push(el('span', { text: `downloaded ${formatBytes(result.downloaded)}` }));
     parts.push(el('span', { text: `${(model.fileSize / 1e6 / secs).toFixed(1)} MB/s` }),

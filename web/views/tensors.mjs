@@ -24,6 +24,11 @@ export function setPlan(plan) {
     drawTensorRows();
 }
 
+// A byte count: exact with thousands separators, and in units for a phone's narrow table (the CSS
+// shows one of the two).
+const bytesCell = (n) => el('td', { class: 'num bytes', title: formatBytes(n) },
+    el('span', { class: 'exact', text: formatInt(n) }), el('span', { class: 'short', text: formatBytes(n) }));
+
 const blockOf = (name) => /^blk\.(\d+)\./.exec(name)?.[0].slice(0, -1) ?? '';
 
 function drawTensorRows() {
@@ -68,9 +73,9 @@ function drawTensorRows() {
                 el('td', {}, ...breakable(r.name)),
                 el('td', { class: 'mono', text: r.type }),
                 el('td', { class: 'mono', text: r.shape.join(' × ') }),
-                el('td', { class: 'num', text: formatInt(r.nbytes), title: formatBytes(r.nbytes) }),
+                bytesCell(r.nbytes),
                 el('td', { class: `mono target${r.target && r.target !== r.type ? ' changed' : ''}`, text: r.target || '–' }),
-                el('td', { class: 'num', text: plan ? formatInt(r.targetBytes) : '–', title: plan ? formatBytes(r.targetBytes) : '' }));
+                plan ? bytesCell(r.targetBytes) : el('td', { class: 'num', text: '–' }));
             if (r.target) tr.dataset.type = r.target;
             frag.append(tr);
         }

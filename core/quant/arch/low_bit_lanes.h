@@ -19,6 +19,7 @@
 
 #include "../kernel_table.h"
 #include "../quant_common.h"
+#include "../ref/low_bit_ref.h"
 
 namespace gguf_squash {
 
@@ -36,29 +37,7 @@ namespace {
 
 namespace low_bit_detail {
 
-constexpr int kQ1Block = 128;
-constexpr int kQ2Block = 64;
-constexpr int kSuperBlock = 256;
-
-struct block_q1_0 {
-    uint16_t d;
-    uint8_t qs[kQ1Block / 8];
-};
-struct block_q2_0 {
-    uint16_t d;
-    uint8_t qs[kQ2Block / 4];
-};
-struct block_tq1_0 {
-    uint8_t qs[48];  // five trits per byte
-    uint8_t qh[4];   // four trits per byte
-    uint16_t d;
-};
-struct block_tq2_0 {
-    uint8_t qs[kSuperBlock / 4];
-    uint16_t d;
-};
-static_assert(sizeof(block_q1_0) == 18 && sizeof(block_q2_0) == 18);
-static_assert(sizeof(block_tq1_0) == 54 && sizeof(block_tq2_0) == 66);
+using namespace low_bit_blocks;
 
 // The reference's pack_trits, (q * 256 + 242) / 243 for q in [0, 242], as a multiply and a
 // shift in 32-bit lanes (checked for every q below).

@@ -2,6 +2,7 @@
 // dequantize_row_iq3_xxs / dequantize_row_iq3_s, byte for byte.
 #include <cstring>
 
+#include "iq3_dequant.h"
 #include "iq3_grids.h"
 #include "iq3_quantize_impl.h"
 #include "quant/kernel_table.h"
@@ -10,13 +11,13 @@
 namespace gguf_squash {
 namespace {
 
-// ggml's ksigns_iq2xs: 7 stored sign bits, the 8th set when their count is odd (even parity).
-inline uint8_t expand_signs(uint32_t seven) {
-    return uint8_t(seven | ((__builtin_popcount(seven) & 1u) << 7));
-}
-
-inline float sign_of_bit(uint8_t signs, int bit) {
-    return (signs >> bit) & 1 ? -1.f : 1.f;
+// ggml multiplies by (bit ? -1.f : 1.f). For every non-NaN value that is exactly a negation when
+// the bit is set; for a NaN (a NaN or infinite scale) the sign of the result is whatever the
+// compiler made of the multiply (GCC and Clang turn it into a negation or not, depending on the
+// code around it). Negating explicitly gives the same floats for every other value, and one
+// answer for NaN on every compiler and ISA (the SIMD dequantizers negate too).
+inline float with_sign_bit(float v, uint8_t signs, int bit) {
+    return (signs >> bit) & 1 ? -v : v;
 }
 
 void quantize_iq3_xxs_ref(const float* src, void* dst, int64_t nrows, int64_t n_per_row,
@@ -29,59 +30,23 @@ void quantize_iq3_s_ref(const float* src, void* dst, int64_t nrows, int64_t n_pe
     quantize_iq3_s_rows<iq3_scalar_search>(src, dst, nrows, n_per_row, imatrix);
 }
 
-void dequantize_iq3_xxs_ref(const void* src, float* dst, int64_t n) {
-    const uint8_t* block = static_cast<const uint8_t*>(src);
-    for (int64_t ibl = 0; ibl < n / 256; ++ibl, block += 98) {
-        uint16_t dh;
-        std::memcpy(&dh, block, 2);
-        const float d = fp16_to_fp32(dh);
-        const uint8_t* qs = block + 2;
-        const uint8_t* scales_and_signs = block + 66;
-        for (int ib = 0; ib < 8; ++ib, qs += 8) {
-            const uint8_t* b = scales_and_signs + 4 * ib;
-            const uint32_t aux =
-                uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24;
-            const float db = d * (0.5f + float(aux >> 28)) * 0.5f;
-            for (int l = 0; l < 4; ++l, dst += 8) {
-                const uint8_t signs = expand_signs((aux >> (7 * l)) & 127);
-                uint8_t g1[4], g2[4];
-                std::memcpy(g1, &kIq3XxsGrid[qs[2 * l + 0]], 4);
-                std::memcpy(g2, &kIq3XxsGrid[qs[2 * l + 1]], 4);
-                for (int j = 0; j < 4; ++j) {
-                    dst[j + 0] = db * float(g1[j]) * sign_of_bit(signs, j);
-                    dst[j + 4] = db * float(g2[j]) * sign_of_bit(signs, j + 4);
-                }
-            }
-        }
+// The 8 values of one group: the grid levels times db, negated where the sign bit is set.
+void iq3_eight_ref(uint32_t g1, uint32_t g2, uint32_t signs, float db, float* y) {
+    uint8_t a[4], b[4];
+    std::memcpy(a, &g1, 4);
+    std::memcpy(b, &g2, 4);
+    for (int j = 0; j < 4; ++j) {
+        y[j + 0] = with_sign_bit(db * float(a[j]), uint8_t(signs), j);
+        y[j + 4] = with_sign_bit(db * float(b[j]), uint8_t(signs), j + 4);
     }
 }
 
+void dequantize_iq3_xxs_ref(const void* src, float* dst, int64_t n) {
+    walk_iq3_xxs(src, dst, n, iq3_eight_ref);
+}
+
 void dequantize_iq3_s_ref(const void* src, float* dst, int64_t n) {
-    const uint8_t* block = static_cast<const uint8_t*>(src);
-    for (int64_t ibl = 0; ibl < n / 256; ++ibl, block += 110) {
-        uint16_t dh;
-        std::memcpy(&dh, block, 2);
-        const float d = fp16_to_fp32(dh);
-        const uint8_t* qs = block + 2;
-        const uint8_t* qh = block + 66;
-        const uint8_t* signs = block + 74;
-        const uint8_t* scales = block + 106;
-        for (int ib = 0; ib < 8; ++ib, qs += 8, signs += 4) {
-            const int scale_nibble = ib % 2 ? scales[ib / 2] >> 4 : scales[ib / 2] & 0xf;
-            const float db = d * float(1 + 2 * scale_nibble);
-            for (int l = 0; l < 4; ++l, dst += 8) {
-                const int i1 = qs[2 * l + 0] | ((qh[ib] << (8 - 2 * l)) & 256);
-                const int i2 = qs[2 * l + 1] | ((qh[ib] << (7 - 2 * l)) & 256);
-                uint8_t g1[4], g2[4];
-                std::memcpy(g1, &kIq3SGrid[i1], 4);
-                std::memcpy(g2, &kIq3SGrid[i2], 4);
-                for (int j = 0; j < 4; ++j) {
-                    dst[j + 0] = db * float(g1[j]) * sign_of_bit(signs[l], j);
-                    dst[j + 4] = db * float(g2[j]) * sign_of_bit(signs[l], j + 4);
-                }
-            }
-        }
-    }
+    walk_iq3_s(src, dst, n, iq3_eight_ref);
 }
 
 }  // namespace

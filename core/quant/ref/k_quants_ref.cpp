@@ -17,17 +17,6 @@ inline int clamp_int(int v, int lo, int hi) {
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-// ggml's get_scale_min_k4: sub-block j's 6-bit scale and min from the 12 packed bytes.
-inline void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = uint8_t((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = uint8_t((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-    }
-}
-
 inline void pack_scale_min_k4(int j, uint8_t ls, uint8_t lm, uint8_t* scales) {
     if (j < 4) {
         scales[j] = ls;
@@ -37,13 +26,6 @@ inline void pack_scale_min_k4(int j, uint8_t ls, uint8_t lm, uint8_t* scales) {
         scales[j - 4] |= uint8_t((ls >> 4) << 6);
         scales[j - 0] |= uint8_t((lm >> 4) << 6);
     }
-}
-
-// The six-bit Q3_K scale j, stored biased by 32.
-inline int unpack_q3_k_scale(int j, const uint8_t* scales) {
-    const int low = j < 8 ? scales[j] & 0xF : scales[j - 8] >> 4;
-    const int high = (scales[8 + j % 4] >> (2 * (j / 4))) & 3;
-    return (low | (high << 4)) - 32;
 }
 
 inline void pack_q3_k_scale(int j, int l, uint8_t* scales) {

@@ -52,6 +52,30 @@ static_assert(sizeof(block_q5_k) == 176);
 static_assert(sizeof(block_q6_k) == 210);
 static_assert(sizeof(block_q8_k) == 292);
 
+// ---- Scale unpacking, shared with the SIMD dequantizers ----
+// Internal linkage: a copy compiled with an ISA's flags must never serve the scalar path.
+namespace {
+
+// ggml's get_scale_min_k4: sub-block j's 6-bit scale and min from the 12 packed bytes.
+inline void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = uint8_t((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = uint8_t((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
+    }
+}
+
+// The six-bit Q3_K scale j, stored biased by 32.
+inline int unpack_q3_k_scale(int j, const uint8_t* scales) {
+    const int low = j < 8 ? scales[j] & 0xF : scales[j - 8] >> 4;
+    const int high = (scales[8 + j % 4] >> (2 * (j / 4))) & 3;
+    return (low | (high << 4)) - 32;
+}
+
+}  // namespace
+
 // ---- Finishing steps shared with the SIMD searches ----
 // Each takes the per-sub-block results of the scale search (scales, mins where the type has
 // them, and the levels L the search chose, in element order), then quantizes the scales, writes

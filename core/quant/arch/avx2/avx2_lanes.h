@@ -106,6 +106,20 @@ struct avx2_lanes {
     // wasm saturates: callers keep values in range.
     static I trunc_i(F a) { return _mm256_cvttps_epi32(a); }
 
+    // Bytes to 32-bit lanes (the dequantizers): `lanes` bytes zero- or sign-extended, and a
+    // 16-entry signed byte table looked up by lane indices 0..15.
+    static I load_u8(const uint8_t* p) {
+        return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    }
+    static I load_i8(const int8_t* p) {
+        return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    }
+    static I lut16_i8(const int8_t* table, I index) {
+        const __m256i t =
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table)));
+        return _mm256_srai_epi32(_mm256_slli_epi32(_mm256_shuffle_epi8(t, index), 24), 24);
+    }
+
     // Horizontal integer sums: lane k of the result is the sum of values 4k..4k+3 of the
     // 4 * lanes values in q[0..3] (pairwise sums interleave the 128-bit halves; the permute
     // restores the order).

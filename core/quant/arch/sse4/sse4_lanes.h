@@ -10,6 +10,7 @@
 #include <smmintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace gguf_squash {
 namespace {
@@ -106,6 +107,23 @@ struct sse4_lanes {
     // C's float-to-int conversion (toward zero). Out of int32 range x86 gives INT32_MIN and
     // wasm saturates: callers keep values in range.
     static I trunc_i(F a) { return _mm_cvttps_epi32(a); }
+
+    // Bytes to 32-bit lanes (the dequantizers): `lanes` bytes zero- or sign-extended, and a
+    // 16-entry signed byte table looked up by lane indices 0..15.
+    static I load_u8(const uint8_t* p) {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        return _mm_cvtepu8_epi32(_mm_cvtsi32_si128(v));
+    }
+    static I load_i8(const int8_t* p) {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        return _mm_cvtepi8_epi32(_mm_cvtsi32_si128(v));
+    }
+    static I lut16_i8(const int8_t* table, I index) {
+        const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(table));
+        return _mm_srai_epi32(_mm_slli_epi32(_mm_shuffle_epi8(t, index), 24), 24);
+    }
 
     // Horizontal integer sums: lane k of the result is the sum of values 4k..4k+3 of the
     // 4 * lanes values in q[0..3].

@@ -108,6 +108,19 @@ struct wasm128_lanes {
     // wasm saturates: callers keep values in range.
     static I trunc_i(F a) { return wasm_i32x4_trunc_sat_f32x4(a); }
 
+    // Bytes to 32-bit lanes (the dequantizers): `lanes` bytes zero- or sign-extended, and a
+    // 16-entry signed byte table looked up by lane indices 0..15.
+    static I load_u8(const uint8_t* p) {
+        return wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(p)));
+    }
+    static I load_i8(const int8_t* p) {
+        return wasm_i32x4_extend_low_i16x8(wasm_i16x8_extend_low_i8x16(wasm_v128_load32_zero(p)));
+    }
+    static I lut16_i8(const int8_t* table, I index) {
+        return wasm_i32x4_shr(wasm_i32x4_shl(wasm_i8x16_swizzle(wasm_v128_load(table), index), 24),
+                              24);
+    }
+
     // Horizontal integer sums: lane k of the result is the sum of values 4k..4k+3 of the
     // 4 * lanes values in q[0..3] (two rounds of transposed pairwise sums).
     static I group4_sums(const I* q) {

@@ -18,8 +18,10 @@
 #include "../cli_test_support.h"
 #include "../sha256.h"
 #include "convert/hf_convert.h"
+#include "convert/hf_tokenizer.h"
 #include "convert/safetensors.h"
 #include "format/gguf_writer.h"
+#include "io/gguf_file.h"
 
 namespace gguf_squash {
 namespace {
@@ -224,6 +226,60 @@ std::string run_label(const ::testing::TestParamInfo<int>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Runs, ConvertReference, ::testing::ValuesIn(conversion_runs()), run_label);
+
+// The vocabulary keys against llama.cpp's own vocab file for the Qwen2 tokenizer
+// (tests/fixtures/vocab/ggml-vocab-qwen2.gguf, made by llama.cpp from Qwen1.5): Qwen3's tokenizer
+// keeps Qwen2's 151643 base tokens, their types and every merge; its added tokens come after.
+TEST(ConvertVocab, Qwen3TokenizerKeysMatchLlamaCppsQwen2VocabFile) {
+    static const nlohmann::json ref = load_reference();
+    const nlohmann::json* run = nullptr;
+    for (const auto& r : ref["runs"])
+        if (r["checkpoint"] == "qwen3" && r["outtype"] == "auto" && !r.contains("quantize"))
+            run = &r;
+    ASSERT_NE(run, nullptr);
+    ASSERT_EQ(checkpoints::make(*run), "");
+    const fs::path dir = checkpoints::dir("qwen3");
+    convert::hf_tokenizer_inputs ti;
+    ti.tokenizer_json = read_text(dir / "tokenizer.json");
+    ti.has_tokenizer_config = true;
+    ti.tokenizer_config_json = read_text(dir / "tokenizer_config.json");
+    ti.config_json = read_text(dir / "config.json");
+    ti.vocab_size = 151936;
+    auto kv = convert::plan_tokenizer_metadata(ti);
+    ASSERT_TRUE(kv.ok()) << kv.error().message();
+    gguf_header ours;
+    for (auto& e : *kv) ours.kv.push_back(e);
+    auto theirs =
+        read_gguf_header_file(std::string(GGUF_SQUASH_FIXTURES) + "/vocab/ggml-vocab-qwen2.gguf");
+    ASSERT_TRUE(theirs.ok()) << theirs.error().message();
+
+    EXPECT_EQ(ours.get_string("tokenizer.ggml.model"), theirs->get_string("tokenizer.ggml.model"));
+    EXPECT_EQ(ours.get_string("tokenizer.ggml.pre"), theirs->get_string("tokenizer.ggml.pre"));
+    EXPECT_EQ(ours.get_u64("tokenizer.ggml.bos_token_id"),
+              theirs->get_u64("tokenizer.ggml.bos_token_id"));
+    EXPECT_EQ(ours.get_u64("tokenizer.ggml.padding_token_id"),
+              theirs->get_u64("tokenizer.ggml.padding_token_id"));
+    const gguf_value* merges = ours.find("tokenizer.ggml.merges");
+    const gguf_value* their_merges = theirs->find("tokenizer.ggml.merges");
+    ASSERT_TRUE(merges && their_merges);
+    EXPECT_TRUE(merges->strings == their_merges->strings);
+    const gguf_value* tokens = ours.find("tokenizer.ggml.tokens");
+    const gguf_value* their_tokens = theirs->find("tokenizer.ggml.tokens");
+    const gguf_value* types = ours.find("tokenizer.ggml.token_type");
+    const gguf_value* their_types = theirs->find("tokenizer.ggml.token_type");
+    ASSERT_TRUE(tokens && their_tokens && types && their_types);
+    // The base vocabulary: the ids below the first added token of Qwen2 (its eos, 151643).
+    const uint64_t base = *theirs->get_u64("tokenizer.ggml.eos_token_id");
+    ASSERT_EQ(base, 151643u);
+    size_t token_diffs = 0, type_diffs = 0;
+    for (uint64_t i = 0; i < base; ++i) {
+        token_diffs += (*tokens).strings[i] != (*their_tokens).strings[i];
+        type_diffs += std::memcmp(types->raw_items.data() + 4 * i,
+                                  their_types->raw_items.data() + 4 * i, 4) != 0;
+    }
+    EXPECT_EQ(token_diffs, 0u);
+    EXPECT_EQ(type_diffs, 0u);
+}
 
 // ---- the CLI on broken folders ----
 

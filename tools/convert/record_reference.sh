@@ -28,6 +28,15 @@ CHECKPOINTS=(
   "qwen3|qwen3"
   "llama3-shards|llama3 --shards 3"
   "qwen3-f16|qwen3 --dtype F16"
+  # folder names for gguf-py's naming heuristics (general.* keys and the default file name)
+  "Meta-Llama-3-8B-Instruct|qwen3"
+  "Qwen2.5-0.5B-Instruct|qwen3"
+  "Mistral-7B-v0.3|qwen3"
+  "tinyllama-1.1b-chat-v1.0|qwen3"
+  "SmolLM2-10M|qwen3"
+  "gpt2-medium|qwen3"
+  "Phi-3-mini-4k-instruct|qwen3"
+  "bloom-7b1-BF16|qwen3"
 )
 OUTTYPES_FULL=(f32 f16 bf16 q8_0 auto)
 

@@ -3,6 +3,8 @@
 // values are all finite exactly when its scales are (a non-finite scale makes every product Inf
 // or NaN; finite scales stay far below FLT_MAX). These are the fields ggml_validate_row_data
 // checks. Offsets come from the block layouts themselves (offsetof).
+// tests/kernel_block_scales_test.cpp checks the claim against the scalar dequantizers for every
+// type listed.
 #pragma once
 
 #include <cstdint>

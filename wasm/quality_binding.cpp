@@ -66,6 +66,32 @@ void start_job(measure_handle* h, const measure_set& measures, uint64_t rows) {
     if (!h->job->error().ok()) h->error = h->job->error();
 }
 
+// What quality and fit share once their own options are read: the imatrix (into o.imatrix),
+// the model, the plan (plan(model, o) -> result<Setup>, kept in `slot`) and the measuring job.
+template <typename Options, typename Setup, typename Plan>
+void plan_and_start(measure_handle* h, Options& o, const uint8_t* imatrix_bytes,
+                    size_t imatrix_size, const char* imatrix_name, model_handle** parts,
+                    int n_parts, Plan plan, std::optional<Setup>& slot) {
+    h->error = load_imatrix(h, imatrix_bytes, imatrix_size);
+    if (!h->error.ok()) return;
+    if (h->imatrix) {
+        o.imatrix = &*h->imatrix;
+        o.imatrix_name = imatrix_name ? imatrix_name : "";
+    }
+    result<gguf_model> model = model_of(parts, n_parts);
+    if (!model.ok()) {
+        h->error = model.error();
+        return;
+    }
+    result<Setup> setup = plan(*model, o);
+    if (!setup.ok()) {
+        h->error = setup.error();
+        return;
+    }
+    slot = std::move(*setup);
+    start_job(h, slot->measures, o.rows_per_matrix);
+}
+
 // rows: 0 for every row, else the count per matrix (JS passes kDefaultMeasuredRows by default).
 result<uint64_t> rows_of(double rows) {
     if (!(rows >= 0) || rows > 1e15 || rows != std::floor(rows)) {
@@ -155,24 +181,10 @@ EMSCRIPTEN_KEEPALIVE measure_handle* gs_quality_new(model_handle** parts, int n_
         }
         o.ftypes = std::move(*list);
     }
-    h->error = load_imatrix(h, imatrix_bytes, imatrix_size);
-    if (!h->error.ok()) return h;
-    if (h->imatrix) {
-        o.imatrix = &*h->imatrix;
-        o.imatrix_name = imatrix_name ? imatrix_name : "";
-    }
-    result<gguf_model> model = model_of(parts, n_parts);
-    if (!model.ok()) {
-        h->error = model.error();
-        return h;
-    }
-    result<quality_setup> setup = plan_quality(*model, o);
-    if (!setup.ok()) {
-        h->error = setup.error();
-        return h;
-    }
-    h->quality = std::move(*setup);
-    start_job(h, h->quality->measures, o.rows_per_matrix);
+    plan_and_start(
+        h, o, imatrix_bytes, imatrix_size, imatrix_name, parts, n_parts,
+        [](const gguf_model& m, const quality_options& q) { return plan_quality(m, q); },
+        h->quality);
     return h;
 }
 
@@ -218,24 +230,9 @@ EMSCRIPTEN_KEEPALIVE measure_handle* gs_fit_new(model_handle** parts, int n_part
         o.target.kv_type = ggml_type(kv_type);
     }
     o.base = base ? base : "";
-    h->error = load_imatrix(h, imatrix_bytes, imatrix_size);
-    if (!h->error.ok()) return h;
-    if (h->imatrix) {
-        o.imatrix = &*h->imatrix;
-        o.imatrix_name = imatrix_name ? imatrix_name : "";
-    }
-    result<gguf_model> model = model_of(parts, n_parts);
-    if (!model.ok()) {
-        h->error = model.error();
-        return h;
-    }
-    result<fit_setup> setup = plan_fit(*model, o);
-    if (!setup.ok()) {
-        h->error = setup.error();
-        return h;
-    }
-    h->fit = std::move(*setup);
-    start_job(h, h->fit->measures, o.rows_per_matrix);
+    plan_and_start(
+        h, o, imatrix_bytes, imatrix_size, imatrix_name, parts, n_parts,
+        [](const gguf_model& m, const fit_options& f) { return plan_fit(m, f); }, h->fit);
     return h;
 }
 

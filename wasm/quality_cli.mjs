@@ -55,7 +55,9 @@ const strerror = (e) => kStrerror[e?.code] ?? e?.message ?? String(e);
 const urlOptions = () => ({ token: process.env.HF_TOKEN ?? '',
                             stallMs: 1000 * (Number(process.env.GGUF_SQUASH_HTTP_STALL_SECONDS) || 30) });
 
-// The imatrix's bytes (a file or a URL), checked by the core's parser; a GgufError naming it.
+// The imatrix's bytes (a file or a URL), checked by the core's parser, and the name the output
+// records: as typed, as llama-quantize does, and a URL by its file name (as quantize does). A
+// GgufError names the file.
 async function readImatrix(core, file) {
     let bytes;
     try {
@@ -70,7 +72,7 @@ async function readImatrix(core, file) {
         if (!(e instanceof GgufError)) throw e;
         throw new GgufError(e.code, `${file}: ${e.message}`);
     }
-    return bytes;
+    return { bytes, name: isHttpUrl(file) ? urlFileName(file) : file };
 }
 
 // The model named `input` (a file or URL; a split model by its first shard, the others found by
@@ -191,9 +193,7 @@ export async function runQualityCommand(core, args) {
     let opened, job;
     try {
         if (imatrixPath) {
-            opts.imatrix = await readImatrix(core, imatrixPath);
-            // Recorded as typed, as llama-quantize does (a URL by its file name, as quantize does).
-            opts.imatrixName = isHttpUrl(imatrixPath) ? urlFileName(imatrixPath) : imatrixPath;
+            ({ bytes: opts.imatrix, name: opts.imatrixName } = await readImatrix(core, imatrixPath));
         }
         opened = await openModelInput(core, input);
         job = createQualityJob(core, opened.model, opts);
@@ -306,8 +306,7 @@ export async function runFitCommand(core, args) {
     let opened, job;
     try {
         if (imatrixPath) {
-            opts.imatrix = await readImatrix(core, imatrixPath);
-            opts.imatrixName = isHttpUrl(imatrixPath) ? urlFileName(imatrixPath) : imatrixPath;
+            ({ bytes: opts.imatrix, name: opts.imatrixName } = await readImatrix(core, imatrixPath));
         }
         opened = await openModelInput(core, input);
     } catch (e) {

@@ -267,6 +267,34 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
     plan.requested = requested;
     const std::string A = plan.gguf_architecture;
 
+    // The converter reads transformers' AutoConfig(config.json).to_dict(), which fills absent keys
+    // with the config class's defaults. Derived ones are reproduced below (num_key_value_heads =
+    // num_attention_heads; LlamaConfig / MistralConfig head_dim = hidden_size / heads); a key whose
+    // default is a constant of the class must be in config.json.
+    const std::string model_type = h.find("model_type") && h.find("model_type")->is_string()
+                                       ? h.find("model_type")->text()
+                                       : std::string();
+    if (model_type != "llama" && model_type != "mistral" && model_type != "qwen2" &&
+        model_type != "qwen3")
+        return make_error(status_code::unsupported,
+                          "config.json: model_type: '" + model_type + "' with " + hf_arch +
+                              " is not supported yet (llama, mistral, qwen2, qwen3)");
+    for (const char* key :
+         {"num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads",
+          "max_position_embeddings", "rms_norm_eps", "rope_theta", "vocab_size"}) {
+        const json_value* v = h.find(key);
+        if (!v || v->is_null())
+            return make_error(status_code::unsupported,
+                              std::string("config.json: ") + key +
+                                  ": absent; the converter would take transformers' default for "
+                                  "it, which gguf-squash convert does not reproduce");
+    }
+    const bool derives_head_dim = model_type == "llama" || model_type == "mistral";
+    if (model_type == "qwen3" && (!h.find("head_dim") || h.find("head_dim")->is_null()))
+        return make_error(status_code::unsupported,
+                          "config.json: head_dim: absent; the converter would take Qwen3Config's "
+                          "default, which gguf-squash convert does not reproduce");
+
     auto n_layer =
         u32_param(find_hparam(h, {"n_layers", "num_hidden_layers", "n_layer", "num_layers"}),
                   "num_hidden_layers");
@@ -408,8 +436,10 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
         auto u = u32_param(n_kv_v, "num_key_value_heads");
         if (!u) return u.error();
         n_kv = *u;
-        add_u32(A + ".attention.head_count_kv", *u);
+    } else {
+        n_kv = n_head;  // the config classes' default
     }
+    if (n_kv) add_u32(A + ".attention.head_count_kv", *n_kv);
     const json_value* rope = h.find("rope_scaling");
     if (rope && !rope->is_null()) {
         if (!rope->is_object()) return config_error("rope_scaling", "not an object");
@@ -441,12 +471,19 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
         if (!v->is_number()) return config_error("rms_norm_eps", "not a number");
         add_f32(A + ".attention.layer_norm_rms_epsilon", v->as_f64());
     }
-    const json_value* head_dim_v = h.find("head_dim");
-    if (head_dim_v && !head_dim_v->is_null()) {
-        auto u = u32_param(head_dim_v, "head_dim");
+    std::optional<uint32_t> head_dim;
+    if (const json_value* v = h.find("head_dim"); v && !v->is_null()) {
+        auto u = u32_param(v, "head_dim");
         if (!u) return u.error();
-        add_u32(A + ".attention.key_length", *u);
-        add_u32(A + ".attention.value_length", *u);
+        head_dim = *u;
+    } else if (derives_head_dim) {
+        if (!n_embd || !n_head || *n_head == 0)
+            return config_error("hidden_size / num_attention_heads", "missing");
+        head_dim = *n_embd / *n_head;
+    }
+    if (head_dim) {
+        add_u32(A + ".attention.key_length", *head_dim);
+        add_u32(A + ".attention.value_length", *head_dim);
     }
     add_u32("general.file_type", plan.file_type);
     uint32_t rope_dim = 0;
@@ -454,13 +491,7 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
         auto vocab = u32_param(h.find("vocab_size"), "vocab_size");
         if (!vocab) return vocab.error();
         add_u32(A + ".vocab_size", *vocab);
-        if (head_dim_v && !head_dim_v->is_null()) {
-            rope_dim = uint32_t(*head_dim_v->as_u64());
-        } else {
-            if (!n_embd || !n_head || *n_head == 0)
-                return config_error("hidden_size / num_attention_heads", "missing");
-            rope_dim = *n_embd / *n_head;
-        }
+        rope_dim = *head_dim;  // LlamaModel: head_dim, else hidden_size / heads (the same here)
         add_u32(A + ".rope.dimension_count", rope_dim);
     }
 

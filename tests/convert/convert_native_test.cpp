@@ -311,9 +311,10 @@ void write_shard(const fs::path& p, const std::string& name, const std::string& 
 }
 
 const char* kTinyLlamaConfig =
-    R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 32, "num_hidden_layers": 1,
-        "num_attention_heads": 2, "num_key_value_heads": 2, "intermediate_size": 64,
-        "vocab_size": 2, "rms_norm_eps": 1e-5, "max_position_embeddings": 64})";
+    R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 32,
+        "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2,
+        "intermediate_size": 64, "vocab_size": 2, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+        "max_position_embeddings": 64})";
 
 TEST(ConvertCli, MissingConfigNamesTheFile) {
     test_support::temp_dir d;
@@ -385,6 +386,22 @@ TEST(ConvertCli, TruncatedShardHeaderNamesTheFileAndField) {
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(
         r.err.find("model.safetensors: safetensors header: length: 255 bytes, but the file has 2"),
+        std::string::npos)
+        << r.err;
+}
+
+// A key whose value would come from transformers' defaults is refused, not guessed.
+TEST(ConvertCli, KeysLeftToTransformersDefaultsAreRefused) {
+    test_support::temp_dir d;
+    std::string cfg = kTinyLlamaConfig;
+    cfg.replace(cfg.find("\"rope_theta\": 10000.0,"), std::strlen("\"rope_theta\": 10000.0,"), "");
+    write_file(d.path / "config.json", cfg);
+    write_shard(d.path / "model.safetensors", "model.embed_tokens.weight", "BF16", 2);
+    const auto r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(
+        r.err.find(
+            "config.json: rope_theta: absent; the converter would take transformers' default"),
         std::string::npos)
         << r.err;
 }

@@ -5,7 +5,7 @@
 //
 //   node tools/convert/make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32]
 //
-// ARCH: llama3 (Meta-Llama-3 style; tokenizer.json's post_processor as Meta's current file,
+// ARCH: llama3 (Meta-Llama-3 style; llama3-meta: the same with Meta's config.json, no head_dim; tokenizer.json's post_processor as Meta's current file,
 // which adds <|begin_of_text|>), llama3-npm (the npm tokenizer.json unchanged), llama31 (+ Llama 3.1
 // rope_scaling), qwen3 (Qwen3-0.6B style, tied embeddings, q/k norms), gemma3 (gemma3_text).
 // Sizes: 2 layers, hidden 64, 4 heads of 16 (2 KV heads), FFN 128; vocab_size as the real model's.
@@ -156,6 +156,12 @@ const LLAMA31_ROPE = {
   rope_type: 'llama3',
 };
 
+function withoutKeys(obj, keys) {
+  const out = { ...obj };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
 const LLAMA_GENERATION = {
   bos_token_id: 128000,
   eos_token_id: 128001,
@@ -170,6 +176,11 @@ const ARCHS = {
     postProcessor: LLAMA3_POST_PROCESSOR, generation: LLAMA_GENERATION },
   'llama3-npm': { pkg: 'tokenizer-llama3', config: () => llamaConfig(null), kind: 'llama',
     postProcessor: null, generation: LLAMA_GENERATION },
+  // Meta-Llama-3-8B's own config.json leaves out head_dim, mlp_bias, attention_bias and
+  // attention_dropout: the converter then writes transformers' derived head_dim (hidden / heads).
+  'llama3-meta': { pkg: 'tokenizer-llama3', config: () => withoutKeys(llamaConfig(null),
+    ['head_dim', 'mlp_bias', 'attention_bias', 'attention_dropout']), kind: 'llama',
+  postProcessor: LLAMA3_POST_PROCESSOR, generation: LLAMA_GENERATION },
   llama31: { pkg: 'tokenizer-llama3', config: () => llamaConfig({ ...LLAMA31_ROPE }), kind: 'llama',
     postProcessor: LLAMA3_POST_PROCESSOR,
     generation: { bos_token_id: 128000, eos_token_id: 128001, do_sample: true, temperature: 0.6, top_p: 0.9 } },

@@ -28,6 +28,7 @@ CHECKPOINTS=(
   "qwen3|qwen3"
   "llama3-shards|llama3 --shards 3"
   "qwen3-f16|qwen3 --dtype F16"
+  "llama3-meta|llama3-meta"
   # folder names for gguf-py's naming heuristics (general.* keys and the default file name)
   "Meta-Llama-3-8B-Instruct|qwen3"
   "Qwen2.5-0.5B-Instruct|qwen3"

@@ -109,6 +109,76 @@ struct iq1_lanes {
         return grid_index;
     }
 
+    // The running best of the split search: the reference's (scale, best score, i1, i2) and
+    // which of the NV sign variants won (-1: none yet).
+    struct split_best {
+        float score = -FLT_MAX, scale = 0;
+        int i1 = -1, i2 = -1, variant = -1;
+    };
+
+    // A vector of split scores with some passing lane (`pass`): the reference's tests replayed
+    // in its order, from the first passing lane: i2 ascending, then the NV variants in order.
+    // lanes_qx[v] / lanes_q2[v] are variant v's scores for i2 .. i2 + lanes - 1.
+    template <int NV>
+    static void replay(uint32_t pass, int lanes, const float (*lane_qx)[8],
+                       const float (*lane_q2)[8], int i1, int i2, split_best& best) {
+        for (int k = __builtin_ctz(pass); k < lanes; ++k) {
+            for (int v = 0; v < NV; ++v) {
+                const float sumqx = lane_qx[v][k], sumq2 = lane_q2[v][k];
+                if (sumq2 > 0 && sumqx * sumqx > best.score * sumq2) {
+                    best.scale = sumqx / sumq2;
+                    best.score = best.scale * sumqx;
+                    best.i1 = i1, best.i2 = i2 + k, best.variant = v;
+                }
+            }
+        }
+    }
+
+    // After the search (a winner found): the levels of the winning split, flipped with the scale
+    // and the variant (the variants' signs mirror: v <-> NV - 1 - v) when the scale is
+    // negative; each group of 8 on the grid or moved to its best neighbour with values(k), the
+    // values of group k; then the scale refitted to the grid points when some group moved.
+    // Writes the groups' grid indices; returns the scale.
+    template <int kBlock, int NV, class Values>
+    static float place_on_grid(const iq2_search_tables& t, const iq2_detail::iq2_lane_tables& lt,
+                               const float* xb, const float* weight, const int* idx,
+                               split_best& best, Values values, int8_t* L, uint16_t* index) {
+        for (int j = 0; j < best.i1; ++j) L[idx[j]] = 0;
+        for (int j = best.i1; j < best.i2; ++j) L[idx[j]] = 1;
+        for (int j = best.i2; j < kBlock; ++j) L[idx[j]] = 2;
+        float scale = best.scale;
+        if (scale < 0) {
+            for (int j = 0; j < kBlock; ++j) L[j] = int8_t(2 - L[j]);
+            scale = -scale;
+            best.variant = NV - 1 - best.variant;
+        }
+        bool all_on_grid = true;
+        for (int k = 0; k < kBlock / 8; ++k) {
+            int grid_index = iq2_detail::on_grid_index(t, L + 8 * k);
+            if (grid_index < 0) {
+                all_on_grid = false;
+                grid_index = best_neighbour(lt, grid_index, xb + 8 * k, weight + 8 * k, scale,
+                                            values(best.variant, k), L + 8 * k);
+            }
+            index[k] = uint16_t(grid_index);
+        }
+        if (!all_on_grid) {
+            float sumqx = 0, sumq2 = 0;
+            for (int k = 0; k < kBlock / 8; ++k) {
+                const float* xx = values(best.variant, k);
+                const int8_t* pg = iq1_detail::grid_point(t, index[k]);
+                for (int j = 0; j < 8; ++j) {
+                    const float w = weight[8 * k + j];
+                    const float q = xx[(pg[j] - 1) / 2];
+                    sumqx += w * q * xb[8 * k + j];
+                    sumq2 += w * q * q;
+                }
+            }
+            if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
+        }
+        return scale;
+    }
+
     // ------------------------------------------------------------ IQ1_S (50 bytes per block)
     static void quantize_row_iq1_s(const float* x, uint8_t* y, int64_t n,
                                    const float* quant_weights) {
@@ -160,8 +230,7 @@ struct iq1_lanes {
                     sumx[j + 1] = sumx[j] + weight[i] * xb[i];
                     sumw[j + 1] = sumw[j] + weight[i];
                 }
-                float best_score = -FLT_MAX, scale = max;
-                int besti1 = -1, besti2 = -1, best_shift = 0;
+                split_best best;
                 const F sx_end = V::set1(sumx[kBlock]), sw_end = V::set1(sumw[kBlock]);
                 for (int i1 = 0; i1 <= kBlock; ++i1) {
                     const F a = V::set1(sumx[i1] - sumx[0]), wa = V::set1(sumw[i1] - sumw[0]);
@@ -181,63 +250,27 @@ struct iq1_lanes {
                         const F q2m = V::add(V::add(wam, V::mul(V::mul(wb, m1), m1)),
                                              V::mul(V::mul(wc, m2), m2));
                         const F valid = lanes_up_to(i2, kBlock);
-                        const uint32_t pass = passing(qxp, q2p, best_score, valid) |
-                                              passing(qxm, q2m, best_score, valid);
+                        const uint32_t pass = passing(qxp, q2p, best.score, valid) |
+                                              passing(qxm, q2m, best.score, valid);
                         if (!pass) continue;
                         V::store(lane_qx[0], qxp);
                         V::store(lane_q2[0], q2p);
                         V::store(lane_qx[1], qxm);
                         V::store(lane_q2[1], q2m);
                         const int lanes = kBlock - i2 + 1 < N ? kBlock - i2 + 1 : N;
-                        for (int k = __builtin_ctz(pass); k < lanes; ++k) {
-                            for (int s = 0; s < 2; ++s) {
-                                const float sumqx = lane_qx[s][k], sumq2 = lane_q2[s][k];
-                                if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-                                    scale = sumqx / sumq2;
-                                    best_score = scale * sumqx;
-                                    besti1 = i1, besti2 = i2 + k, best_shift = s == 0 ? 1 : -1;
-                                }
-                            }
-                        }
+                        replay<2>(pass, lanes, lane_qx, lane_q2, i1, i2, best);
                     }
                 }
-                if (besti1 < 0 || besti2 < 0 || best_shift == 0) {
+                if (best.variant < 0) {
                     scales[ib] = 0;
                     shifts[ib] = 1;
                     continue;
                 }
-                for (int j = 0; j < besti1; ++j) L[idx[j]] = 0;
-                for (int j = besti1; j < besti2; ++j) L[idx[j]] = 1;
-                for (int j = besti2; j < kBlock; ++j) L[idx[j]] = 2;
-                if (scale < 0) {
-                    for (int j = 0; j < kBlock; ++j) L[j] = int8_t(2 - L[j]);
-                    scale = -scale;
-                    best_shift = -best_shift;
-                }
-                bool all_on_grid = true;
-                const float* xx = best_shift == 1 ? x_p : x_m;
-                for (int k = 0; k < kBlock / 8; ++k) {
-                    int grid_index = on_grid_index(t, L + 8 * k);
-                    if (grid_index < 0) {
-                        all_on_grid = false;
-                        grid_index = best_neighbour(lt, grid_index, xb + 8 * k, weight + 8 * k,
-                                                    scale, xx, L + 8 * k);
-                    }
-                    index[k] = uint16_t(grid_index);
-                }
-                if (!all_on_grid) {
-                    float sumqx = 0, sumq2 = 0;
-                    for (int k = 0; k < kBlock / 8; ++k) {
-                        const int8_t* pg = grid_point(t, index[k]);
-                        for (int j = 0; j < 8; ++j) {
-                            const float w = weight[8 * k + j];
-                            const float q = xx[(pg[j] - 1) / 2];
-                            sumqx += w * q * xb[8 * k + j];
-                            sumq2 += w * q * q;
-                        }
-                    }
-                    if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
-                }
+                // Variant 0: the delta added (shift 1), variant 1: subtracted (shift -1).
+                const float scale = place_on_grid<kBlock, 2>(
+                    t, lt, xb, weight, idx, best,
+                    [&](int variant, int) { return variant == 0 ? x_p : x_m; }, L, index);
+                const int best_shift = best.variant == 0 ? 1 : -1;
                 uint16_t h = 0;
                 for (int k = 0; k < kBlock / 8; ++k) {
                     qs[(kBlock / 8) * ib + k] = uint8_t(index[k] & 255);
@@ -314,8 +347,7 @@ struct iq1_lanes {
                     continue;
                 }
                 sort_indices_by_value(kBlock, xb, idx);
-                float best_score = -FLT_MAX, scale = max;
-                int besti1 = -1, besti2 = -1, best_k = -1;
+                split_best best;
                 {
                     // The reference's prefix sums per half (padded for vector loads).
                     alignas(32) float px[2][kBlock + 1 + 8] = {}, pw[2][kBlock + 1 + 8] = {};
@@ -363,63 +395,25 @@ struct iq1_lanes {
                             const F valid = lanes_up_to(i2, kBlock);
                             uint32_t pass = 0;
                             for (int k = 0; k < 4; ++k)
-                                pass |= passing(sqx[k], sq2[k], best_score, valid);
+                                pass |= passing(sqx[k], sq2[k], best.score, valid);
                             if (!pass) continue;
                             for (int k = 0; k < 4; ++k) {
                                 V::store(lane_qx[k], sqx[k]);
                                 V::store(lane_q2[k], sq2[k]);
                             }
                             const int lanes = kBlock - i2 + 1 < N ? kBlock - i2 + 1 : N;
-                            for (int j = __builtin_ctz(pass); j < lanes; ++j) {
-                                for (int k = 0; k < 4; ++k) {
-                                    const float sumqx = lane_qx[k][j], sumq2 = lane_q2[k][j];
-                                    if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-                                        scale = sumqx / sumq2;
-                                        best_score = scale * sumqx;
-                                        besti1 = i1, besti2 = i2 + j, best_k = k;
-                                    }
-                                }
-                            }
+                            replay<4>(pass, lanes, lane_qx, lane_q2, i1, i2, best);
                         }
                     }
                 }
-                if (besti1 < 0 || besti2 < 0 || best_k < 0) {
+                if (best.variant < 0) {
                     scales[ib] = 0;
                     shifts[ib] = 0;
                     continue;
                 }
-                for (int j = 0; j < besti1; ++j) L[idx[j]] = 0;
-                for (int j = besti1; j < besti2; ++j) L[idx[j]] = 1;
-                for (int j = besti2; j < kBlock; ++j) L[idx[j]] = 2;
-                if (scale < 0) {
-                    for (int j = 0; j < kBlock; ++j) L[j] = int8_t(2 - L[j]);
-                    scale = -scale;
-                    best_k = 3 - best_k;  // swap both halves' signs
-                }
-                bool all_on_grid = true;
-                for (int k = 0; k < kBlock / 8; ++k) {
-                    int grid_index = on_grid_index(t, L + 8 * k);
-                    if (grid_index < 0) {
-                        all_on_grid = false;
-                        grid_index = best_neighbour(lt, grid_index, xb + 8 * k, weight + 8 * k,
-                                                    scale, values_for(best_k, k), L + 8 * k);
-                    }
-                    index[k] = uint16_t(grid_index);
-                }
-                if (!all_on_grid) {
-                    float sumqx_f = 0, sumq2_f = 0;
-                    for (int k = 0; k < kBlock / 8; ++k) {
-                        const float* xx = values_for(best_k, k);
-                        const int8_t* pg = grid_point(t, index[k]);
-                        for (int j = 0; j < 8; ++j) {
-                            const float w = weight[8 * k + j];
-                            const float q = xx[(pg[j] - 1) / 2];
-                            sumqx_f += w * q * xb[8 * k + j];
-                            sumq2_f += w * q * q;
-                        }
-                    }
-                    if (sumqx_f > 0 && sumq2_f > 0) scale = sumqx_f / sumq2_f;
-                }
+                const float scale =
+                    place_on_grid<kBlock, 4>(t, lt, xb, weight, idx, best, values_for, L, index);
+                const int best_k = best.variant;
                 qs[2 * ib + 0] = uint8_t(index[0] & 255);
                 qs[2 * ib + 1] = uint8_t(index[1] & 255);
                 qh[ib] = uint8_t((index[0] >> 8) | ((index[1] >> 8) << 4));

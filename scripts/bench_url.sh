@@ -26,10 +26,16 @@ mkdir -p "$RES"
 log() { echo "bench_url: $*" >&2; }
 
 # --- builds and the model (as scripts/bench.sh) ---------------------------------------------------
-if [ ! -x "$NATIVE_DIR/gguf-squash" ] || [ ! -x "$NATIVE_DIR/make-bench-model" ]; then
-  log "building native in $NATIVE_DIR"
+# The native CLI only for the native face; make-bench-model only to generate the model.
+read -r -a wanted <<< "${FACES:-native node page}"
+want() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
+native_targets=()
+want native && [ ! -x "$NATIVE_DIR/gguf-squash" ] && native_targets+=(gguf-squash)
+[ ! -f "$MODEL" ] && [ ! -x "$NATIVE_DIR/make-bench-model" ] && native_targets+=(make-bench-model)
+if [ ${#native_targets[@]} -gt 0 ]; then
+  log "building ${native_targets[*]} in $NATIVE_DIR"
   cmake -S . -B "$NATIVE_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$NATIVE_DIR" -j"$JOBS" --target gguf-squash make-bench-model
+  cmake --build "$NATIVE_DIR" -j"$JOBS" --target "${native_targets[@]}"
 fi
 if [ -z "${NO_WASM:-}" ] && { [ ! -f "$WASM_DIR/gguf_squash_simd.wasm" ] || [ ! -f "$WASM_DIR/gguf_squash_base.wasm" ]; }; then
   log "building wasm in $WASM_DIR"
@@ -99,8 +105,6 @@ best() {
   echo "$best_s"
 }
 
-read -r -a wanted <<< "${FACES:-native node page}"
-want() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
 faces=()
 want native && faces+=(native)
 [ -z "${NO_WASM:-}" ] && want node && faces+=(node)

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
-import { RowPool, runPool } from './row_pool.mjs';
+import { kTaskBytes, RowPool, runPool } from './row_pool.mjs';
 import { fileSource, spawnPoolThread } from './row_pool_node.mjs';
 import { UrlSource, fetchUrlBytes, isHttpUrl, jobReadSchedule, urlFileName } from './url_source.mjs';
 
@@ -253,7 +253,9 @@ async function runQuantize(core, argsIn) {
             lastTensor = -1;
             // A URL is downloaded here, in the job's order, one range at a time per file (the
             // selected output's layout holds each tensor's input offset and size).
-            const readers = url ? jobReadSchedule(job.layout(), srcs.length).map((ext, k) => srcs[k].streamReader(ext)) : null;
+            // With a pool, the schedule is the pool's own reads: each answered with its own buffer.
+            const schedule = url ? jobReadSchedule(job.layout(), srcs.length, pool ? { taskBytes: kTaskBytes } : {}) : null;
+            const readers = url ? schedule.map((ext, k) => srcs[k].streamReader(ext, { fresh: !!pool })) : null;
             const urlRead = url ? (offset, length, shard = 0) => readers[shard](offset, length) : null;
             if (pool) {
                 // The worker threads read their chunks themselves: in parallel, not on this thread.

@@ -583,7 +583,8 @@ export class QuantizeJob {
             const ext = this.sources.map(() => []);
             // The layout holds each tensor's input offset and size, in the order the job reads them.
             for (const t of this.layout().tensors) ext[t.shard ?? 0]?.push({ offset: t.offset, size: t.rows * t.src_row });
-            const readers = this.sources.map((src, k) => src.streamReader(ext[k]));
+            // This loop copies each read into the job (stage): views of the downloads will do.
+            const readers = this.sources.map((src, k) => src.streamReader(ext[k], { fresh: false }));
             read = (offset, length, shard = 0) => readers[shard](offset, length);
         }
         const m = this.core.mod;

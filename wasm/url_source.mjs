@@ -15,6 +15,7 @@
 //   parallel range downloaders), the next range while the job quantizes this one; at most
 //   `bufferBytes` are held.
 import { GgufError } from './gguf_squash.mjs';
+import { rowTasks } from './row_pool.mjs';
 
 export const kMaxTries = 5;
 export const kStallMs = 30000;
@@ -33,6 +34,12 @@ const originOf = (url) => { try { return new URL(url).origin; } catch { return '
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 class Retry extends Error {}
+
+// A buffer of its own for `n` bytes that are all about to be written: in node without zeroing
+// it first (Buffer.allocUnsafeSlow: not from the shared pool, so it can be transferred).
+const newBuffer = typeof Buffer === 'function' && typeof Buffer.allocUnsafeSlow === 'function'
+    ? (n) => { const b = Buffer.allocUnsafeSlow(n); return new Uint8Array(b.buffer, b.byteOffset, n); }
+    : (n) => new Uint8Array(n);
 
 // Where the reader runs decides the advice: the command line's flags, or the page's fields.
 // A page (or its workers) has no `process`.
@@ -254,101 +261,157 @@ export class UrlSource {
             if (offset >= this.size) return new Uint8Array(0);
             if (length !== Infinity) length = Math.min(length, this.size - offset);
         }
-        const parts = [];
-        let done = 0, last = null;
-        for (let tries = 0; tries < this.maxTries; tries++) {
-            if (tries > 0) await sleep(this.backoffMs * 2 ** (tries - 1));
-            try {
-                done += await this.tryRange(offset + done, length === Infinity ? Infinity : length - done, (b) => parts.push(b.slice()));
-                last = null;
-                break;
-            } catch (e) {
-                if (!(e instanceof Retry)) throw e;
-                done = parts.reduce((a, p) => a + p.length, 0);
-                last = e;
-                if (length !== Infinity && done >= length) { last = null; break; }
-            }
-        }
-        if (last) throw new GgufError('io_error', `${last.message} (gave up after ${this.maxTries} tries)`);
-        const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-        let at = 0;
-        for (const p of parts) { out.set(p, at); at += p.length; }
+        if (length === Infinity) return this.fetchWhole(offset);
+        const [out] = await this.fetchInto(offset, [length]);
         return out;
     }
 
-    // An async read(offset, length) for QuantizeJob.run / runPool that downloads `extents`
-    // ([{offset, size}] in the job's read order) ahead of the job, one range at a time, holding at
-    // most `bufferBytes`. A read off the schedule is fetched on its own.
-    streamReader(extents, { rangeBytes = kStreamRange, bufferBytes = 3 * kStreamRange } = {}) {
-        const sched = [];
-        for (const e of extents) {
-            if (!e.size) continue;
-            const b = sched[sched.length - 1];
-            if (b && b.offset + b.size === e.offset) b.size += e.size;
-            else sched.push({ offset: e.offset, size: e.size });
+    // One request (resumed across faults) for consecutive pieces of the given sizes from
+    // `offset`, each received straight into its own buffer: one copy of each byte, and every
+    // piece a buffer of its own (the pool transfers them to its workers). Fewer bytes only at
+    // the end of the file.
+    async fetchInto(offset, sizes) {
+        const bufs = sizes.map(newBuffer);
+        const total = sizes.reduce((a, n) => a + n, 0);
+        let done = 0, piece = 0, at = 0;
+        const sink = (b) => {
+            for (let k = 0; k < b.length;) {
+                while (at === bufs[piece].length) { piece++; at = 0; }
+                const n = Math.min(b.length - k, bufs[piece].length - at);
+                bufs[piece].set(k === 0 && n === b.length ? b : b.subarray(k, k + n), at);
+                at += n;
+                k += n;
+            }
+            done += b.length;
+        };
+        await this.retrying(async () => {
+            try {
+                await this.tryRange(offset + done, total - done, sink);
+            } catch (e) {
+                if (!(e instanceof Retry) || done < total) throw e;  // every byte arrived before the fault
+            }
+        });
+        if (done < total) {  // the file ended: the pieces up to there
+            let left = done;
+            return bufs.map((b) => { const n = Math.min(b.length, left); left -= n; return n === b.length ? b : b.subarray(0, n); });
         }
-        // Ranges in order: each {offset, size, promise}; at most bufferBytes fetched ahead.
-        const ranges = [];
+        return bufs;
+    }
+
+    // A whole file of unknown size (an imatrix) from `offset`: gathered, then joined.
+    async fetchWhole(offset) {
+        const parts = [];
+        let done = 0;
+        await this.retrying(() => this.tryRange(offset + done, Infinity, (b) => { parts.push(b.slice()); done += b.length; }));
+        const whole = new Uint8Array(done);
+        let at = 0;
+        for (const p of parts) { whole.set(p, at); at += p.length; }
+        return whole;
+    }
+
+    // Runs `attempt` up to maxTries times, with backoff, while it fails with a fault worth
+    // another try (each attempt resumes where the bytes received so far end).
+    async retrying(attempt) {
+        let last = null;
+        for (let tries = 0; tries < this.maxTries; tries++) {
+            if (tries > 0) await sleep(this.backoffMs * 2 ** (tries - 1));
+            try {
+                await attempt();
+                return;
+            } catch (e) {
+                if (!(e instanceof Retry)) throw e;
+                last = e;
+            }
+        }
+        throw new GgufError('io_error', `${last.message} (gave up after ${this.maxTries} tries)`);
+    }
+
+    // An async read(offset, length) for QuantizeJob.run / runPool that downloads `extents`
+    // ([{offset, size}] in the job's read order) ahead of the job, one request at a time, holding
+    // at most `bufferBytes`. A read off the schedule is fetched on its own.
+    // Each extent (split at rangeBytes) is received into a buffer of its own, and consecutive
+    // extents share one request of up to rangeBytes: given the pool's reads (jobReadSchedule with
+    // taskBytes), every read is answered with its own buffer, no copy. fresh: every answer owns
+    // its buffer (the pool transfers it; a view into a larger one is copied); false for a reader
+    // that copies what it gets (QuantizeJob.run), which then gets views.
+    streamReader(extents, { rangeBytes = kStreamRange, bufferBytes = 3 * kStreamRange, fresh = true } = {}) {
         const head = this.head;
         const headEnd = head ? head.offset + head.bytes.length : 0;
-        for (const e of sched) {
-            for (let o = e.offset, end = e.offset + e.size; o < end;) {
+        // Units: {offset, size, bytes (once here), range}, in read order.
+        const units = [];
+        for (const e of extents) {
+            for (let o = e.offset, end = e.offset + (e.size || 0); o < end;) {
                 if (head && o >= head.offset && o < headEnd) {
                     // Already here from the header read.
                     const n = Math.min(end, headEnd) - o;
-                    const bytes = head.bytes.subarray(o - head.offset, o - head.offset + n);
-                    ranges.push({ offset: o, size: n, promise: Promise.resolve(bytes), local: true });
+                    units.push({ offset: o, size: n, bytes: head.bytes.subarray(o - head.offset, o - head.offset + n), local: true });
                     o += n;
                     continue;
                 }
                 let n = Math.min(rangeBytes, end - o);
                 if (head && o < head.offset && o + n > head.offset) n = head.offset - o;
-                ranges.push({ offset: o, size: n });
+                units.push({ offset: o, size: n });
                 o += n;
             }
         }
-        let next = 0;      // next range to start
+        // Requests: runs of adjacent units, up to rangeBytes each.
+        const ranges = [];
+        for (const u of units) {
+            if (u.local) continue;
+            const r = ranges[ranges.length - 1];
+            if (r && r.offset + r.size === u.offset && r.size + u.size <= rangeBytes) {
+                r.units.push(u);
+                r.size += u.size;
+            } else {
+                ranges.push({ offset: u.offset, size: u.size, units: [u] });
+            }
+            u.range = ranges[ranges.length - 1];
+        }
+        let next = 0;      // next request to start
         let ahead = 0;     // bytes fetched or in flight, not yet consumed
         let chain = Promise.resolve();  // one request at a time
         const pump = () => {
             while (next < ranges.length && (ahead === 0 || ahead + ranges[next].size <= bufferBytes)) {
                 const r = ranges[next++];
-                if (r.local) continue;
                 ahead += r.size;
-                r.promise = chain = chain.then(() => this.fetchRange(r.offset, r.size));
+                r.promise = chain = chain.then(async () => {
+                    const bufs = await this.fetchInto(r.offset, r.units.map((u) => u.size));
+                    r.units.forEach((u, k) => { u.bytes = bufs[k]; });
+                });
                 r.promise.catch(() => {});
             }
         };
-        let cur = 0, into = 0;  // the job's place: range, bytes consumed
+        let cur = 0, into = 0;  // the job's place: unit, bytes consumed
         const readSome = async (offset, length) => {
             const fromHead = head && offset >= head.offset && offset + Math.min(length, 1) <= head.offset + head.bytes.length;
-            while (cur < ranges.length && into === ranges[cur].size) {
-                if (!ranges[cur].local) ahead -= ranges[cur].size;
-                ranges[cur].promise = null;
+            while (cur < units.length && into === units[cur].size) {
+                if (!units[cur].local) ahead -= units[cur].size;
+                units[cur].bytes = null;
                 cur++;
                 into = 0;
             }
-            if (cur >= ranges.length || offset !== ranges[cur].offset + into) {
+            if (cur >= units.length || offset !== units[cur].offset + into) {
                 if (fromHead) return head.bytes.subarray(offset - head.offset, Math.min(head.bytes.length, offset - head.offset + length));
                 return this.fetchRange(offset, length);
             }
-            const r = ranges[cur];
-            if (!r.promise) pump();
-            const bytes = await r.promise;
-            const n = Math.min(length, r.size - into);
-            const out = bytes.subarray(into, into + n);
+            const u = units[cur];
+            if (!u.local) {
+                if (!u.range.promise) pump();
+                await u.range.promise;
+            }
+            const n = Math.min(length, u.size - into);
+            const out = into === 0 && n === u.bytes.length ? u.bytes : u.bytes.subarray(into, into + n);
             into += n;
             pump();
             return out;
         };
-        // Whole reads across range boundaries (the pool asks for whole chunks).
+        const owned = (b) => !fresh || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
+        // Whole reads across unit boundaries.
         return async (offset, length) => {
             const first = await readSome(offset, length);
-            // A fresh array (row_pool transfers the buffer to a worker): a view into a downloaded
-            // range or the header would detach the rest of it.
-            if (first.length === length || first.length === 0) {
-                return first.byteOffset === 0 && first.byteLength === first.buffer.byteLength ? first : first.slice();
-            }
+            // With `fresh`, a view into a larger buffer (the header's, or a unit read in parts)
+            // is copied: transferring it would detach the rest.
+            if (first.length === length || first.length === 0) return owned(first) ? first : first.slice();
             const out = new Uint8Array(length);
             out.set(first);
             let got = first.length;
@@ -370,9 +433,17 @@ export async function fetchUrlBytes(url, options = {}) {
 }
 
 // Each shard's extents in the order a QuantizeJob reads them, from its layout (job.layout():
-// each tensor's shard, input offset, rows and input row size).
-export function jobReadSchedule(layout, shards = 1) {
+// each tensor's shard, input offset, rows and input row size): one per tensor, or with
+// `taskBytes` one per row chunk as runPool reads them (wasm/row_pool.mjs rowTasks), so that
+// streamReader answers each of the pool's reads with a buffer of its own.
+export function jobReadSchedule(layout, shards = 1, { taskBytes = null } = {}) {
     const out = Array.from({ length: shards }, () => []);
+    if (taskBytes) {
+        for (const task of rowTasks(layout, taskBytes)) {
+            if (task.rows > 0) (out[task.tensor.shard ?? 0] ??= []).push({ offset: task.offset, size: task.srcSize });
+        }
+        return out;
+    }
     for (const t of layout.tensors) {
         const s = t.shard ?? 0;
         (out[s] ??= []).push({ offset: t.offset, size: t.rows * t.src_row });

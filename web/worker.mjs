@@ -11,7 +11,7 @@ import { openEstimate } from './wasm/estimate.mjs';
 import { blobReader, errorToMessage, GgufError, HeaderReader, loadGgufSquash, sourceChunks } from './wasm/gguf_squash.mjs';
 import { parseQualityArg } from './wasm/quality.mjs';
 import { checkShards } from './shard_check.mjs';
-import { RowPool, runPool } from './wasm/row_pool.mjs';
+import { kTaskBytes, RowPool, runPool } from './wasm/row_pool.mjs';
 import { fetchUrlBytes, jobReadSchedule, urlFileName, UrlSource } from './wasm/url_source.mjs';
 
 let corePromise = null;
@@ -435,7 +435,8 @@ const methods = {
                 const poolFiles = fromUrl ? model.files.map((s) => ({ name: s.name, size: s.size, head: s.headerBytes() })) : files;
                 let read = null;
                 if (fromUrl) {
-                    const schedule = jobReadSchedule(job.layout(), model.files.length);
+                    // The pool's own reads, each answered with a buffer of its own (no copy).
+                    const schedule = jobReadSchedule(job.layout(), model.files.length, { taskBytes: kTaskBytes });
                     const readers = model.files.map((s, k) => s.streamReader(schedule[k]));
                     read = (offset, size, shard) => readers[shard](offset, size);
                 }

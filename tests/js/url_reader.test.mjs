@@ -1,7 +1,8 @@
 // wasm/url_source.mjs streamReader with an injected fetch (no network): the pool's reads
-// (jobReadSchedule with taskBytes) are answered with buffers of their own, no copy, holding the
-// file's bytes; requests group adjacent reads up to the range size, one at a time; each byte is
-// fetched once, also when a response is cut mid-body and resumed.
+// (jobReadSchedule with taskBytes) are answered with buffers of their own holding the file's
+// bytes (that they are the very buffers the bodies were received into is not observable here);
+// requests group adjacent reads up to the range size, one at a time; each byte is received once,
+// also when a response is cut mid-body and resumed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 

@@ -1,6 +1,6 @@
 // The dequantizers written once over an ISA's lane type L (sse4_lanes.h, avx2_lanes.h,
-// wasm128_lanes.h): Q4_0 Q4_1 Q5_0 Q5_1 Q8_0, Q2_K..Q6_K, IQ4_NL IQ4_XS, Q1_0 Q2_0 TQ1_0 TQ2_0,
-// IQ3_XXS IQ3_S.
+// wasm128_lanes.h): Q4_0 Q4_1 Q5_0 Q5_1 Q8_0, Q2_K..Q6_K, IQ4_NL IQ4_XS, MXFP4, Q1_0 Q2_0 TQ1_0
+// TQ2_0, IQ3_XXS IQ3_S.
 //
 // Dequantization is element-wise: every value is d * q, d * q + m or d * q - m, with q a small
 // integer and d, m per-block (or per-sub-block) floats. The block scales are computed in scalar
@@ -233,19 +233,20 @@ struct dequant_lanes {
 
     // ---------------------------------------------------------------- IQ4 (non-linear levels)
 
-    // d * float(level) for the 32 elements of one IQ4 sub-block.
-    static void iq4_sub_block(const uint8_t* qs, F d, float* y) {
+    // d * float(table[nibble]) for the 32 elements of one IQ4 / MXFP4 sub-block (IQ4 writes
+    // d * level, MXFP4 level * d: the level is never NaN, so the order cannot show).
+    static void lut_sub_block(const int8_t* table, const uint8_t* qs, F d, float* y) {
         for (int j = 0; j < 16; j += W) {
             const I b = L::load_u8(qs + j);
-            L::store(y + j, L::mul(d, fl(L::lut16_i8(kIq4nlValues, L::iand(b, splat(15))))));
-            L::store(y + j + 16, L::mul(d, fl(L::lut16_i8(kIq4nlValues, L::ishr(b, 4)))));
+            L::store(y + j, L::mul(d, fl(L::lut16_i8(table, L::iand(b, splat(15))))));
+            L::store(y + j + 16, L::mul(d, fl(L::lut16_i8(table, L::ishr(b, 4)))));
         }
     }
 
     static void iq4_nl(const void* src, float* y, int64_t n) {
         const block_iq4_nl* x = static_cast<const block_iq4_nl*>(src);
         for (int64_t i = 0; i < n / 32; ++i, y += 32)
-            iq4_sub_block(x[i].qs, L::set1(fp16_to_fp32(x[i].d)), y);
+            lut_sub_block(kIq4nlValues, x[i].qs, L::set1(fp16_to_fp32(x[i].d)), y);
     }
 
     static void iq4_xs(const void* src, float* y, int64_t n) {
@@ -255,12 +256,21 @@ struct dequant_lanes {
             for (int ib = 0; ib < 8; ++ib, y += 32) {
                 const int ls = ((x[i].scales_l[ib / 2] >> (4 * (ib % 2))) & 0xf) |
                                (((x[i].scales_h >> (2 * ib)) & 3) << 4);
-                iq4_sub_block(x[i].qs + ib * 16, L::set1(d * float(ls - 32)), y);
+                lut_sub_block(kIq4nlValues, x[i].qs + ib * 16, L::set1(d * float(ls - 32)), y);
             }
         }
     }
 
     // ---------------------------------------------------------------- low-bit types
+
+    static void mxfp4(const void* src, float* y, int64_t n) {
+        using low_bit_blocks::block_mxfp4;
+        using low_bit_blocks::kMxfp4Block;
+        const block_mxfp4* x = static_cast<const block_mxfp4*>(src);
+        for (int64_t i = 0; i < n / kMxfp4Block; ++i, y += kMxfp4Block)
+            lut_sub_block(low_bit_blocks::kFp4Values, x[i].qs,
+                          L::set1(low_bit_blocks::e8m0_to_fp32_half(x[i].e)), y);
+    }
 
     static void q1_0(const void* src, float* y, int64_t n) {
         using low_bit_blocks::block_q1_0;
@@ -391,6 +401,7 @@ void register_dequant_lanes(kernel_table& table) {
     set(ggml_type::q6_k, K::q6_k);
     set(ggml_type::iq4_nl, K::iq4_nl);
     set(ggml_type::iq4_xs, K::iq4_xs);
+    set(ggml_type::mxfp4, K::mxfp4);
     set(ggml_type::q1_0, K::q1_0);
     set(ggml_type::q2_0, K::q2_0);
     set(ggml_type::tq1_0, K::tq1_0);

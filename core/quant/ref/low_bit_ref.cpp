@@ -15,15 +15,6 @@ namespace {
 
 using namespace low_bit_blocks;
 
-// E2M1 code points doubled (so they are integers); scales carry the matching factor 1/2.
-constexpr int8_t kFp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
-
-// E8M0 exponent to 2^(e-128): half the scale, to match the doubled code points.
-float e8m0_to_fp32_half(uint8_t e) {
-    const uint32_t bits = e < 2 ? (0x00200000u << e) : (uint32_t(e - 1) << 23);
-    return f32_from_bits(bits);
-}
-
 // UE4M3 (unsigned, 4 exponent bits with bias 7, 3 mantissa bits) to float, halved like E8M0.
 // 0x7F (the NaN code) reads as zero, as in ggml.
 float ue4m3_to_fp32_half(uint8_t x) {

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "quant/quant_common.h"
+
 namespace gguf_squash {
 namespace low_bit_blocks {
 
@@ -42,6 +44,20 @@ struct block_tq2_0 {
 static_assert(sizeof(block_q1_0) == 18 && sizeof(block_q2_0) == 18);
 static_assert(sizeof(block_mxfp4) == 17 && sizeof(block_nvfp4) == 36);
 static_assert(sizeof(block_tq1_0) == 54 && sizeof(block_tq2_0) == 66);
+
+// E2M1 code points doubled (so they are integers); scales carry the matching factor 1/2.
+inline constexpr int8_t kFp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// Internal linkage: a copy compiled with an ISA's flags must never serve the scalar path.
+namespace {
+
+// E8M0 exponent to 2^(e-128): half the scale, to match the doubled code points.
+inline float e8m0_to_fp32_half(uint8_t e) {
+    const uint32_t bits = e < 2 ? (0x00200000u << e) : (uint32_t(e - 1) << 23);
+    return f32_from_bits(bits);
+}
+
+}  // namespace
 
 }  // namespace low_bit_blocks
 }  // namespace gguf_squash

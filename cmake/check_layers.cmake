@@ -11,7 +11,7 @@ cmake_minimum_required(VERSION 3.20)
 
 # Layer of a path relative to ROOT, or "" when the file is not checked.
 function(layer_of rel out)
-  if(rel MATCHES "^core/(status\\.(h|cpp)|stream\\.h|format/ggml_types\\.(h|cpp))$")
+  if(rel MATCHES "^core/(status\\.(h|cpp)|stream\\.h|sha256\\.(h|cpp)|format/ggml_types\\.(h|cpp))$")
     set(layer types)
   elseif(rel MATCHES "^core/(format|quant|convert|plan|estimate|quality|pipeline|io|cli)/")
     set(layer ${CMAKE_MATCH_1})

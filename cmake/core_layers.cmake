@@ -16,7 +16,7 @@
 # the options go on every layer (the wasm SIMD variant, the fuzz sanitizers).
 
 set(GS_CORE ${CMAKE_SOURCE_DIR}/core)
-set(GS_TYPES_SOURCES ${GS_CORE}/status.cpp ${GS_CORE}/format/ggml_types.cpp)
+set(GS_TYPES_SOURCES ${GS_CORE}/status.cpp ${GS_CORE}/sha256.cpp ${GS_CORE}/format/ggml_types.cpp)
 file(GLOB GS_FORMAT_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/format/*.cpp)
 list(REMOVE_ITEM GS_FORMAT_SOURCES ${GS_CORE}/format/ggml_types.cpp)
 file(GLOB GS_QUANT_SOURCES CONFIGURE_DEPENDS ${GS_CORE}/quant/*.cpp ${GS_CORE}/quant/ref/*.cpp)

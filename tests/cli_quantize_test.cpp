@@ -35,7 +35,7 @@ int run_cli(const std::vector<std::string>& args, const std::string& prefix = ""
 
 std::string file_sha(const fs::path& p) {
     std::vector<uint8_t> b = test_support::read_all(p);
-    return test_support::sha256_hex(b.data(), b.size());
+    return gguf_squash::sha256_hex(b.data(), b.size());
 }
 
 const reference_run& find_run(const std::string& name) {

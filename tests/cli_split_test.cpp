@@ -56,7 +56,7 @@ const reference_run& find_run(const std::string& name) {
 
 std::string file_sha(const fs::path& p) {
     std::vector<uint8_t> b = test_support::read_all(p);
-    return test_support::sha256_hex(b.data(), b.size());
+    return gguf_squash::sha256_hex(b.data(), b.size());
 }
 
 std::map<std::string, std::string> tensor_data(const std::vector<uint8_t>& file) {

@@ -22,7 +22,7 @@ namespace {
 std::string file_sha(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::vector<char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return test_support::sha256_hex(b.data(), b.size());
+    return gguf_squash::sha256_hex(b.data(), b.size());
 }
 
 const test_support::reference_run& find_run(const std::string& name) {

@@ -47,7 +47,7 @@ std::string quantize_sha(const reference_run& run, const quantize_job_options& o
     if (!plan.ok()) return "plan: " + plan.error().message();
     quantize_job job(*plan, prep->imatrix.get(), opts);
     const std::vector<uint8_t>& in = input_bytes();
-    test_support::sha256 sha;
+    gguf_squash::sha256 sha;
     auto read = [&](uint64_t off, uint8_t* buf, size_t n) -> result<size_t> {
         if (off >= in.size()) return size_t(0);
         const size_t k = std::min<uint64_t>(n, in.size() - off);
@@ -177,7 +177,7 @@ TEST(Determinism, KernelEnvironmentSwitchThroughTheCli) {
                   std::string::npos)
             << r.err;
         const std::vector<uint8_t> b = test_support::read_all(out);
-        EXPECT_EQ(test_support::sha256_hex(b.data(), b.size()), run->file_sha256);
+        EXPECT_EQ(gguf_squash::sha256_hex(b.data(), b.size()), run->file_sha256);
         std::remove(out.c_str());
     }
 }

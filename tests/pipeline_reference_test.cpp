@@ -51,20 +51,20 @@ run_output quantize_in_memory(const quant_plan& plan, const imatrix_data* imatri
 
 // Compares with the reference; returns "" when identical, else a description.
 std::string compare(const reference_run& run, const std::vector<uint8_t>& out) {
-    if (test_support::sha256_hex(out.data(), out.size()) == run.file_sha256) return "";
+    if (gguf_squash::sha256_hex(out.data(), out.size()) == run.file_sha256) return "";
     std::string why;
     if (out.size() != run.file_size) {
         why += "size " + std::to_string(out.size()) + " != " + std::to_string(run.file_size) + "; ";
     }
     if (out.size() < run.header_size ||
-        test_support::sha256_hex(out.data(), run.header_size) != run.header_sha256) {
+        gguf_squash::sha256_hex(out.data(), run.header_size) != run.header_sha256) {
         why += "header differs; ";
     }
     int bad = 0;
     for (const auto& t : run.tensors) {
         const uint64_t at = run.header_size + t.offset;
         if (at + t.nbytes > out.size() ||
-            test_support::sha256_hex(out.data() + at, t.nbytes) != t.sha256) {
+            gguf_squash::sha256_hex(out.data() + at, t.nbytes) != t.sha256) {
             if (bad < 6) why += t.name + " (" + t.type + ") ";
             ++bad;
         }

@@ -141,7 +141,7 @@ TEST(PipelineSplit, ShardsQuantizeToTheSameBytesAsTheWholeModel) {
         ASSERT_TRUE(out.st.ok()) << out.st.message();
         EXPECT_EQ(out.bytes.size(), run->file_size);
         const bool same =
-            test_support::sha256_hex(out.bytes.data(), out.bytes.size()) == run->file_sha256;
+            gguf_squash::sha256_hex(out.bytes.data(), out.bytes.size()) == run->file_sha256;
         EXPECT_TRUE(same);
         identical += same;
     }
@@ -165,7 +165,7 @@ void check_keep_split(const std::string& name, const shard_set& shards,
     ASSERT_TRUE(single.ok()) << single.error().message();
     run_output whole = quantize_shards(*single, shards, prep->imatrix.get());
     ASSERT_TRUE(whole.st.ok()) << whole.st.message();
-    ASSERT_EQ(test_support::sha256_hex(whole.bytes.data(), whole.bytes.size()), run->file_sha256);
+    ASSERT_EQ(gguf_squash::sha256_hex(whole.bytes.data(), whole.bytes.size()), run->file_sha256);
     result<gguf_header> whole_header = read_gguf_header(whole.bytes.data(), whole.bytes.size());
     ASSERT_TRUE(whole_header.ok());
     const std::map<std::string, std::string> expected = tensor_data(whole.bytes);
@@ -433,7 +433,7 @@ TEST(PipelineAlignment, InputAlignmentKeyIsCopiedAndTheLayoutStays32) {
     int same = 0;
     for (const auto& t : run->tensors) {
         const uint64_t at = plan->header_size + t.offset;
-        same += test_support::sha256_hex(out.bytes.data() + at, t.nbytes) == t.sha256;
+        same += gguf_squash::sha256_hex(out.bytes.data() + at, t.nbytes) == t.sha256;
     }
     EXPECT_EQ(same, int(run->tensors.size()));
 

@@ -57,7 +57,7 @@ TEST_P(PlanReferenceEveryIsa, EveryRunMatchesLlamaQuantize) {
         result<std::vector<uint8_t>> header = encode_gguf_header(plan->output);
         ASSERT_TRUE(header.ok()) << header.error().message();
         const bool hdr =
-            test_support::sha256_hex(header->data(), header->size()) == run.header_sha256;
+            gguf_squash::sha256_hex(header->data(), header->size()) == run.header_sha256;
         EXPECT_TRUE(hdr) << "planned header differs from the reference header";
         header_ok += hdr;
         matched += all;

@@ -186,7 +186,7 @@ TEST(QualityMeasure, ReferenceOutputsMatchIndependentFigures) {
         ASSERT_TRUE(s.ok()) << s.message();
         ASSERT_EQ(out.size(), run->file_size);
         for (const auto& t : run->tensors) {
-            ASSERT_EQ(test_support::sha256_hex(out.data() + run->header_size + t.offset, t.nbytes),
+            ASSERT_EQ(gguf_squash::sha256_hex(out.data() + run->header_size + t.offset, t.nbytes),
                       t.sha256)
                 << t.name << " is not the reference's bytes";
         }

@@ -4,8 +4,8 @@
 #include <map>
 #include <unordered_map>
 
-#include "convert/sha256.h"
 #include "convert/utf8.h"
+#include "sha256.h"
 
 namespace gguf_squash::convert {
 
@@ -318,7 +318,7 @@ std::string pre_check_hash(const std::vector<int64_t>& ids) {
         s += std::to_string(ids[i]);
     }
     s += "]";
-    return sha256_hex_of(s);
+    return sha256_hex(s.data(), s.size());
 }
 
 const char* pre_name_for_hash(const std::string& hash) {

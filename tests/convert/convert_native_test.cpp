@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "../cli_test_support.h"
-#include "../sha256.h"
 #include "convert/hf_convert.h"
 #include "convert/hf_tokenizer.h"
 #include "convert/safetensors.h"
 #include "format/gguf_writer.h"
 #include "io/gguf_file.h"
+#include "sha256.h"
 
 namespace gguf_squash {
 namespace {
@@ -188,7 +188,7 @@ TEST_P(ConvertReference, TensorsAndHparamsMatchTheConverter) {
         EXPECT_EQ(t.info.offset, want["offset"].get<uint64_t>());
         EXPECT_EQ(t.info.nbytes(), want["nbytes"].get<uint64_t>());
         const auto bytes = tensor_bytes(dir, *in, t);
-        EXPECT_EQ(test_support::sha256_hex(bytes.data(), bytes.size()),
+        EXPECT_EQ(gguf_squash::sha256_hex(bytes.data(), bytes.size()),
                   want["sha256"].get<std::string>());
     }
     EXPECT_EQ(plan->data_size,
@@ -438,8 +438,8 @@ TEST_P(ConvertCliReference, FileIsByteIdenticalToTheConverter) {
     EXPECT_EQ(size, run["file_size"].get<uint64_t>());
     const uint64_t hs = run["header_size"].get<uint64_t>();
     ASSERT_GE(bytes.size(), hs);
-    EXPECT_EQ(test_support::sha256_hex(bytes.data(), hs), run["header_sha256"].get<std::string>());
-    EXPECT_EQ(test_support::sha256_hex(bytes.data(), bytes.size()),
+    EXPECT_EQ(gguf_squash::sha256_hex(bytes.data(), hs), run["header_sha256"].get<std::string>());
+    EXPECT_EQ(gguf_squash::sha256_hex(bytes.data(), bytes.size()),
               run["file_sha256"].get<std::string>());
 }
 

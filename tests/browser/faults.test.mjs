@@ -68,11 +68,23 @@ after(async () => {
 async function load(file) {
     const { page } = b;
     await page.setInputFiles('[data-testid=file-input]', file);
-    await page.waitForFunction((name) => {
-        const summary = document.getElementById('file-summary').textContent;
-        return summary.startsWith(name + ' · ') && !document.getElementById('estimate-section').hidden &&
-            document.querySelector('[data-testid=estimate-table] tbody tr[data-ftype]') !== null;
-    }, path.basename(file), { timeout: 60_000 });
+    try {
+        await page.waitForFunction((name) => {
+            const summary = document.getElementById('file-summary').textContent;
+            return summary.startsWith(name + ' · ') && !document.getElementById('estimate-section').hidden &&
+                document.querySelector('[data-testid=estimate-table] tbody tr[data-ftype]') !== null;
+        }, path.basename(file), { timeout: 60_000 });
+    } catch (e) {
+        // Say where the page stopped (seen once in a full run, never alone: the summary, the
+        // error banner and the estimate section tell which step did not finish).
+        const where = await page.evaluate(() => ({
+            summary: document.getElementById('file-summary').textContent,
+            error: document.querySelector('[data-testid=error]')?.innerText ?? '',
+            estimatesHidden: document.getElementById('estimate-section').hidden,
+            rows: document.querySelectorAll('[data-testid=estimate-table] tbody tr[data-ftype]').length,
+        })).catch(() => ({}));
+        throw new Error(`${path.basename(file)} did not load: ${e.message}; page: ${JSON.stringify(where)}`, { cause: e });
+    }
 }
 
 async function opfsNames() {

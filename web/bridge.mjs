@@ -48,8 +48,10 @@ export class WorkerBridge {
         w.onmessage = (ev) => this.onWorkerMessage(ev.data);
         w.onerror = (ev) => {
             ev.preventDefault?.();
+            // Stopped first: failing the call starts the next queued one, which must go to a new
+            // worker, not to this dead one (where it would never be answered).
+            if (this.worker === w) this.terminate();
             this.failCurrent(new Error(ev.message || 'the worker failed to start'));
-            this.terminate();
         };
         this.worker = w;
         return w;

@@ -15,7 +15,6 @@ namespace gguf_squash::convert {
 namespace {
 
 constexpr double kPi = 3.141592653589793;  // Python's math.pi
-constexpr uint64_t kGgufPyAlignment = 32;  // gguf-py's GGUFWriter default
 
 // llama_ftype values the converter writes as general.file_type.
 constexpr uint32_t kFtypeAllF32 = 0;

@@ -27,6 +27,9 @@
 
 namespace gguf_squash::convert {
 
+// gguf-py's GGUFWriter default alignment: every tensor padded to it.
+constexpr uint64_t kGgufPyAlignment = 32;
+
 enum class outtype : uint8_t { auto_type, f32, f16, bf16, q8_0 };
 
 // "auto", "f32", ... as convert_hf_to_gguf.py's --outtype spells them.

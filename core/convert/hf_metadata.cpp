@@ -6,6 +6,7 @@
 #include <set>
 
 #include "convert/json_value.h"
+#include "convert/model_card.h"
 
 namespace gguf_squash::convert {
 
@@ -313,6 +314,210 @@ bool ascii_only(const std::string& s) {
     return true;
 }
 
+// ---- the model card (Metadata.apply_metadata_heuristic's first part) ----
+
+struct source_entry {  // a base model or a dataset
+    std::optional<std::string> name, organization, version, repo_url;
+};
+
+struct card_metadata {
+    std::optional<std::string> name, author, version, organization, description, finetune, basename,
+        size_label, source_url, source_doi, source_uuid, source_repo_url, license, license_name,
+        license_link;
+    std::optional<std::vector<source_entry>> base_models, datasets;
+    std::optional<std::vector<std::string>> tags, languages;
+};
+
+status card_error(const std::string& key, const std::string& why) {
+    return make_error(status_code::unsupported, "README.md: front matter: " + key + ": " + why);
+}
+
+std::string not_read(const card_value& v) {
+    return v.type == card_value::kind::list ? "a list where the converter reads one string"
+                                            : v.text + "; not read yet";
+}
+
+// use_model_card_metadata: the first card key present with a value fills an empty slot. The
+// name keys also make the file name, so an empty or non-ASCII one is refused (gguf-py strips
+// Unicode white space there, and tells "" from None).
+status use_scalar(const model_card& card, std::optional<std::string>& slot, const char* key,
+                  bool naming) {
+    const card_value* v = card.find(key);
+    if (!v || slot || v->type == card_value::kind::null) return {};
+    if (v->type != card_value::kind::string) return card_error(key, not_read(*v));
+    if (naming && (v->text.empty() || !ascii_only(v->text)))
+        return card_error(key, "an empty or non-ASCII name part is not supported yet");
+    slot = v->text;
+    return {};
+}
+
+// use_array_model_card_metadata: a string is appended, a list's strings are appended.
+status use_array(const model_card& card, std::optional<std::vector<std::string>>& slot,
+                 const char* key) {
+    const card_value* v = card.find(key);
+    if (!v || v->type == card_value::kind::null) return {};
+    if (v->type == card_value::kind::other) return card_error(key, not_read(*v));
+    if (!slot) slot.emplace();
+    if (v->type == card_value::kind::string) {
+        slot->push_back(v->text);
+        return {};
+    }
+    for (const auto& item : v->items) {
+        if (item.type != card_value::kind::string)
+            return card_error(key,
+                              "an item that is not a string (the converter would write an "
+                              "array of mixed types)");
+        slot->push_back(item.text);
+    }
+    return {};
+}
+
+// https?://huggingface.co/([^/]+/[^/]+)$ ('.' any character, as in the pattern)
+std::optional<std::string> hub_id_of_url(const std::string& url) {
+    size_t p = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
+    if (p == 0 || url.compare(p, 11, "huggingface") != 0 || url.size() < p + 15 ||
+        url.compare(p + 12, 3, "co/") != 0)
+        return std::nullopt;
+    const std::string id = url.substr(p + 15);
+    const size_t slash = id.find('/');
+    if (slash == 0 || slash == std::string::npos || slash + 1 == id.size() ||
+        id.find('/', slash + 1) != std::string::npos)
+        return std::nullopt;
+    return id;
+}
+
+// The base_model / datasets entries: a Hub id or a URL becomes name, organization, version and
+// repo_url by the same id heuristics as the model's own name.
+status use_sources(const model_card& card, std::optional<std::vector<source_entry>>& slot,
+                   const char* const keys[3], uint64_t total_params) {
+    const card_value* v = nullptr;
+    const char* key = nullptr;
+    for (int k = 0; k < 3 && !v; ++k) v = card.find(key = keys[k]);
+    if (!v) return {};
+    if (v->type == card_value::kind::other) return card_error(key, not_read(*v));
+    std::vector<card_value> ids;
+    if (v->type == card_value::kind::string) ids.push_back(*v);
+    if (v->type == card_value::kind::list) ids = v->items;
+    slot.emplace();
+    for (const auto& id : ids) {
+        source_entry e;
+        if (id.type == card_value::kind::null) {  // "not in a known format": an empty entry
+            slot->push_back(e);
+            continue;
+        }
+        if (id.type != card_value::kind::string) return card_error(key, not_read(id));
+        const std::string& s = id.text;
+        if (!ascii_only(s)) return card_error(key, "non-ASCII ids are not supported yet");
+        const bool url =
+            s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0 || s.rfind("ssh://", 0) == 0;
+        std::optional<std::string> hub_id = url ? std::nullopt : std::optional<std::string>(s);
+        if (url) {
+            e.repo_url = s;
+            if (s.find("huggingface.co") != std::string::npos) hub_id = hub_id_of_url(s);
+        }
+        if (hub_id) {
+            const id_components c = model_id_components(*hub_id, total_params);
+            if (c.full_name) e.name = id_to_title(*c.full_name);
+            if (c.org) e.organization = id_to_title(*c.org);
+            if (c.version) e.version = c.version;
+            if (!url && c.org && c.full_name)
+                e.repo_url = "https://huggingface.co/" + *c.org + "/" + *c.full_name;
+        }
+        slot->push_back(e);
+    }
+    return {};
+}
+
+result<card_metadata> read_card(const model_card& card, uint64_t total_params) {
+    card_metadata m;
+    struct scalar_key {
+        std::optional<std::string> card_metadata::*slot;
+        const char* key;
+        bool naming;
+    };
+    using M = card_metadata;
+    // In Metadata.apply_metadata_heuristic's order: llama.cpp's own keys, the model_* ones,
+    // then the Hub conventions (model_creator, model_type).
+    const scalar_key keys[] = {
+        {&M::name, "name", true},
+        {&M::author, "author", false},
+        {&M::version, "version", true},
+        {&M::organization, "organization", false},
+        {&M::description, "description", false},
+        {&M::finetune, "finetune", true},
+        {&M::basename, "basename", true},
+        {&M::size_label, "size_label", true},
+        {&M::source_url, "url", false},
+        {&M::source_doi, "doi", false},
+        {&M::source_uuid, "uuid", false},
+        {&M::source_repo_url, "repo_url", false},
+        {&M::name, "model_name", true},
+        {&M::author, "model_author", false},
+        {&M::version, "model_version", true},
+        {&M::organization, "model_organization", false},
+        {&M::description, "model_description", false},
+        {&M::finetune, "model_finetune", true},
+        {&M::basename, "model_basename", true},
+        {&M::size_label, "model_size_label", true},
+        {&M::source_url, "model_url", false},
+        {&M::source_doi, "model_doi", false},
+        {&M::source_uuid, "model_uuid", false},
+        {&M::source_repo_url, "model_repo_url", false},
+        {&M::author, "model_creator", false},
+        {&M::basename, "model_type", true},
+    };
+    for (const auto& k : keys)
+        if (status s = use_scalar(card, m.*(k.slot), k.key, k.naming); !s.ok()) return s;
+    static const char* const base_keys[3] = {"base_model", "base_models", "base_model_sources"};
+    static const char* const data_keys[3] = {"datasets", "dataset", "dataset_sources"};
+    if (status s = use_sources(card, m.base_models, base_keys, total_params); !s.ok()) return s;
+    if (status s = use_sources(card, m.datasets, data_keys, total_params); !s.ok()) return s;
+    // license: a string, or a list written joined with ','.
+    if (const card_value* v = card.find("license"); v && v->type != card_value::kind::null) {
+        if (v->type == card_value::kind::other) return card_error("license", not_read(*v));
+        if (v->type == card_value::kind::string) {
+            m.license = v->text;
+        } else {
+            std::string joined;
+            for (size_t i = 0; i < v->items.size(); ++i) {
+                if (v->items[i].type != card_value::kind::string)
+                    return card_error("license", "an item that is not a string");
+                joined += (i ? "," : "") + v->items[i].text;
+            }
+            m.license = joined;
+        }
+    }
+    for (const auto& k : {scalar_key{&M::license_name, "license_name", false},
+                          scalar_key{&M::license_link, "license_link", false}})
+        if (status s = use_scalar(card, m.*(k.slot), k.key, k.naming); !s.ok()) return s;
+    for (const char* k : {"tags", "pipeline_tag"})
+        if (status s = use_array(card, m.tags, k); !s.ok()) return s;
+    for (const char* k : {"languages", "language"})
+        if (status s = use_array(card, m.languages, k); !s.ok()) return s;
+    return m;
+}
+
+// Qwen3Model._is_qwen3_reranker: such a model is converted as a reranker (other keys and
+// tensors); refused rather than converted as a plain Qwen3.
+bool looks_like_qwen3_reranker(const hf_general_inputs& in, const json_value& cfg) {
+    auto lower_has = [](std::string s, const char* needle) {
+        for (char& c : s) c = lower(c);
+        return s.find(needle) != std::string::npos;
+    };
+    if (lower_has(in.model_card, "# qwen3-reranker") ||
+        lower_has(in.model_card, "# qwen3-vl-reranker"))
+        return true;
+    std::vector<std::string> hints = {in.folder_name};
+    for (const char* k : {"_name_or_path", "model_type"})
+        if (const json_value* v = cfg.find(k); v && v->is_string()) hints.push_back(v->text());
+    if (const json_value* a = cfg.find("architectures");
+        a && a->is_array() && !a->items().empty() && a->items()[0].is_string())
+        hints.push_back(a->items()[0].text());
+    for (const auto& h : hints)
+        if (lower_has(h, "qwen3-reranker") || lower_has(h, "qwen3-vl-reranker")) return true;
+    return false;
+}
+
 }  // namespace
 
 std::string size_label_for(uint64_t total_params) {
@@ -345,12 +550,18 @@ std::string size_label_for(uint64_t total_params) {
 }
 
 result<hf_general> plan_general_metadata(const hf_general_inputs& in) {
-    if (in.has_model_card)
-        return make_error(status_code::unsupported,
-                          "README.md: the converter reads the model card's YAML front matter into "
-                          "general.* keys; gguf-squash convert does not read model cards yet");
     hf_general g;
-    std::optional<std::string> name, org, basename, finetune, version, size_label;
+    model_card card;
+    if (in.has_model_card) {
+        auto parsed = parse_model_card(in.model_card);
+        if (!parsed) return parsed.error();
+        card = std::move(*parsed);
+    }
+    auto cm = read_card(card, in.total_params);
+    if (!cm) return cm.error();
+    std::optional<std::string> name = cm->name, org = cm->organization, basename = cm->basename,
+                               finetune = cm->finetune, version = cm->version,
+                               size_label = cm->size_label;
     auto take = [&](const id_components& c) {
         if (!name && c.full_name) name = id_to_title(*c.full_name);
         if (!org && c.org) org = id_to_title(*c.org);
@@ -361,6 +572,11 @@ result<hf_general> plan_general_metadata(const hf_general_inputs& in) {
     };
     auto cfg = parse_json(in.config_json, "config.json");
     if (!cfg) return cfg.error();
+    if (in.gguf_architecture == "qwen3" && looks_like_qwen3_reranker(in, *cfg))
+        return make_error(status_code::unsupported,
+                          "README.md / config.json: a Qwen3 reranker (the converter's "
+                          "_is_qwen3_reranker: '# qwen3-reranker' in README.md or in the model's "
+                          "names); rerankers are not supported yet");
     if (const json_value* nop = cfg->find("_name_or_path"); nop && nop->is_string()) {
         const std::string& id = nop->text();
         size_t slashes = 0;
@@ -434,12 +650,43 @@ result<hf_general> plan_general_metadata(const hf_general_inputs& in) {
         }
     }
     g.name = *name;
-    g.kv.push_back({"general.name", gguf_value::make_string(g.name)});
-    if (version) g.kv.push_back({"general.version", gguf_value::make_string(*version)});
-    if (org) g.kv.push_back({"general.organization", gguf_value::make_string(*org)});
-    if (finetune) g.kv.push_back({"general.finetune", gguf_value::make_string(*finetune)});
-    if (basename) g.kv.push_back({"general.basename", gguf_value::make_string(*basename)});
-    if (size_label) g.kv.push_back({"general.size_label", gguf_value::make_string(*size_label)});
+    // Metadata.set_gguf_meta_model's order; add_string skips empty strings.
+    auto put = [&](const char* key, const std::optional<std::string>& v) {
+        if (v && !v->empty()) g.kv.push_back({key, gguf_value::make_string(*v)});
+    };
+    put("general.name", name);
+    put("general.author", cm->author);
+    put("general.version", version);
+    put("general.organization", org);
+    put("general.finetune", finetune);
+    put("general.basename", basename);
+    put("general.description", cm->description);
+    put("general.size_label", size_label);
+    put("general.license", cm->license);
+    put("general.license.name", cm->license_name);
+    put("general.license.link", cm->license_link);
+    put("general.source.url", cm->source_url);
+    put("general.source.doi", cm->source_doi);
+    put("general.source.uuid", cm->source_uuid);
+    put("general.source.repo_url", cm->source_repo_url);
+    auto put_sources = [&](const std::string& prefix,
+                           const std::optional<std::vector<source_entry>>& list) {
+        if (!list) return;
+        g.kv.push_back({prefix + ".count", gguf_value::make_u32(uint32_t(list->size()))});
+        for (size_t i = 0; i < list->size(); ++i) {
+            const std::string p = prefix + "." + std::to_string(i) + ".";
+            put((p + "name").c_str(), (*list)[i].name);
+            put((p + "version").c_str(), (*list)[i].version);
+            put((p + "organization").c_str(), (*list)[i].organization);
+            put((p + "repo_url").c_str(), (*list)[i].repo_url);
+        }
+    };
+    put_sources("general.base_model", cm->base_models);
+    put_sources("general.dataset", cm->datasets);
+    if (cm->tags && !cm->tags->empty())
+        g.kv.push_back({"general.tags", gguf_value::make_string_array(*cm->tags)});
+    if (cm->languages && !cm->languages->empty())
+        g.kv.push_back({"general.languages", gguf_value::make_string_array(*cm->languages)});
     g.basename = basename.value_or("");
     g.finetune = finetune.value_or("");
     g.version = version.value_or("");

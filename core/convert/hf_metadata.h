@@ -4,8 +4,9 @@
 // name (or config.json's _name_or_path) by Metadata.get_model_id_components, with the size
 // label from the parameter count. Also the default output file name (gguf.naming_convention).
 //
-// A model card (README.md) feeds more keys through YAML front matter; that is not read yet, so a
-// folder that has one is refused rather than converted with keys missing.
+// A model card (README.md) feeds more keys through its YAML front matter (model_card.h): the
+// name keys it gives win over the folder name, then author, description, license, source.*,
+// base models, datasets, tags and languages (Metadata.apply_metadata_heuristic).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,7 @@ struct hf_general_inputs {
     bool has_generation_config = false;
     std::string generation_config_json;  // generation_config.json, when present
     bool has_model_card = false;         // README.md exists
+    std::string model_card;              // its bytes
     std::string gguf_architecture;       // "llama"
     uint64_t total_params = 0;           // every tensor's element count, summed
 };

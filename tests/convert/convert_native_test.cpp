@@ -208,24 +208,27 @@ TEST_P(ConvertReference, TensorsAndHparamsMatchTheConverter) {
     EXPECT_EQ(got_kv, want_kv);
 }
 
-std::vector<int> conversion_runs() {
+// The converter runs (false) or the llama-quantize runs of their outputs (true).
+std::vector<int> runs_with_quantize(bool quantize) {
     const nlohmann::json ref = load_reference();
     std::vector<int> out;
     for (size_t i = 0; i < ref["runs"].size(); ++i)
-        if (!ref["runs"][i].contains("quantize")) out.push_back(int(i));
+        if (ref["runs"][i].contains("quantize") == quantize) out.push_back(int(i));
     return out;
 }
 
 std::string run_label(const ::testing::TestParamInfo<int>& info) {
     static const nlohmann::json ref = load_reference();
     const auto& run = ref["runs"][size_t(info.param)];
-    std::string s = run["checkpoint"].get<std::string>() + "_" + run["outtype"].get<std::string>();
+    std::string s = run["checkpoint"].get<std::string>() + "_" +
+                    (run.contains("ftype") ? run["ftype"] : run["outtype"]).get<std::string>();
     for (char& c : s)
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
     return s;
 }
 
-INSTANTIATE_TEST_SUITE_P(Runs, ConvertReference, ::testing::ValuesIn(conversion_runs()), run_label);
+INSTANTIATE_TEST_SUITE_P(Runs, ConvertReference, ::testing::ValuesIn(runs_with_quantize(false)),
+                         run_label);
 
 // The vocabulary keys against llama.cpp's own vocab file for the Qwen2 tokenizer
 // (tests/fixtures/vocab/ggml-vocab-qwen2.gguf, made by llama.cpp from Qwen1.5): Qwen3's tokenizer
@@ -456,8 +459,84 @@ TEST_P(ConvertCliReference, FileIsByteIdenticalToTheConverter) {
               run["file_sha256"].get<std::string>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Runs, ConvertCliReference, ::testing::ValuesIn(conversion_runs()),
+INSTANTIATE_TEST_SUITE_P(Runs, ConvertCliReference, ::testing::ValuesIn(runs_with_quantize(false)),
                          run_label);
+
+// One pass: `quantize MODEL_DIR OUT TYPE 1` against the converter's --outtype auto output
+// quantized by llama-quantize with the same arguments (the runs with a `quantize` field); the
+// 16-bit GGUF is never written.
+class ConvertQuantizeReference : public ::testing::TestWithParam<int> {};
+
+TEST_P(ConvertQuantizeReference, OnePassIsByteIdenticalToConvertThenLlamaQuantize) {
+    static const nlohmann::json ref = load_reference();
+    const auto& run = ref["runs"][size_t(GetParam())];
+    const std::string name = run["checkpoint"];
+    const std::string ftype = run["ftype"];
+    SCOPED_TRACE(name + " " + ftype + ": " + run["quantize"].get<std::string>());
+    ASSERT_EQ(checkpoints::make(run), "");
+    const fs::path dir = checkpoints::dir(name);
+    const fs::path out = checkpoints::root() / (name + "-" + ftype + ".gguf");
+    const auto r =
+        run_shell(std::string(GGUF_SQUASH_CLI) + " quantize " + shell_quote(dir.string()) + " " +
+                  shell_quote(out.string()) + " " + ftype + " 1");
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_TRUE(fs::exists(out));
+    const uint64_t size = fs::file_size(out);
+    const auto bytes = read_range(out, 0, size);
+    fs::remove(out);
+    EXPECT_EQ(size, run["file_size"].get<uint64_t>());
+    const uint64_t hs = run["header_size"].get<uint64_t>();
+    ASSERT_GE(bytes.size(), hs);
+    EXPECT_EQ(gguf_squash::sha256_hex(bytes.data(), hs), run["header_sha256"].get<std::string>());
+    // Tensor by tensor, to say which one differs.
+    for (const auto& t : run["tensors"]) {
+        const uint64_t off = hs + t["offset"].get<uint64_t>(), n = t["nbytes"].get<uint64_t>();
+        ASSERT_LE(off + n, bytes.size()) << t["name"];
+        EXPECT_EQ(gguf_squash::sha256_hex(bytes.data() + off, n), t["sha256"].get<std::string>())
+            << t["name"] << " (" << t["type"] << ")";
+    }
+    EXPECT_EQ(gguf_squash::sha256_hex(bytes.data(), bytes.size()),
+              run["file_sha256"].get<std::string>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Runs, ConvertQuantizeReference,
+                         ::testing::ValuesIn(runs_with_quantize(true)), run_label);
+
+// Without OUT, the output goes where llama-quantize would put it given the converted file:
+// MODEL_DIR/ggml-model-TYPE.gguf; nothing else is written into the folder.
+TEST(ConvertQuantize, DefaultOutputIsInTheModelFolder) {
+    static const nlohmann::json ref = load_reference();
+    const nlohmann::json* run = nullptr;
+    for (const auto& r : ref["runs"])
+        if (r["checkpoint"] == "qwen3" && r.value("ftype", "") == "Q8_0") run = &r;
+    ASSERT_NE(run, nullptr);
+    ASSERT_EQ(checkpoints::make(*run), "");
+    const fs::path dir = checkpoints::dir("qwen3");
+    std::set<std::string> before;
+    for (const auto& e : fs::directory_iterator(dir)) before.insert(e.path().filename().string());
+    const auto r = run_shell(std::string(GGUF_SQUASH_CLI) + " quantize " +
+                             shell_quote(dir.string()) + " Q8_0");
+    ASSERT_EQ(r.status, 0) << r.err;
+    const fs::path out = dir / "ggml-model-Q8_0.gguf";
+    ASSERT_TRUE(fs::exists(out)) << r.out;
+    const auto bytes = read_range(out, 0, fs::file_size(out));
+    fs::remove(out);
+    EXPECT_EQ(gguf_squash::sha256_hex(bytes.data(), bytes.size()),
+              (*run)["file_sha256"].get<std::string>());
+    std::set<std::string> after;
+    for (const auto& e : fs::directory_iterator(dir)) after.insert(e.path().filename().string());
+    EXPECT_EQ(after, before);
+}
+
+// A folder the converter path refuses is refused by quantize with the same message.
+TEST(ConvertQuantize, RefusedFolderNamesTheFile) {
+    test_support::temp_dir d;
+    const auto r = run_shell(std::string(GGUF_SQUASH_CLI) + " quantize " +
+                             shell_quote(d.path.string()) + " Q8_0");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("config.json: missing"), std::string::npos) << r.err;
+    EXPECT_TRUE(d.files().empty());
+}
 
 }  // namespace
 }  // namespace gguf_squash

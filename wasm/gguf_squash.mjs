@@ -81,6 +81,57 @@ const kYieldMs = 50;
 // budget it may go while its calls still get faster.
 const kMinCalibrationCalls = 3;
 const kCalibrationStretch = 5;
+// A timed batch of calls lasts at least this long: a page that is not cross-origin isolated
+// reads performance.now() to 0.1 ms (with jitter), longer than one call of a fast kernel
+// (Q8_0 on the sample takes ~0.02 ms), which then timed as 0 and made the whole run look
+// instantaneous. Ten ticks, and no longer: the longer a batch, the likelier the scheduler
+// interrupts it on a busy machine.
+export const kMinBatchMs = 1;
+
+// The steady time of one call of `call` (which returns false on failure), by the clock `now`
+// (ms): {firstMs, steadyMs, calls}, or null when a call failed. firstMs is the first call alone
+// (a type's lookup tables are built then). The calls are then timed in batches of at least
+// kMinBatchMs (the batch doubles until it is), and steadyMs is the mean per call of the faster
+// half of the batches, going on (up to kCalibrationStretch times the budget) while the batches
+// still get faster. A kernel's first calls run in the engine's baseline code until its optimised
+// code arrives (compiled in the background, late on a busy machine), and a batch the scheduler
+// interrupted says nothing about the kernel: either would make the run look several times slower.
+export function steadyCallTime(call, { budgetMs = 60, now = () => performance.now(), minBatchMs = kMinBatchMs } = {}) {
+    const t00 = now();
+    if (!call()) return null;
+    const firstMs = now() - t00;
+    let reps = 1, calls = 1;
+    const times = [];  // ms per call, one per batch
+    const t0 = now();
+    let best = Infinity, bestAt = 0;
+    for (;;) {
+        const t1 = now();
+        for (let i = 0; i < reps; ++i) if (!call()) return null;
+        const t = now();
+        calls += reps;
+        const spent = t - t0;
+        if (t - t1 < minBatchMs && spent < budgetMs * kCalibrationStretch) {
+            reps *= 2;  // too short to time: a longer batch, this one not counted
+            continue;
+        }
+        const per = (t - t1) / reps;
+        times.push(per);
+        // Still getting faster: 10% better than the best so far.
+        if (per < best * 0.9) bestAt = times.length;
+        best = Math.min(best, per);
+        if (times.length < kMinCalibrationCalls) {
+            if (spent >= budgetMs * kCalibrationStretch) break;
+            continue;
+        }
+        if (spent >= budgetMs * kCalibrationStretch) break;
+        // Stop once the budget is spent and the last few batches brought no new best.
+        if (spent >= budgetMs && times.length - bestAt >= kMinCalibrationCalls - 1) break;
+    }
+    const fast = [...times].sort((a, b) => a - b).slice(0, Math.ceil(times.length / 2));
+    const steadyMs = fast.reduce((a, b) => a + b, 0) / fast.length;
+    return { firstMs, steadyMs, calls };
+}
+
 const yieldToEventLoop = typeof setImmediate === 'function'
     ? () => new Promise((resolve) => setImmediate(resolve))
     : () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -382,11 +433,7 @@ export class GgufSquash {
     // sample: {type, bytes, rows, perRow}, rows of one of the model's own tensors (F16, BF16 or
     // F32), quantized instead of synthetic rows when the type's blocks divide its rows: some
     // kernels' speed depends on the data (the IQ grid searches).
-    // The rate is the steady one: the mean of the faster half of the calls, going on (up to
-    // kCalibrationStretch times the budget) while the calls still get faster. A kernel's first
-    // calls run in the engine's baseline code until its optimised code arrives (compiled in the
-    // background, late on a busy machine), and a call the scheduler interrupted says nothing
-    // about the kernel: either would make the whole run look several times slower than it is.
+    // The rate is the steady one (steadyCallTime: batches long enough for the page's clock).
     calibrateType(typeName, budgetMs = 60, { imatrix = false, sample = null } = {}) {
         const id = this.typeId(typeName);
         if (id < 0) throw new GgufError('invalid_argument', `unknown type ${typeName}`);
@@ -401,29 +448,9 @@ export class GgufSquash {
             call = () => this.mod._gs_quantize_sample(id, srcId, ptr, rows, perRow, im);
         }
         try {
-            const t00 = performance.now();
-            if (call() !== 0) return { rate: 0, initSeconds: 0 };
-            const first = performance.now() - t00;
-            const times = [];
-            const t0 = performance.now();
-            let best = Infinity, bestAt = 0;
-            for (;;) {
-                const t1 = performance.now();
-                if (call() !== 0) return { rate: 0, initSeconds: 0 };
-                const t = performance.now();
-                times.push(t - t1);
-                // Still getting faster: 10% better than the best so far.
-                if (t - t1 < best * 0.9) bestAt = times.length;
-                best = Math.min(best, t - t1);
-                const spent = t - t0;
-                if (times.length < kMinCalibrationCalls) continue;
-                if (spent >= budgetMs * kCalibrationStretch) break;
-                // Stop once the budget is spent and the last few calls brought no new best.
-                if (spent >= budgetMs && times.length - bestAt >= kMinCalibrationCalls - 1) break;
-            }
-            const fast = [...times].sort((a, b) => a - b).slice(0, Math.ceil(times.length / 2));
-            const steady = fast.reduce((a, b) => a + b, 0) / fast.length;
-            return { rate: rows * perRow / (steady / 1000), initSeconds: Math.max(0, first - steady) / 1000, sampled: !!ptr };
+            const t = steadyCallTime(() => call() === 0, { budgetMs });
+            if (!t || !(t.steadyMs > 0)) return { rate: 0, initSeconds: 0 };
+            return { rate: rows * perRow / (t.steadyMs / 1000), initSeconds: Math.max(0, t.firstMs - t.steadyMs) / 1000, sampled: !!ptr };
         } finally {
             if (ptr) this.mod._free(ptr);
         }

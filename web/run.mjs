@@ -69,7 +69,8 @@ export async function startQuantize() {
                 const types = Object.keys(row.converted ?? {});
                 run.workCurve = workCurve(m.plan, { rates: Object.fromEntries(types.map((t) => [t, kernelRate(t)])),
                                                     inits: run.inits, workers: poolSize(),
-                                                    elementsOf: (n) => elements.get(n) ?? 0, ioBytesPerSecond: model.readRate });
+                                                    elementsOf: (n) => elements.get(n) ?? 0, ioBytesPerSecond: model.readCost?.bytesPerSecond,
+                                                    secondsPerRead: model.readCost?.secondsPerRead ?? 0 });
                 progressOf = progressFromCurve(run.workCurve);
                 // The plan as the work curve reads it, for tools/record_quantize_times.mjs:
                 // the curve can then be recomputed when its model changes.

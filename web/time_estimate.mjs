@@ -67,14 +67,15 @@ export function createTimeEstimate({ priorSeconds = NaN, warmupSeconds = kWarmup
 // paid again by a pool's workers), the kernels' calibrated rates (weights per
 // second of one worker, per target type) over the weights the plan converts to each type, shared
 // by the workers, and reading the input and writing the output at the measured read rate
-// (ioBytesPerSecond; the coordinator writes alone).
+// (ioBytesPerSecond; the coordinator writes alone) plus the measured cost of one read
+// (secondsPerRead) for each of the run's `reads` (readsOf; a pool's workers read in parallel).
 // A type's first use in a thread costs inits[TYPE] seconds more (its lookup tables; the caller
 // passes 0 for a type the thread has already used). coldStart: one worker, but the coordinator
 // it runs in has to start first (it is released when idle).
 //   {converted: {TYPE: weights}, rates: {TYPE: weights/s}, inits: {TYPE: s}, workers, coldStart,
-//    startupSeconds, inputBytes, outputBytes, ioBytesPerSecond} -> s
+//    startupSeconds, inputBytes, outputBytes, ioBytesPerSecond, reads, secondsPerRead} -> s
 export function priorSeconds({ converted = {}, rates = {}, inits = {}, workers = 1, coldStart = false, startupSeconds = null,
-                               inputBytes = 0, outputBytes = 0, ioBytesPerSecond = null }) {
+                               inputBytes = 0, outputBytes = 0, ioBytesPerSecond = null, reads = 0, secondsPerRead = 0 }) {
     let kernels = 0, init = 0;
     for (const [t, n] of Object.entries(converted)) {
         const rate = rates[t];
@@ -85,23 +86,38 @@ export function priorSeconds({ converted = {}, rates = {}, inits = {}, workers =
     // One worker: the run goes on in the coordinator, running already unless it was released; a
     // pool starts its workers (in parallel) for every run.
     const start = (workers > 1 || coldStart) && Number.isFinite(startupSeconds) && startupSeconds > 0 ? startupSeconds : 0;
-    const io = ioBytesPerSecond > 0 ? (inputBytes + outputBytes) / ioBytesPerSecond : 0;
+    const io = (ioBytesPerSecond > 0 ? (inputBytes + outputBytes) / ioBytesPerSecond : 0) +
+        (reads > 0 && secondsPerRead > 0 ? reads * secondsPerRead / Math.max(1, workers) : 0);
     return Math.max(start + init + kernels / Math.max(1, workers) + io, 0.1);
+}
+
+// The input bytes of one read: the page's streaming job reads a tensor in pieces of at most this
+// (web/worker.mjs kChunkBytes) and a pool's workers read chunks of at most this (wasm/row_pool.mjs
+// kTaskBytes).
+export const kReadBytes = 4 << 20;
+
+// How many reads a run makes of tensors of these sizes (bytes).
+export function readsOf(tensorBytes, readBytes = kReadBytes) {
+    let n = 0;
+    for (const b of tensorBytes) n += Math.max(1, Math.ceil(b / readBytes));
+    return n;
 }
 
 // The work curve of a run: [[output bytes, share of the predicted work]] at the end of each
 // tensor, from the job's plan ({header_size, tensors: [{name, source_type, target_type,
 // source_bytes, target_bytes}]}), the tensors' element counts (elementsOf(name)), the
-// calibrated rates and first-use costs (inits); a tensor's bytes cost ioBytesPerSecond.
+// calibrated rates and first-use costs (inits); a tensor's bytes cost ioBytesPerSecond and each
+// of its reads secondsPerRead.
 export function workCurve(plan, { rates = {}, inits = {}, workers = 1, elementsOf = () => 0, ioBytesPerSecond = null,
-                                  alignment = 32 } = {}) {
+                                  secondsPerRead = 0, alignment = 32 } = {}) {
     const io = ioBytesPerSecond > 0 ? ioBytesPerSecond : 2e8;
     let pos = plan.header_size ?? 0, work = 0;
     const points = [[pos, 0]];
     const started = new Set();
     for (const t of plan.tensors ?? []) {
         const rate = t.source_type !== t.target_type ? rates[t.target_type] : 0;
-        work += (rate > 0 ? elementsOf(t.name) / rate : 0) + (t.source_bytes + t.target_bytes) / io;
+        work += (rate > 0 ? elementsOf(t.name) / rate : 0) + (t.source_bytes + t.target_bytes) / io +
+            (secondsPerRead > 0 ? readsOf([t.source_bytes]) * secondsPerRead : 0);
         // The first tensor of a type also pays for its lookup tables (inits, seconds), in every
         // worker at once: the wall time of `workers` workers' worth of kernel work.
         if (rate > 0 && !started.has(t.target_type)) {

@@ -387,16 +387,30 @@ const methods = {
         }
     },
 
-    // How fast the open model's file reads here (bytes/s, from its first 16 MiB; null for a URL),
-    // for the time estimate's input and output term.
-    async readRate({ modelId, bytes = 16 << 20 }) {
+    // How fast the open model's file reads here, for the time estimate's input and output terms:
+    // {bytesPerSecond (from its first 16 MiB), secondsPerRead}, null for a URL.
+    async readRate({ modelId, bytes = 16 << 20, probes = 8, probeBytes = 64 << 10 }) {
         const file = modelFor(modelId).files[0];
         if (!(typeof Blob !== 'undefined' && file instanceof Blob)) return null;
         const n = Math.min(bytes, file.size);
         const t0 = performance.now();
         await file.slice(0, n).arrayBuffer();
         const secs = (performance.now() - t0) / 1000;
-        return secs > 0 ? n / secs : null;
+        const bytesPerSecond = secs > 0 ? n / secs : null;
+        // What one read costs beyond its bytes: a run reads every tensor (and each 4 MiB of
+        // one) by its own Blob slice, and on a small model these costs are most of its time.
+        // Small reads spread over the file, the median (one slow read says little).
+        const each = [];
+        const span = Math.max(1, file.size - probeBytes);
+        for (let k = 0; k < probes; ++k) {
+            const at = Math.floor(span * (k + 0.5) / probes);
+            const t = performance.now();
+            await file.slice(at, at + probeBytes).arrayBuffer();
+            each.push((performance.now() - t) / 1000);
+        }
+        each.sort((a, b) => a - b);
+        const secondsPerRead = Math.max(0, each[Math.floor(each.length / 2)] - (bytesPerSecond ? probeBytes / bytesPerSecond : 0));
+        return { bytesPerSecond, secondsPerRead };
     },
 
     async quantize({ files, token = '', args, type, imatrix, imatrixName, inputName, outName, workers = 1, stallMs }, post) {

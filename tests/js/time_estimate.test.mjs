@@ -16,7 +16,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { createTimeEstimate, kMinSpanSeconds, kWarmupFraction, kWarmupSeconds, priorSeconds, progressFromCurve, workCurve } from '../../web/time_estimate.mjs';
+import { kMinBatchMs, steadyCallTime } from '../../wasm/gguf_squash.mjs';
+import { createTimeEstimate, kMinSpanSeconds, kReadBytes, kWarmupFraction, kWarmupSeconds, priorSeconds, progressFromCurve, readsOf, workCurve } from '../../web/time_estimate.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const recorded = JSON.parse(fs.readFileSync(path.join(root, 'tests/fixtures/timing/quantize_times.json')));
@@ -124,6 +125,53 @@ test('the prior: kernels over the calibrated rates, shared by the workers, plus 
     assert.equal(priorSeconds({ converted, rates, workers: 1, inputBytes: 3e8, outputBytes: 1e8, ioBytesPerSecond: 2e8 }), 5);
 });
 
+test('reads: one per tensor, and one per kReadBytes of a larger one; each costs secondsPerRead', () => {
+    assert.equal(readsOf([]), 0);
+    assert.equal(readsOf([10, kReadBytes, kReadBytes + 1, 3 * kReadBytes]), 1 + 1 + 2 + 3);
+    const converted = { Q4_K: 4e6 }, rates = { Q4_K: 2e6 };
+    assert.equal(priorSeconds({ converted, rates, workers: 1, reads: 100, secondsPerRead: 0.002 }), 2.2);
+    // A pool's workers read their chunks themselves, in parallel.
+    assert.equal(priorSeconds({ converted, rates, workers: 2, reads: 100, secondsPerRead: 0.002 }), 1.1);
+    const plan = { header_size: 0, tensors: [
+        { name: 'a', source_type: 'F16', target_type: 'F16', source_bytes: 2 * kReadBytes, target_bytes: 2 * kReadBytes },
+        { name: 'b', source_type: 'F16', target_type: 'F16', source_bytes: 32, target_bytes: 32 }] };
+    // Copies, I/O almost free: the work is the reads, 2 of the first tensor and 1 of the second.
+    const curve = workCurve(plan, { ioBytesPerSecond: 1e15, secondsPerRead: 1 });
+    assert.ok(Math.abs(curve[1][1] - 2 / 3) < 1e-6, JSON.stringify(curve));
+});
+
+// A clock that a call advances by its cost (ms), for steadyCallTime.
+function fakeClock(costs) {
+    let t = 0, i = 0;
+    return { now: () => t, call: () => { t += typeof costs === 'function' ? costs(i++) : costs; return true; }, calls: () => i };
+}
+
+test('calibration timing: a call shorter than the clock tick is timed in batches of kMinBatchMs or more', () => {
+    // 0.02 ms a call, on a clock that only moves in 0.1 ms ticks (a page not cross-origin
+    // isolated): timed one by one, calls would read 0 or 0.1 ms.
+    let t = 0;
+    const tick = 0.1;
+    const r = steadyCallTime(() => { t += 0.02; return true; }, { budgetMs: 60, now: () => Math.floor(t / tick) * tick });
+    assert.ok(Math.abs(r.steadyMs - 0.02) / 0.02 < tick / kMinBatchMs + 1e-9, `${r.steadyMs}`);
+    assert.ok(r.calls * 0.02 >= 60, 'the budget is spent');
+});
+
+test('calibration timing: the first call (lookup tables) apart, the steady time of the faster half', () => {
+    // First call 30 ms (tables), then 5 ms, with every third batch interrupted (+20 ms).
+    const clock = fakeClock((i) => (i === 0 ? 30 : 5 + (i % 3 === 0 ? 20 : 0)));
+    const r = steadyCallTime(clock.call, { budgetMs: 60, now: clock.now });
+    assert.equal(r.firstMs, 30);
+    assert.equal(r.steadyMs, 5);
+    // Getting faster (baseline code, then optimised): the calibration goes on until it is steady.
+    const slow = [30, 28, 24, 20, 16, 12, 8];  // 138 ms: past the budget, within its stretch
+    const warming = fakeClock((i) => slow[i] ?? 5);
+    const w = steadyCallTime(warming.call, { budgetMs: 60, now: warming.now });
+    assert.ok(warming.calls() > slow.length + 2, `${warming.calls()} calls`);
+    assert.ok(w.steadyMs < 8, `${w.steadyMs}`);
+    // A failing call: no figure.
+    assert.equal(steadyCallTime(() => false, { now: () => 0 }), null);
+});
+
 // A recorded run's work curve, as the page makes it from the job's plan (recorded as
 // [source type, target type, elements, source bytes, target bytes] per tensor) and the prior's
 // calibrated rates and first-use costs.
@@ -133,7 +181,7 @@ function recordedCurve(record) {
         { name: String(i), source_type: sourceType, target_type: targetType, source_bytes: sourceBytes, target_bytes: targetBytes })) };
     const p = record.prior;
     return workCurve(plan, { rates: p.rates, inits: p.inits, workers: p.workers, elementsOf: (i) => tensors[Number(i)][2],
-                             ioBytesPerSecond: p.ioBytesPerSecond });
+                             ioBytesPerSecond: p.ioBytesPerSecond, secondsPerRead: p.secondsPerRead ?? 0 });
 }
 
 // The estimate the page shows for a recorded run once the measurement has taken over (weight 1),

@@ -5,7 +5,7 @@ import { discardOutput, saveOutput } from '../save.mjs';
 import { modelBridge, quantizeBridge, state } from '../state.mjs';
 import { formatBytes, formatDuration } from '../units.mjs';
 import { poolSize } from '../bridge.mjs';
-import { priorSeconds } from '../time_estimate.mjs';
+import { priorSeconds, readsOf } from '../time_estimate.mjs';
 import { choiceChanged, choiceError } from './choice.mjs';
 import { renderEstimates, renderMemorySummary } from './estimates.mjs';
 
@@ -68,7 +68,7 @@ async function estimateTime(row) {
             // Lookup tables are built once per thread whatever the imatrix: keep the first, real figure.
             for (const [t, v] of Object.entries(inits ?? {})) if (!kernelInits.has(t)) kernelInits.set(t, v);
         }
-        if (model && !('readRate' in model)) model.readRate = await modelBridge.readRate(model.modelId);
+        if (model && !('readCost' in model)) model.readCost = await modelBridge.readRate(model.modelId);
     } catch {
         return;  // no estimate is better than a wrong one
     }
@@ -80,7 +80,8 @@ async function estimateTime(row) {
                      imatrix: !!state.imatrix, inits: runInits(types, workers),
                      workers, coldStart: workers === 1 && !quantizeBridge.warmth().alive,
                      inputBytes: state.model?.fileSize ?? 0, outputBytes: row.file_size,
-                     startupSeconds: state.engineSeconds ?? null, ioBytesPerSecond: model?.readRate ?? null };
+                     startupSeconds: state.engineSeconds ?? null, ioBytesPerSecond: model?.readCost?.bytesPerSecond ?? null,
+                     reads: readsOf(model?.info.tensors.map((t) => t.nbytes) ?? []), secondsPerRead: model?.readCost?.secondsPerRead ?? 0 };
     const seconds = priorSeconds(inputs);
     // The run starts from this figure and corrects it from its first seconds (time_estimate.mjs).
     state.timePrior = { type: row.name, seconds };

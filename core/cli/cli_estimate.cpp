@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "estimate/estimate_report.h"
 #include "format/gguf_split.h"
+#include "hf_folder.h"
 #include "http_range_reader.h"
 #include "io/gguf_file.h"
 #include "plan/imatrix.h"
@@ -132,9 +133,18 @@ int run_estimate(int argc, char** argv) {
     if (apply_imatrix_option("estimate", imatrix_path, imatrix, opts) != 0) return 1;
 
     http_read_stats stats;
+    // A checkpoint folder: the GGUF `convert --outtype auto` would write (hf_folder.h).
+    auto read_folder = [](const std::string& dir) -> result<gguf_model> {
+        result<gguf_header> h = read_folder_gguf_header(dir);
+        if (!h.ok()) return h.error();
+        std::vector<gguf_header> one;
+        one.push_back(std::move(h.value()));
+        return merge_gguf_shards(std::move(one));
+    };
     result<gguf_model> model = is_http_url(input)
                                    ? read_gguf_model_url(input, &stats, hf_token(token))
-                                   : read_gguf_model_file(input);
+                               : is_model_folder(input) ? read_folder(input)
+                                                        : read_gguf_model_file(input);
     if (!model.ok()) {
         std::fprintf(stderr, "gguf-squash estimate: %s%s%s\n",
                      is_http_url(input) ? "" : input.c_str(), is_http_url(input) ? "" : ": ",

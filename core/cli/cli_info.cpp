@@ -11,6 +11,7 @@
 #include "estimate/gguf_info_text.h"
 #include "format/gguf_json.h"
 #include "format/gguf_reader.h"
+#include "hf_folder.h"
 #include "io/gguf_file.h"
 
 namespace gguf_squash::cli {
@@ -57,7 +58,9 @@ int run_info(int argc, char** argv) {
     int exit_status = 0;
     for (size_t i = 0; i < files.size(); ++i) {
         const std::string& path = files[i];
-        result<gguf_header> h = read_gguf_header_file(path);
+        // A checkpoint folder: the GGUF `convert` would write for it (hf_folder.h).
+        result<gguf_header> h =
+            is_model_folder(path) ? read_folder_gguf_header(path) : read_gguf_header_file(path);
         if (!h.ok()) {
             std::fflush(stdout);
             std::fprintf(stderr, "gguf-squash info: %s: %s\n", path.c_str(),

@@ -199,8 +199,7 @@ result<gguf_model> read_model(quantize_run& run) {
         if (!folder.ok()) return folder.error();
         run.folder = std::move(*folder);
         run.input_paths.clear();
-        const std::vector<uint8_t>& h = run.folder->gguf->header();
-        result<gguf_header> header = read_gguf_header(h.data(), h.size(), run.folder->gguf->size());
+        result<gguf_header> header = folder_gguf_header(*run.folder);
         if (!header.ok()) return header.error();
         // The default OUT goes where llama-quantize would put it next to the converted file.
         if (run.args.output == default_output_name(input, run.args.ftype_name, run.args.keep_split))

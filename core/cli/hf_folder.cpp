@@ -10,6 +10,7 @@
 
 #include "convert/hf_tokenizer.h"
 #include "convert/safetensors.h"
+#include "format/gguf_reader.h"
 #include "format/gguf_writer.h"
 #include "io/whole_file.h"
 
@@ -196,6 +197,17 @@ result<hf_folder> open_hf_folder(const std::string& model_dir, convert::outtype 
     f.gguf =
         std::make_shared<convert::virtual_gguf>(std::move(*plan), std::move(*header_bytes), read);
     return f;
+}
+
+result<gguf_header> folder_gguf_header(const hf_folder& folder) {
+    const std::vector<uint8_t>& h = folder.gguf->header();
+    return read_gguf_header(h.data(), h.size(), folder.gguf->size());
+}
+
+result<gguf_header> read_folder_gguf_header(const std::string& model_dir) {
+    result<hf_folder> folder = open_hf_folder(model_dir, convert::outtype::auto_type);
+    if (!folder.ok()) return folder.error();
+    return folder_gguf_header(*folder);
 }
 
 }  // namespace gguf_squash::cli

@@ -31,4 +31,11 @@ bool is_model_folder(const std::string& path);
 // Errors name the file and field (config.json: missing, model.safetensors: ..., README.md: ...).
 result<hf_folder> open_hf_folder(const std::string& model_dir, convert::outtype type);
 
+// The planned GGUF's header, parsed back from its bytes as from the converted file (what info,
+// estimate and quantize read).
+result<gguf_header> folder_gguf_header(const hf_folder& folder);
+
+// A folder's GGUF header under --outtype auto (the file quantize would read): for info/estimate.
+result<gguf_header> read_folder_gguf_header(const std::string& model_dir);
+
 }  // namespace gguf_squash::cli

@@ -538,5 +538,65 @@ TEST(ConvertQuantize, RefusedFolderNamesTheFile) {
     EXPECT_TRUE(d.files().empty());
 }
 
+// ---- info and estimate on a model folder: the GGUF that convert (--outtype auto) would write ----
+
+// estimate's exact size for a type is the size llama-quantize gave the converted file.
+TEST(ConvertFolderFaces, EstimateOnAFolderGivesTheRecordedQuantizedSizes) {
+    static const nlohmann::json ref = load_reference();
+    size_t checked = 0;
+    std::map<std::string, nlohmann::json> reports;
+    for (int i : runs_with_quantize(true)) {
+        const auto& run = ref["runs"][size_t(i)];
+        const std::string name = run["checkpoint"], ftype = run["ftype"];
+        SCOPED_TRACE(name + " " + ftype);
+        ASSERT_EQ(checkpoints::make(run), "");
+        if (!reports.count(name)) {  // one estimate per checkpoint gives every type
+            const auto r = run_shell(std::string(GGUF_SQUASH_CLI) + " estimate --json " +
+                                     shell_quote(checkpoints::dir(name).string()));
+            ASSERT_EQ(r.status, 0) << r.err;
+            reports[name] = nlohmann::json::parse(r.out);
+        }
+        const auto& report = reports[name];
+        bool found = false;
+        for (const auto& t : report["ftypes"])
+            if (t["name"] == ftype) {
+                EXPECT_EQ(t["file_size"].get<uint64_t>(), run["file_size"].get<uint64_t>());
+                found = true;
+            }
+        EXPECT_TRUE(found);
+        checked += found;
+    }
+    EXPECT_EQ(checked, 6u);
+}
+
+// info on a folder shows the header of the file convert writes for it (checked byte for byte
+// against the converter by ConvertCliReference), key for key and tensor for tensor.
+TEST(ConvertFolderFaces, InfoOnAFolderIsInfoOnTheConvertedFile) {
+    static const nlohmann::json ref = load_reference();
+    const nlohmann::json* run = nullptr;
+    for (const auto& r : ref["runs"])
+        if (r["checkpoint"] == "llama3-card") run = &r;
+    ASSERT_NE(run, nullptr);
+    ASSERT_EQ(checkpoints::make(*run), "");
+    const fs::path dir = checkpoints::dir("llama3-card");
+    const fs::path out = checkpoints::root() / "llama3-card-info.gguf";
+    const std::string cli = GGUF_SQUASH_CLI;
+    auto c = run_shell(cli + " convert --outfile " + shell_quote(out.string()) + " " +
+                       shell_quote(dir.string()));
+    ASSERT_EQ(c.status, 0) << c.err;
+    const auto of_folder = run_shell(cli + " info --json " + shell_quote(dir.string()));
+    const auto of_file = run_shell(cli + " info --json " + shell_quote(out.string()));
+    fs::remove(out);
+    ASSERT_EQ(of_folder.status, 0) << of_folder.err;
+    ASSERT_EQ(of_file.status, 0) << of_file.err;
+    EXPECT_EQ(of_folder.out, of_file.out);
+    EXPECT_NE(of_folder.out.find("\"Tiny Card Llama\""), std::string::npos);
+    // A folder that cannot be converted is an error naming the file.
+    test_support::temp_dir d;
+    const auto bad = run_shell(cli + " info " + shell_quote(d.path.string()));
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.err.find("config.json: missing"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace gguf_squash

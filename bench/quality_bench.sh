@@ -6,8 +6,8 @@
 # a model with a llama 8B's shapes and 2 layers (made by make-bench-model, about 940 MB; NO_8B=1
 # skips it), scaled by matrix count to a whole 8B model.
 # Prints a markdown section, writes build/bench/results/quality.md and replaces (or appends) the
-# section "Quality error table (issue 13)" at the end of docs/PERFORMANCE.md, as
-# scripts/bench_url.sh does. A benchmark: it fails only if node and native disagree.
+# section "Quality error table (issue 13)" of docs/PERFORMANCE.md where it stands (appended if
+# absent). A benchmark: it fails only if node and native disagree.
 #
 #   bench/quality_bench.sh        (scripts/bench.sh runs it last; NO_QUALITY=1 skips it there)
 #   NO_WASM=1 NO_8B=1 NATIVE_DIR=... WASM_DIR=... GGUF_SQUASH_BENCH_MODEL=... L8B=FILE bench/quality_bench.sh
@@ -141,6 +141,15 @@ EOF
 cat "$RES/quality.md"
 
 [ -f "$DOC" ] || : > "$DOC"
-awk -v h="$HEADING" '$0 == h { skip = 1; next } skip && /^## / { skip = 0 } !skip { print }' "$DOC" > "$tmp/doc.md"
-{ printf '%s\n\n' "$(cat "$tmp/doc.md")"; cat "$RES/quality.md"; } > "$DOC"
+# The section is replaced where it stands (from its heading to the next level-2 heading; the
+# sections after it stay after it), or appended when the document has none.
+if grep -qxF "$HEADING" "$DOC"; then
+  awk -v h="$HEADING" -v f="$RES/quality.md" '
+    $0 == h { while ((getline l < f) > 0) print l; skip = 1; next }
+    skip && /^## / { skip = 0; print "" }
+    !skip { print }' "$DOC" > "$tmp/doc.md"
+else
+  { printf '%s\n\n' "$(cat "$DOC")"; cat "$RES/quality.md"; } > "$tmp/doc.md"
+fi
+cat "$tmp/doc.md" > "$DOC"
 log "wrote $DOC"

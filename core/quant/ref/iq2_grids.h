@@ -45,9 +45,12 @@ const iq2_search_tables& iq2_tables(iq2_grid_kind kind);
 
 // The 7 explicit sign bits of a group of 8 plus the parity bit that makes the count of negative
 // signs even (ggml's ksigns_iq2xs).
+// Internal linkage: a copy compiled with an ISA's flags must never serve the scalar path.
+namespace {
 inline uint8_t iq2_signs_with_parity(uint32_t seven_bits) {
     const uint32_t s = seven_bits & 127;
     return uint8_t(s | (uint32_t(__builtin_popcount(s) & 1) << 7));
 }
+}  // namespace
 
 }  // namespace gguf_squash

@@ -16,6 +16,23 @@ constexpr int kSuper = 256;     // IQ4_XS super-block
 constexpr int kScaleSteps = 7;  // ntry in ggml
 constexpr float kGroupMaxEps = 1e-15f;
 
+// Index of the level nearest to x. Mirrors ggml's best_index_int8 exactly, including its float
+// differences and its tie rule (a tie between two levels picks the upper one); NaN gives 15.
+int iq4nl_best_index(float x) {
+    const int8_t* val = kIq4nlValues;
+    if (x <= float(val[0])) return 0;
+    if (x >= float(val[15])) return 15;
+    int ml = 0, mu = 15;
+    while (mu - ml > 1) {
+        const int mav = (ml + mu) / 2;
+        if (x < float(val[mav]))
+            mu = mav;
+        else
+            ml = mav;
+    }
+    return x - float(val[mu - 1]) < float(val[mu]) - x ? mu - 1 : mu;
+}
+
 // sum of x^2 over the super-block, times 2/n: the noise floor added to x^2 in imatrix weights.
 float iq4_sigma2(const float* x, int n) {
     float sigma2 = 0;

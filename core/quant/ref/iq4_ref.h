@@ -1,5 +1,6 @@
 // IQ4_NL and IQ4_XS: the scalar reference, shared with the SIMD versions (which fall back to it
-// for tails and reuse its table and index search).
+// for tails and reuse its level table; the scalar index search lives in iq4_ref.cpp, with internal
+// linkage, so that no copy compiled with an ISA's flags can serve the scalar path).
 #pragma once
 
 #include <cstdint>
@@ -9,23 +10,6 @@ namespace gguf_squash {
 // The 16 non-linear levels of IQ4_NL / IQ4_XS (ggml's kvalues_iq4nl), ascending.
 inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                             1,    13,   25,  38,  53,  69,  89,  113};
-
-// Index of the level nearest to x. Mirrors ggml's best_index_int8 exactly, including its float
-// differences and its tie rule (a tie between two levels picks the upper one); NaN gives 15.
-inline int iq4nl_best_index(float x) {
-    const int8_t* val = kIq4nlValues;
-    if (x <= float(val[0])) return 0;
-    if (x >= float(val[15])) return 15;
-    int ml = 0, mu = 15;
-    while (mu - ml > 1) {
-        const int mav = (ml + mu) / 2;
-        if (x < float(val[mav]))
-            mu = mav;
-        else
-            ml = mav;
-    }
-    return x - float(val[mu - 1]) < float(val[mu]) - x ? mu - 1 : mu;
-}
 
 // Block layouts.
 struct block_iq4_nl {

@@ -44,10 +44,13 @@ static_assert(sizeof(block_q4_0) == 18 && sizeof(block_q4_1) == 20 && sizeof(blo
 // C's float-to-small-integer conversion as ggml's x86-64 build performs it: cvttss2si to 32 bits
 // (0x80000000 for NaN and out-of-range values), then the low bits. Defined for every input, so the
 // same bytes come out in wasm.
+// Internal linkage: a copy compiled with an ISA's flags must never serve the scalar path.
+namespace {
 inline int32_t trunc_to_int32_x86(float v) {
     if (!(v >= -2147483648.f && v < 2147483648.f)) return INT32_MIN;
     return int32_t(v);
 }
+}  // namespace
 
 // One block of 32 floats, no importance weights (ggml's quantize_row_<type>_ref per block).
 void quantize_block_q4_0_ref(const float* x, block_q4_0* y);

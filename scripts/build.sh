@@ -28,7 +28,7 @@ for t in "${targets[@]}"; do
       rm -rf build/web && mkdir -p build/web/widget build/web/wasm
       cp -r web/. build/web/
       cp wasm/*.mjs build/web/wasm/ 2>/dev/null || true
-      rm -f build/web/wasm/cli.mjs build/web/wasm/row_pool_node.mjs build/web/wasm/bench_kernels.mjs
+      rm -f build/web/wasm/cli.mjs build/web/wasm/row_pool_node.mjs build/web/wasm/url_fetch_node.mjs build/web/wasm/bench_kernels.mjs
       # The <gguf-estimator> widget: one module with the parameter-count model inlined.
       { sed 's/^export //' wasm/estimate_params.mjs; sed 's/^export //' wasm/gpu_formats.mjs
         sed '/^import .*\(estimate_params\|gpu_formats\)/d' web/widget/gguf_estimator_element.mjs; } > build/web/widget/gguf-estimator.js

@@ -1,5 +1,6 @@
-// Reading a model from its URL with fetch and HTTP Range, for node (wasm/cli.mjs) and the page:
-// the same behaviour as the native CLI (core/cli/http_client.cpp).
+// Reading a model from its URL with HTTP Range, for node (wasm/cli.mjs) and the page: the same
+// behaviour as the native CLI (core/cli/http_client.cpp). The page uses fetch; node uses
+// node:http/https through the same fetch-shaped calls (wasm/url_fetch_node.mjs).
 //   const src = await UrlSource.open(url, { token });     // {url, name, size, read(offset, length)}
 //   await core.openModel([src]);                          // the header, by ranges
 //   const read = src.streamReader(extents);               // the data, in the job's order
@@ -35,6 +36,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 class Retry extends Error {}
 
+// In node, node:http rather than node's fetch (wasm/url_fetch_node.mjs says why); in a page, fetch.
+const inNode = typeof process === 'object' && !!process.versions?.node;
+const nodeFetchModule = inNode ? import('./url_fetch_node.mjs') : null;
+const defaultFetch = inNode
+    ? async (url, init) => (await nodeFetchModule).nodeFetch(url, init)
+    : (url, init) => globalThis.fetch(url, init);
+
 // A buffer of its own for `n` bytes that are all about to be written: in node without zeroing
 // it first (Buffer.allocUnsafeSlow: not from the shared pool, so it can be transferred).
 const newBuffer = typeof Buffer === 'function' && typeof Buffer.allocUnsafeSlow === 'function'
@@ -63,7 +71,7 @@ function httpError(res, code) {
 }
 
 export class UrlSource {
-    constructor(url, { token = '', fetch: fetchFn = globalThis.fetch, stallMs = kStallMs, maxTries = kMaxTries,
+    constructor(url, { token = '', fetch: fetchFn = defaultFetch, stallMs = kStallMs, maxTries = kMaxTries,
                        backoffMs = 250, onBytes = null, signal = null } = {}) {
         this.url = url;
         this.path = url;

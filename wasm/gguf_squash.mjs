@@ -559,20 +559,33 @@ export class QuantizeJob {
     }
 
     // Converts rows [firstRow, firstRow + nrows) of tensor `index` (inside one matrix) from their
-    // input bytes; returns the output bytes, exactly as the streaming job writes them.
-    convertRows(index, firstRow, nrows, src, dstSize) {
+    // input bytes; returns the output bytes (a fresh array), exactly as the streaming job writes
+    // them. `src`: the input (a Uint8Array of at least srcSize bytes), or a function that fills the
+    // view of wasm memory it is given with it (a node file read straight into the heap).
+    convertRows(index, firstRow, nrows, src, dstSize, srcSize = src.length) {
         const m = this.core.mod;
-        const srcPtr = this.core.allocBytes(src);
-        const dstPtr = u32(m._malloc(Math.max(1, dstSize)));
-        try {
-            if (!dstPtr) throw new GgufError('out_of_memory', `cannot allocate ${dstSize} bytes`);
-            if (m._gs_job_convert_rows(this.handle, index, firstRow, nrows, srcPtr, dstPtr) !== 0)
-                throw this.error();
-            return m.HEAPU8.slice(dstPtr, dstPtr + dstSize);
-        } finally {
-            m._free(srcPtr);
-            if (dstPtr) m._free(dstPtr);
-        }
+        const srcPtr = this.rowBuffer('src', srcSize);
+        const dstPtr = this.rowBuffer('dst', dstSize);
+        if (typeof src === 'function') src(m.HEAPU8.subarray(srcPtr, srcPtr + srcSize));
+        else m.HEAPU8.set(src.subarray(0, srcSize), srcPtr);
+        if (m._gs_job_convert_rows(this.handle, index, firstRow, nrows, srcPtr, dstPtr) !== 0) throw this.error();
+        return m.HEAPU8.slice(dstPtr, dstPtr + dstSize);
+    }
+
+    // A block of wasm memory kept for the job's life (`slot`: 'src' or 'dst' of convertRows), grown
+    // when a chunk needs more: a pool worker converts hundreds of chunks through the same two
+    // blocks instead of allocating (and the allocator touching) fresh ones per chunk.
+    rowBuffer(slot, size) {
+        const m = this.core.mod;
+        this.rowBuffers ??= {};
+        const b = this.rowBuffers[slot];
+        if (b && b.size >= size) return b.ptr;
+        if (b) m._free(b.ptr);
+        delete this.rowBuffers[slot];
+        const ptr = u32(m._malloc(Math.max(1, size)));
+        if (!ptr) throw new GgufError('out_of_memory', `cannot allocate ${size} bytes`);
+        this.rowBuffers[slot] = { ptr, size };
+        return ptr;
     }
 
     error() {
@@ -678,6 +691,8 @@ export class QuantizeJob {
 
     free() {
         if (this.progressBuf) this.core.mod._free(this.progressBuf);
+        for (const b of Object.values(this.rowBuffers ?? {})) this.core.mod._free(b.ptr);
+        this.rowBuffers = null;
         if (this.handle) this.core.mod._gs_job_free(this.handle);
         this.handle = 0;
         this.progressBuf = 0;

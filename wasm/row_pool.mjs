@@ -19,6 +19,11 @@ import { errorFromMessage, errorToMessage } from './errors.mjs';
 import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
 
 export const kTaskBytes = 4 << 20;  // input bytes per row chunk: large enough to keep a worker busy
+// Chunks sent to each worker and not yet written out: one converting, the next ones' input being
+// read meanwhile, and enough slack that a slow chunk at the head of the output order (written in
+// order) does not leave the other workers without work. Bounds the memory: at most this many
+// chunks' input (in the workers) and output (here) per worker.
+export const kChunksPerWorker = 4;
 
 // Reads `size` bytes at `offset` of a Blob (a File the page was given): a fresh array, shorter
 // only at the end of the Blob.
@@ -31,16 +36,82 @@ export function inputEndedEarly(name, offset) {
     return new GgufError('invalid_file', `input ended early: tensor '${name}' needs bytes from offset ${offset}`);
 }
 
+// Lets the event loop deliver what is waiting (the coordinator's next chunks, whose reads then
+// start) before the next synchronous conversion. A MessageChannel task: a zero-delay timer is
+// clamped to 4 ms once nested, which would idle a worker for 4 ms per chunk.
+function yieldToEvents() {
+    if (typeof MessageChannel !== 'function') return new Promise((resolve) => setTimeout(resolve, 0));
+    const { port1, port2 } = new MessageChannel();
+    return new Promise((resolve) => {
+        port1.onmessage = () => {
+            port1.close();
+            resolve();
+        };
+        port2.postMessage(null);
+    });
+}
+
 // A pool worker's message handler: `post(message, transfer)` answers the coordinator;
 // `openSources(files)` turns the init message's files into sources for core.openModel (the
 // page sends File objects as they are; node sends paths and closes what it opened once the
 // headers are read); `readInput(file, offset, size)` reads a chunk's input from one of those
-// files (Blob slices by default). Returns the function to call with each message's data.
-export function poolWorkerHandler(post, { openSources = (files) => files, readInput = readBlobRange } = {}) {
+// files (Blob slices by default); `readInputInto(file, offset, view)`, when given, instead fills
+// a view of the wasm heap synchronously and returns the count (node's positioned reads: no copy
+// through JS). Returns the function to call with each message's data.
+//
+// Chunks are converted one at a time in arrival order, but each chunk's input read starts as its
+// message arrives: while this thread converts one chunk, the reads of the chunks queued behind it
+// proceed (in the browser they are served by other threads), so the worker does not wait for its
+// input between chunks as long as the coordinator keeps a few chunks queued here (runPool does).
+export function poolWorkerHandler(post, { openSources = (files) => files, readInput = readBlobRange, readInputInto = null } = {}) {
     let core = null;
     let job = null;
     let files = [];
     let output = 0;  // the job's selected output file (--keep-split writes several)
+    const queue = [];  // {msg, input}: chunks received, not yet converted
+    let converting = false;
+    const fileOf = (msg) => {
+        const file = files[msg.shard ?? 0];
+        if (!file) throw new GgufError('invalid_argument', `no input shard ${msg.shard}`);
+        return file;
+    };
+    const startInput = async (msg) => {
+        if (msg.src) return new Uint8Array(msg.src);
+        const file = fileOf(msg);
+        if (readInputInto) return null;  // read at conversion time, straight into the heap
+        const src = await readInput(file, msg.offset, msg.srcSize);
+        if (src.length !== msg.srcSize) throw inputEndedEarly(msg.name, msg.offset + src.length);
+        return src;
+    };
+    const convertOne = async ({ msg, input }) => {
+        try {
+            const src = await input;
+            if ((msg.output ?? 0) !== output) {
+                job.selectOutput(msg.output);
+                output = msg.output;
+            }
+            const fill = (view) => {
+                const n = readInputInto(fileOf(msg), msg.offset, view);
+                if (n !== msg.srcSize) throw inputEndedEarly(msg.name, msg.offset + n);
+            };
+            const dst = job.convertRows(msg.index, msg.first, msg.rows, src ?? fill, msg.dstSize, msg.srcSize ?? src.length);
+            post({ type: 'done', id: msg.id, dst: dst.buffer, heap: core.mod.HEAPU8.length }, [dst.buffer]);
+        } catch (e) {
+            post({ type: 'error', id: msg.id, error: errorToMessage(e) });
+        }
+    };
+    const drain = async () => {
+        if (converting) return;
+        converting = true;
+        try {
+            while (queue.length) {
+                await convertOne(queue.shift());
+                await yieldToEvents();
+            }
+        } finally {
+            converting = false;
+        }
+    };
     return async (msg) => {
         if (msg.type === 'init') {
             try {
@@ -68,25 +139,10 @@ export function poolWorkerHandler(post, { openSources = (files) => files, readIn
             return;
         }
         if (msg.type === 'convert') {
-            try {
-                let src;
-                if (msg.src) {
-                    src = new Uint8Array(msg.src);
-                } else {
-                    const file = files[msg.shard ?? 0];
-                    if (!file) throw new GgufError('invalid_argument', `no input shard ${msg.shard}`);
-                    src = await readInput(file, msg.offset, msg.srcSize);
-                    if (src.length !== msg.srcSize) throw inputEndedEarly(msg.name, msg.offset + src.length);
-                }
-                if ((msg.output ?? 0) !== output) {
-                    job.selectOutput(msg.output);
-                    output = msg.output;
-                }
-                const dst = job.convertRows(msg.index, msg.first, msg.rows, src, msg.dstSize);
-                post({ type: 'done', id: msg.id, dst: dst.buffer, heap: core.mod.HEAPU8.length }, [dst.buffer]);
-            } catch (e) {
-                post({ type: 'error', id: msg.id, error: errorToMessage(e) });
-            }
+            const input = startInput(msg);
+            input.catch(() => {});  // reported by convertOne, in order
+            queue.push({ msg, input });
+            await drain();
         }
     };
 }
@@ -100,7 +156,7 @@ export class RowPool {
         const pool = new RowPool();
         const ready = [];
         for (let i = 0; i < count; i++) {
-            const slot = { worker: null, busy: 0, ready: null };
+            const slot = { worker: null, busy: 0, busyBytes: 0, ready: null };
             ready.push(new Promise((resolve, reject) => { slot.ready = { resolve, reject }; }));
             slot.worker = spawn(i, {
                 onMessage: (m) => pool.onMessage(slot, m),
@@ -140,6 +196,7 @@ export class RowPool {
         if (!p) return;
         this.pending.delete(m.id);
         slot.busy--;
+        slot.busyBytes -= p.bytes;
         if (m.type === 'done') {
             this.maxHeap = Math.max(this.maxHeap, m.heap ?? 0);
             p.resolve(new Uint8Array(m.dst));
@@ -158,13 +215,15 @@ export class RowPool {
         this.terminate(e);
     }
 
-    // Converts one row chunk of output file `output` on the least busy worker: from `src` (its
-    // buffer is transferred), or, when `src` is null, from the input the worker reads itself.
-    // Resolves with the chunk's output bytes.
+    // Converts one row chunk of output file `output` on the least busy worker (the fewest input
+    // bytes sent and not yet answered: chunks differ in size, the last of a tensor is often
+    // small): from `src` (its buffer is transferred), or, when `src` is null, from the input the
+    // worker reads itself. Resolves with the chunk's output bytes.
     convert(task, src, output = 0) {
         if (this.stopped) return Promise.reject(this.stopped);
-        const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+        const slot = this.workers.reduce((a, b) => (b.busyBytes < a.busyBytes ? b : a));
         slot.busy++;
+        slot.busyBytes += task.srcSize;
         const id = this.nextId++;
         const msg = { type: 'convert', id, output, index: task.index, first: task.first, rows: task.rows,
                       dstSize: task.dstSize };
@@ -172,7 +231,7 @@ export class RowPool {
         else Object.assign(msg, { shard: task.tensor.shard ?? 0, offset: task.offset, srcSize: task.srcSize,
                                   name: task.tensor.source_name ?? task.tensor.name });
         return new Promise((resolve, reject) => {
-            this.pending.set(id, { resolve, reject });
+            this.pending.set(id, { resolve, reject, bytes: task.srcSize });
             slot.worker.postMessage(msg, src ? [src.buffer] : []);
         });
     }
@@ -211,13 +270,14 @@ export function* rowTasks(layout, taskBytes = kTaskBytes) {
 // piece, in order. `onProgress`
 // gets {bytesOut, totalOut, bytesIn, tensor, tensorType, tensorIndex, tensorCount, workerHeap}
 // after each chunk is written. Stop it with pool.terminate(reason): it then rejects with reason.
-export async function runPool(job, pool, { read = null, write, onProgress = null, output = 0, taskBytes = kTaskBytes }) {
+export async function runPool(job, pool, { read = null, write, onProgress = null, output = 0, taskBytes = kTaskBytes,
+                                          chunksPerWorker = kChunksPerWorker }) {
     const layout = job.layout();
     const header = job.headerBytes();
     await write(header);
     let bytesOut = header.length, bytesIn = 0;
     const inflight = [];
-    const maxInflight = pool.workers.length * 2;
+    const maxInflight = pool.workers.length * chunksPerWorker;
     const flushOne = async () => {
         const { task, result } = inflight.shift();
         const bytes = await result;

@@ -63,17 +63,18 @@ const openPoolSource = (f) => (typeof f === 'string' ? fileSource(f) : {
 });
 
 if (workerData?.role === kPoolThreadRole) {
-    // A chunk's input: the file opened, read and closed again (a few microseconds against a chunk's
-    // milliseconds), so that nothing stays open when the pool is terminated mid-run.
-    const readInput = (file, offset, size) => {
+    // A chunk's input, read straight into the worker's wasm heap: the file opened, read and
+    // closed again (a few microseconds against a chunk's milliseconds), so that nothing stays
+    // open when the pool is terminated mid-run.
+    const readInputInto = (file, offset, view) => {
         const src = fileSource(file);
         try {
-            return src.readSync(offset, size);
+            return src.readInto(offset, view);
         } finally {
             src.close();
         }
     };
     const handle = poolWorkerHandler((message, transfer) => parentPort.postMessage(message, transfer),
-                                     { openSources: (files) => files.map(openPoolSource), readInput });
+                                     { openSources: (files) => files.map(openPoolSource), readInputInto });
     parentPort.on('message', handle);
 }

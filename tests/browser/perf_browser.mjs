@@ -26,6 +26,69 @@ const workers = Number(opt('--workers', '2'));
 const jsonOut = opt('--json', null);
 const url = opt('--url', null);
 
+// CPU seconds of every thread of the Chromium processes started for this run (the processes whose
+// command line names the run's profile directory, and their descendants), from /proc: where the
+// page's CPU goes (browser process, renderer main thread, each worker thread), for the bench
+// report's work-division figures. Linux only; empty elsewhere.
+function chromiumThreads() {
+    const ticks = new Map();
+    let pids;
+    try {
+        pids = fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d));
+    } catch {
+        return ticks;
+    }
+    const info = new Map();
+    for (const pid of pids) {
+        try {
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+            const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+            const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);  // Chromium rewrites it space-separated
+            info.set(pid, { ppid, cmd });
+        } catch { /* exited */ }
+    }
+    const ours = new Set([...info].filter(([, v]) => v.cmd.some((a) => a.includes('gguf-squash-chromium-'))).map(([k]) => k));
+    for (let grew = true; grew;) {
+        grew = false;
+        for (const [pid, v] of info) if (!ours.has(pid) && ours.has(v.ppid)) { ours.add(pid); grew = true; }
+    }
+    for (const pid of ours) {
+        const kind = (info.get(pid).cmd.find((a) => a.startsWith('--type=')) ?? '--type=browser').slice(7);
+        let tids = [];
+        try {
+            tids = fs.readdirSync(`/proc/${pid}/task`);
+        } catch { /* exited */ }
+        for (const tid of tids) {
+            try {
+                const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+                const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+                ticks.set(`${pid}/${tid}`, { kind, pid, comm, ticks: Number(f[11]) + Number(f[12]) });
+            } catch { /* exited */ }
+        }
+    }
+    return ticks;
+}
+
+// The CPU seconds spent between two chromiumThreads() snapshots, per process kind and thread
+// name (a renderer's worker threads one by one, largest first).
+function cpuBetween(before, after) {
+    const hz = 100;  // USER_HZ on Linux
+    const groups = {};
+    const workers = [];
+    for (const [key, t] of after) {
+        const s = (t.ticks - (before.get(key)?.ticks ?? 0)) / hz;
+        if (s <= 0) continue;
+        if (t.kind === 'renderer' && /DedicatedWorker/.test(t.comm)) workers.push(s);
+        else groups[`${t.kind}: ${t.comm}`] = (groups[`${t.kind}: ${t.comm}`] ?? 0) + s;
+    }
+    const total = [...Object.values(groups), ...workers].reduce((a, b) => a + b, 0);
+    const top = Object.entries(groups).sort((a, b) => b[1] - a[1]).slice(0, 8)
+        .map(([k, v]) => [k, Number(v.toFixed(2))]);
+    return { total_s: Number(total.toFixed(2)), worker_threads_s: workers.sort((a, b) => b - a).map((v) => Number(v.toFixed(2))),
+             other_threads_s: Object.fromEntries(top) };
+}
+
 const b = await launch();
 try {
     const { page } = b;
@@ -40,12 +103,20 @@ try {
     const planned = Number(await page.locator(row).getAttribute('data-bytes'));
     await page.selectOption('[data-testid=type-select]', type);
     const load = os.loadavg()[0];
+    // Sampled every 200 ms: the pool's threads exit at the end of the run, before a last look
+    // (up to 200 ms of each one's CPU is missed).
+    const cpu0 = chromiumThreads();
+    const seen = new Map(cpu0);
+    const sampler = setInterval(() => { for (const [k, v] of chromiumThreads()) seen.set(k, v); }, 200);
     const t0 = performance.now();
     await page.click('[data-testid=quantize-button]');
     await page.waitForFunction(() => !document.querySelector('[data-testid=save-button]').disabled ||
                                      !document.querySelector('[data-testid=error]').hidden,
                                null, { timeout: 3_600_000, polling: 100 });
     const seconds = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    for (const [k, v] of chromiumThreads()) seen.set(k, v);
+    const cpu = cpuBetween(cpu0, seen);
     if (!(await page.locator('[data-testid=error]').isHidden()))
         throw new Error(`the page reported: ${await page.locator('[data-testid=error]').innerText()}`);
     const box = page.locator('#progress-box');
@@ -59,12 +130,14 @@ try {
     const size = fs.statSync(file).size;
     const result = {
         model, source: url ?? 'file', type, workers: usedWorkers || workers, seconds, load: Number(load.toFixed(2)), mb_per_s: modelBytes / 1e6 / seconds,
-        download_s: downloadSeconds, max_heap: maxHeap, sink, output_bytes: size, planned_bytes: planned,
+        download_s: downloadSeconds, max_heap: maxHeap, sink, output_bytes: size, planned_bytes: planned, cpu,
         note: `${usedWorkers || workers} workers, sink ${sink}; save took ${downloadSeconds.toFixed(1)} s more` +
               (size === planned ? '' : `; DOWNLOAD SIZE ${size} != planned ${planned}`),
     };
     process.stderr.write(`browser (${url ? 'URL' : 'file'}): ${type} in ${seconds.toFixed(1)} s = ${result.mb_per_s.toFixed(1)} MB/s, ` +
-                         `${result.note}, largest heap ${(maxHeap / 1048576).toFixed(0)} MiB\n`);
+                         `${result.note}, largest heap ${(maxHeap / 1048576).toFixed(0)} MiB\n` +
+                         `  CPU ${cpu.total_s} s: worker threads ${cpu.worker_threads_s.join(' + ')} s; ` +
+                         `${Object.entries(cpu.other_threads_s).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
     if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(result, null, 1) + '\n');
     // A URL model is read from the emulator's origin, by design.
     if (!url && b.foreignRequests().length) throw new Error(`requests left the page's origin: ${b.foreignRequests()}`);

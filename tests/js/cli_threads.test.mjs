@@ -162,16 +162,18 @@ for (const threads of ['1', '2']) test(`cli.mjs quantize with ${threads} thread(
 });
 
 // Small row chunks (about 40 rows of token_embd), through the same pool the command line uses.
-async function poolRun(input, args, { imatrix = null, taskBytes }) {
+// `readHere`: this thread reads each chunk and sends it (as for a URL); otherwise the workers read
+// their chunks straight into their heaps.
+async function poolRun(input, args, { imatrix = null, taskBytes, workers = 2, chunksPerWorker, readHere = true }) {
     const src = fileSource(input);
     const model = await core.openModel([src]);
     const argv = [...args, input, path.join(tmp, 'unused.gguf'), 'Q4_K_M'];
     const job = core.createJob(model, argv, { imatrix });
-    const pool = await RowPool.start(2, { files: [input], argv, imatrix, variant: core.variant }, spawnPoolThread);
+    const pool = await RowPool.start(workers, { files: [input], argv, imatrix, variant: core.variant }, spawnPoolThread);
     const parts = [];
     try {
-        await runPool(job, pool, { read: (offset, size) => src.readSync(offset, size), write: (b) => parts.push(b),
-                                   taskBytes });
+        await runPool(job, pool, { read: readHere ? (offset, size) => src.readSync(offset, size) : null,
+                                   write: (b) => parts.push(b), taskBytes, chunksPerWorker });
         return Buffer.concat(parts);
     } finally {
         pool.terminate();
@@ -210,6 +212,21 @@ test('runPool with small row chunks: the reference bytes, and a NaN named by its
     await assert.rejects(poolRun(input, [], { taskBytes: 20_000 }),
                          (e) => e.name === 'GgufError' && e.code === expected.code && e.message === expected.message);
 });
+
+// Many chunks per tensor (token_embd alone is about 200) on 1, 2 and 3 workers, with the workers
+// reading their own input and a deep or a shallow queue: chunks finish out of order across
+// workers, and one reordered, dropped or repeated chunk would change the file's sha256.
+for (const workers of [1, 2, 3]) {
+    for (const chunksPerWorker of [1, 4]) {
+        test(`runPool on ${workers} worker(s), ${chunksPerWorker} chunk(s) queued per worker, small chunks: the reference bytes`, async () => {
+            const run = referenceRun('Q4_K_M');
+            const bytes = await poolRun(path.join(models, 'llama-gqa.gguf'), run.args,
+                                        { taskBytes: 5_000, workers, chunksPerWorker, readHere: false });
+            assert.equal(bytes.length, run.file_size);
+            assert.equal(sha(bytes), run.file_sha256);
+        });
+    }
+}
 
 test.after(() => {
     fs.rmSync(tmp, { recursive: true, force: true });

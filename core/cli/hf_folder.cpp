@@ -8,8 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "convert/hf_tokenizer.h"
-#include "convert/safetensors.h"
+#include "convert/checkpoint.h"
 #include "format/gguf_reader.h"
 #include "format/gguf_writer.h"
 #include "io/whole_file.h"
@@ -26,28 +25,27 @@ result<std::string> read_text(const fs::path& path) {
     return std::string(bytes->begin(), bytes->end());
 }
 
-// Reads the safetensors header of one shard: 8 bytes, then the length they give (checked
-// against the file's size before anything is allocated).
-result<convert::st_header> read_shard_header(const fs::path& path) {
-    const std::string name = path.filename().string();
+// A shard's first 8 bytes and the header length they give (checked by the core).
+result<convert::checkpoint_shard> read_shard_start(const fs::path& path) {
+    convert::checkpoint_shard s;
+    s.name = path.filename().string();
     FILE* f = std::fopen(path.string().c_str(), "rb");
     if (!f)
-        return make_error(status_code::io_error, name + ": cannot open: " + std::strerror(errno));
+        return make_error(status_code::io_error, s.name + ": cannot open: " + std::strerror(errno));
     std::error_code ec;
-    const uint64_t size = fs::file_size(path, ec);
-    uint8_t first8[8] = {};
-    const size_t got = std::fread(first8, 1, 8, f);
-    auto len = convert::safetensors_header_length(first8, got == 8 ? size : got, name);
-    if (!len) {
-        std::fclose(f);
-        return len.error();
+    s.file_size = fs::file_size(path, ec);
+    char first8[8] = {};
+    s.first8.assign(first8, std::fread(first8, 1, 8, f));
+    if (s.first8.size() == 8) {
+        uint64_t len = 0;
+        for (int i = 7; i >= 0; --i) len = (len << 8) | uint8_t(s.first8[size_t(i)]);
+        if (len <= s.file_size - 8) {  // else the core refuses it, naming the length
+            s.json.resize(size_t(len));
+            s.json.resize(std::fread(s.json.data(), 1, s.json.size(), f));
+        }
     }
-    std::string json(size_t(*len), '\0');
-    const size_t n = std::fread(json.data(), 1, json.size(), f);
     std::fclose(f);
-    if (n != json.size())
-        return make_error(status_code::io_error, name + ": short read of the header");
-    return convert::parse_safetensors_header(json, size, name);
+    return s;
 }
 
 // The shards, open for the conversion's reads (closed with the last reader).
@@ -74,106 +72,43 @@ result<hf_folder> open_hf_folder(const std::string& model_dir, convert::outtype 
     const fs::path dir(model_dir);
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return fail(model_dir + ": not a model folder");
-    convert::hf_inputs in;
-    const fs::path config = dir / "config.json";
-    if (!fs::is_regular_file(config, ec))
-        return fail(config.string() +
-                    ": missing (a Hugging Face checkpoint folder has config.json)");
-    auto cfg = read_text(config);
-    if (!cfg) return cfg.error();
-    in.config_json = std::move(*cfg);
-    const fs::path index = dir / "model.safetensors.index.json";
-    if (fs::is_regular_file(index, ec)) {
-        auto text = read_text(index);
+    convert::checkpoint_files files;
+    files.display_path = model_dir;
+    files.folder_name = fs::absolute(dir, ec).lexically_normal().filename().string();
+    if (files.folder_name.empty())
+        files.folder_name =
+            fs::absolute(dir, ec).lexically_normal().parent_path().filename().string();
+    for (const std::string& name : convert::checkpoint_small_files()) {
+        if (!fs::is_regular_file(dir / name, ec)) continue;
+        auto text = read_text(dir / name);
         if (!text) return text.error();
-        in.has_index = true;
-        in.index_json = std::move(*text);
+        files.texts[name] = std::move(*text);
     }
-    // ModelBase.get_model_part_names: files named model*.safetensors.
+    files.has_additional_chat_templates = fs::is_directory(dir / "additional_chat_templates", ec);
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        const std::string name = entry.path().filename().string();
-        const std::string suffix = ".safetensors";
-        if (name.rfind("model", 0) != 0 || name.size() < suffix.size() ||
-            name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-            continue;
-        auto header = read_shard_header(entry.path());
-        if (!header) return header.error();
-        in.shards.push_back({name, std::move(*header)});
+        if (!convert::is_checkpoint_shard(entry.path().filename().string())) continue;
+        auto shard = read_shard_start(entry.path());
+        if (!shard) return shard.error();
+        files.shards.push_back(std::move(*shard));
     }
-    auto plan = convert::plan_hf_conversion(in, type);
-    if (!plan) return plan.error();
-
-    // general.* (folder name, generation_config.json) and the tokenizer keys.
-    convert::hf_general_inputs gi;
-    gi.folder_name = fs::absolute(dir, ec).lexically_normal().filename().string();
-    if (gi.folder_name.empty())
-        gi.folder_name = fs::absolute(dir, ec).lexically_normal().parent_path().filename().string();
-    gi.config_json = in.config_json;
-    gi.gguf_architecture = plan->gguf_architecture;
-    gi.total_params = convert::total_parameters(*plan);
-    if (fs::is_regular_file(dir / "README.md", ec)) {
-        auto text = read_text(dir / "README.md");
-        if (!text) return text.error();
-        gi.has_model_card = true;
-        gi.model_card = std::move(*text);
-    }
-    if (fs::is_regular_file(dir / "generation_config.json", ec)) {
-        auto text = read_text(dir / "generation_config.json");
-        if (!text) return text.error();
-        gi.has_generation_config = true;
-        gi.generation_config_json = std::move(*text);
-    }
-    auto general = convert::plan_general_metadata(gi);
-    if (!general) return general.error();
-
-    convert::hf_tokenizer_inputs ti;
-    ti.config_json = in.config_json;
-    ti.llama_family = plan->gguf_architecture == "llama";
-    ti.has_tokenizer_model = fs::is_regular_file(dir / "tokenizer.model", ec);
-    ti.vocab_size = plan->vocab_size;
-    struct optional_file {
-        const char* name;
-        bool* has;
-        std::string* text;
-    };
-    bool has_tokenizer_json = false;
-    const optional_file files[] = {
-        {"tokenizer.json", &has_tokenizer_json, &ti.tokenizer_json},
-        {"tokenizer_config.json", &ti.has_tokenizer_config, &ti.tokenizer_config_json},
-        {"chat_template.jinja", &ti.has_chat_template_jinja, &ti.chat_template_jinja},
-        {"chat_template.json", &ti.has_chat_template_json, &ti.chat_template_json},
-    };
-    for (const auto& f : files) {
-        if (!fs::is_regular_file(dir / f.name, ec)) continue;
-        auto text = read_text(dir / f.name);
-        if (!text) return text.error();
-        *f.has = true;
-        *f.text = std::move(*text);
-    }
-    ti.has_additional_chat_templates = fs::is_directory(dir / "additional_chat_templates", ec);
-    if (!has_tokenizer_json && !ti.has_tokenizer_model)
-        return fail((dir / "tokenizer.json").string() +
-                    ": missing (no tokenizer.json or tokenizer.model)");
-    auto tokenizer = convert::plan_tokenizer_metadata(ti);
-    if (!tokenizer) return tokenizer.error();
+    auto planned = convert::plan_checkpoint(files, type);
+    if (!planned) return planned.error();
 
     hf_folder f;
     f.dir = model_dir;
-    for (const auto& s : in.shards) f.shard_paths.push_back((dir / s.file).string());
-    f.header = convert::assemble_header(*plan, general->kv, *tokenizer);
-    auto header_bytes = encode_gguf_header(f.header, convert::gguf_py_layout());
-    if (!header_bytes) return header_bytes.error();
-    f.default_name = convert::default_output_name(*general, convert::output_type_name(*plan));
-    f.general = std::move(*general);
+    for (const auto& name : planned->shard_names) f.shard_paths.push_back((dir / name).string());
+    f.header = std::move(planned->header);
+    f.default_name = planned->default_name;
+    f.general = std::move(planned->general);
     auto shards = std::make_shared<shard_files>();
-    for (const auto& s : in.shards) {
-        const std::string path = (dir / s.file).string();
+    for (const auto& name : planned->shard_names) {
+        const std::string path = (dir / name).string();
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             return make_error(status_code::io_error,
                               path + ": cannot open: " + std::strerror(errno));
         shards->fds.push_back(fd);
-        shards->names.push_back(s.file);
+        shards->names.push_back(name);
     }
     // Each read names the shard and the planned tensor's source on a short read.
     auto read = [shards](int shard, uint64_t offset, uint8_t* buf, size_t size) -> status {
@@ -194,8 +129,8 @@ result<hf_folder> open_hf_folder(const std::string& model_dir, convert::outtype 
         }
         return {};
     };
-    f.gguf =
-        std::make_shared<convert::virtual_gguf>(std::move(*plan), std::move(*header_bytes), read);
+    f.gguf = std::make_shared<convert::virtual_gguf>(std::move(planned->plan),
+                                                     std::move(planned->header_bytes), read);
     return f;
 }
 

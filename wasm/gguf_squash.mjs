@@ -89,13 +89,15 @@ const kCalibrationStretch = 5;
 export const kMinBatchMs = 1;
 
 // The steady time of one call of `call` (which returns false on failure), by the clock `now`
-// (ms): {firstMs, steadyMs, calls}, or null when a call failed. firstMs is the first call alone
+// (ms): {firstMs, steadyMs, calls, settled}, or null when a call failed. firstMs is the first call alone
 // (a type's lookup tables are built then). The calls are then timed in batches of at least
 // kMinBatchMs (the batch doubles until it is), and steadyMs is the mean per call of the faster
 // half of the batches, going on (up to kCalibrationStretch times the budget) while the batches
 // still get faster. A kernel's first calls run in the engine's baseline code until its optimised
 // code arrives (compiled in the background, late on a busy machine), and a batch the scheduler
 // interrupted says nothing about the kernel: either would make the run look several times slower.
+// settled: the batches had stopped getting faster; false when the stretch ran out first (the
+// optimised code had not arrived: a later calibration will be faster).
 export function steadyCallTime(call, { budgetMs = 60, now = () => performance.now(), minBatchMs = kMinBatchMs } = {}) {
     const t00 = now();
     if (!call()) return null;
@@ -103,7 +105,7 @@ export function steadyCallTime(call, { budgetMs = 60, now = () => performance.no
     let reps = 1, calls = 1;
     const times = [];  // ms per call, one per batch
     const t0 = now();
-    let best = Infinity, bestAt = 0;
+    let best = Infinity, bestAt = 0, settled = false;
     for (;;) {
         const t1 = now();
         for (let i = 0; i < reps; ++i) if (!call()) return null;
@@ -119,17 +121,16 @@ export function steadyCallTime(call, { budgetMs = 60, now = () => performance.no
         // Still getting faster: 10% better than the best so far.
         if (per < best * 0.9) bestAt = times.length;
         best = Math.min(best, per);
-        if (times.length < kMinCalibrationCalls) {
-            if (spent >= budgetMs * kCalibrationStretch) break;
-            continue;
-        }
         if (spent >= budgetMs * kCalibrationStretch) break;
         // Stop once the budget is spent and the last few batches brought no new best.
-        if (spent >= budgetMs && times.length - bestAt >= kMinCalibrationCalls - 1) break;
+        if (times.length >= kMinCalibrationCalls && spent >= budgetMs && times.length - bestAt >= kMinCalibrationCalls - 1) {
+            settled = true;
+            break;
+        }
     }
     const fast = [...times].sort((a, b) => a - b).slice(0, Math.ceil(times.length / 2));
     const steadyMs = fast.reduce((a, b) => a + b, 0) / fast.length;
-    return { firstMs, steadyMs, calls };
+    return { firstMs, steadyMs, calls, settled };
 }
 
 const yieldToEventLoop = typeof setImmediate === 'function'
@@ -450,7 +451,8 @@ export class GgufSquash {
         try {
             const t = steadyCallTime(() => call() === 0, { budgetMs });
             if (!t || !(t.steadyMs > 0)) return { rate: 0, initSeconds: 0 };
-            return { rate: rows * perRow / (t.steadyMs / 1000), initSeconds: Math.max(0, t.firstMs - t.steadyMs) / 1000, sampled: !!ptr };
+            return { rate: rows * perRow / (t.steadyMs / 1000), initSeconds: Math.max(0, t.firstMs - t.steadyMs) / 1000, sampled: !!ptr,
+                     settled: t.settled };
         } finally {
             if (ptr) this.mod._free(ptr);
         }

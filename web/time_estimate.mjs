@@ -18,8 +18,8 @@
 //
 // A short run (seconds) is measured on its share: its first few percent say little, being a
 // tensor or two (the output and token embedding matrices, often of their own types) and the
-// workers' first blocks (code still compiling, reports in bursts). Over the 126 recorded runs
-// (tests/js/time_estimate.test.mjs) a fifth of the work measured over half a second leaves 4
+// workers' first blocks (code still compiling, reports in bursts). Over the 126 runs recorded in
+// December 2026's session 6 (tests/js/time_estimate.test.mjs) a fifth of the work measured over half a second leaves 4
 // beyond ±50% of the real time, where 5% over a quarter second left 8 (and 10 of the 126 runs
 // recorded before, 3 against 10).
 export const kWarmupSeconds = 3;     // measured weight reaches 1 after this long...

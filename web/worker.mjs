@@ -342,21 +342,22 @@ const methods = {
         return out;
     },
 
-    // Kernel throughput per tensor type (weights/s), from short synthetic runs.
-    // With modelId, on rows of the open model's own weights (a local file only: a URL is not read
+    // Kernel throughput per tensor type (weights/s), from short synthetic runs: {rates, inits
+    // (first-call costs, s), settled (the calls had stopped getting faster), sampled}. With modelId, on rows of the open model's own weights (a local file only: a URL is not read
     // for this).
     async calibrate({ types, budgetMs = 60, imatrix = false, modelId = null }) {
         const c = await core();
         const sample = modelId !== null && open.id === modelId ? await calibrationSample(open) : null;
-        const rates = {}, inits = {};
+        const rates = {}, inits = {}, settled = {};
         let sampled = false;
         for (const t of types) {
             const r = c.calibrateType(t, budgetMs, { imatrix, sample });
             rates[t] = r.rate;
             inits[t] = r.initSeconds;
+            settled[t] = !!r.settled;
             sampled ||= !!r.sampled;
         }
-        return { rates, inits, sampled, variant: c.variant };
+        return { rates, inits, settled, sampled, variant: c.variant };
     },
 
     // The quality worker (views/quality.mjs through bridge.mjs QualityBridge): `gguf-squash

@@ -8,8 +8,8 @@
 //     first-use costs from the page's calibration, weights per type, workers, the engine's
 //     start-up time, the job's plan), and its progress reports are replayed through them: the
 //     estimate the page shows once the measurement has taken over must be better than the prior
-//     (median error, runs within ±50%); the issue's ±50% for every run is measured as a todo:
-//     not met by the runs recorded on the shared machine (see that test).
+//     (median error, runs within ±50%); the issue's ±50% for every run, once corrected and before
+//     the run, are todos: not met by the runs recorded on the shared machine (see those tests).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -168,6 +168,12 @@ test('calibration timing: the first call (lookup tables) apart, the steady time 
     const w = steadyCallTime(warming.call, { budgetMs: 60, now: warming.now });
     assert.ok(warming.calls() > slow.length + 2, `${warming.calls()} calls`);
     assert.ok(w.steadyMs < 8, `${w.steadyMs}`);
+    assert.equal(w.settled, true);
+    assert.equal(r.settled, true);
+    // Still getting faster when the stretch (kCalibrationStretch x the budget) runs out: not settled.
+    const cold = fakeClock((i) => 40 * 0.85 ** i);
+    const c = steadyCallTime(cold.call, { budgetMs: 20, now: cold.now });
+    assert.equal(c.settled, false);
     // A failing call: no figure.
     assert.equal(steadyCallTime(() => false, { now: () => 0 }), null);
 });
@@ -197,21 +203,32 @@ function shownEstimate(record) {
     return shown;
 }
 
-// The issue's target, for every recorded run (the runs beyond ±50% are listed when it runs).
-// Each record says how much CPU other processes took during it (`others`, in cores; written by
-// the recorder from /proc): the runs here were recorded while other builds took about one of the
-// machine's two cores throughout (load 10-15), and the few beyond ±50% are IQ-type runs at 2
-// workers, whose two workers shared the one core left. A todo until they are recorded on a quiet
-// machine (tools/record_quantize_times.mjs --merge re-records chosen runs).
-test('recorded runs: the estimate lands within ±50% of the real time for every type at 1 and 2 workers',
-     { todo: 'about 1 run in 30 beyond ±50%, recorded with other builds taking about one of the two cores' }, () => {
-    const bad = [];
-    for (const r of recorded.records) {
-        const shown = shownEstimate(r);
-        const err = shown.total / r.seconds - 1;
-        if (Math.abs(err) > 0.5) bad.push(`${r.model} ${r.type} x${r.workers}: ${shown.total.toFixed(2)} s for ${r.seconds} s (${(err * 100).toFixed(0)}%)`);
-    }
-    assert.deepEqual(bad, []);
+// The issue's target, for every recorded run: the runs beyond ±50% are listed when it fails.
+// Each record says how much CPU other processes took during it (`others`, in cores, and
+// `calibration_others` during the calibration that made its prior; written by the recorder from
+// /proc) and the load average.
+const beyond = (estimate) => recorded.records.map((r) => [r, estimate(r)]).filter(([r, e]) => Math.abs(e / r.seconds - 1) > 0.5)
+    .map(([r, e]) => `${r.model} ${r.type} x${r.workers}: ${e.toFixed(2)} s for ${r.seconds} s (${((e / r.seconds - 1) * 100).toFixed(0)}%; ` +
+                     `others ${r.others} cores, ${r.calibration_others} in the calibration)`);
+
+// A todo: in the recording (08:28-08:35 UTC, load average 0.5 at the start, 13.8 at the end) 6 of
+// the 126 runs are beyond: five (IQ2_S, IQ2_M at 1 worker, IQ2_S, IQ3_XXS at 2, bench Q3_K_M at
+// 1) while other processes took 1.3-1.5 of the two cores, and the first run after the page
+// loaded (Q1_0, 0.25 s: over before the measurement can take over, its prior counts a cold start
+// of 0.33 s that was shorter). Re-record on a quiet machine (tools/record_quantize_times.mjs --merge).
+test('recorded runs: once corrected from the first seconds, within ±50% of the real time for every type at 1 and 2 workers',
+     { todo: '6 of 126 runs beyond ±50%, recorded while other sessions took 1.3-1.5 of the 2 cores' }, () => {
+    assert.deepEqual(beyond((r) => shownEstimate(r).total), []);
+});
+
+// The estimate shown before the run. A todo: 36 of the 126 recorded runs are beyond (90 within;
+// the recording made before the calibration fixes had 44 within). Other sessions' builds and benchmarks took
+// up to 1.5 of the two cores, changing between the calibration (when the type is chosen) and the
+// run, which a figure made before the run cannot see: most misses are 2-4x too short, at 2
+// workers or with other processes above one core.
+test('recorded runs: before the run, within ±50% of the real time for every type at 1 and 2 workers',
+     { todo: '36 of 126 runs beyond ±50%, recorded while other sessions took up to 1.5 of the 2 cores' }, () => {
+    assert.deepEqual(beyond((r) => priorSeconds(r.prior)), []);
 });
 
 test('recorded runs: the correction from the first seconds beats the prior', () => {

@@ -50,21 +50,29 @@ export function updateTypeInfo() {
 
 // Time estimate from a short calibration of the kernels this type uses (in the model worker,
 // on rows of the model's own weights, cached per model, type and imatrix or none: the weighted
-// searches are slower).
+// searches are slower). A rate whose calibration ended still getting faster (the engine's
+// optimised code for the kernel had not arrived yet: the first types calibrated after a load) is
+// used, but calibrated again for the next estimate, keeping the faster figure.
 const kernelRates = new Map();
+const unsettled = new Set();  // rateKeys to calibrate again
 const kernelInits = new Map();  // a type's first-use cost in a thread (seconds), by type
 const rateKey = (t, imatrix = !!state.imatrix) => `${state.model?.modelId}:${t}${imatrix ? '+imatrix' : ''}`;
 let timeToken = 0;
 async function estimateTime(row) {
     const token = ++timeToken;
     const types = Object.keys(row.converted ?? {});
-    const missing = types.filter((t) => !kernelRates.has(rateKey(t)));
+    const missing = types.filter((t) => !kernelRates.has(rateKey(t)) || unsettled.has(rateKey(t)));
     const model = state.model;
     try {
         if (missing.length) {
             const imatrix = !!state.imatrix;
-            const { rates, inits } = await modelBridge.calibrate(missing, undefined, { imatrix, modelId: model?.modelId ?? null });
-            for (const [t, v] of Object.entries(rates)) kernelRates.set(rateKey(t, imatrix), v);
+            const { rates, inits, settled } = await modelBridge.calibrate(missing, undefined, { imatrix, modelId: model?.modelId ?? null });
+            for (const [t, v] of Object.entries(rates)) {
+                const key = rateKey(t, imatrix);
+                kernelRates.set(key, Math.max(v, kernelRates.get(key) ?? 0));
+                if (settled?.[t]) unsettled.delete(key);
+                else unsettled.add(key);
+            }
             // Lookup tables are built once per thread whatever the imatrix: keep the first, real figure.
             for (const [t, v] of Object.entries(inits ?? {})) if (!kernelInits.has(t)) kernelInits.set(t, v);
         }

@@ -26,8 +26,8 @@ const workers = Number(opt('--workers', '2'));
 const jsonOut = opt('--json', null);
 const url = opt('--url', null);
 
-// CPU seconds of every thread of the Chromium processes started for this run (the processes whose
-// command line names the run's profile directory, and their descendants), from /proc: where the
+// CPU seconds of every thread of the Chromium processes started for this run (the descendants of
+// this process; other Chromiums on the machine are left out), from /proc: where the
 // page's CPU goes (browser process, renderer main thread, each worker thread), for the bench
 // report's work-division figures. Linux only; empty elsewhere.
 function chromiumThreads() {
@@ -47,11 +47,12 @@ function chromiumThreads() {
             info.set(pid, { ppid, cmd });
         } catch { /* exited */ }
     }
-    const ours = new Set([...info].filter(([, v]) => v.cmd.some((a) => a.includes('gguf-squash-chromium-'))).map(([k]) => k));
+    const ours = new Set([String(process.pid)]);  // this run's Chromium descends from this process
     for (let grew = true; grew;) {
         grew = false;
         for (const [pid, v] of info) if (!ours.has(pid) && ours.has(v.ppid)) { ours.add(pid); grew = true; }
     }
+    ours.delete(String(process.pid));
     for (const pid of ours) {
         const kind = (info.get(pid).cmd.find((a) => a.startsWith('--type=')) ?? '--type=browser').slice(7);
         let tids = [];

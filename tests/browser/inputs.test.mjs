@@ -100,12 +100,16 @@ test('a vocabulary-only file: overview and metadata, and a notice instead of est
     assert.equal(await page.locator('#quantize-section').isVisible(), false);
     assert.equal(await page.locator('[data-testid=quantize-button]').isDisabled(), true);
     assert.match(await page.locator('[data-testid=action-bar]').innerText(), /nothing to quantize/i);
+    // No empty type menu in the bar, and the notice said once.
+    assert.equal(await page.locator('[data-testid=bar-type]').isVisible(), false);
+    assert.equal((await page.locator('[data-testid=action-bar]').innerText()).match(/nothing to quantize/gi).length, 1);
     await screenshot(page, 'vocab-only');
 });
 
 test('a truncated file says it looks incomplete, with the sizes and what was read; the previous model stays', async () => {
     const { page } = b;
     await loadModel(page);
+    assert.equal(await page.locator('[data-testid=bar-type]').isVisible(), true);  // back after the vocabulary file
     // Cut in the tensor data: the header is whole, its tensors need the full size.
     const cut = path.join(tmp, 'cut-llama-gqa.gguf');
     fs.writeFileSync(cut, modelBytes.subarray(0, 10_000_000));

@@ -56,6 +56,8 @@ export function renderActionBar() {
     }
     mirror.value = sel.value;
     mirror.disabled = sel.disabled || !sel.options.length;
+    // A file with no tensors has no types: no empty menu, and the bar's status says why.
+    mirror.hidden = model.info.tensors.length === 0;
     const r = currentRow();
     const size = $('bar-size'), saving = $('bar-saving');
     if (r && !r.error) {
@@ -66,7 +68,7 @@ export function renderActionBar() {
         saving.textContent = savingText(r.file_size, model.fileSize);
         saving.title = `against the input's ${formatBytes(model.fileSize)}`;
     } else {
-        size.textContent = model.info.tensors.length ? '' : 'nothing to quantize';
+        size.textContent = '';
         delete size.dataset.bytes;
         saving.textContent = '';
     }

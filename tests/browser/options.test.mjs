@@ -71,7 +71,9 @@ test('a quantized input: requantizing is disabled with its reason until allowed'
     const file = await download.path();
     fs.renameSync(file, file + '.gguf');
     await page.setInputFiles('[data-testid=file-input]', file + '.gguf');
-    await page.waitForSelector('[data-testid=estimate-table] tbody tr[data-ftype]');
+    // The previous model's table stays until the new one is loaded: wait for the quantized input's
+    // rows (a plain waitForSelector matched the old table and raced the load under load).
+    await page.waitForFunction(() => document.querySelector('[data-testid=estimate-table] tr[data-ftype=Q4_0]')?.dataset.disabled === 'true', null, { timeout: 60_000 });
     const row = page.locator('[data-testid=estimate-table] tr[data-ftype=Q4_0]');
     assert.equal(await row.getAttribute('data-disabled'), 'true');
     assert.match(await row.innerText(), /requantiz/i);

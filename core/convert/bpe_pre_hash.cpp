@@ -1,6 +1,7 @@
 #include "convert/bpe_pre_hash.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <unordered_map>
 
@@ -150,10 +151,224 @@ std::string get_str(const json_value* v) {
     return v && v->is_string() ? v->text() : std::string();
 }
 
+// "left right" -> merge rank (the first occurrence of a pair is its rank), in either
+// tokenizer.json format.
+result<std::unordered_map<std::string, size_t>> merge_ranks(const json_value& model) {
+    std::unordered_map<std::string, size_t> rank;
+    if (const json_value* m = model.find("merges"); m && m->is_array()) {
+        rank.reserve(m->items().size());
+        for (size_t r = 0; r < m->items().size(); ++r) {
+            const json_value& e = m->items()[r];
+            std::string key;
+            if (e.is_string()) {
+                key = e.text();
+            } else if (e.is_array() && e.items().size() == 2) {
+                key = e.items()[0].text() + " " + e.items()[1].text();
+            } else {
+                return refuse("model.merges format");
+            }
+            rank.emplace(key, r);
+        }
+    }
+    return rank;
+}
+
+// BPE: merge the adjacent pair of lowest rank (leftmost on ties) until none is left, the same
+// order as the tokenizers library's priority queue of (rank, position); then the ids.
+status merge_to_ids(std::vector<std::string>& sym,
+                    const std::unordered_map<std::string, size_t>& rank,
+                    const std::unordered_map<std::string, int64_t>& vocab,
+                    std::vector<int64_t>& ids) {
+    while (sym.size() > 1) {
+        size_t best = SIZE_MAX, at = 0;
+        for (size_t k = 0; k + 1 < sym.size(); ++k) {
+            auto it = rank.find(sym[k] + " " + sym[k + 1]);
+            if (it != rank.end() && it->second < best) {
+                best = it->second;
+                at = k;
+            }
+        }
+        if (best == SIZE_MAX) break;
+        sym[at] += sym[at + 1];
+        sym.erase(sym.begin() + long(at) + 1);
+    }
+    for (const auto& s : sym) {
+        auto it = vocab.find(s);
+        if (it == vocab.end() || it->second < 0) return refuse("a symbol outside the vocabulary");
+        ids.push_back(it->second);
+    }
+    return {};
+}
+
+// model: BPE without dropout, prefixes or suffixes (what both pipelines below implement).
+status check_plain_bpe(const json_value& model) {
+    if (const json_value* d = model.find("dropout"); d && !d->is_null())
+        return refuse("BPE dropout");
+    for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"})
+        if (const json_value* v = model.find(k);
+            v && !v->is_null() && !(v->is_string() && v->text().empty()))
+            return refuse(std::string("model.") + k);
+    return {};
+}
+
+std::unordered_map<std::string, int64_t> vocab_ids(const json_value& model) {
+    std::unordered_map<std::string, int64_t> vocab;
+    if (const json_value* v = model.find("vocab"); v && v->is_object()) {
+        vocab.reserve(v->members().size());
+        for (const auto& [tok, id] : v->members()) vocab[tok] = id.as_i64().value_or(-1);
+    }
+    return vocab;
+}
+
+// post_processor: ByteLevel changes no ids; TemplateProcessing adds its special tokens.
+status apply_post_processor(const json_value& tj, std::vector<int64_t>& ids) {
+    const json_value* pp = tj.find("post_processor");
+    if (!pp || pp->is_null()) return {};
+    std::vector<const json_value*> procs;
+    if (get_str(pp->find("type")) == "Sequence") {
+        if (const json_value* ps = pp->find("processors"); ps && ps->is_array())
+            for (const auto& p : ps->items()) procs.push_back(&p);
+    } else {
+        procs.push_back(pp);
+    }
+    for (const json_value* p : procs) {
+        const std::string type = get_str(p->find("type"));
+        if (type == "ByteLevel") continue;
+        if (type != "TemplateProcessing") return refuse("post_processor " + type);
+        const json_value* single = p->find("single");
+        const json_value* specials = p->find("special_tokens");
+        if (!single || !single->is_array()) return refuse("TemplateProcessing without single");
+        std::vector<int64_t> out;
+        for (const auto& piece : single->items()) {
+            if (const json_value* seq = piece.find("Sequence")) {
+                if (get_str(seq->find("id")) != "A") return refuse("TemplateProcessing sequence");
+                out.insert(out.end(), ids.begin(), ids.end());
+            } else if (const json_value* st = piece.find("SpecialToken")) {
+                const json_value* entry =
+                    specials ? specials->find(get_str(st->find("id"))) : nullptr;
+                const json_value* eids = entry ? entry->find("ids") : nullptr;
+                if (!eids || !eids->is_array()) return refuse("TemplateProcessing special token");
+                for (const auto& e : eids->items()) out.push_back(e.as_i64().value_or(-1));
+            } else {
+                return refuse("TemplateProcessing piece");
+            }
+        }
+        ids = std::move(out);
+    }
+    return {};
+}
+
+bool is_string_pattern(const json_value* pattern, const char* s) {
+    return pattern && get_str(pattern->find("String")) == s;
+}
+
+// The SentencePiece-style BPE of Gemma's tokenizer.json: a Replace(' ' -> '▁') normalizer, a
+// Split(' ') pre-tokenizer (which finds no ' ' left after that normalizer), BPE over code points
+// with byte_fallback. The added tokens (none normalized) are split out of the raw text first,
+// leftmost-longest as the tokenizers library's AddedVocabulary does, and the pieces between them
+// are normalized and encoded on their own.
+result<std::vector<int64_t>> encode_spm_style(const json_value& tj, const std::string& text) {
+    const json_value* norm = tj.find("normalizer");
+    if (!norm || get_str(norm->find("type")) != "Replace" ||
+        !is_string_pattern(norm->find("pattern"), " ") ||
+        get_str(norm->find("content")) != "\xE2\x96\x81")
+        return refuse("this normalizer");
+    if (const json_value* pre = tj.find("pre_tokenizer"); pre && !pre->is_null()) {
+        const json_value* inv = pre->find("invert");
+        if (get_str(pre->find("type")) != "Split" ||
+            !is_string_pattern(pre->find("pattern"), " ") || !inv || !inv->is_bool() ||
+            inv->as_bool())
+            return refuse("this pre_tokenizer");
+    }
+    const json_value* model = tj.find("model");
+    if (!model) return refuse("no model");
+    GS_RETURN_IF_ERROR(check_plain_bpe(*model));
+    const json_value* im = model->find("ignore_merges");
+    if (im && im->is_bool() && im->as_bool()) return refuse("ignore_merges with byte_fallback");
+    const auto vocab = vocab_ids(*model);
+    auto rank = merge_ranks(*model);
+    if (!rank) return rank.error();
+
+    struct added {
+        std::string content;
+        int64_t id;
+    };
+    std::vector<added> tokens;
+    if (const json_value* at = tj.find("added_tokens"); at && at->is_array())
+        for (const auto& a : at->items()) {
+            const std::string c = get_str(a.find("content"));
+            const json_value* no = a.find("normalized");
+            const bool normalized = no && no->is_bool() && no->as_bool();
+            bool flags = false;
+            for (const char* k : {"single_word", "lstrip", "rstrip"})
+                if (const json_value* f = a.find(k); f && f->is_bool() && f->as_bool())
+                    flags = true;
+            if (c.empty() || text.find(c) == std::string::npos) continue;
+            if (normalized || flags)
+                return refuse("added token '" + c +
+                              "' (normalized, or with single_word / lstrip / rstrip) occurs in "
+                              "the check text");
+            tokens.push_back({c, a.find("id") ? a.find("id")->as_i64().value_or(-1) : -1});
+        }
+
+    std::vector<int64_t> ids;
+    auto encode_piece = [&](const std::string& piece) -> status {
+        std::string normalized;
+        for (char c : piece) {
+            if (c == ' ')
+                normalized += "\xE2\x96\x81";
+            else
+                normalized += c;
+        }
+        std::vector<std::string> sym;
+        for (uint32_t cp : decode_utf8(normalized)) {
+            std::string s;
+            append_utf8(s, cp);
+            if (vocab.count(s)) {
+                sym.push_back(s);
+                continue;
+            }
+            // byte_fallback: one <0xHH> token per byte of the character
+            for (unsigned char b : s) {
+                char name[8];
+                std::snprintf(name, sizeof name, "<0x%02X>", b);
+                if (!vocab.count(name)) return refuse("a character without a byte-fallback token");
+                sym.push_back(name);
+            }
+        }
+        GS_RETURN_IF_ERROR(merge_to_ids(sym, *rank, vocab, ids));
+        return {};
+    };
+    std::string pending;
+    for (size_t i = 0; i < text.size();) {
+        const added* best = nullptr;
+        for (const auto& t : tokens)
+            if (text.compare(i, t.content.size(), t.content) == 0 &&
+                (!best || t.content.size() > best->content.size()))
+                best = &t;
+        if (!best) {
+            pending += text[i++];
+            continue;
+        }
+        if (!pending.empty()) GS_RETURN_IF_ERROR(encode_piece(pending));
+        pending.clear();
+        if (best->id < 0) return refuse("an added token without an id");
+        ids.push_back(best->id);
+        i += best->content.size();
+    }
+    if (!pending.empty()) GS_RETURN_IF_ERROR(encode_piece(pending));
+    GS_RETURN_IF_ERROR(apply_post_processor(tj, ids));
+    return ids;
+}
+
 }  // namespace
 
 result<std::vector<int64_t>> encode_pre_check_text(const json_value& tj) {
     const std::string text(reinterpret_cast<const char*>(kPreCheckText), sizeof kPreCheckText);
+    if (const json_value* model = tj.find("model")) {
+        const json_value* bf = model->find("byte_fallback");
+        if (bf && bf->is_bool() && bf->as_bool()) return encode_spm_style(tj, text);
+    }
 
     // normalizer: none, or NFC (the check text is already in NFC, so NFC leaves it unchanged)
     if (const json_value* norm = tj.find("normalizer"); norm && !norm->is_null()) {
@@ -194,38 +409,14 @@ result<std::vector<int64_t>> encode_pre_check_text(const json_value& tj) {
         !ur || !ur->is_bool() || ur->as_bool())
         return refuse("this ByteLevel pre-tokenizer");
 
-    // model: BPE without dropout, prefixes or suffixes
     const json_value* model = tj.find("model");
     if (!model) return refuse("no model");
-    if (const json_value* d = model->find("dropout"); d && !d->is_null())
-        return refuse("BPE dropout");
-    for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"})
-        if (const json_value* v = model->find(k);
-            v && !v->is_null() && !(v->is_string() && v->text().empty()))
-            return refuse(std::string("model.") + k);
+    GS_RETURN_IF_ERROR(check_plain_bpe(*model));
     const json_value* im = model->find("ignore_merges");
     const bool ignore_merges = im && im->is_bool() && im->as_bool();
-    std::unordered_map<std::string, int64_t> vocab;
-    if (const json_value* v = model->find("vocab"); v && v->is_object()) {
-        vocab.reserve(v->members().size());
-        for (const auto& [tok, id] : v->members()) vocab[tok] = id.as_i64().value_or(-1);
-    }
-    std::unordered_map<std::string, size_t> rank;  // "left right" -> merge rank
-    if (const json_value* m = model->find("merges"); m && m->is_array()) {
-        rank.reserve(m->items().size());
-        for (size_t r = 0; r < m->items().size(); ++r) {
-            const json_value& e = m->items()[r];
-            std::string key;
-            if (e.is_string()) {
-                key = e.text();
-            } else if (e.is_array() && e.items().size() == 2) {
-                key = e.items()[0].text() + " " + e.items()[1].text();
-            } else {
-                return refuse("model.merges format");
-            }
-            rank.emplace(key, r);  // the first occurrence of a pair is its rank
-        }
-    }
+    const auto vocab = vocab_ids(*model);
+    auto rank = merge_ranks(*model);
+    if (!rank) return rank.error();
 
     std::vector<int64_t> ids;
     const std::vector<uint32_t> cps = decode_utf8(text);
@@ -249,65 +440,9 @@ result<std::vector<int64_t>> encode_pre_check_text(const json_value& tj) {
                 continue;
             }
         }
-        // BPE: merge the adjacent pair of lowest rank (leftmost on ties) until none is left
-        while (sym.size() > 1) {
-            size_t best = SIZE_MAX, at = 0;
-            for (size_t k = 0; k + 1 < sym.size(); ++k) {
-                auto it = rank.find(sym[k] + " " + sym[k + 1]);
-                if (it != rank.end() && it->second < best) {
-                    best = it->second;
-                    at = k;
-                }
-            }
-            if (best == SIZE_MAX) break;
-            sym[at] += sym[at + 1];
-            sym.erase(sym.begin() + long(at) + 1);
-        }
-        for (const auto& s : sym) {
-            auto it = vocab.find(s);
-            if (it == vocab.end() || it->second < 0)
-                return refuse("a symbol outside the vocabulary");
-            ids.push_back(it->second);
-        }
+        GS_RETURN_IF_ERROR(merge_to_ids(sym, *rank, vocab, ids));
     }
-
-    // post_processor: ByteLevel changes no ids; TemplateProcessing adds its special tokens
-    const json_value* pp = tj.find("post_processor");
-    if (pp && !pp->is_null()) {
-        std::vector<const json_value*> procs;
-        if (get_str(pp->find("type")) == "Sequence") {
-            if (const json_value* ps = pp->find("processors"); ps && ps->is_array())
-                for (const auto& p : ps->items()) procs.push_back(&p);
-        } else {
-            procs.push_back(pp);
-        }
-        for (const json_value* p : procs) {
-            const std::string type = get_str(p->find("type"));
-            if (type == "ByteLevel") continue;
-            if (type != "TemplateProcessing") return refuse("post_processor " + type);
-            const json_value* single = p->find("single");
-            const json_value* specials = p->find("special_tokens");
-            if (!single || !single->is_array()) return refuse("TemplateProcessing without single");
-            std::vector<int64_t> out;
-            for (const auto& piece : single->items()) {
-                if (const json_value* seq = piece.find("Sequence")) {
-                    if (get_str(seq->find("id")) != "A")
-                        return refuse("TemplateProcessing sequence");
-                    out.insert(out.end(), ids.begin(), ids.end());
-                } else if (const json_value* st = piece.find("SpecialToken")) {
-                    const json_value* entry =
-                        specials ? specials->find(get_str(st->find("id"))) : nullptr;
-                    const json_value* eids = entry ? entry->find("ids") : nullptr;
-                    if (!eids || !eids->is_array())
-                        return refuse("TemplateProcessing special token");
-                    for (const auto& e : eids->items()) out.push_back(e.as_i64().value_or(-1));
-                } else {
-                    return refuse("TemplateProcessing piece");
-                }
-            }
-            ids = std::move(out);
-        }
-    }
+    GS_RETURN_IF_ERROR(apply_post_processor(tj, ids));
     return ids;
 }
 

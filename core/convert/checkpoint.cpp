@@ -12,7 +12,7 @@ const std::vector<std::string>& checkpoint_small_files() {
         "README.md",           "generation_config.json",
         "tokenizer.json",      "tokenizer_config.json",
         "chat_template.jinja", "chat_template.json",
-        "tokenizer.model",
+        "tokenizer.model",     "added_tokens.json",
     };
     return names;
 }
@@ -68,7 +68,45 @@ result<checkpoint_plan> plan_checkpoint(const checkpoint_files& files, outtype t
     auto plan = plan_hf_conversion(in, type);
     if (!plan) return plan.error();
 
-    // general.* (folder name, README.md, generation_config.json) and the tokenizer keys.
+    // The tokenizer keys first: Gemma 3's token_embd keeps the tokenizer's rows, which the
+    // size label (general.*) counts.
+    hf_tokenizer_inputs ti;
+    ti.config_json = in.config_json;
+    ti.llama_family = plan->gguf_architecture == "llama";
+    ti.gemma3 = plan->gguf_architecture == "gemma3";
+    if (const std::string* model = text("tokenizer.model")) {
+        ti.has_tokenizer_model = true;
+        ti.tokenizer_model = *model;
+    }
+    ti.vocab_size = plan->vocab_size;
+    struct optional_file {
+        const char* name;
+        bool* has;
+        std::string* text;
+    };
+    bool has_tokenizer_json = false;
+    const optional_file optional[] = {
+        {"tokenizer.json", &has_tokenizer_json, &ti.tokenizer_json},
+        {"tokenizer_config.json", &ti.has_tokenizer_config, &ti.tokenizer_config_json},
+        {"chat_template.jinja", &ti.has_chat_template_jinja, &ti.chat_template_jinja},
+        {"chat_template.json", &ti.has_chat_template_json, &ti.chat_template_json},
+        {"added_tokens.json", &ti.has_added_tokens_json, &ti.added_tokens_json},
+    };
+    for (const auto& f : optional) {
+        const std::string* t = text(f.name);
+        if (!t) continue;
+        *f.has = true;
+        *f.text = *t;
+    }
+    ti.has_additional_chat_templates = files.has_additional_chat_templates;
+    if (!has_tokenizer_json && !ti.has_tokenizer_model)
+        return make_error(status_code::invalid_argument,
+                          dir + "tokenizer.json: missing (no tokenizer.json or tokenizer.model)");
+    auto tokenizer = plan_tokenizer(ti);
+    if (!tokenizer) return tokenizer.error();
+    if (tokenizer->embedding_rows) limit_token_embd_rows(*plan, tokenizer->embedding_rows);
+
+    // general.* (folder name, README.md, generation_config.json).
     hf_general_inputs gi;
     gi.folder_name = files.folder_name;
     gi.config_json = in.config_json;
@@ -85,37 +123,7 @@ result<checkpoint_plan> plan_checkpoint(const checkpoint_files& files, outtype t
     auto general = plan_general_metadata(gi);
     if (!general) return general.error();
 
-    hf_tokenizer_inputs ti;
-    ti.config_json = in.config_json;
-    ti.llama_family = plan->gguf_architecture == "llama";
-    ti.has_tokenizer_model = text("tokenizer.model") != nullptr;
-    ti.vocab_size = plan->vocab_size;
-    struct optional_file {
-        const char* name;
-        bool* has;
-        std::string* text;
-    };
-    bool has_tokenizer_json = false;
-    const optional_file optional[] = {
-        {"tokenizer.json", &has_tokenizer_json, &ti.tokenizer_json},
-        {"tokenizer_config.json", &ti.has_tokenizer_config, &ti.tokenizer_config_json},
-        {"chat_template.jinja", &ti.has_chat_template_jinja, &ti.chat_template_jinja},
-        {"chat_template.json", &ti.has_chat_template_json, &ti.chat_template_json},
-    };
-    for (const auto& f : optional) {
-        const std::string* t = text(f.name);
-        if (!t) continue;
-        *f.has = true;
-        *f.text = *t;
-    }
-    ti.has_additional_chat_templates = files.has_additional_chat_templates;
-    if (!has_tokenizer_json && !ti.has_tokenizer_model)
-        return make_error(status_code::invalid_argument,
-                          dir + "tokenizer.json: missing (no tokenizer.json or tokenizer.model)");
-    auto tokenizer = plan_tokenizer_metadata(ti);
-    if (!tokenizer) return tokenizer.error();
-
-    out.header = assemble_header(*plan, general->kv, *tokenizer);
+    out.header = assemble_header(*plan, general->kv, tokenizer->kv);
     auto bytes = encode_gguf_header(out.header, gguf_py_layout());
     if (!bytes) return bytes.error();
     out.header_bytes = std::move(*bytes);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "convert/json_value.h"
+#include "quant/quant_common.h"
 #include "quant/quantize.h"
 
 namespace gguf_squash::convert {
@@ -31,12 +32,16 @@ struct arch_entry {
     const char* gguf;
     bool llama_permute;  // LlamaModel.undo_permute
     bool llama_extras;   // LlamaModel: vocab_size, rope.dimension_count, rope_freqs
+    bool gemma3;         // Gemma3Model: its norm names, norms + 1, its keys after TextModel's
 };
 
 constexpr arch_entry kArchs[] = {
-    {"LlamaForCausalLM", "llama", true, true},   {"LLaMAForCausalLM", "llama", true, true},
-    {"MistralForCausalLM", "llama", true, true}, {"Qwen2ForCausalLM", "qwen2", false, false},
-    {"Qwen3ForCausalLM", "qwen3", false, false},
+    {"LlamaForCausalLM", "llama", true, true, false},
+    {"LLaMAForCausalLM", "llama", true, true, false},
+    {"MistralForCausalLM", "llama", true, true, false},
+    {"Qwen2ForCausalLM", "qwen2", false, false, false},
+    {"Qwen3ForCausalLM", "qwen3", false, false, false},
+    {"Gemma3ForCausalLM", "gemma3", false, false, true},
 };
 
 // TextModel.find_hparam: the first of `keys` present (present with null counts as present).
@@ -119,9 +124,25 @@ const tensor_name_map& llama_names() {
     return m;
 }
 
+// Gemma 2/3 name their four norms per layer differently from Llama (gguf-py's
+// MODEL_TENSOR.ATTN_POST_NORM / FFN_NORM / FFN_POST_NORM for MODEL_ARCH.GEMMA3).
+const tensor_name_map& gemma3_names() {
+    static const tensor_name_map m = [] {
+        tensor_name_map t = llama_names();
+        const char* pairs[][2] = {{"post_attention_layernorm", "post_attention_norm"},
+                                  {"pre_feedforward_layernorm", "ffn_norm"},
+                                  {"post_feedforward_layernorm", "post_ffw_norm"}};
+        for (auto& p : pairs)
+            for (const char* suffix : {".weight", ".bias"})
+                t.layer[std::string(p[0]) + suffix] = std::string(p[1]) + suffix;
+        return t;
+    }();
+    return m;
+}
+
 // The GGUF name of a checkpoint tensor, or "" when the converter could not map it.
-std::string map_name(const std::string& hf, uint32_t n_layer) {
-    const auto& m = llama_names();
+std::string map_name(const std::string& hf, uint32_t n_layer, bool gemma3) {
+    const auto& m = gemma3 ? gemma3_names() : llama_names();
     if (auto it = m.global.find(hf); it != m.global.end()) return it->second;
     const std::string prefix = "model.layers.";
     if (hf.compare(0, prefix.size(), prefix) != 0) return "";
@@ -198,6 +219,16 @@ std::vector<float> llama3_rope_factors(const json_value& rope, float base, uint3
     return out;
 }
 
+// gguf-py's layout: the tensors back to back in file order, each padded to the alignment.
+void assign_offsets(hf_plan& plan) {
+    uint64_t offset = 0;
+    for (auto& t : plan.tensors) {
+        t.info.offset = offset;
+        offset += align_up(t.info.nbytes(), kGgufPyAlignment);
+    }
+    plan.data_size = offset;
+}
+
 }  // namespace
 
 result<outtype> outtype_from_name(const std::string& name) {
@@ -247,10 +278,11 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
             status_code::unsupported,
             "config.json: architectures: " + hf_arch +
                 " is not supported by gguf-squash convert (supported: LlamaForCausalLM, "
-                "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM); llama.cpp's "
+                "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM); "
+                "llama.cpp's "
                 "convert_hf_to_gguf.py is needed for it");
     for (const char* k : kUnplannedKeys)
-        if (h.find(k))
+        if (h.find(k) && !(arch->gemma3 && std::strcmp(k, "rope_local_base_freq") == 0))
             return make_error(
                 status_code::unsupported,
                 "config.json: " + std::string(k) +
@@ -273,14 +305,21 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
     const std::string model_type = h.find("model_type") && h.find("model_type")->is_string()
                                        ? h.find("model_type")->text()
                                        : std::string();
-    if (model_type != "llama" && model_type != "mistral" && model_type != "qwen2" &&
-        model_type != "qwen3")
+    // Gemma3ForCausalLM with model_type gemma3 (the multimodal config) reads text_config.
+    if (arch->gemma3 ? model_type != "gemma3_text"
+                     : model_type != "llama" && model_type != "mistral" && model_type != "qwen2" &&
+                           model_type != "qwen3")
         return make_error(status_code::unsupported,
                           "config.json: model_type: '" + model_type + "' with " + hf_arch +
-                              " is not supported yet (llama, mistral, qwen2, qwen3)");
-    for (const char* key :
-         {"num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads",
-          "max_position_embeddings", "rms_norm_eps", "rope_theta", "vocab_size"}) {
+                              " is not supported yet (llama, mistral, qwen2, qwen3, gemma3_text)");
+    std::vector<const char*> required = {
+        "num_hidden_layers",       "hidden_size",  "intermediate_size", "num_attention_heads",
+        "max_position_embeddings", "rms_norm_eps", "rope_theta",        "vocab_size"};
+    // Gemma3TextConfig's constant defaults (head_dim 256, 4 KV heads, ...) would be written too.
+    if (arch->gemma3)
+        required.insert(required.end(), {"head_dim", "num_key_value_heads", "rope_local_base_freq",
+                                         "sliding_window"});
+    for (const char* key : required) {
         const json_value* v = h.find(key);
         if (!v || v->is_null())
             return make_error(status_code::unsupported,
@@ -466,6 +505,11 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
         if (!theta->is_number()) return config_error("rope_theta", "not a number");
         add_f32(A + ".rope.freq_base", theta->as_f64());
     }
+    // TextModel: rope_parameters["sliding_attention"]["rope_theta"] from the local theta keys.
+    if (const json_value* v = arch->gemma3 ? h.find("rope_local_base_freq") : nullptr) {
+        if (!v->is_number()) return config_error("rope_local_base_freq", "not a number");
+        add_f32(A + ".rope.freq_base_swa", v->as_f64());
+    }
     if (const json_value* v = find_hparam(h, {"rms_norm_eps", "norm_eps"}); v && !v->is_null()) {
         if (!v->is_number()) return config_error("rms_norm_eps", "not a number");
         add_f32(A + ".attention.layer_norm_rms_epsilon", v->as_f64());
@@ -485,6 +529,24 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
         add_u32(A + ".attention.value_length", *head_dim);
     }
     add_u32("general.file_type", plan.file_type);
+    if (arch->gemma3) {
+        // Gemma3Model.set_gguf_parameters rewrites context_length, head_count, the epsilon,
+        // key/value_length, freq_base and head_count_kv (the same values here: every one is
+        // required above, so its .get() default is never used) and adds its own keys.
+        if (const json_value* v = h.find("attn_logit_softcapping"); v && !v->is_null())
+            return config_error("attn_logit_softcapping",
+                                "set; the converter asserts it is null for Gemma 3");
+        if (const json_value* v = h.find("final_logit_softcapping"); v && !v->is_null()) {
+            if (!v->is_number()) return config_error("final_logit_softcapping", "not a number");
+            if (v->as_f64() != 0.0) add_f32(A + ".final_logit_softcapping", v->as_f64());
+        }
+        const json_value* pattern = h.find("sliding_window_pattern");
+        if (!(pattern && pattern->is_integer() && pattern->as_i64() == 1)) {
+            auto w = u32_param(h.find("sliding_window"), "sliding_window");
+            if (!w) return w.error();
+            add_u32(A + ".attention.sliding_window", *w);
+        }
+    }
     uint32_t rope_dim = 0;
     if (arch->llama_extras) {
         auto vocab = u32_param(h.find("vocab_size"), "vocab_size");
@@ -523,7 +585,7 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
             return make_error(status_code::unsupported,
                               field + ": dtype " + st->dtype_text +
                                   " is not supported by gguf-squash convert yet (F32, F16, BF16)");
-        const std::string gname = map_name(name, *n_layer);
+        const std::string gname = map_name(name, *n_layer, arch->gemma3);
         if (gname.empty())
             return make_error(
                 status_code::unsupported,
@@ -560,16 +622,28 @@ result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested) {
         ggml_type type = is_f32 ? ggml_type::f32 : outtype_ggml(resolved);
         if (type == ggml_type::q8_0 && t.info.ne[0] % 32 != 0) type = ggml_type::f16;  // QuantError
         t.info.type = type;
+        // Gemma3Model.norm_shift: Gemma3RMSNorm scales by (1 + w), so the converter writes w + 1.
+        if (arch->gemma3 && ends_with(name, "norm.weight")) t.norm_shift = 1.0f;
         tensors.push_back(std::move(t));
     }
-    uint64_t offset = 0;
-    for (auto& t : tensors) {
-        t.info.offset = offset;
-        offset += align_up(t.info.nbytes(), kGgufPyAlignment);
-    }
-    plan.data_size = offset;
     plan.tensors = std::move(tensors);
+    assign_offsets(plan);
     return plan;
+}
+
+void limit_token_embd_rows(hf_plan& plan, uint64_t rows) {
+    bool changed = false;
+    for (auto& t : plan.tensors) {
+        if (t.info.name != "token_embd.weight" || t.shard < 0 || t.info.n_dims != 2 ||
+            t.info.ne[1] <= rows)
+            continue;
+        const uint64_t row_src = t.source.nbytes / t.info.ne[1];
+        t.info.ne[1] = rows;
+        t.source.shape[0] = rows;
+        t.source.nbytes = rows * row_src;
+        changed = true;
+    }
+    if (changed) assign_offsets(plan);
 }
 
 uint64_t total_parameters(const hf_plan& plan) {
@@ -638,6 +712,15 @@ status convert_rows(const planned_tensor& t, const uint8_t* src, uint64_t first_
     } else {
         const ggml_type from = t.source.dtype == st_dtype::bf16 ? ggml_type::bf16 : ggml_type::f16;
         GS_RETURN_IF_ERROR(dequantize_rows(from, src, f.data(), int64_t(nrows), int64_t(n)));
+    }
+    if (t.norm_shift != 0.0f) {
+        // data_torch + 1 in the dtype the converter holds: BF16 was widened to F32 first (an
+        // exact F32 add); F16 stays F16, so the sum is rounded to F16 once.
+        const bool f16 = t.shard >= 0 && t.source.dtype == st_dtype::f16;
+        for (float& x : f) {
+            x += t.norm_shift;
+            if (f16) x = fp16_to_fp32(fp32_to_fp16(x));
+        }
     }
     if (t.info.type == ggml_type::f32) {
         std::memcpy(dst, f.data(), f.size() * sizeof(float));

@@ -55,6 +55,7 @@ struct planned_tensor {
     st_tensor source;            // the shard's tensor (dtype, shape, absolute extent)
     uint32_t permute_heads = 0;  // Llama's Q/K row permutation over this many heads (0: none)
     std::vector<float> generated;  // the values of a generated tensor (rope_freqs)
+    float norm_shift = 0.0f;       // added to every value (Gemma 3's norms: w + 1)
 };
 
 struct hf_plan {
@@ -71,6 +72,11 @@ struct hf_plan {
 
 // Plans the conversion; errors name the file and field (config.json: architectures, ...).
 result<hf_plan> plan_hf_conversion(const hf_inputs& in, outtype requested);
+
+// Gemma3Model.modify_tensors: token_embd keeps only its first `rows` rows (data_torch[:rows],
+// the tokenizer's size; a checkpoint may have more). The tensor's source extent shrinks with it
+// and the offsets after it move. Nothing changes when the tensor has no more rows than that.
+void limit_token_embd_rows(hf_plan& plan, uint64_t rows);
 
 // Every tensor's element count, summed (gguf-py's get_total_parameter_count for a model
 // without experts or LoRA tensors): what the size label is made from.

@@ -1,10 +1,13 @@
 #include "convert/hf_tokenizer.h"
 
+#include <cstring>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "convert/bpe_pre_hash.h"
 #include "convert/json_value.h"
+#include "convert/sentencepiece_model.h"
 
 namespace gguf_squash::convert {
 
@@ -45,6 +48,42 @@ bool byte_level_identity(const std::string& t) {
     return true;
 }
 
+// "▁" -> " " (the converter's pre-normalization of user-defined spaces; also Gemma's decoder).
+std::string spaces_for_u2581(const std::string& token) {
+    std::string out;
+    for (size_t p = 0; p < token.size(); ++p) {
+        if (token.compare(p, 3, "\xE2\x96\x81") == 0) {
+            out += ' ';
+            p += 2;
+        } else {
+            out += token[p];
+        }
+    }
+    return out;
+}
+
+bool is_string_pattern(const json_value* pattern, const char* s) {
+    return pattern && get_str(pattern->find("String")) == s;
+}
+
+// SentencePiece-style BPE's decoder (Gemma): Sequence[Replace('▁' -> ' '), ByteFallback, Fuse].
+bool is_u2581_decoder(const json_value* dec) {
+    if (!dec || get_str(dec->find("type")) != "Sequence") return false;
+    const json_value* list = dec->find("decoders");
+    if (!list || !list->is_array() || list->items().size() != 3) return false;
+    const auto& d = list->items();
+    return get_str(d[0].find("type")) == "Replace" &&
+           is_string_pattern(d[0].find("pattern"), "\xE2\x96\x81") &&
+           get_str(d[0].find("content")) == " " && get_str(d[1].find("type")) == "ByteFallback" &&
+           get_str(d[2].find("type")) == "Fuse";
+}
+
+// <0xHH>: a token ByteFallback decodes to its byte.
+bool is_byte_token(const std::string& t) {
+    auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
+    return t.size() == 6 && t.compare(0, 3, "<0x") == 0 && hex(t[3]) && hex(t[4]) && t[5] == '>';
+}
+
 gguf_value string_array(gguf_string_list items) {
     gguf_value v;
     v.type = gguf_value_type::array;
@@ -60,36 +99,29 @@ struct added_token {
     bool special, normalized;
 };
 
-}  // namespace
-
-result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& in) {
-    std::vector<gguf_kv> kv;
-    json_value tcfg;
-    if (in.has_tokenizer_config) {
-        auto t = parse_json(in.tokenizer_config_json, "tokenizer_config.json");
-        if (!t) return t.error();
-        tcfg = std::move(*t);
-        if (!tcfg.is_object())
-            return make_error(status_code::invalid_file, "tokenizer_config.json: not an object");
-        if (get_str(tcfg.find("tokenizer_class")) == "HybridDNATokenizer")
-            return refuse(
-                "tokenizer_config.json: tokenizer_class: HybridDNATokenizer is not supported");
-        if (const json_value* a = tcfg.find("add_prefix_space");
-            a && a->is_bool() && in.llama_family)
-            kv.push_back({"tokenizer.ggml.add_space_prefix", gguf_value::make_bool(a->as_bool())});
+// tokenizer.json's added_tokens, in file order.
+result<std::vector<added_token>> added_tokens_of(const json_value& tj) {
+    std::vector<added_token> added;
+    if (const json_value* at = tj.find("added_tokens"); at && at->is_array()) {
+        for (const auto& a : at->items()) {
+            auto id = a.find("id") ? a.find("id")->as_i64() : std::nullopt;
+            const json_value* c = a.find("content");
+            if (!id || !c || !c->is_string())
+                return make_error(status_code::invalid_file,
+                                  "tokenizer.json: added_tokens: entry without id or content");
+            const json_value* sp = a.find("special");
+            const json_value* no = a.find("normalized");
+            added.push_back({*id, c->text(), sp && sp->is_bool() && sp->as_bool(),
+                             no && no->is_bool() && no->as_bool()});
+        }
     }
-    if (in.has_tokenizer_model)
-        return refuse(
-            "tokenizer.model: SentencePiece vocabularies (the converter's "
-            "_set_vocab_sentencepiece) "
-            "are not supported by gguf-squash convert yet");
-    if (in.tokenizer_json.empty())
-        return make_error(
-            status_code::invalid_file,
-            "tokenizer.json: missing (gguf-squash convert reads byte-level BPE tokenizer.json)");
-    auto tj_r = parse_json(in.tokenizer_json, "tokenizer.json");
-    if (!tj_r) return tj_r.error();
-    const json_value& tj = *tj_r;
+    return added;
+}
+
+// _set_vocab_gpt2's tokenizer.ggml.model ... token_type (get_vocab_base). Returns what
+// Gemma3Model slices token_embd to on this path: len(model.vocab) + len(added_tokens).
+result<uint64_t> gpt2_vocab(std::vector<gguf_kv>& kv, const json_value& tj, const json_value& tcfg,
+                            const hf_tokenizer_inputs& in) {
     const json_value* model = tj.find("model");
     if (!model || !model->is_object())
         return make_error(status_code::invalid_file, "tokenizer.json: model: missing");
@@ -111,12 +143,18 @@ result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& 
     if (mtype != "BPE")
         return refuse("tokenizer.json: model.type: '" + mtype +
                       "' is not supported yet (byte-level BPE only)");
-    if (byte_fallback)
-        return refuse(
-            "tokenizer.json: model.byte_fallback: true is not supported yet (byte-level BPE only)");
+    // The decoder decides what decode(encode(token)) gives an added token (below): a byte-level
+    // BPE's ByteLevel, or Gemma's ▁ decoder, which comes with byte_fallback.
     const json_value* decoder = tj.find("decoder");
-    if (!decoder || get_str(decoder->find("type")) != "ByteLevel")
-        return refuse("tokenizer.json: decoder: only a ByteLevel decoder is supported yet");
+    const bool u2581_decoder = is_u2581_decoder(decoder);
+    if (byte_fallback && !u2581_decoder)
+        return refuse(
+            "tokenizer.json: model.byte_fallback: true is supported only with a "
+            "Replace('\xE2\x96\x81', ' ') + ByteFallback + Fuse decoder (Gemma's)");
+    if (!u2581_decoder && (!decoder || get_str(decoder->find("type")) != "ByteLevel"))
+        return refuse(
+            "tokenizer.json: decoder: only a ByteLevel decoder or Gemma's "
+            "Replace + ByteFallback + Fuse is supported yet");
 
     // tokenizer.vocab: the model's vocabulary and the added tokens.
     const json_value* vocab = model->find("vocab");
@@ -131,23 +169,13 @@ result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& 
                               "tokenizer.json: model.vocab: bad id for '" + tok + "'");
         by_id[*i] = tok;
     }
-    std::vector<added_token> added;
+    auto added_r = added_tokens_of(tj);
+    if (!added_r) return added_r.error();
+    const std::vector<added_token>& added = *added_r;
     std::unordered_map<int64_t, size_t> added_by_id;
-    if (const json_value* at = tj.find("added_tokens"); at && at->is_array()) {
-        for (const auto& a : at->items()) {
-            auto id = a.find("id") ? a.find("id")->as_i64() : std::nullopt;
-            const json_value* c = a.find("content");
-            if (!id || !c || !c->is_string())
-                return make_error(status_code::invalid_file,
-                                  "tokenizer.json: added_tokens: entry without id or content");
-            const json_value* sp = a.find("special");
-            const json_value* no = a.find("normalized");
-            added_token t{*id, c->text(), sp && sp->is_bool() && sp->as_bool(),
-                          no && no->is_bool() && no->as_bool()};
-            added_by_id[t.id] = added.size();
-            added.push_back(t);
-            by_id[t.id] = t.content;
-        }
+    for (size_t k = 0; k < added.size(); ++k) {
+        added_by_id[added[k].id] = k;
+        by_id[added[k].id] = added[k].content;
     }
     // transformers re-adds tokenizer_config.json's added_tokens_decoder; flags that differ from
     // tokenizer.json's would depend on its version, so they are refused.
@@ -196,25 +224,23 @@ result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& 
             push_type(kNormal);
         } else {
             const added_token& t = added[a->second];
-            if (!t.normalized && !byte_level_identity(token))
+            // The converter replaces a non-normalized added token by
+            // tokenizer.decode(tokenizer.encode(token)): the token's own id, decoded.
+            if (!t.normalized && u2581_decoder) {
+                if (is_byte_token(token))
+                    return refuse("tokenizer.json: added token " + std::to_string(i) + " '" +
+                                  token + "' would decode to a byte; not supported yet");
+                token = spaces_for_u2581(token);
+            } else if (!t.normalized && !byte_level_identity(token)) {
                 return refuse(
                     "tokenizer.json: added token " + std::to_string(i) +
                     " is not normalized and has characters outside printable ASCII; the "
                     "converter re-decodes it through the tokenizer, which is not implemented yet");
+            }
             if (t.special || looks_special(token)) {
                 push_type(kControl);
             } else {
-                // pre-normalize user-defined spaces ("▁" -> " ")
-                std::string out;
-                for (size_t p = 0; p < token.size(); ++p) {
-                    if (token.compare(p, 3, "\xE2\x96\x81") == 0) {
-                        out += ' ';
-                        p += 2;
-                    } else {
-                        out += token[p];
-                    }
-                }
-                token = out;
+                token = spaces_for_u2581(token);  // pre-normalize user-defined spaces
                 push_type(kUserDefined);
             }
         }
@@ -226,8 +252,14 @@ result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& 
     kv.push_back(
         {"tokenizer.ggml.token_type",
          gguf_value::make_scalar_array(gguf_value_type::int32, vocab_size, std::move(types))});
+    uint64_t rows = vocab->members().size();
+    if (const json_value* at = tj.find("added_tokens"); at && at->is_array())
+        rows += at->items().size();
+    return rows;
+}
 
-    // --- SpecialVocab(load_merges=True) ---
+// SpecialVocab(load_merges=True): tokenizer.json's merges, in gguf-py's text form.
+status add_merges(std::vector<gguf_kv>& kv, const json_value* model) {
     const json_value* merges = model->find("merges");
     if (merges && merges->is_array() && !merges->items().empty()) {
         gguf_string_list list;
@@ -265,9 +297,22 @@ result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& 
     } else {
         return refuse("tokenizer.json: model.merges: none (merges.txt is not read yet)");
     }
+    return {};
+}
 
-    // Special tokens: tokenizer_config.json (through tokenizer.json's added tokens), then
-    // config.json.
+// SpecialVocab: the special token ids (tokenizer_config.json's *_token through tokenizer.json's
+// added tokens, then config.json's *_token_id), add_*_token (the post-processor, then
+// tokenizer_config.json), the chat template and the normalizer flags. `tj` is null without a
+// tokenizer.json; ids at or past n_vocab (when not 0) are skipped, as SpecialVocab(n_vocab=...)
+// does on the SentencePiece path.
+status add_special_vocab(std::vector<gguf_kv>& kv, const json_value* tj, const json_value& tcfg,
+                         const hf_tokenizer_inputs& in, uint64_t n_vocab) {
+    std::vector<added_token> added;
+    if (tj) {
+        auto a = added_tokens_of(*tj);
+        if (!a) return a.error();
+        added = std::move(*a);
+    }
     const char* kTypes[] = {"bos", "eos", "unk", "sep", "pad", "cls", "mask"};
     std::vector<std::pair<std::string, int64_t>> special_ids;
     std::vector<std::pair<std::string, bool>> add_special;
@@ -284,6 +329,7 @@ result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& 
         if (id < 0)
             return make_error(status_code::invalid_file, "invalid value for special token type " +
                                                              typ + ": " + std::to_string(id));
+        if (n_vocab && uint64_t(id) >= n_vocab) return {};  // "out of range ... skipping"
         for (auto& [k, val] : special_ids)
             if (k == typ) return {};
         special_ids.push_back({typ, id});
@@ -295,7 +341,7 @@ result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& 
         if (e && e->is_object()) return get_str(e->find("content"));
         return "";
     };
-    if (const json_value* pp = tj.find("post_processor"); pp && pp->is_object()) {
+    if (const json_value* pp = tj ? tj->find("post_processor") : nullptr; pp && pp->is_object()) {
         std::vector<const json_value*> procs;
         if (const json_value* ps = pp->find("processors"); ps && ps->is_array()) {
             for (const auto& p : ps->items()) procs.push_back(&p);
@@ -454,7 +500,7 @@ result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& 
     if (have_template)
         kv.push_back({"tokenizer.chat_template", gguf_value::make_string(chat_template)});
     // normalizer flags (Lowercase / StripAccents / BertNormalizer, also inside a Sequence)
-    const json_value* norm = tj.find("normalizer");
+    const json_value* norm = tj ? tj->find("normalizer") : nullptr;
     if (norm && norm->is_object()) {
         std::vector<const json_value*> stack{norm};
         for (size_t k = 0; k < stack.size(); ++k) {
@@ -466,7 +512,156 @@ result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& 
                     for (const auto& n : ns->items()) stack.push_back(&n);
         }
     }
-    return kv;
+    return {};
+}
+
+// _create_vocab_sentencepiece: tokenizer.model's pieces (USER_DEFINED pieces count as NORMAL),
+// padded with [PADi] (score -10000, UNUSED) to config.json's vocab_size; then added_tokens.json
+// and tokenizer_config.json's added_tokens_decoder write over them (score -1000).
+struct spm_vocab {
+    std::vector<std::string> tokens;
+    std::vector<float> scores;
+    std::vector<int32_t> types;
+};
+
+status spm_error(const std::string& what) {
+    return make_error(status_code::invalid_file, what);
+}
+
+result<spm_vocab> sentencepiece_vocab(const hf_tokenizer_inputs& in, const json_value& tcfg) {
+    auto pieces = parse_sentencepiece_model(in.tokenizer_model);
+    if (!pieces) return pieces.error();
+    const uint64_t vocab_size = in.vocab_size ? in.vocab_size : pieces->size();
+    spm_vocab v;
+    v.tokens.resize(vocab_size);
+    for (uint64_t i = 0; i < vocab_size; ++i) v.tokens[i] = "[PAD" + std::to_string(i) + "]";
+    v.scores.assign(vocab_size, -10000.0f);
+    v.types.assign(vocab_size, kUnused);
+    for (size_t i = 0; i < pieces->size() && i < vocab_size; ++i) {
+        const spm_piece& p = (*pieces)[i];
+        int32_t type = kNormal;
+        if (p.type == spm_type::unknown || p.type == spm_type::control ||
+            p.type == spm_type::unused || p.type == spm_type::byte)
+            type = int32_t(p.type);
+        v.tokens[i] = p.piece;
+        v.scores[i] = p.score;
+        v.types[i] = type;
+    }
+    if (in.has_added_tokens_json) {
+        auto at = parse_json(in.added_tokens_json, "added_tokens.json");
+        if (!at) return at.error();
+        if (!at->is_object()) return spm_error("added_tokens.json: not an object");
+        for (const auto& [token, id_v] : at->members()) {
+            auto id = id_v.as_i64();
+            if (!id || *id < 0)
+                return spm_error("added_tokens.json: '" + token + "': not a token id");
+            if (uint64_t(*id) >= vocab_size) continue;  // "id is out of range"
+            v.tokens[size_t(*id)] = token;
+            v.scores[size_t(*id)] = -1000.0f;
+            v.types[size_t(*id)] = kUserDefined;
+        }
+    }
+    if (const json_value* dec = tcfg.find("added_tokens_decoder"); dec && dec->is_object()) {
+        for (const auto& [id_text, data] : dec->members()) {
+            // int(token_id): the decimal ids transformers writes
+            bool digits = !id_text.empty() && id_text.size() < 19;
+            for (char c : id_text) digits = digits && c >= '0' && c <= '9';
+            if (!digits)
+                return spm_error("tokenizer_config.json: added_tokens_decoder: '" + id_text +
+                                 "' is not a token id");
+            const uint64_t id = std::strtoull(id_text.c_str(), nullptr, 10);
+            const json_value* content = data.find("content");
+            if (!content || !content->is_string())
+                return spm_error("tokenizer_config.json: added_tokens_decoder: " + id_text +
+                                 ": content missing");
+            if (id >= vocab_size) continue;
+            std::string token = content->text();
+            const json_value* sp = data.find("special");
+            const bool special = sp && sp->is_bool() && sp->as_bool();
+            if (sp && !sp->is_null() && !sp->is_bool())
+                return refuse("tokenizer_config.json: added_tokens_decoder: " + id_text +
+                              ": special is not a boolean");
+            if (special || looks_special(token)) {
+                v.types[id] = kControl;
+            } else {
+                token = spaces_for_u2581(token);
+                v.types[id] = kUserDefined;
+            }
+            v.scores[id] = -1000.0f;
+            v.tokens[id] = token;
+        }
+    }
+    return v;
+}
+
+}  // namespace
+
+result<hf_tokenizer_plan> plan_tokenizer(const hf_tokenizer_inputs& in) {
+    hf_tokenizer_plan plan;
+    std::vector<gguf_kv>& kv = plan.kv;
+    json_value tcfg;
+    if (in.has_tokenizer_config) {
+        auto t = parse_json(in.tokenizer_config_json, "tokenizer_config.json");
+        if (!t) return t.error();
+        tcfg = std::move(*t);
+        if (!tcfg.is_object())
+            return make_error(status_code::invalid_file, "tokenizer_config.json: not an object");
+        if (get_str(tcfg.find("tokenizer_class")) == "HybridDNATokenizer")
+            return refuse(
+                "tokenizer_config.json: tokenizer_class: HybridDNATokenizer is not supported");
+        if (const json_value* a = tcfg.find("add_prefix_space");
+            a && a->is_bool() && in.llama_family)
+            kv.push_back({"tokenizer.ggml.add_space_prefix", gguf_value::make_bool(a->as_bool())});
+    }
+    if (in.has_tokenizer_model && !in.gemma3)
+        return refuse(
+            "tokenizer.model: SentencePiece vocabularies (the converter's "
+            "_set_vocab_sentencepiece) are supported by gguf-squash convert only for Gemma 3 yet");
+    std::optional<json_value> tj;
+    if (!in.tokenizer_json.empty()) {
+        auto t = parse_json(in.tokenizer_json, "tokenizer.json");
+        if (!t) return t.error();
+        tj = std::move(*t);
+    }
+    if (in.has_tokenizer_model) {
+        // Gemma3Model.set_vocab: _set_vocab_sentencepiece, then add_space_prefix = false.
+        auto v = sentencepiece_vocab(in, tcfg);
+        if (!v) return v.error();
+        const uint64_t n = v->tokens.size();
+        std::vector<uint8_t> scores(n * 4), types(n * 4);
+        std::memcpy(scores.data(), v->scores.data(), n * 4);
+        for (uint64_t i = 0; i < n; ++i)
+            for (int b = 0; b < 4; ++b)
+                types[i * 4 + b] = uint8_t(uint32_t(v->types[i]) >> (8 * b));
+        kv.push_back({"tokenizer.ggml.model", gguf_value::make_string("llama")});
+        kv.push_back({"tokenizer.ggml.pre", gguf_value::make_string("default")});
+        kv.push_back({"tokenizer.ggml.tokens", string_array(gguf_string_list(v->tokens))});
+        kv.push_back(
+            {"tokenizer.ggml.scores",
+             gguf_value::make_scalar_array(gguf_value_type::float32, n, std::move(scores))});
+        kv.push_back({"tokenizer.ggml.token_type",
+                      gguf_value::make_scalar_array(gguf_value_type::int32, n, std::move(types))});
+        GS_RETURN_IF_ERROR(add_special_vocab(kv, tj ? &*tj : nullptr, tcfg, in, n));
+        kv.push_back({"tokenizer.ggml.add_space_prefix", gguf_value::make_bool(false)});
+        plan.embedding_rows = n;  // len(self._create_vocab_sentencepiece()[0])
+        return plan;
+    }
+    if (!tj)
+        return make_error(
+            status_code::invalid_file,
+            "tokenizer.json: missing (gguf-squash convert reads byte-level BPE tokenizer.json)");
+    auto rows = gpt2_vocab(kv, *tj, tcfg, in);
+    if (!rows) return rows.error();
+    if (in.gemma3) plan.embedding_rows = *rows;
+    GS_RETURN_IF_ERROR(add_merges(kv, tj->find("model")));
+    GS_RETURN_IF_ERROR(add_special_vocab(kv, &*tj, tcfg, in, 0));
+    return plan;
+}
+
+result<std::vector<gguf_kv>> plan_tokenizer_metadata(const hf_tokenizer_inputs& in) {
+    auto plan = plan_tokenizer(in);
+    if (!plan) return plan.error();
+    return std::move(plan->kv);
 }
 
 }  // namespace gguf_squash::convert

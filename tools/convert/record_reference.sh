@@ -5,6 +5,8 @@
 # Outside the tests: it needs the converter environment (../shared/convert_ref/README.md).
 #
 #   CONVERT_ENV=... LLAMA_QUANTIZE=.../llama-quantize tools/convert/record_reference.sh WORK_DIR
+#   ONLY="gemma3 gemma3-spm" ... : records those checkpoints only; their runs replace the ones of the
+#   same checkpoint in reference.json, every other run is kept as it is.
 #
 # Each run keeps the exact commands (relative to WORK_DIR) beside its summary (tools/convert/gguf_summary.py).
 set -euo pipefail
@@ -43,7 +45,11 @@ CHECKPOINTS=(
   "qwen3-card|qwen3 --card qwen"
   "llama3-card|llama3 --card meta"
   "qwen3-nocard|qwen3 --card plain"
+  # Gemma 3 (gemma3_text): tokenizer.json only (the BPE path), and with a tokenizer.model
+  "gemma3|gemma3"
+  "gemma3-spm|gemma3-spm"
 )
+ONLY="${ONLY:-}"
 OUTTYPES_FULL=(f32 f16 bf16 q8_0 auto)
 
 record() {  # name make_args outtype convert_cmd gguf [quantize_cmd ftype]
@@ -63,9 +69,10 @@ export SUMMARY="$ROOT/tools/convert/gguf_summary.py"
 
 for entry in "${CHECKPOINTS[@]}"; do
   name="${entry%%|*}"; make_args="${entry#*|}"
+  if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
   # shellcheck disable=SC2086
   [ -d "$name" ] || nice -n 10 node "$ROOT/tools/convert/make_checkpoint.mjs" $make_args "$name"
-  case "$name" in llama3|llama31|qwen3) outtypes=("${OUTTYPES_FULL[@]}") ;; *) outtypes=(auto) ;; esac
+  case "$name" in llama3|llama31|qwen3|gemma3|gemma3-spm) outtypes=("${OUTTYPES_FULL[@]}") ;; *) outtypes=(auto) ;; esac
   for ot in "${outtypes[@]}"; do
     rm -f "$name"/*.gguf
     cmd="convert_hf_to_gguf.py $name --outtype $ot"
@@ -76,7 +83,7 @@ for entry in "${CHECKPOINTS[@]}"; do
       gguf="$(ls "$name"/*.gguf)"; basename "$gguf" > "$name.$ot.name"
     fi
     record "$name" "$make_args" "$ot" "$cmd" "$gguf"
-    if [ "$ot" = auto ] && [ -n "$QUANTIZE" ] && { [ "$name" = llama3 ] || [ "$name" = qwen3 ] || [ "$name" = qwen3-wide ]; }; then
+    if [ "$ot" = auto ] && [ -n "$QUANTIZE" ] && { [ "$name" = llama3 ] || [ "$name" = qwen3 ] || [ "$name" = qwen3-wide ] || [ "$name" = gemma3 ]; }; then
       for ft in Q4_K_M Q8_0; do
         q="$name-$ft.gguf"
         nice -n 10 "$QUANTIZE" "$gguf" "$q" "$ft" 1 > "$q.log" 2>&1
@@ -87,9 +94,13 @@ for entry in "${CHECKPOINTS[@]}"; do
   done
 done
 
-python3 - "$RUNS" "$OUT" <<'EOF'
-import json, sys
+ONLY="$ONLY" python3 - "$RUNS" "$OUT" <<'EOF'
+import json, os, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
+only = os.environ["ONLY"].split()
+if only:  # keep the other checkpoints' recorded runs, in their order, then these
+    kept = [r for r in json.load(open(sys.argv[2]))["runs"] if r["checkpoint"] not in only]
+    runs = kept + runs
 ref = {"reference": "convert_hf_to_gguf.py (llama.cpp tree de3ff81, ../shared/convert_ref transformers stand-in, "
                     "Debian numpy 1.24 / torch 1.13) and llama-quantize of the same tree",
        "runs": runs}

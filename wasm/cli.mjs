@@ -4,10 +4,14 @@
 //   node wasm/cli.mjs quantize [options] IN [OUT] TYPE [NTHREADS]
 //   node wasm/cli.mjs quality [options] MODEL      (wasm/quality_cli.mjs)
 //   node wasm/cli.mjs fit TARGET [options] MODEL [-o TYPES.txt]
+//   node wasm/cli.mjs convert [--outtype auto|f32|f16|bf16|q8_0] [--outfile OUT] MODEL_DIR
+// info, estimate and quantize also take a checkpoint folder (MODEL_DIR): the GGUF convert would
+// write for it, converted on the way (wasm/checkpoint_source.mjs).
 // Same arguments, output and exit codes as the native build/native/gguf-squash (0 success,
 // 1 invalid input or failure, 2 usage error). The core parses and formats; this file does I/O.
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
 import { kTaskBytes, RowPool, runPool } from './row_pool.mjs';
@@ -29,6 +33,65 @@ function takeHfToken(args) {
     return { args: rest, token: token || process.env.HF_TOKEN || '' };
 }
 
+// A checkpoint folder's files for core.openModelFolder / openCheckpoint: every file at its top
+// (read by positioned reads when the core asks) and the names in additional_chat_templates/,
+// which only mark that folder as present. Options: displayPath (the folder as given, for
+// messages) and folderName (its last component, as the native CLI takes it: the converter names
+// the model by it).
+function folderEntries(dir) {
+    const entries = [];
+    for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, d.name);
+        let st;
+        try {
+            st = fs.statSync(full);
+        } catch {
+            continue;
+        }
+        if (st.isDirectory()) {
+            if (d.name === 'additional_chat_templates') entries.push({ name: `${d.name}/`, size: 0, read: async () => new Uint8Array(0) });
+            continue;
+        }
+        entries.push({
+            name: d.name,
+            size: st.size,
+            async read(offset, length) {
+                const fd = fs.openSync(full, 'r');
+                try {
+                    const buf = new Uint8Array(Math.max(0, Math.min(length, st.size - offset)));
+                    let got = 0;
+                    while (got < buf.length) {
+                        const n = fs.readSync(fd, buf, got, buf.length - got, offset + got);
+                        if (n === 0) break;
+                        got += n;
+                    }
+                    return got === buf.length ? buf : buf.subarray(0, got);
+                } finally {
+                    fs.closeSync(fd);
+                }
+            },
+        });
+    }
+    return { entries, options: { displayPath: dir, folderName: path.basename(path.resolve(dir)) } };
+}
+
+const isFolder = (p) => {
+    try {
+        return fs.statSync(p).isDirectory();
+    } catch {
+        return false;
+    }
+};
+
+// DIR/NAME as the native CLI joins them (std::filesystem's operator/: no normalisation).
+const joinPath = (dir, name) => (dir.endsWith('/') ? dir + name : `${dir}/${name}`);
+
+// A folder's model, as the native CLI's hf_folder.h opens it.
+async function openFolderModel(core, dir, outtype = 'auto') {
+    const { entries, options } = folderEntries(dir);
+    return core.openModelFolder(entries, { ...options, outtype });
+}
+
 // Stall timeout for tests (seconds), as the native CLI's GGUF_SQUASH_HTTP_STALL_SECONDS.
 const urlOptions = (token) => ({ token, stallMs: 1000 * (Number(process.env.GGUF_SQUASH_HTTP_STALL_SECONDS) || 30) });
 
@@ -42,6 +105,8 @@ commands:
   quality [options] MODEL        measured weight error of every type
   fit (--target-size S|--target-bpw X|--memory S) [options] MODEL [-o TYPES.txt]
                                  per-tensor types for a size, for llama-quantize
+  convert [--outtype T] [--outfile OUT] MODEL_DIR
+                                 safetensors checkpoint to GGUF (docs/CONVERT.md)
 `;
 
 function writeOut(text) {
@@ -84,12 +149,17 @@ async function runInfo(core, args) {
     for (const [i, file] of files.entries()) {
         let src = null;
         try {
-            try {
-                src = fileSource(file);
-            } catch {
-                throw new GgufError('io_error', `cannot open '${file}'`);
+            let model;
+            if (isFolder(file)) {
+                model = await openFolderModel(core, file);
+            } else {
+                try {
+                    src = fileSource(file);
+                } catch {
+                    throw new GgufError('io_error', `cannot open '${file}'`);
+                }
+                model = await core.openModel([src]);
             }
-            const model = await core.openModel([src]);
             try {
                 const text = core.infoText(model, { json, path: file });
                 writeOut(!json && i ? '\n' + text : text);
@@ -181,14 +251,32 @@ async function runQuantize(core, argsIn) {
     for (const name of ['SIGINT', 'SIGTERM']) process.on(name, onSignal);
     try {
         const url = isHttpUrl(parsed.input);
+        // A checkpoint folder: the GGUF `convert --outtype auto` would write, quantized in one
+        // pass, its tensors converted as the job reads them (as the native CLI's hf_folder.h).
+        const folder = !url && isFolder(parsed.input);
         const openSource = url ? (name) => UrlSource.open(name, urlOptions(token)) : fileSource;
-        try {
-            srcs.push(await openSource(parsed.input));
-        } catch (e) {
-            if (e instanceof GgufError) throw e;
-            throw new GgufError('io_error', `cannot open '${parsed.input}': ${e.code ?? e.message}`);
+        if (folder) {
+            try {
+                model = await openFolderModel(core, parsed.input);
+            } catch (e) {
+                // Named by the folder, as the native CLI names it (unless the message does).
+                if (e instanceof GgufError && !e.message.startsWith(parsed.input)) e.message = `${parsed.input}: ${e.message}`;
+                throw e;
+            }
+            // The default OUT goes where llama-quantize would put it next to the converted file.
+            if (parsed.output === core.defaultOutputName(parsed.input, parsed.ftype, parsed.keep_split)) {
+                const at = args.lastIndexOf(parsed.input);
+                args = args.map((a, i) => (i === at ? joinPath(parsed.input, model.checkpoint.defaultName) : a));
+            }
+        } else {
+            try {
+                srcs.push(await openSource(parsed.input));
+            } catch (e) {
+                if (e instanceof GgufError) throw e;
+                throw new GgufError('io_error', `cannot open '${parsed.input}': ${e.code ?? e.message}`);
+            }
+            model = await core.openModel([srcs[0]]);
         }
-        model = await core.openModel([srcs[0]]);
         const meta = model.info.metadata ?? {};
         const count = Number(meta['split.count']?.value ?? 1);
         if (count > 1) {
@@ -225,7 +313,8 @@ async function runQuantize(core, argsIn) {
             return 0;
         }
         const t0 = performance.now();
-        if (threads > 1) {
+        // A folder's tensors are converted by this thread's core as the job reads them.
+        if (threads > 1 && !folder) {
             // Each worker opens the shards by path, in shard order, and makes the same job.
             // A URL's workers get the header bytes already fetched: no request of their own.
             pool = await RowPool.start(threads, { files: model.files.map((f) => (f.headerBytes ? { size: f.size, head: f.headerBytes() } : f.path)), argv: args, imatrix,
@@ -262,6 +351,9 @@ async function runQuantize(core, argsIn) {
                 await runPool(job, pool, { read: urlRead, write: writeAll, onProgress, output: i });
             } else if (url) {
                 await job.run({ read: urlRead, writeView: writeAll, onProgress, signal: abort.signal });
+            } else if (folder) {
+                await job.run({ read: (offset, length) => model.checkpoint.read(offset, length), writeView: writeAll, onProgress,
+                                signal: abort.signal, chunkSize: 4 << 20 });
             } else {
                 await job.run({
                     readInto: (offset, view, shard = 0) => srcs[shard].readInto(offset, view),
@@ -284,7 +376,7 @@ async function runQuantize(core, argsIn) {
         if (tty) {
             const secs = (performance.now() - t0) / 1000;
             const p = job.plan;
-            const inBytes = srcs.reduce((a, s) => a + s.size, 0);
+            const inBytes = folder ? model.fileSize : srcs.reduce((a, s) => a + s.size, 0);
             process.stderr.write(`model size  = ${(p.source_bytes / 1048576).toFixed(2)} MiB\n` +
                                  `quant size  = ${(p.target_bytes / 1048576).toFixed(2)} MiB (${p.bpw.toFixed(2)} BPW)\n` +
                                  `time        = ${secs.toFixed(2)} s, ${(inBytes / 1e6 / secs).toFixed(1)} MB/s\n`);
@@ -306,6 +398,95 @@ async function runQuantize(core, argsIn) {
         job?.free();
         model?.free();
         closeAll();
+    }
+}
+
+const kConvertUsage = `usage: gguf-squash convert [--outtype auto|f32|f16|bf16|q8_0] [--outfile OUT] MODEL_DIR
+
+  Convert a Hugging Face safetensors checkpoint (config.json, tokenizer files,
+  model*.safetensors) to GGUF as llama.cpp's convert_hf_to_gguf.py does.
+  --outtype   auto (default: the checkpoint's 16-bit type), f32, f16, bf16, q8_0
+  --outfile   output path (default: in MODEL_DIR, named as the converter names it)
+`;
+
+// The native CLI's convert (core/cli/cli_convert.cpp): same options, messages and output. The
+// virtual GGUF (wasm/checkpoint_source.mjs) is copied in file order, 4 MiB at a time, to
+// OUT.part, renamed at the end: a failed run leaves nothing.
+async function runConvert(core, args) {
+    let outtype = 'auto', outfile = '', dir = '';
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (a === '-h' || a === '--help') {
+            writeOut(kConvertUsage);
+            return 0;
+        }
+        if ((a === '--outtype' || a === '--outfile') && i + 1 < args.length) {
+            if (a === '--outtype') outtype = args[++i];
+            else outfile = args[++i];
+        } else if (a.startsWith('--outtype=')) outtype = a.slice(10);
+        else if (a.startsWith('--outfile=')) outfile = a.slice(10);
+        else if (a.length && a[0] === '-') {
+            process.stderr.write(`gguf-squash convert: unknown or incomplete option '${a}'\n${kConvertUsage}`);
+            return 2;
+        } else if (!dir) dir = a;
+        else {
+            process.stderr.write(`gguf-squash convert: more than one MODEL_DIR\n${kConvertUsage}`);
+            return 2;
+        }
+    }
+    if (!dir) {
+        process.stderr.write(kConvertUsage);
+        return 2;
+    }
+    const typeError = core.outtypeError(outtype);
+    if (typeError) {
+        process.stderr.write(`gguf-squash convert: ${typeError}\n${kConvertUsage}`);
+        return 2;
+    }
+    const fail = (message) => {
+        process.stderr.write(`gguf-squash convert: ${message}\n`);
+        return 1;
+    };
+    if (!isFolder(dir)) return fail(`${dir}: not a model folder`);
+    let src;
+    try {
+        const { entries, options } = folderEntries(dir);
+        src = await core.openCheckpoint(entries, { ...options, outtype });
+    } catch (e) {
+        if (!(e instanceof GgufError)) throw e;
+        return fail(e.message);
+    }
+    let fd = null, tmp = '';
+    try {
+        if (!outfile) outfile = joinPath(dir, src.defaultName);
+        else if (/[{}]/.test(outfile)) return fail('--outfile: templated names ({ftype}) are not supported yet');
+        tmp = `${outfile}.part`;
+        try {
+            fd = fs.openSync(tmp, 'w');
+        } catch (e) {
+            tmp = '';
+            return fail(`${outfile}.part: cannot create: ${e.code ?? e.message}`);
+        }
+        for (let offset = 0; offset < src.size;) {
+            const bytes = await src.read(offset, 4 << 20);
+            if (!bytes.length) return fail(`${tmp}: the planned file ended early`);
+            let off = 0;
+            while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+            offset += bytes.length;
+        }
+        fs.closeSync(fd);
+        fd = null;
+        fs.renameSync(tmp, outfile);
+        tmp = '';
+        writeOut(`${outfile}\n`);
+        return 0;
+    } catch (e) {
+        if (!(e instanceof GgufError) && !e?.code) throw e;
+        return fail(e.message);
+    } finally {
+        if (fd !== null) fs.closeSync(fd);
+        if (tmp && fs.existsSync(tmp)) fs.unlinkSync(tmp);
+        src.close();
     }
 }
 
@@ -406,6 +587,11 @@ async function runEstimate(core, argsIn) {
                 opts.fetch = (u, init = {}) => globalThis.fetch(u, new URL(u).origin === origin
                     ? { ...init, headers: { ...(init.headers ?? {}), Authorization: `Bearer ${tok.token}` } } : init);
             }
+        } else if (isFolder(input)) {
+            // A checkpoint folder: the GGUF `convert --outtype auto` would write (its header only).
+            const model = await openFolderModel(core, input);
+            src = { close: () => model.free() };
+            source = model;
         } else {
             try {
                 src = fileSource(input);
@@ -448,12 +634,13 @@ async function main(argv) {
         writeOut(kUsage);
         return 0;
     }
-    if (!['info', 'quantize', 'estimate', 'quality', 'fit'].includes(cmd)) {
+    if (!['info', 'quantize', 'estimate', 'quality', 'fit', 'convert'].includes(cmd)) {
         process.stderr.write(`gguf-squash: unknown command '${cmd}'\n${kUsage}`);
         return 2;
     }
     const core = await loadGgufSquash({ variant: process.env.GGUF_SQUASH_WASM_VARIANT ?? 'auto' });
     if (cmd === 'estimate') return runEstimate(core, rest);
+    if (cmd === 'convert') return runConvert(core, rest);
     if (cmd === 'quality' || cmd === 'fit') {
         const { runQualityCommand, runFitCommand } = await import('./quality_cli.mjs');
         return cmd === 'quality' ? runQualityCommand(core, rest) : runFitCommand(core, rest);

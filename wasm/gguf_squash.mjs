@@ -274,7 +274,10 @@ export class GgufSquash {
             for (const source of sources) {
                 const reader = new HeaderReader(this, sizeOf(source));
                 try {
-                    for await (const chunk of sourceChunks(source, () => reader.wanted(), options)) {
+                    // A checkpoint folder's virtual GGUF is read up to its header's end only:
+                    // past it, a read converts weights.
+                    const from = typeof source?.headerSource === 'function' ? source.headerSource() : source;
+                    for await (const chunk of sourceChunks(from, () => reader.wanted(), options)) {
                         if (reader.push(chunk)) break;
                     }
                     reader.end();
@@ -293,6 +296,32 @@ export class GgufSquash {
         const splitNo = (p) => Number(p.info.metadata['split.no']?.value ?? 0);
         parts.sort((a, b) => splitNo(a) - splitNo(b));
         return new Model(this, parts);
+    }
+
+    // A Hugging Face checkpoint folder as the GGUF convert_hf_to_gguf.py would write for it
+    // (wasm/checkpoint_source.mjs): a {size, read(offset, length), name, close()} source whose
+    // reads convert the tensors from the folder's shards. `files`: the folder's files (Files, or
+    // {name, size, read}), named relative to it; options: outtype ('auto' default, 'f32', 'f16',
+    // 'bf16', 'q8_0'), folderName (the converter names the model by it), displayPath (for
+    // messages), signal. Errors name the file and field (config.json: missing, ...).
+    async openCheckpoint(files, options = {}) {
+        const { CheckpointSource } = await import('./checkpoint_source.mjs');
+        return CheckpointSource.open(this, files, options);
+    }
+
+    // openModel for a checkpoint folder: the Model of the GGUF `convert --outtype auto` (or
+    // options.outtype) would write, with the same info and estimates as that file, and a job of
+    // it (createJob, then run() with no `read`) quantizes in one pass. Only the small files and
+    // the shards' headers are read here. model.files[0] is the CheckpointSource (freed with the
+    // model).
+    async openModelFolder(files, options = {}) {
+        const src = await this.openCheckpoint(files, options);
+        try {
+            return await this.openModel([src], options);
+        } catch (e) {
+            src.close();
+            throw e;
+        }
     }
 
     // Summary of an importance matrix ({entries, chunk_count, chunk_size, legacy, datasets}).
@@ -331,6 +360,29 @@ export class GgufSquash {
         const [ptr, len] = this.allocString(args.join('\0'));
         try {
             return this.takeJson(this.mod._gs_parse_quantize_args_json(ptr, len));
+        } finally {
+            this.mod._free(ptr);
+        }
+    }
+
+    // Where llama-quantize writes when OUT is not given, for input `input` and type `ftypeName`
+    // (plan/quantize_args.h's default_output_name).
+    defaultOutputName(input, ftypeName, keepSplit = false) {
+        const [inPtr] = this.allocString(input);
+        const [typePtr] = this.allocString(ftypeName);
+        try {
+            return this.takeString(this.mod._gs_default_output_name(inPtr, typePtr, keepSplit ? 1 : 0));
+        } finally {
+            this.mod._free(inPtr);
+            this.mod._free(typePtr);
+        }
+    }
+
+    // An --outtype name's error message, or '' when `convert` knows it.
+    outtypeError(name) {
+        const [ptr] = this.allocString(name);
+        try {
+            return this.takeString(this.mod._gs_checkpoint_outtype_error(ptr));
         } finally {
             this.mod._free(ptr);
         }
@@ -472,6 +524,9 @@ export class Model {
         this.parts = parts;
         this.handle = parts[0].handle;
         this.files = parts.map((p) => p.source);
+        // A checkpoint folder's virtual GGUF (openModelFolder, or openModel on a CheckpointSource):
+        // closed with the model.
+        this.checkpoint = this.files.find((f) => f?.isCheckpoint) ?? null;
         this.info = parts.length === 1 ? parts[0].info
             : { ...parts[0].info, tensors: parts.flatMap((p, shard) => p.info.tensors.map((t) => ({ ...t, shard }))) };
         this.fileSize = parts.reduce((a, p) => a + (sizeOf(p.source) ?? 0), 0);
@@ -522,6 +577,7 @@ export class Model {
         if (this.merged) this.core.mod._gs_model_free(this.merged);
         this.merged = 0;
         this.handle = 0;
+        this.checkpoint?.close();
     }
 }
 
@@ -628,6 +684,9 @@ export class QuantizeJob {
             // This loop copies each read into the job (stage): views of the downloads will do.
             const readers = this.sources.map((src, k) => src.streamReader(ext[k], { fresh: false }));
             read = (offset, length, shard = 0) => readers[shard](offset, length);
+        } else if (!read && !readInto && this.sources?.length && this.sources.every((src) => typeof src?.read === 'function')) {
+            // {size, read} sources (a checkpoint folder's virtual GGUF): read at the job's offsets.
+            read = (offset, length, shard = 0) => this.sources[shard].read(offset, length);
         }
         const m = this.core.mod;
         const h = this.handle;

@@ -75,6 +75,29 @@ function folderEntries(dir) {
     return { entries, options: { displayPath: dir, folderName: path.basename(path.resolve(dir)) } };
 }
 
+// OWNER/REPO that is not a local path nor named like a GGUF file: a Hub repo (the native CLI's
+// core/cli/hf_repo.h rule).
+const isHubRepo = (s) => /^[\w.-]+\/[\w.-]+$/.test(s) && !/\.gguf$/i.test(s) && !fs.existsSync(s);
+const hubEndpoint = () => (process.env.HF_ENDPOINT || 'https://huggingface.co').replace(/\/+$/, '');
+
+// A Hub repo's files at its top (and whether it has additional_chat_templates/), as
+// folderEntries gives a folder's: listed by the Hub's API, read by Range requests when the core
+// asks. The converter names the model by REPO.
+async function repoEntries(repo, token) {
+    const hub = hubEndpoint();
+    const listing = `${hub}/api/models/${repo}/tree/main?recursive=true`;
+    const tree = JSON.parse(new TextDecoder().decode(await fetchUrlBytes(listing, urlOptions(token))));
+    const entries = [];
+    for (const f of tree) {
+        if (f.type !== 'file') continue;
+        if (f.path.startsWith('additional_chat_templates/')) entries.push({ name: f.path, size: 0, read: async () => new Uint8Array(0) });
+        if (f.path.includes('/')) continue;
+        const src = new UrlSource(`${hub}/${repo}/resolve/main/${encodeURIComponent(f.path)}`, urlOptions(token));
+        entries.push({ name: f.path, size: Number(f.lfs?.size ?? f.size ?? 0), read: (offset, length) => src.fetchRange(offset, length) });
+    }
+    return { entries, options: { displayPath: repo, folderName: repo.split('/').pop() } };
+}
+
 const isFolder = (p) => {
     try {
         return fs.statSync(p).isDirectory();
@@ -86,10 +109,13 @@ const isFolder = (p) => {
 // DIR/NAME as the native CLI joins them (std::filesystem's operator/: no normalisation).
 const joinPath = (dir, name) => (dir.endsWith('/') ? dir + name : `${dir}/${name}`);
 
-// A folder's model, as the native CLI's hf_folder.h opens it.
-async function openFolderModel(core, dir, outtype = 'auto') {
-    const { entries, options } = folderEntries(dir);
-    return core.openModelFolder(entries, { ...options, outtype });
+const isCheckpoint = (p) => isFolder(p) || isHubRepo(p);
+const checkpointEntries = (p, token) => (isFolder(p) ? folderEntries(p) : repoEntries(p, token));
+
+// A folder's (or Hub repo's) model, as the native CLI's hf_folder.h (hf_repo.h) opens it.
+async function openFolderModel(core, dir, token = '') {
+    const { entries, options } = await checkpointEntries(dir, token);
+    return core.openModelFolder(entries, options);
 }
 
 // Stall timeout for tests (seconds), as the native CLI's GGUF_SQUASH_HTTP_STALL_SECONDS.
@@ -150,8 +176,8 @@ async function runInfo(core, args) {
         let src = null;
         try {
             let model;
-            if (isFolder(file)) {
-                model = await openFolderModel(core, file);
+            if (isCheckpoint(file)) {
+                model = await openFolderModel(core, file, process.env.HF_TOKEN ?? '');
             } else {
                 try {
                     src = fileSource(file);
@@ -253,11 +279,11 @@ async function runQuantize(core, argsIn) {
         const url = isHttpUrl(parsed.input);
         // A checkpoint folder: the GGUF `convert --outtype auto` would write, quantized in one
         // pass, its tensors converted as the job reads them (as the native CLI's hf_folder.h).
-        const folder = !url && isFolder(parsed.input);
+        const folder = !url && isCheckpoint(parsed.input);
         const openSource = url ? (name) => UrlSource.open(name, urlOptions(token)) : fileSource;
         if (folder) {
             try {
-                model = await openFolderModel(core, parsed.input);
+                model = await openFolderModel(core, parsed.input, token);
             } catch (e) {
                 // Named by the folder, as the native CLI names it (unless the message does).
                 if (e instanceof GgufError && !e.message.startsWith(parsed.input)) e.message = `${parsed.input}: ${e.message}`;
@@ -266,7 +292,9 @@ async function runQuantize(core, argsIn) {
             // The default OUT goes where llama-quantize would put it next to the converted file.
             if (parsed.output === core.defaultOutputName(parsed.input, parsed.ftype, parsed.keep_split)) {
                 const at = args.lastIndexOf(parsed.input);
-                args = args.map((a, i) => (i === at ? joinPath(parsed.input, model.checkpoint.defaultName) : a));
+                // A repo's goes to the current folder.
+                const dir = isFolder(parsed.input) ? parsed.input : '';
+                args = args.map((a, i) => (i === at ? (dir ? joinPath(dir, model.checkpoint.defaultName) : model.checkpoint.defaultName) : a));
             }
         } else {
             try {
@@ -405,14 +433,23 @@ const kConvertUsage = `usage: gguf-squash convert [--outtype auto|f32|f16|bf16|q
 
   Convert a Hugging Face safetensors checkpoint (config.json, tokenizer files,
   model*.safetensors) to GGUF as llama.cpp's convert_hf_to_gguf.py does.
+  MODEL_DIR may be OWNER/REPO: a Hub repo, read by HTTP Range requests
+  (HF_ENDPOINT for another Hub; --hf-token TOKEN or HF_TOKEN for gated repos).
   --outtype   auto (default: the checkpoint's 16-bit type), f32, f16, bf16, q8_0
-  --outfile   output path (default: in MODEL_DIR, named as the converter names it)
+  --outfile   output path (default: in MODEL_DIR, named as the converter names it;
+              for OWNER/REPO in the current folder)
 `;
 
 // The native CLI's convert (core/cli/cli_convert.cpp): same options, messages and output. The
 // virtual GGUF (wasm/checkpoint_source.mjs) is copied in file order, 4 MiB at a time, to
 // OUT.part, renamed at the end: a failed run leaves nothing.
-async function runConvert(core, args) {
+async function runConvert(core, argsIn) {
+    const tok = takeHfToken(argsIn);
+    if (tok.error) {
+        process.stderr.write(`gguf-squash convert: ${tok.error}\n${kConvertUsage}`);
+        return 2;
+    }
+    const args = tok.args;
     let outtype = 'auto', outfile = '', dir = '';
     for (let i = 0; i < args.length; i++) {
         const a = args[i];
@@ -447,10 +484,10 @@ async function runConvert(core, args) {
         process.stderr.write(`gguf-squash convert: ${message}\n`);
         return 1;
     };
-    if (!isFolder(dir)) return fail(`${dir}: not a model folder`);
+    if (!isCheckpoint(dir)) return fail(`${dir}: not a model folder`);
     let src;
     try {
-        const { entries, options } = folderEntries(dir);
+        const { entries, options } = await checkpointEntries(dir, tok.token);
         src = await core.openCheckpoint(entries, { ...options, outtype });
     } catch (e) {
         if (!(e instanceof GgufError)) throw e;
@@ -458,7 +495,8 @@ async function runConvert(core, args) {
     }
     let fd = null, tmp = '';
     try {
-        if (!outfile) outfile = joinPath(dir, src.defaultName);
+        // A repo's goes to the current folder.
+        if (!outfile) outfile = isFolder(dir) ? joinPath(dir, src.defaultName) : src.defaultName;
         else if (/[{}]/.test(outfile)) return fail('--outfile: templated names ({ftype}) are not supported yet');
         tmp = `${outfile}.part`;
         try {
@@ -587,9 +625,10 @@ async function runEstimate(core, argsIn) {
                 opts.fetch = (u, init = {}) => globalThis.fetch(u, new URL(u).origin === origin
                     ? { ...init, headers: { ...(init.headers ?? {}), Authorization: `Bearer ${tok.token}` } } : init);
             }
-        } else if (isFolder(input)) {
-            // A checkpoint folder: the GGUF `convert --outtype auto` would write (its header only).
-            const model = await openFolderModel(core, input);
+        } else if (isCheckpoint(input)) {
+            // A checkpoint folder or Hub repo: the GGUF `convert --outtype auto` would write (its
+            // header only).
+            const model = await openFolderModel(core, input, tok.token);
             src = { close: () => model.free() };
             source = model;
         } else {

@@ -1,4 +1,4 @@
-// gguf-squash convert [--outtype auto|f32|f16|bf16|q8_0] [--outfile OUT] MODEL_DIR
+// gguf-squash convert [--outtype auto|f32|f16|bf16|q8_0] [--outfile OUT] MODEL_DIR|OWNER/REPO
 //
 // Writes the GGUF that llama.cpp's convert_hf_to_gguf.py writes for a Hugging Face checkpoint
 // folder. The core plans everything from the small files (config.json, generation_config.json,
@@ -16,6 +16,8 @@
 
 #include "commands.h"
 #include "hf_folder.h"
+#include "hf_repo.h"
+#include "url_input.h"
 
 namespace gguf_squash::cli {
 
@@ -26,8 +28,11 @@ const char* kConvertUsage =
     "\n"
     "  Convert a Hugging Face safetensors checkpoint (config.json, tokenizer files,\n"
     "  model*.safetensors) to GGUF as llama.cpp's convert_hf_to_gguf.py does.\n"
+    "  MODEL_DIR may be OWNER/REPO: a Hub repo, read by HTTP Range requests\n"
+    "  (HF_ENDPOINT for another Hub; --hf-token TOKEN or HF_TOKEN for gated repos).\n"
     "  --outtype   auto (default: the checkpoint's 16-bit type), f32, f16, bf16, q8_0\n"
-    "  --outfile   output path (default: in MODEL_DIR, named as the converter names it)\n";
+    "  --outfile   output path (default: in MODEL_DIR, named as the converter names it;\n"
+    "              for OWNER/REPO in the current folder)\n";
 
 int fail(const std::string& message) {
     std::fprintf(stderr, "gguf-squash convert: %s\n", message.c_str());
@@ -40,14 +45,22 @@ int run_convert(int argc, char** argv) {
     std::string outtype_text = "auto";
     std::string outfile;
     std::string model_dir;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
+    std::vector<std::string> args(argv + 1, argv + argc);
+    result<std::string> token = take_hf_token(args);
+    if (!token.ok()) {
+        std::fprintf(stderr, "gguf-squash convert: %s\n%s", token.error().message().c_str(),
+                     kConvertUsage);
+        return 2;
+    }
+    const int n = int(args.size());
+    for (int i = 0; i < n; ++i) {
+        const std::string a = args[size_t(i)];
         if (a == "-h" || a == "--help") {
             std::fputs(kConvertUsage, stdout);
             return 0;
         }
-        if ((a == "--outtype" || a == "--outfile") && i + 1 < argc) {
-            (a == "--outtype" ? outtype_text : outfile) = argv[++i];
+        if ((a == "--outtype" || a == "--outfile") && i + 1 < n) {
+            (a == "--outtype" ? outtype_text : outfile) = args[size_t(++i)];
         } else if (a.rfind("--outtype=", 0) == 0) {
             outtype_text = a.substr(10);
         } else if (a.rfind("--outfile=", 0) == 0) {
@@ -73,12 +86,14 @@ int run_convert(int argc, char** argv) {
                      kConvertUsage);
         return 2;
     }
-    auto folder = open_hf_folder(model_dir, *type);
+    auto folder = is_model_folder(model_dir) || !is_hub_repo(model_dir)
+                      ? open_hf_folder(model_dir, *type)
+                      : open_hf_repo(model_dir, *type, *token);
     if (!folder) return fail(folder.error().message());
     convert::virtual_gguf& gguf = *folder->gguf;
 
     if (outfile.empty()) {
-        outfile = (std::filesystem::path(model_dir) / folder->default_name).string();
+        outfile = (std::filesystem::path(folder->dir) / folder->default_name).string();
     } else if (outfile.find_first_of("{}") != std::string::npos) {
         return fail("--outfile: templated names ({ftype}) are not supported yet");
     }

@@ -16,6 +16,7 @@
 #include "estimate/estimate_report.h"
 #include "format/gguf_split.h"
 #include "hf_folder.h"
+#include "hf_repo.h"
 #include "http_range_reader.h"
 #include "io/gguf_file.h"
 #include "plan/imatrix.h"
@@ -134,8 +135,8 @@ int run_estimate(int argc, char** argv) {
 
     http_read_stats stats;
     // A checkpoint folder: the GGUF `convert --outtype auto` would write (hf_folder.h).
-    auto read_folder = [](const std::string& dir) -> result<gguf_model> {
-        result<gguf_header> h = read_folder_gguf_header(dir);
+    auto read_folder = [&](const std::string& dir) -> result<gguf_model> {
+        result<gguf_header> h = read_checkpoint_gguf_header(dir, hf_token(token));
         if (!h.ok()) return h.error();
         std::vector<gguf_header> one;
         one.push_back(std::move(h.value()));
@@ -143,8 +144,8 @@ int run_estimate(int argc, char** argv) {
     };
     result<gguf_model> model = is_http_url(input)
                                    ? read_gguf_model_url(input, &stats, hf_token(token))
-                               : is_model_folder(input) ? read_folder(input)
-                                                        : read_gguf_model_file(input);
+                               : is_checkpoint_input(input) ? read_folder(input)
+                                                            : read_gguf_model_file(input);
     if (!model.ok()) {
         std::fprintf(stderr, "gguf-squash estimate: %s%s%s\n",
                      is_http_url(input) ? "" : input.c_str(), is_http_url(input) ? "" : ": ",

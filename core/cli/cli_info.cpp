@@ -12,6 +12,8 @@
 #include "format/gguf_json.h"
 #include "format/gguf_reader.h"
 #include "hf_folder.h"
+#include "hf_repo.h"
+#include "http_client.h"
 #include "io/gguf_file.h"
 
 namespace gguf_squash::cli {
@@ -59,8 +61,9 @@ int run_info(int argc, char** argv) {
     for (size_t i = 0; i < files.size(); ++i) {
         const std::string& path = files[i];
         // A checkpoint folder: the GGUF `convert` would write for it (hf_folder.h).
-        result<gguf_header> h =
-            is_model_folder(path) ? read_folder_gguf_header(path) : read_gguf_header_file(path);
+        result<gguf_header> h = is_checkpoint_input(path)
+                                    ? read_checkpoint_gguf_header(path, hf_token(""))
+                                    : read_gguf_header_file(path);
         if (!h.ok()) {
             std::fflush(stdout);
             std::fprintf(stderr, "gguf-squash info: %s: %s\n", path.c_str(),

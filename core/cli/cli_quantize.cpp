@@ -27,6 +27,7 @@
 #include "format/gguf_reader.h"
 #include "format/gguf_split.h"
 #include "hf_folder.h"
+#include "hf_repo.h"
 #include "io/gguf_file.h"
 #include "io/whole_file.h"
 #include "pipeline/quantize_job.h"
@@ -192,10 +193,12 @@ result<gguf_model> read_model(quantize_run& run) {
     const std::string& input = run.args.input;
     run.input_paths = {input};
     if (is_http_url(input)) return read_gguf_model_url(input, nullptr, run.token, &run.url_shards);
-    if (is_model_folder(input)) {
-        // A Hugging Face checkpoint: the GGUF `convert --outtype auto` would write, read from
-        // the virtual file (hf_folder.h) as if it were on disk.
-        result<hf_folder> folder = open_hf_folder(input, convert::outtype::auto_type);
+    if (is_checkpoint_input(input)) {
+        // A Hugging Face checkpoint (a folder, or OWNER/REPO on the Hub: hf_repo.h): the GGUF
+        // `convert --outtype auto` would write, read from the virtual file (hf_folder.h) as if
+        // it were on disk.
+        result<hf_folder> folder =
+            open_checkpoint_input(input, convert::outtype::auto_type, run.token);
         if (!folder.ok()) return folder.error();
         run.folder = std::move(*folder);
         run.input_paths.clear();
@@ -204,7 +207,7 @@ result<gguf_model> read_model(quantize_run& run) {
         // The default OUT goes where llama-quantize would put it next to the converted file.
         if (run.args.output == default_output_name(input, run.args.ftype_name, run.args.keep_split))
             run.args.output = default_output_name(
-                (std::filesystem::path(input) / run.folder->default_name).string(),
+                (std::filesystem::path(run.folder->dir) / run.folder->default_name).string(),
                 run.args.ftype_name, run.args.keep_split);
         std::vector<gguf_header> one;
         one.push_back(std::move(header.value()));

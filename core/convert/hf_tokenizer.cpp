@@ -3,6 +3,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include "convert/bpe_pre_hash.h"
@@ -18,6 +19,7 @@ constexpr int32_t kNormal = 1;
 constexpr int32_t kControl = 3;
 constexpr int32_t kUserDefined = 4;
 constexpr int32_t kUnused = 5;
+constexpr int32_t kByte = 6;
 
 status refuse(const std::string& what) {
     return make_error(status_code::unsupported, what);
@@ -118,6 +120,171 @@ result<std::vector<added_token>> added_tokens_of(const json_value& tj) {
     return added;
 }
 
+// transformers re-adds tokenizer_config.json's added_tokens_decoder; flags that differ from
+// tokenizer.json's would depend on its version, so they are refused.
+status check_added_tokens_decoder(const json_value& tcfg, const std::vector<added_token>& added,
+                                  const std::unordered_map<int64_t, size_t>& added_by_id) {
+    const json_value* dec = tcfg.find("added_tokens_decoder");
+    if (!dec || !dec->is_object()) return {};
+    for (const auto& [id_text, a] : dec->members()) {
+        const int64_t id = std::strtoll(id_text.c_str(), nullptr, 10);
+        auto it = added_by_id.find(id);
+        const json_value* sp = a.find("special");
+        const json_value* no = a.find("normalized");
+        if (it == added_by_id.end() || added[it->second].content != get_str(a.find("content")) ||
+            added[it->second].special != (sp && sp->is_bool() && sp->as_bool()) ||
+            added[it->second].normalized != (no && no->is_bool() && no->as_bool()))
+            return refuse("tokenizer_config.json: added_tokens_decoder: token " + id_text +
+                          " differs from tokenizer.json's added_tokens; not supported yet");
+    }
+    return {};
+}
+
+// The special tokens transformers knows for a tokenizer (all_special_tokens, in its order):
+// tokenizer_config.json's bos/eos/unk/sep/pad/cls/mask_token, additional_special_tokens and
+// extra_special_tokens, special_tokens_map.json's over them, without repeats.
+result<std::vector<std::string>> all_special_tokens(const json_value& tcfg,
+                                                    const hf_tokenizer_inputs& in) {
+    std::vector<std::pair<std::string, const json_value*>> attrs;
+    for (const char* k : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
+                          "cls_token", "mask_token", "additional_special_tokens"})
+        attrs.push_back({k, tcfg.find(k)});
+    json_value stm;
+    if (in.has_special_tokens_map) {
+        auto t = parse_json(in.special_tokens_map_json, "special_tokens_map.json");
+        if (!t) return t.error();
+        stm = std::move(*t);
+    }
+    for (auto& [k, v] : attrs)
+        if (const json_value* o = stm.find(k)) v = o;
+    if (tcfg.find("extra_special_tokens") || stm.find("extra_special_tokens"))
+        return refuse(
+            "tokenizer_config.json: extra_special_tokens with LlamaHfVocab is not "
+            "supported yet");
+    std::vector<std::string> out;
+    auto add = [&](const std::string& key, const json_value& v) -> status {
+        std::string t = v.is_string()   ? v.text()
+                        : v.is_object() ? get_str(v.find("content"))
+                                        : std::string();
+        if (!v.is_null() && !v.is_string() && !(v.is_object() && v.find("content")))
+            return refuse("tokenizer_config.json: " + key + ": not a token");
+        if (t.empty()) return {};
+        for (const auto& o : out)
+            if (o == t) return {};
+        out.push_back(t);
+        return {};
+    };
+    for (const auto& [k, v] : attrs) {
+        if (!v) continue;
+        if (k == "additional_special_tokens" && v->is_array()) {
+            for (const auto& e : v->items()) GS_RETURN_IF_ERROR(add(k, e));
+        } else {
+            GS_RETURN_IF_ERROR(add(k, *v));
+        }
+    }
+    return out;
+}
+
+// gguf.LlamaHfVocab (a Llama 2 / Mistral tokenizer.json: SentencePiece-style BPE read through
+// transformers): the model's ids in order, BYTE for <0xHH>, CONTROL for the special tokens'
+// ids, else NORMAL; then the added tokens past the model's vocabulary by id, CONTROL when
+// special, else USER_DEFINED. Every score is -1000; no [PAD] padding. Returns the token count.
+result<uint64_t> llama_hf_vocab(std::vector<gguf_kv>& kv, const json_value& tj,
+                                const json_value& tcfg, const hf_tokenizer_inputs& in) {
+    const json_value* vocab = tj.find("model") ? tj.find("model")->find("vocab") : nullptr;
+    if (!vocab || !vocab->is_object())
+        return make_error(status_code::invalid_file,
+                          "tokenizer.json: model.vocab: missing or not an object");
+    std::unordered_map<std::string, int64_t> model_ids;
+    std::map<int64_t, std::string> by_id;
+    for (const auto& [tok, id] : vocab->members()) {
+        auto i = id.as_i64();
+        if (!i || *i < 0 || !model_ids.emplace(tok, *i).second || !by_id.emplace(*i, tok).second)
+            return refuse("tokenizer.json: model.vocab: '" + tok +
+                          "': a bad or repeated id or token; not supported");
+    }
+    const uint64_t base = model_ids.size();  // tokenizer.vocab_size
+    auto added_r = added_tokens_of(tj);
+    if (!added_r) return added_r.error();
+    const std::vector<added_token>& added = *added_r;
+    std::unordered_map<int64_t, size_t> added_by_id;
+    std::unordered_map<std::string, int64_t> added_ids;
+    for (size_t k = 0; k < added.size(); ++k) {
+        const auto m = model_ids.find(added[k].content);
+        if (!added_ids.emplace(added[k].content, added[k].id).second ||
+            !added_by_id.emplace(added[k].id, k).second ||
+            (m != model_ids.end() && m->second != added[k].id) ||
+            (uint64_t(added[k].id) < base && by_id[added[k].id] != added[k].content))
+            return refuse("tokenizer.json: added token '" + added[k].content +
+                          "' repeats or moves a token; not supported");
+    }
+    GS_RETURN_IF_ERROR(check_added_tokens_decoder(tcfg, added, added_by_id));
+    auto specials = all_special_tokens(tcfg, in);
+    if (!specials) return specials.error();
+    std::unordered_map<std::string, int64_t> special_ids;
+    std::set<int64_t> special_id_set;
+    for (const auto& t : *specials) {
+        auto a = added_ids.find(t);
+        auto m = model_ids.find(t);
+        if (a == added_ids.end() && m == model_ids.end())
+            return refuse("tokenizer_config.json: special token '" + t +
+                          "' is not in tokenizer.json; transformers would add it (not "
+                          "supported yet)");
+        const int64_t id = a != added_ids.end() ? a->second : m->second;
+        special_ids[t] = id;
+        special_id_set.insert(id);
+    }
+    gguf_string_list tokens;
+    std::vector<uint8_t> types;
+    auto push_type = [&](int32_t t) {
+        for (int b = 0; b < 4; ++b) types.push_back(uint8_t(uint32_t(t) >> (8 * b)));
+    };
+    auto is_hex = [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    };
+    for (uint64_t i = 0; i < base; ++i) {
+        auto it = by_id.find(int64_t(i));
+        if (it == by_id.end())
+            return refuse("tokenizer.json: model.vocab has no id " + std::to_string(i) +
+                          " (the converter fails on it)");
+        const std::string& t = it->second;
+        const bool byte = t.size() == 6 && t.compare(0, 3, "<0x") == 0 && is_hex(t[3]) &&
+                          is_hex(t[4]) && t[5] == '>';
+        push_type(byte ? kByte : special_id_set.count(int64_t(i)) ? kControl : kNormal);
+        tokens.push_back(t);
+    }
+    std::map<int64_t, std::string> extra;  // get_added_vocab() sorted by id, past the base
+    for (const auto& a : added)
+        if (uint64_t(a.id) >= base) extra[a.id] = a.content;
+    for (const auto& [id, t] : extra) {
+        push_type(special_ids.count(t) ? kControl : kUserDefined);
+        tokens.push_back(t);
+    }
+    const uint64_t n = tokens.size();
+    std::vector<uint8_t> scores(n * 4);
+    const float score = -1000.0f;
+    for (uint64_t i = 0; i < n; ++i) std::memcpy(scores.data() + 4 * i, &score, 4);
+    kv.push_back({"tokenizer.ggml.model", gguf_value::make_string("llama")});
+    kv.push_back({"tokenizer.ggml.pre", gguf_value::make_string("default")});
+    kv.push_back({"tokenizer.ggml.tokens", string_array(std::move(tokens))});
+    kv.push_back({"tokenizer.ggml.scores",
+                  gguf_value::make_scalar_array(gguf_value_type::float32, n, std::move(scores))});
+    kv.push_back({"tokenizer.ggml.token_type",
+                  gguf_value::make_scalar_array(gguf_value_type::int32, n, std::move(types))});
+    return n;
+}
+
+// LlamaHfVocab's own test (else the converter falls back to _set_vocab_gpt2): a BPE with
+// byte_fallback and a Sequence decoder.
+bool takes_llama_hf_vocab(const json_value& tj) {
+    const json_value* model = tj.find("model");
+    const json_value* dec = tj.find("decoder");
+    if (!model || !dec || !dec->is_object()) return false;
+    const json_value* bf = model->find("byte_fallback");
+    return get_str(model->find("type")) == "BPE" && bf && bf->is_bool() && bf->as_bool() &&
+           get_str(dec->find("type")) == "Sequence";
+}
+
 // _set_vocab_gpt2's tokenizer.ggml.model ... token_type (get_vocab_base). Returns what
 // Gemma3Model slices token_embd to on this path: len(model.vocab) + len(added_tokens).
 result<uint64_t> gpt2_vocab(std::vector<gguf_kv>& kv, const json_value& tj, const json_value& tcfg,
@@ -127,19 +294,7 @@ result<uint64_t> gpt2_vocab(std::vector<gguf_kv>& kv, const json_value& tj, cons
         return make_error(status_code::invalid_file, "tokenizer.json: model: missing");
     const std::string mtype = get_str(model->find("type"));
     const json_value* bf = model->find("byte_fallback");
-    const json_value* im = model->find("ignore_merges");
     const bool byte_fallback = bf && bf->is_bool() && bf->as_bool();
-    if (in.llama_family) {
-        // LlamaHfVocab takes SentencePiece-style BPE (byte_fallback, a Sequence decoder).
-        const json_value* dec = tj.find("decoder");
-        const bool is_llama3 = mtype == "BPE" && im && im->is_bool() && im->as_bool() &&
-                               !(bf ? (bf->is_bool() && bf->as_bool()) : true);
-        if (!is_llama3 && mtype == "BPE" && byte_fallback && dec &&
-            get_str(dec->find("type")) == "Sequence")
-            return refuse(
-                "tokenizer.json: a SentencePiece-style BPE (byte_fallback) takes the converter's "
-                "LlamaHfVocab path, which gguf-squash convert does not support yet");
-    }
     if (mtype != "BPE")
         return refuse("tokenizer.json: model.type: '" + mtype +
                       "' is not supported yet (byte-level BPE only)");
@@ -177,22 +332,7 @@ result<uint64_t> gpt2_vocab(std::vector<gguf_kv>& kv, const json_value& tj, cons
         added_by_id[added[k].id] = k;
         by_id[added[k].id] = added[k].content;
     }
-    // transformers re-adds tokenizer_config.json's added_tokens_decoder; flags that differ from
-    // tokenizer.json's would depend on its version, so they are refused.
-    if (const json_value* dec = tcfg.find("added_tokens_decoder"); dec && dec->is_object()) {
-        for (const auto& [id_text, a] : dec->members()) {
-            const int64_t id = std::strtoll(id_text.c_str(), nullptr, 10);
-            auto it = added_by_id.find(id);
-            const json_value* sp = a.find("special");
-            const json_value* no = a.find("normalized");
-            if (it == added_by_id.end() ||
-                added[it->second].content != get_str(a.find("content")) ||
-                added[it->second].special != (sp && sp->is_bool() && sp->as_bool()) ||
-                added[it->second].normalized != (no && no->is_bool() && no->as_bool()))
-                return refuse("tokenizer_config.json: added_tokens_decoder: token " + id_text +
-                              " differs from tokenizer.json's added_tokens; not supported yet");
-        }
-    }
+    GS_RETURN_IF_ERROR(check_added_tokens_decoder(tcfg, added, added_by_id));
     if (by_id.empty())
         return make_error(status_code::invalid_file, "tokenizer.json: empty vocabulary");
     const int64_t max_id = by_id.rbegin()->first;
@@ -650,6 +790,17 @@ result<hf_tokenizer_plan> plan_tokenizer(const hf_tokenizer_inputs& in) {
         return make_error(
             status_code::invalid_file,
             "tokenizer.json: missing (gguf-squash convert reads byte-level BPE tokenizer.json)");
+    if (in.llama_family && takes_llama_hf_vocab(*tj)) {
+        // LlamaModel.set_vocab: _set_vocab_llama_hf (CodeLlama's 32016 adds more keys).
+        if (in.vocab_size == 32016)
+            return refuse(
+                "config.json: vocab_size: 32016 (CodeLlama's extra special tokens) is "
+                "not supported yet");
+        auto n = llama_hf_vocab(kv, *tj, tcfg, in);
+        if (!n) return n.error();
+        GS_RETURN_IF_ERROR(add_special_vocab(kv, &*tj, tcfg, in, *n));
+        return plan;
+    }
     auto rows = gpt2_vocab(kv, *tj, tcfg, in);
     if (!rows) return rows.error();
     if (in.gemma3) plan.embedding_rows = *rows;

@@ -44,6 +44,8 @@ struct hf_tokenizer_inputs {
     std::string tokenizer_model;  // tokenizer.model's bytes (has_tokenizer_model)
     bool has_added_tokens_json = false;
     std::string added_tokens_json;  // added_tokens.json (read on the SentencePiece path)
+    bool has_special_tokens_map = false;
+    std::string special_tokens_map_json;  // special_tokens_map.json (LlamaHfVocab's specials)
 };
 
 struct hf_tokenizer_plan {

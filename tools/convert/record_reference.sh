@@ -48,6 +48,8 @@ CHECKPOINTS=(
   # Gemma 3 (gemma3_text): tokenizer.json only (the BPE path), and with a tokenizer.model
   "gemma3|gemma3"
   "gemma3-spm|gemma3-spm"
+  # Llama 2 style with a SentencePiece-style BPE tokenizer.json (byte_fallback): LlamaHfVocab
+  "llama2|llama2"
 )
 ONLY="${ONLY:-}"
 OUTTYPES_FULL=(f32 f16 bf16 q8_0 auto)
@@ -72,7 +74,7 @@ for entry in "${CHECKPOINTS[@]}"; do
   if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
   # shellcheck disable=SC2086
   [ -d "$name" ] || nice -n 10 node "$ROOT/tools/convert/make_checkpoint.mjs" $make_args "$name"
-  case "$name" in llama3|llama31|qwen3|gemma3|gemma3-spm) outtypes=("${OUTTYPES_FULL[@]}") ;; *) outtypes=(auto) ;; esac
+  case "$name" in llama3|llama31|qwen3|gemma3|gemma3-spm|llama2) outtypes=("${OUTTYPES_FULL[@]}") ;; *) outtypes=(auto) ;; esac
   for ot in "${outtypes[@]}"; do
     rm -f "$name"/*.gguf
     cmd="convert_hf_to_gguf.py $name --outtype $ot"

@@ -254,13 +254,16 @@ std::string run_label(const ::testing::TestParamInfo<int>& info) {
 
 // gemma3-spm has gemma3's tensors and hyperparameters (only its tokenizer differs, which
 // ConvertCliReference checks with the whole file): its plan is compared for one outtype.
+// gemma3-spm-f16-wide's token_embd is cut to the tokenizer's size, which plan_checkpoint does
+// after the tokenizer, not plan_hf_conversion: ConvertCliReference checks it.
 std::vector<int> plan_runs() {
     const nlohmann::json ref = load_reference();
     std::vector<int> out;
-    for (int i : runs_with_quantize(false))
-        if (ref["runs"][size_t(i)]["checkpoint"] != "gemma3-spm" ||
-            ref["runs"][size_t(i)]["outtype"] == "auto")
-            out.push_back(i);
+    for (int i : runs_with_quantize(false)) {
+        const auto& run = ref["runs"][size_t(i)];
+        if (run["checkpoint"] == "gemma3-spm-f16-wide") continue;
+        if (run["checkpoint"] != "gemma3-spm" || run["outtype"] == "auto") out.push_back(i);
+    }
     return out;
 }
 

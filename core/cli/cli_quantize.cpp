@@ -29,6 +29,7 @@
 #include "hf_folder.h"
 #include "hf_repo.h"
 #include "io/gguf_file.h"
+#include "io/mapped_input.h"
 #include "io/whole_file.h"
 #include "pipeline/quantize_job.h"
 #include "plan/imatrix.h"
@@ -381,6 +382,10 @@ status write_outputs(quantize_run& run, std::vector<temp_output>& temps, uint64_
     auto read = [&](uint32_t shard, uint64_t offset, uint8_t* buf, size_t size) {
         return read_input(run, shard, offset, buf, size);
     };
+    // Files on disk are converted where the page cache holds them (io/mapped_input.h); URLs and
+    // checkpoint folders are read into the job's buffers.
+    std::optional<mapped_input> input;
+    if (!run.url_input && !run.folder) input.emplace(run.input_fds, run.input_paths);
     const size_t n_tensors = plan.tensors.size();
     size_t last_reported = 0;  // tensor lines printed, over all files
     status s;
@@ -418,7 +423,16 @@ status write_outputs(quantize_run& run, std::vector<temp_output>& temps, uint64_
             }
             return g_signal.load() == 0;
         };
-        s = run_quantize_job(job, read, write, size_t(1) << 20, progress);
+        if (input) {
+            s = run_quantize_job_in_place(
+                job,
+                [&](uint32_t shard, uint64_t offset, size_t size) {
+                    return input->view(shard, offset, size);
+                },
+                [&] { return input->check(); }, write, size_t(8) << 20, progress);
+        } else {
+            s = run_quantize_job(job, read, write, size_t(1) << 20, progress);
+        }
         if (s.ok() && ::fsync(tmp.fd) != 0 && errno != EINVAL) {
             s = make_error(status_code::io_error,
                            std::string("fsync failed: ") + std::strerror(errno));

@@ -97,8 +97,10 @@ void quantize_job::start_tensor() {
     progress_.tensor_rows_done = 0;
     const uint64_t src_row = row_size(tp.source_type, tp.ne[0]);
     const uint64_t dst_row = row_size(tp.target_type, tp.ne[0]);
+    // The F32 form of the rows is not part of the slab: each work unit converts into a scratch
+    // buffer of its own that stays in cache (see process_slab).
     uint64_t per_row = src_row;
-    if (tp.converts()) per_row += dst_row + 4 * tp.ne[0];
+    if (tp.converts()) per_row += dst_row;
     const uint64_t rows = progress_.tensor_rows;
     // One row always fits in a slab; a row this large only comes from a hostile header.
     if (per_row > (uint64_t(1) << 32)) {
@@ -119,16 +121,22 @@ void quantize_job::start_tensor() {
 }
 
 void quantize_job::start_slab() {
-    const tensor_plan& tp = plan_.tensors[tensor_];
     slab_rows_ = std::min(rows_per_slab_, progress_.tensor_rows - slab_first_row_);
     slab_filled_ = 0;
+    in_data_ = nullptr;  // the input buffer is sized when first written (borrowed input needs none)
+}
+
+status quantize_job::reserve_input_buffer() {
+    const tensor_plan& tp = plan_.tensors[tensor_];
     const uint64_t need = slab_rows_ * row_size(tp.source_type, tp.ne[0]);
     try {
         if (in_buf_.size() < need) in_buf_.resize(need);
     } catch (...) {
-        fail(make_error(status_code::out_of_memory,
-                        "cannot allocate the input buffer for '" + tp.source_name + "'"));
+        return fail(make_error(status_code::out_of_memory,
+                               "cannot allocate the input buffer for '" + tp.source_name + "'"));
     }
+    in_data_ = in_buf_.data();
+    return {};
 }
 
 uint64_t quantize_job::input_offset() const {
@@ -152,6 +160,7 @@ size_t quantize_job::input_wanted() const {
 output_span quantize_job::input_buffer() {
     const size_t want = input_wanted();
     if (want == 0) return {};
+    if (!in_data_ && !reserve_input_buffer().ok()) return {};
     return {in_buf_.data() + slab_filled_, want, 0};
 }
 
@@ -163,10 +172,22 @@ status quantize_job::commit_input(size_t n) {
                                "commit_input: " + std::to_string(n) + " bytes committed, " +
                                    std::to_string(want) + " wanted"));
     if (n == 0) return {};
+    if (!in_data_) GS_RETURN_IF_ERROR(reserve_input_buffer());
     slab_filled_ += n;
     progress_.bytes_in += n;
     if (n == want) return process_slab();
     return {};
+}
+
+bool quantize_job::borrow_input(const uint8_t* data, size_t size) {
+    if (!error_.ok() || slab_filled_ != 0) return false;
+    const size_t want = input_wanted();
+    if (want == 0 || size < want) return false;
+    in_data_ = data;
+    slab_filled_ = want;
+    progress_.bytes_in += want;
+    process_slab();
+    return true;
 }
 
 status quantize_job::feed(input_span& in) {
@@ -209,21 +230,21 @@ status quantize_job::process_slab() {
             if (is_float_like(tp.source_type)) {
                 for (int64_t r = 0; r < nrows; ++r) {
                     const int64_t c =
-                        first_non_finite(tp.source_type, in_buf_.data() + r * src_row, n_per_row);
+                        first_non_finite_row(tp.source_type, in_data_ + r * src_row, n_per_row);
                     if (c >= 0) return fail(non_finite_error(r, c));
                 }
             } else if (type_info(tp.source_type).is_quantized && can_dequantize(tp.source_type)) {
                 std::vector<float> row(static_cast<size_t>(n_per_row), 0.0f);
                 for (int64_t r = 0; r < nrows; ++r) {
-                    status s = dequantize_rows(tp.source_type, in_buf_.data() + r * src_row,
-                                               row.data(), 1, n_per_row);
+                    status s = dequantize_rows(tp.source_type, in_data_ + r * src_row, row.data(),
+                                               1, n_per_row);
                     if (!s.ok()) return fail(s);
                     const int64_t c = first_non_finite(row.data(), n_per_row);
                     if (c >= 0) return fail(non_finite_error(r, c));
                 }
             }
         }
-        pending_ = in_buf_.data();
+        pending_ = in_data_;
         pending_size_ = uint64_t(nrows) * src_row;
         pending_pos_ = 0;
         return {};
@@ -231,8 +252,6 @@ status quantize_job::process_slab() {
 
     const uint64_t dst_row = row_size(tp.target_type, tp.ne[0]);
     try {
-        if (f32_buf_.size() < uint64_t(nrows * n_per_row))
-            f32_buf_.resize(size_t(nrows * n_per_row));
         if (out_buf_.size() < uint64_t(nrows) * dst_row) out_buf_.resize(size_t(nrows * dst_row));
     } catch (...) {
         return fail(make_error(status_code::out_of_memory,
@@ -259,26 +278,48 @@ status quantize_job::process_slab() {
     // Per-unit results, so that the reported error is the same for every thread count.
     std::vector<status> unit_status(units.size());
 
-    auto run_unit = [&](size_t u) {
+    int threads = 1;
+#ifndef __EMSCRIPTEN__
+    threads = int(std::min<size_t>(size_t(options_.threads), units.size()));
+#endif
+    // One F32 scratch per thread, the size of a unit (about 64 KiB): the unit's rows are converted
+    // into it, quantized from it and checked back in it while it stays in cache, instead of
+    // passing through memory in a slab-sized buffer. Rows F32 already are used in place.
+    const bool f32_in_place =
+        tp.source_type == ggml_type::f32 && reinterpret_cast<uintptr_t>(in_data_) % 4 == 0;
+    const size_t scratch_floats = size_t(chunk_rows * n_per_row);
+    try {
+        if (scratch_.size() < size_t(threads)) scratch_.resize(size_t(threads));
+        for (int t = 0; t < threads; ++t) {
+            if (scratch_[size_t(t)].size() < scratch_floats)
+                scratch_[size_t(t)].resize(scratch_floats);
+        }
+    } catch (...) {
+        return fail(make_error(status_code::out_of_memory,
+                               "cannot allocate the buffers for '" + tp.source_name + "'"));
+    }
+
+    auto run_unit = [&](size_t u, float* scratch) {
         const unit& w = units[u];
-        const uint8_t* src = in_buf_.data() + uint64_t(w.first) * src_row;
-        float* f32 = f32_buf_.data() + w.first * n_per_row;
+        const uint8_t* src = in_data_ + uint64_t(w.first) * src_row;
+        const float* f32 = scratch;
         status s;
-        if (tp.source_type == ggml_type::f32) {
-            std::memcpy(f32, src, size_t(w.count * n_per_row) * 4);
+        if (f32_in_place) {
+            f32 = reinterpret_cast<const float*>(src);
+        } else if (tp.source_type == ggml_type::f32) {
+            std::memcpy(scratch, src, size_t(w.count * n_per_row) * 4);
         } else {
-            s = dequantize_rows(tp.source_type, src, f32, w.count, n_per_row);
+            s = dequantize_rows(tp.source_type, src, scratch, w.count, n_per_row);
         }
         if (s.ok() && !options_.allow_non_finite) {
-            // 16-bit sources are scanned as read (half the bytes): their Inf/NaN are exactly the
-            // converted rows' Inf/NaN, at the same columns.
-            const uint16_t exponent = tp.source_type == ggml_type::f16    ? 0x7c00
-                                      : tp.source_type == ggml_type::bf16 ? 0x7f80
-                                                                          : 0;
+            // Float sources are scanned as read (16-bit ones in half the bytes): their Inf/NaN
+            // are exactly the converted rows' Inf/NaN, at the same columns.
+            const bool as_read = is_float_like(tp.source_type);
             for (int64_t r = 0; r < w.count; ++r) {
-                const int64_t c =
-                    exponent ? first_non_finite_16(src + uint64_t(r) * src_row, n_per_row, exponent)
-                             : first_non_finite(f32 + r * n_per_row, n_per_row);
+                const int64_t c = as_read
+                                      ? first_non_finite_row(tp.source_type,
+                                                             src + uint64_t(r) * src_row, n_per_row)
+                                      : first_non_finite(f32 + r * n_per_row, n_per_row);
                 if (c >= 0) {
                     s = non_finite_error(w.first + r, c);
                     break;
@@ -304,9 +345,9 @@ status quantize_job::process_slab() {
                 bad = first_row_with_non_finite_scale(scales, type_info(tp.target_type).type_size,
                                                       rows, dst_row, w.count);
             } else {
-                s = dequantize_rows(tp.target_type, rows, f32, w.count, n_per_row);
+                s = dequantize_rows(tp.target_type, rows, scratch, w.count, n_per_row);
                 for (int64_t r = 0; s.ok() && r < w.count; ++r) {
-                    if (first_non_finite(f32 + r * n_per_row, n_per_row) >= 0) {
+                    if (first_non_finite(scratch + r * n_per_row, n_per_row) >= 0) {
                         bad = r;
                         break;
                     }
@@ -325,25 +366,21 @@ status quantize_job::process_slab() {
         unit_status[u] = std::move(s);
     };
 
-    int threads = 1;
-#ifndef __EMSCRIPTEN__
-    threads = int(std::min<size_t>(size_t(options_.threads), units.size()));
-#endif
     if (threads <= 1) {
         for (size_t u = 0; u < units.size(); ++u) {
-            run_unit(u);
+            run_unit(u, scratch_[0].data());
             if (!unit_status[u].ok()) break;
         }
     } else {
 #ifndef __EMSCRIPTEN__
         std::atomic<size_t> next{0};
-        auto worker = [&]() {
-            for (size_t u = next++; u < units.size(); u = next++) run_unit(u);
+        auto worker = [&](float* scratch) {
+            for (size_t u = next++; u < units.size(); u = next++) run_unit(u, scratch);
         };
         std::vector<std::thread> pool;
         pool.reserve(size_t(threads - 1));
-        for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-        worker();
+        for (int t = 1; t < threads; ++t) pool.emplace_back(worker, scratch_[size_t(t)].data());
+        worker(scratch_[0].data());
         for (std::thread& t : pool) t.join();
 #endif
     }

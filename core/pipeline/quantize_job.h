@@ -25,8 +25,9 @@
 // Output: strictly sequential, header first (its size is known from the plan), then each tensor
 // and its padding; exactly plan.file_size bytes.
 //
-// Memory: one slab of whole rows at a time (input rows, their F32 form and the output rows), kept
-// under `max_buffer_bytes` (at least one row), like llama-quantize's --max-buffer-size.
+// Memory: one slab of whole rows at a time (input rows and output rows), kept under
+// `max_buffer_bytes` (at least one row), like llama-quantize's --max-buffer-size, plus one F32
+// scratch of about 64 KiB per thread (the rows being converted).
 //
 // Threads: with `threads` > 1 (native builds only), a slab's rows are converted and quantized in
 // parallel in row ranges; each row's bytes never depend on the split, so the output is identical
@@ -112,6 +113,13 @@ class quantize_job {
     // (empty while input is needed, or when done); write a prefix, then consume_output(n).
     input_span output_view();
     status consume_output(size_t n);
+    // Zero-copy input for callers that hold the input in memory (the native CLI maps the file):
+    // when the job wants a slab and `data` holds all of its input_wanted() bytes, and none of the
+    // slab has been fed yet, the slab is converted where it lies and true is returned (check
+    // error() then, as after commit_input). `data` must stay valid and unchanged until the slab's
+    // output has been consumed: rows copied unchanged are output straight from it. Otherwise
+    // nothing happens and false is returned: feed the bytes instead.
+    bool borrow_input(const uint8_t* data, size_t size);
 
     bool done() const;
     // Succeeds once every byte of the output has been drained; otherwise says what is missing.
@@ -124,6 +132,7 @@ class quantize_job {
     status fail(status s);
     void start_tensor();
     void start_slab();
+    status reserve_input_buffer();
     status process_slab();
     void skip_empty_tensors();
 
@@ -140,7 +149,8 @@ class quantize_job {
     uint64_t slab_rows_ = 0;
     uint64_t slab_filled_ = 0;  // input bytes of the slab received
     std::vector<uint8_t> in_buf_;
-    std::vector<float> f32_buf_;
+    const uint8_t* in_data_ = nullptr;  // the slab's input: in_buf_, or borrowed (borrow_input)
+    std::vector<std::vector<float>> scratch_;  // one F32 unit per thread (process_slab)
     std::vector<uint8_t> out_buf_;
     const uint8_t* pending_ = nullptr;  // output not yet drained
     uint64_t pending_size_ = 0;
@@ -166,5 +176,20 @@ status run_quantize_job(quantize_job& job, const read_at_fn& read, const write_f
                         size_t chunk = size_t(1) << 20, const progress_fn& progress = nullptr);
 status run_quantize_job(quantize_job& job, const read_shard_at_fn& read, const write_fn& write,
                         size_t chunk = size_t(1) << 20, const progress_fn& progress = nullptr);
+
+// Input the caller holds in memory (the native CLI maps the input files): the bytes
+// [offset, offset + size) of shard `shard`, or fewer at the end of the input, valid until the next
+// call. Slabs are converted where they lie (quantize_job::borrow_input), without a copy.
+using view_at_fn = std::function<result<input_span>(uint32_t shard, uint64_t offset, size_t size)>;
+// Called after each slab is converted and before its output is written: says whether the memory
+// under the last view still held the input (a mapped file can shrink under its mapping).
+using check_input_fn = std::function<status()>;
+
+// run_quantize_job over views instead of reads; `chunk` bounds each write. A failed check is
+// reported naming the tensor being converted.
+status run_quantize_job_in_place(quantize_job& job, const view_at_fn& view,
+                                 const check_input_fn& check, const write_fn& write,
+                                 size_t chunk = size_t(8) << 20,
+                                 const progress_fn& progress = nullptr);
 
 }  // namespace gguf_squash

@@ -94,6 +94,21 @@ int64_t first_non_finite_16(const uint8_t* row, int64_t n, uint16_t exponent) {
     return -1;
 }
 
+int64_t first_non_finite_row(ggml_type type, const uint8_t* row, int64_t n) {
+    switch (type) {
+        case ggml_type::f16:
+            return first_non_finite_16(row, n, 0x7c00);
+        case ggml_type::bf16:
+            return first_non_finite_16(row, n, 0x7f80);
+        case ggml_type::f32:
+            if (reinterpret_cast<uintptr_t>(row) % alignof(float) == 0)
+                return first_non_finite(reinterpret_cast<const float*>(row), n);
+            return first_non_finite(type, row, n);
+        default:
+            return first_non_finite(type, row, n);
+    }
+}
+
 int64_t first_row_with_non_finite_scale(const f16_scale_layout& layout, uint32_t block_bytes,
                                         const uint8_t* rows, uint64_t row_bytes, int64_t nrows) {
     const uint64_t blocks = row_bytes / block_bytes;

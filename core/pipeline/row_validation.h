@@ -15,6 +15,8 @@ bool is_float_like(ggml_type t);
 
 // Index of the first non-finite value in a row of `n` values of a float-like type, or -1.
 int64_t first_non_finite(ggml_type type, const uint8_t* row, int64_t n);
+// The same, with the vector scans below for F32, F16 and BF16 (rows of any alignment).
+int64_t first_non_finite_row(ggml_type type, const uint8_t* row, int64_t n);
 // The same for F32 values, branch-free per 16 values (it runs over every weight of the model).
 int64_t first_non_finite(const float* v, int64_t n);
 // The same for a row of 16-bit floats whose exponent field is `exponent` (F16 0x7c00, BF16

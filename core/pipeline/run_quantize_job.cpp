@@ -1,5 +1,6 @@
 // run_quantize_job: drives a job to the end over caller-supplied reads and writes, reading ahead
-// on a thread of its own in native builds (read_ahead.h).
+// on a thread of its own in native builds (read_ahead.h); run_quantize_job_in_place: the same
+// over input the caller holds in memory.
 #include <algorithm>
 #include <exception>
 #include <memory>
@@ -15,6 +16,34 @@ namespace gguf_squash {
 #ifndef __EMSCRIPTEN__
 using pipeline_detail::read_ahead;
 #endif
+
+namespace {
+
+// The end of each step of both drivers: the output ready now goes to `write` straight from the
+// job's buffer, `chunk` bytes at a time; then a step that moved nothing is an internal error, and
+// `progress` may cancel.
+status write_output_and_report(quantize_job& job, const write_fn& write, size_t chunk,
+                               uint64_t before_in, uint64_t before_out,
+                               const progress_fn& progress) {
+    for (;;) {
+        const input_span view = job.output_view();
+        GS_RETURN_IF_ERROR(job.error());
+        if (view.size == 0) break;
+        const size_t n = std::min(view.size, chunk);
+        GS_RETURN_IF_ERROR(write(view.data, n));
+        GS_RETURN_IF_ERROR(job.consume_output(n));
+    }
+    if (!job.done() && job.progress().bytes_in == before_in &&
+        job.progress().bytes_out == before_out) {
+        return make_error(status_code::internal, "quantize job made no progress");
+    }
+    if (progress && !progress(job.progress())) {
+        return make_error(status_code::cancelled, "cancelled");
+    }
+    return {};
+}
+
+}  // namespace
 
 status run_quantize_job(quantize_job& job, const read_at_fn& read, const write_fn& write,
                         size_t chunk, const progress_fn& progress) {
@@ -86,22 +115,39 @@ status run_quantize_job(quantize_job& job, const read_shard_at_fn& read, const w
                 GS_RETURN_IF_ERROR(job.feed(in));
             }
         }
-        // Output goes to `write` straight from the job's buffer, `chunk` bytes at a time.
-        for (;;) {
-            const input_span view = job.output_view();
+        GS_RETURN_IF_ERROR(
+            write_output_and_report(job, write, chunk, before_in, before_out, progress));
+    }
+    return job.finish();
+}
+
+status run_quantize_job_in_place(quantize_job& job, const view_at_fn& view,
+                                 const check_input_fn& check, const write_fn& write, size_t chunk,
+                                 const progress_fn& progress) {
+    if (!job.error().ok()) return job.error();
+    if (chunk == 0) chunk = 1;
+    while (!job.done()) {
+        const uint64_t before_in = job.progress().bytes_in, before_out = job.progress().bytes_out;
+        if (const size_t want = job.input_wanted()) {
+            result<input_span> got = view(job.input_shard(), job.input_offset(), want);
+            if (!got.ok()) return got.error();
+            if (got->size == 0) return job.finish();  // says which tensor was cut short
+            // A short view (the end of the input) is fed, to be reported as above once it ends.
+            if (!job.borrow_input(got->data, got->size)) GS_RETURN_IF_ERROR(job.feed(*got));
             GS_RETURN_IF_ERROR(job.error());
-            if (view.size == 0) break;
-            const size_t n = std::min(view.size, chunk);
-            GS_RETURN_IF_ERROR(write(view.data, n));
-            GS_RETURN_IF_ERROR(job.consume_output(n));
+            if (check) {
+                status ok = check();
+                if (!ok.ok()) {
+                    const quantize_job_progress& p = job.progress();
+                    const std::string name = p.tensor_index < job.plan().tensors.size()
+                                                 ? job.plan().tensors[p.tensor_index].source_name
+                                                 : p.tensor_name;
+                    return make_error(ok.code(), "tensor '" + name + "': " + ok.message());
+                }
+            }
         }
-        if (!job.done() && job.progress().bytes_in == before_in &&
-            job.progress().bytes_out == before_out) {
-            return make_error(status_code::internal, "quantize job made no progress");
-        }
-        if (progress && !progress(job.progress())) {
-            return make_error(status_code::cancelled, "cancelled");
-        }
+        GS_RETURN_IF_ERROR(
+            write_output_and_report(job, write, chunk, before_in, before_out, progress));
     }
     return job.finish();
 }

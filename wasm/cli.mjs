@@ -16,7 +16,7 @@ import path from 'node:path';
 import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
 import { kTaskBytes, RowPool, runPool } from './row_pool.mjs';
 import { fileSource, spawnPoolThread } from './row_pool_node.mjs';
-import { UrlSource, fetchUrlBytes, isHttpUrl, jobReadSchedule, urlFileName } from './url_source.mjs';
+import { SpareBuffers, UrlSource, fetchUrlBytes, isHttpUrl, jobReadSchedule, urlFileName } from './url_source.mjs';
 
 // --hf-token TOKEN (or --hf-token=TOKEN) taken out of the arguments; else HF_TOKEN.
 function takeHfToken(args) {
@@ -372,11 +372,14 @@ async function runQuantize(core, argsIn) {
             // selected output's layout holds each tensor's input offset and size).
             // With a pool, the schedule is the pool's own reads: each answered with its own buffer.
             const schedule = url ? jobReadSchedule(job.layout(), srcs.length, pool ? { taskBytes: kTaskBytes } : {}) : null;
-            const readers = url ? schedule.map((ext, k) => srcs[k].streamReader(ext, { fresh: !!pool })) : null;
+            // The pieces' buffers are used again once the workers have copied them.
+            const buffers = url ? new SpareBuffers() : null;
+            const readers = url ? schedule.map((ext, k) => srcs[k].streamReader(ext, { fresh: !!pool, buffers })) : null;
             const urlRead = url ? (offset, length, shard = 0) => readers[shard](offset, length) : null;
             if (pool) {
                 // The worker threads read their chunks themselves: in parallel, not on this thread.
-                await runPool(job, pool, { read: urlRead, write: writeAll, onProgress, output: i });
+                await runPool(job, pool, { read: urlRead, release: buffers && ((b) => buffers.put(b)), write: writeAll,
+                                           onProgress, output: i });
             } else if (url) {
                 await job.run({ read: urlRead, writeView: writeAll, onProgress, signal: abort.signal });
             } else if (folder) {

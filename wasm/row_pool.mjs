@@ -11,10 +11,12 @@
 // Messages between the coordinator and a pool worker (buffers are transferred, never copied):
 //   {type: 'init', files, argv, imatrix, textFiles, variant}
 //                                                      -> {type: 'ready'} | {type: 'error', error}
-//   {type: 'convert', id, output, index, first, rows, dstSize, src}            (input sent)
+//   {type: 'convert', id, output, index, first, rows, dstSize, src, srcSize}   (input sent: the
+//                                                      first srcSize bytes of the buffer src)
 //   {type: 'convert', id, output, index, first, rows, dstSize, shard, offset, srcSize, name}
 //                                                      (the worker reads the input itself)
-//                                                      -> {type: 'done', id, dst, heap} | {type: 'error', id, error}
+//                                                      -> {type: 'done', id, dst, heap, src} | {type: 'error', id, error}
+//                                                      (src: the input's buffer handed back, to be used again)
 import { errorFromMessage, errorToMessage } from './errors.mjs';
 import { GgufError, loadGgufSquash } from './gguf_squash.mjs';
 
@@ -76,7 +78,7 @@ export function poolWorkerHandler(post, { openSources = (files) => files, readIn
         return file;
     };
     const startInput = async (msg) => {
-        if (msg.src) return new Uint8Array(msg.src);
+        if (msg.src) return new Uint8Array(msg.src, 0, msg.srcSize ?? msg.src.byteLength);
         const file = fileOf(msg);
         if (readInputInto) return null;  // read at conversion time, straight into the heap
         const src = await readInput(file, msg.offset, msg.srcSize);
@@ -95,7 +97,9 @@ export function poolWorkerHandler(post, { openSources = (files) => files, readIn
                 if (n !== msg.srcSize) throw inputEndedEarly(msg.name, msg.offset + n);
             };
             const dst = job.convertRows(msg.index, msg.first, msg.rows, src ?? fill, msg.dstSize, msg.srcSize ?? src.length);
-            post({ type: 'done', id: msg.id, dst: dst.buffer, heap: core.mod.HEAPU8.length }, [dst.buffer]);
+            // The input was copied into the heap: its buffer goes back for the next chunk's input.
+            const back = msg.src ? [msg.src] : [];
+            post({ type: 'done', id: msg.id, dst: dst.buffer, heap: core.mod.HEAPU8.length, src: msg.src }, [dst.buffer, ...back]);
         } catch (e) {
             post({ type: 'error', id: msg.id, error: errorToMessage(e) });
         }
@@ -182,6 +186,7 @@ export class RowPool {
         this.nextId = 1;
         this.maxHeap = 0;       // the largest wasm heap a worker reported
         this.stopped = null;    // the reason, once terminated
+        this.release = null;    // takes each input buffer a worker hands back (runPool's `release`)
     }
 
     onMessage(slot, m) {
@@ -199,6 +204,7 @@ export class RowPool {
         slot.busyBytes -= p.bytes;
         if (m.type === 'done') {
             this.maxHeap = Math.max(this.maxHeap, m.heap ?? 0);
+            if (m.src) this.release?.(m.src);
             p.resolve(new Uint8Array(m.dst));
         } else {
             p.reject(errorFromMessage(m.error));
@@ -218,7 +224,8 @@ export class RowPool {
     // Converts one row chunk of output file `output` on the least busy worker (the fewest input
     // bytes sent and not yet answered: chunks differ in size, the last of a tensor is often
     // small): from `src` (its buffer is transferred), or, when `src` is null, from the input the
-    // worker reads itself. Resolves with the chunk's output bytes.
+    // worker reads itself (`src` may be a view at the start of a longer buffer: the whole buffer
+    // goes, and comes back to `release`). Resolves with the chunk's output bytes.
     convert(task, src, output = 0) {
         if (this.stopped) return Promise.reject(this.stopped);
         const slot = this.workers.reduce((a, b) => (b.busyBytes < a.busyBytes ? b : a));
@@ -227,7 +234,10 @@ export class RowPool {
         const id = this.nextId++;
         const msg = { type: 'convert', id, output, index: task.index, first: task.first, rows: task.rows,
                       dstSize: task.dstSize };
-        if (src) msg.src = src.buffer;
+        if (src) {
+            if (src.byteOffset !== 0) throw new GgufError('internal', 'a chunk\'s input must start its buffer');
+            Object.assign(msg, { src: src.buffer, srcSize: src.length });
+        }
         else Object.assign(msg, { shard: task.tensor.shard ?? 0, offset: task.offset, srcSize: task.srcSize,
                                   name: task.tensor.source_name ?? task.tensor.name });
         return new Promise((resolve, reject) => {
@@ -266,12 +276,14 @@ export function* rowTasks(layout, taskBytes = kTaskBytes) {
 // Writes the job's selected output file (`output`, 0 unless --keep-split) through `pool`:
 // without `read`, each worker reads its chunks' input itself (reads in parallel, and none on
 // this thread); with `read(offset, size, shard)`, which returns (a promise of) a fresh
-// Uint8Array of the input, this thread reads and transfers it. `write(bytes)` is awaited for each
-// piece, in order. `onProgress`
+// Uint8Array of the input (a view at the start of its own buffer), this thread reads and
+// transfers it, and `release(arrayBuffer)`, when given, gets each buffer back once its worker has
+// copied it (for the next reads). `write(bytes)` is awaited for each piece, in order. `onProgress`
 // gets {bytesOut, totalOut, bytesIn, tensor, tensorType, tensorIndex, tensorCount, workerHeap}
 // after each chunk is written. Stop it with pool.terminate(reason): it then rejects with reason.
-export async function runPool(job, pool, { read = null, write, onProgress = null, output = 0, taskBytes = kTaskBytes,
-                                          chunksPerWorker = kChunksPerWorker }) {
+export async function runPool(job, pool, { read = null, release = null, write, onProgress = null, output = 0,
+                                          taskBytes = kTaskBytes, chunksPerWorker = kChunksPerWorker }) {
+    pool.release = release;
     const layout = job.layout();
     const header = job.headerBytes();
     await write(header);

@@ -49,6 +49,44 @@ const newBuffer = typeof Buffer === 'function' && typeof Buffer.allocUnsafeSlow 
     ? (n) => { const b = Buffer.allocUnsafeSlow(n); return new Uint8Array(b.buffer, b.byteOffset, n); }
     : (n) => new Uint8Array(n);
 
+// Buffers for the stream's pieces, used again once the pool's workers hand them back (runPool's
+// `release`): a fresh 4 MiB buffer per row chunk costs page faults and zero-filling (the page)
+// on every byte, and garbage collection, on the thread that also receives the download.
+// take(n) answers a view of n bytes at the start of a buffer of its own (a spare one of the same
+// size class when there is one); put(arrayBuffer) keeps it for a later take, up to maxBytes.
+export class SpareBuffers {
+    static kClass = 64 << 10;  // sizes round up to this: row chunks of 4 MiB less a row share one class
+
+    constructor(maxBytes = 64 << 20) {
+        this.maxBytes = maxBytes;
+        this.heldBytes = 0;
+        this.free = new Map();  // capacity -> [ArrayBuffer]
+    }
+
+    static capacity(n) {
+        return n <= SpareBuffers.kClass ? n : Math.ceil(n / SpareBuffers.kClass) * SpareBuffers.kClass;
+    }
+
+    take(n) {
+        const cap = SpareBuffers.capacity(n);
+        const list = this.free.get(cap);
+        if (list?.length) {
+            this.heldBytes -= cap;
+            return new Uint8Array(list.pop(), 0, n);
+        }
+        return newBuffer(cap).subarray(0, n);
+    }
+
+    put(buffer) {
+        const cap = buffer?.byteLength;
+        // A detached buffer (0 bytes) or one of another size class is not kept.
+        if (!cap || cap !== SpareBuffers.capacity(cap) || this.heldBytes + cap > this.maxBytes) return;
+        if (!this.free.has(cap)) this.free.set(cap, []);
+        this.free.get(cap).push(buffer);
+        this.heldBytes += cap;
+    }
+}
+
 // Where the reader runs decides the advice: the command line's flags, or the page's fields.
 // A page (or its workers) has no `process`.
 const inPage = typeof process !== 'object' && (typeof window !== 'undefined' || typeof importScripts === 'function' ||
@@ -278,8 +316,8 @@ export class UrlSource {
     // `offset`, each received straight into its own buffer: one copy of each byte, and every
     // piece a buffer of its own (the pool transfers them to its workers). Fewer bytes only at
     // the end of the file.
-    async fetchInto(offset, sizes) {
-        const bufs = sizes.map(newBuffer);
+    async fetchInto(offset, sizes, take = newBuffer) {
+        const bufs = sizes.map(take);
         const total = sizes.reduce((a, n) => a + n, 0);
         let done = 0, piece = 0, at = 0;
         const sink = (b) => {
@@ -341,8 +379,13 @@ export class UrlSource {
     // extents share one request of up to rangeBytes: given the pool's reads (jobReadSchedule with
     // taskBytes), every read is answered with its own buffer, no copy. fresh: every answer owns
     // its buffer (the pool transfers it; a view into a larger one is copied); false for a reader
-    // that copies what it gets (QuantizeJob.run), which then gets views.
-    streamReader(extents, { rangeBytes = kStreamRange, bufferBytes = 3 * kStreamRange, fresh = true } = {}) {
+    // that copies what it gets (QuantizeJob.run), which then gets views. buffers: a SpareBuffers
+    // the pieces are taken from; with fresh, an answer is then a view at the start of a buffer
+    // that may be longer (transfer the buffer, read the view's length), and the caller gives the
+    // buffer back to `buffers` when done with it; without fresh, a piece's buffer goes back by
+    // itself once the reader has moved past it.
+    streamReader(extents, { rangeBytes = kStreamRange, bufferBytes = 3 * kStreamRange, fresh = true, buffers = null } = {}) {
+        const take = buffers ? (n) => buffers.take(n) : newBuffer;
         const head = this.head;
         const headEnd = head ? head.offset + head.bytes.length : 0;
         // Units: {offset, size, bytes (once here), range}, in read order.
@@ -383,17 +426,23 @@ export class UrlSource {
                 const r = ranges[next++];
                 ahead += r.size;
                 r.promise = chain = chain.then(async () => {
-                    const bufs = await this.fetchInto(r.offset, r.units.map((u) => u.size));
+                    const bufs = await this.fetchInto(r.offset, r.units.map((u) => u.size), take);
                     r.units.forEach((u, k) => { u.bytes = bufs[k]; });
                 });
                 r.promise.catch(() => {});
             }
         };
         let cur = 0, into = 0;  // the job's place: unit, bytes consumed
+        let whole = false;      // the last readSome answered a downloaded unit whole
         const readSome = async (offset, length) => {
+            whole = false;
             const fromHead = head && offset >= head.offset && offset + Math.min(length, 1) <= head.offset + head.bytes.length;
             while (cur < units.length && into === units[cur].size) {
-                if (!units[cur].local) ahead -= units[cur].size;
+                if (!units[cur].local) {
+                    ahead -= units[cur].size;
+                    // Views of it were copied by now (a reader without `fresh` copies each answer).
+                    if (!fresh && buffers && units[cur].bytes) buffers.put(units[cur].bytes.buffer);
+                }
                 units[cur].bytes = null;
                 cur++;
                 into = 0;
@@ -409,11 +458,13 @@ export class UrlSource {
             }
             const n = Math.min(length, u.size - into);
             const out = into === 0 && n === u.bytes.length ? u.bytes : u.bytes.subarray(into, into + n);
+            whole = !u.local && into === 0 && n === u.size && out.byteOffset === 0;
             into += n;
             pump();
             return out;
         };
-        const owned = (b) => !fresh || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength);
+        // Without spare buffers every piece fills its buffer; with them, a piece starts its buffer.
+        const owned = (b) => !fresh || (whole && (buffers || b.byteLength === b.buffer.byteLength));
         // Whole reads across unit boundaries.
         return async (offset, length) => {
             const first = await readSome(offset, length);

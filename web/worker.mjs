@@ -12,7 +12,7 @@ import { blobReader, errorToMessage, GgufError, HeaderReader, loadGgufSquash, so
 import { parseQualityArg } from './wasm/quality.mjs';
 import { checkShards } from './shard_check.mjs';
 import { kTaskBytes, RowPool, runPool } from './wasm/row_pool.mjs';
-import { fetchUrlBytes, jobReadSchedule, urlFileName, UrlSource } from './wasm/url_source.mjs';
+import { fetchUrlBytes, jobReadSchedule, SpareBuffers, urlFileName, UrlSource } from './wasm/url_source.mjs';
 
 let corePromise = null;
 const core = () => (corePromise ??= loadGgufSquash());
@@ -448,18 +448,20 @@ const methods = {
                 // Pool workers open a URL model from the header bytes already here, and get each
                 // chunk's input from this worker, which streams each file over one connection.
                 const poolFiles = fromUrl ? model.files.map((s) => ({ name: s.name, size: s.size, head: s.headerBytes() })) : files;
-                let read = null;
+                let read = null, buffers = null;
                 if (fromUrl) {
                     // The pool's own reads, each answered with a buffer of its own (no copy).
                     const schedule = jobReadSchedule(job.layout(), model.files.length, { taskBytes: kTaskBytes });
-                    const readers = model.files.map((s, k) => s.streamReader(schedule[k]));
+                    // The pieces' buffers are used again once the pool workers have copied them.
+                    buffers = new SpareBuffers();
+                    const readers = model.files.map((s, k) => s.streamReader(schedule[k], { buffers }));
                     read = (offset, size, shard) => readers[shard](offset, size);
                 }
                 const pool = await RowPool.start(workers, { files: poolFiles, argv, imatrix, variant: c.variant }, spawnPoolWorker);
                 try {
                     // From Files, the pool workers read their chunks themselves: several Blob
                     // reads at once, none on this worker's thread.
-                    await runPool(job, pool, { read, write, onProgress });
+                    await runPool(job, pool, { read, release: buffers && ((b) => buffers.put(b)), write, onProgress });
                 } finally {
                     pool.terminate();
                 }

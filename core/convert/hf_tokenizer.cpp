@@ -753,10 +753,16 @@ result<hf_tokenizer_plan> plan_tokenizer(const hf_tokenizer_inputs& in) {
             a && a->is_bool() && in.llama_family)
             kv.push_back({"tokenizer.ggml.add_space_prefix", gguf_value::make_bool(a->as_bool())});
     }
-    if (in.has_tokenizer_model && !in.gemma3)
+    if (in.has_tokenizer_model && !in.gemma3 && !in.llama_family)
         return refuse(
             "tokenizer.model: SentencePiece vocabularies (the converter's "
-            "_set_vocab_sentencepiece) are supported by gguf-squash convert only for Gemma 3 yet");
+            "_set_vocab_sentencepiece) are supported by gguf-squash convert only for Llama, "
+            "Mistral and Gemma 3 yet");
+    // LlamaModel.set_vocab writes more for CodeLlama's and Granite's vocabulary sizes.
+    if (in.llama_family && (in.vocab_size == 32016 || in.vocab_size == 49152))
+        return refuse("config.json: vocab_size: " + std::to_string(in.vocab_size) +
+                      " (CodeLlama's extra special tokens / Granite's add_bos_token) is not "
+                      "supported yet");
     std::optional<json_value> tj;
     if (!in.tokenizer_json.empty()) {
         auto t = parse_json(in.tokenizer_json, "tokenizer.json");
@@ -764,7 +770,8 @@ result<hf_tokenizer_plan> plan_tokenizer(const hf_tokenizer_inputs& in) {
         tj = std::move(*t);
     }
     if (in.has_tokenizer_model) {
-        // Gemma3Model.set_vocab: _set_vocab_sentencepiece, then add_space_prefix = false.
+        // LlamaModel.set_vocab tries _set_vocab_sentencepiece first; Gemma3Model.set_vocab uses it
+        // and then writes add_space_prefix = false.
         auto v = sentencepiece_vocab(in, tcfg);
         if (!v) return v.error();
         const uint64_t n = v->tokens.size();
@@ -782,8 +789,10 @@ result<hf_tokenizer_plan> plan_tokenizer(const hf_tokenizer_inputs& in) {
         kv.push_back({"tokenizer.ggml.token_type",
                       gguf_value::make_scalar_array(gguf_value_type::int32, n, std::move(types))});
         GS_RETURN_IF_ERROR(add_special_vocab(kv, tj ? &*tj : nullptr, tcfg, in, n));
-        kv.push_back({"tokenizer.ggml.add_space_prefix", gguf_value::make_bool(false)});
-        plan.embedding_rows = n;  // len(self._create_vocab_sentencepiece()[0])
+        if (in.gemma3) {
+            kv.push_back({"tokenizer.ggml.add_space_prefix", gguf_value::make_bool(false)});
+            plan.embedding_rows = n;  // len(self._create_vocab_sentencepiece()[0])
+        }
         return plan;
     }
     if (!tj)
@@ -791,11 +800,7 @@ result<hf_tokenizer_plan> plan_tokenizer(const hf_tokenizer_inputs& in) {
             status_code::invalid_file,
             "tokenizer.json: missing (gguf-squash convert reads byte-level BPE tokenizer.json)");
     if (in.llama_family && takes_llama_hf_vocab(*tj)) {
-        // LlamaModel.set_vocab: _set_vocab_llama_hf (CodeLlama's 32016 adds more keys).
-        if (in.vocab_size == 32016)
-            return refuse(
-                "config.json: vocab_size: 32016 (CodeLlama's extra special tokens) is "
-                "not supported yet");
+        // LlamaModel.set_vocab: no tokenizer.model, so _set_vocab_llama_hf.
         auto n = llama_hf_vocab(kv, *tj, tcfg, in);
         if (!n) return n.error();
         GS_RETURN_IF_ERROR(add_special_vocab(kv, &*tj, tcfg, in, *n));

@@ -12,8 +12,11 @@
 //
 // tokenizer.ggml.pre is the name the converter finds for sha256 of the ids the HF tokenizer gives
 // for its fixed test text (get_vocab_base_pre); core/convert/bpe_pre_hash.h computes those ids.
-// Every other tokenizer path of the converter (tokenizer.model outside Gemma 3, LlamaHfVocab,
-// WordPiece, tiktoken) is refused with a message naming it, never approximated.
+// The same SentencePiece path for Llama / Mistral with a tokenizer.model (LlamaModel.set_vocab
+// prefers it), without Gemma's add_space_prefix; without one, a SentencePiece-style BPE
+// tokenizer.json takes gguf-py's LlamaHfVocab. Every other tokenizer path of the converter
+// (tokenizer.model on other architectures, WordPiece, tiktoken, CodeLlama's and Granite's extra
+// keys) is refused with a message naming it, never approximated.
 #pragma once
 
 #include <cstdint>

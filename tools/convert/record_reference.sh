@@ -53,6 +53,8 @@ CHECKPOINTS=(
   "gemma3-spm-f16-wide|gemma3-spm --dtype F16 --embed-rows 262400"
   # Llama 2 style with a SentencePiece-style BPE tokenizer.json (byte_fallback): LlamaHfVocab
   "llama2|llama2"
+  # the same with a tokenizer.model made from it: the converter's _set_vocab_sentencepiece
+  "llama2-spm|llama2-spm"
 )
 ONLY="${ONLY:-}"
 OUTTYPES_FULL=(f32 f16 bf16 q8_0 auto)
@@ -77,7 +79,7 @@ for entry in "${CHECKPOINTS[@]}"; do
   if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
   # shellcheck disable=SC2086
   [ -d "$name" ] || nice -n 10 node "$ROOT/tools/convert/make_checkpoint.mjs" $make_args "$name"
-  case "$name" in llama3|llama31|qwen3|gemma3|gemma3-spm|llama2) outtypes=("${OUTTYPES_FULL[@]}") ;; *) outtypes=(auto) ;; esac
+  case "$name" in llama3|llama31|qwen3|gemma3|gemma3-spm|llama2|llama2-spm) outtypes=("${OUTTYPES_FULL[@]}") ;; *) outtypes=(auto) ;; esac
   for ot in "${outtypes[@]}"; do
     rm -f "$name"/*.gguf
     cmd="convert_hf_to_gguf.py $name --outtype $ot"

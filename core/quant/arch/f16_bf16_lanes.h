@@ -1,8 +1,9 @@
 // F16 and BF16 conversions written once over an ISA's lane type V (sse4_lanes.h, avx2_lanes.h,
 // wasm128_lanes.h). Each lane computes quant_common.h's scalar conversion with integer operations
 // (every case is evaluated and the right one selected), so NaNs, infinities, subnormals and
-// overflow come out bit for bit as in the scalar code. F16C is not used: its NaN handling differs
-// from ggml's scalar conversion. Tails shorter than a vector run the scalar functions.
+// overflow come out bit for bit as in the scalar code. (SSE4 and simd128 have no half conversion;
+// the AVX2 build converts F16 to F32 with F16C where the CPU has it, which gives the same bits:
+// f16_bf16_avx2.cpp.) Tails shorter than a vector run the scalar functions.
 //
 // Internal linkage (anonymous namespace): each ISA's translation unit gets its own copy compiled
 // with its own target flags.

@@ -17,7 +17,10 @@ import { fetchUrlBytes, jobReadSchedule, SpareBuffers, urlFileName, UrlSource } 
 let corePromise = null;
 const core = () => (corePromise ??= loadGgufSquash());
 
-const kProgressIntervalMs = 100;
+// The page redraws the progress line and bar for each message: at 10 per second (and at every new
+// tensor) that drawing cost the renderer ~1.5 s of CPU per 755 MB run, taken from the pool on a
+// 2-core machine; at 4 per second, ~0.6 s (docs/PERFORMANCE.md, issue 17).
+const kProgressIntervalMs = 250;
 const kMaxBufferBytes = 32 << 20;  // one slab of rows: keeps the heap far below 512 MiB
 const kChunkBytes = 4 << 20;
 // Metadata keys whose whole value the overview shows (per-layer arrays included).
@@ -431,13 +434,12 @@ const methods = {
             // A pool pays off even for small models: a worker's instantiation is ~0.1 s.
             const usePool = workers > 1 && typeof Worker === 'function';
             post({ type: 'mode', workers: usePool ? workers : 1 });
-            // Progress at most every kProgressIntervalMs, and at each new tensor.
-            let last = 0, lastTensor = -1;
+            // Progress at most every kProgressIntervalMs (the tensor shown is the one at that moment).
+            let last = 0;
             const onProgress = (p) => {
                 const now = performance.now();
-                if (now - last < kProgressIntervalMs && p.tensorIndex === lastTensor) return;
+                if (now - last < kProgressIntervalMs) return;
                 last = now;
-                lastTensor = p.tensorIndex;
                 post({ type: 'progress', done: p.bytesOut, total: p.totalOut, inputDone: p.bytesIn,
                        downloaded: fromUrl ? downloaded : null, tensor: p.tensor, tensorType: p.tensorType,
                        tensorIndex: p.tensorIndex, tensorCount: p.tensorCount,

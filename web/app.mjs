@@ -3,7 +3,7 @@
 // worker bridge. All model logic is in the WebAssembly core, in workers; the main thread only
 // renders. The views are in views/, the state in state.mjs, the run controller in run.mjs.
 import { $, showError } from './dom.mjs';
-import { cancelRun, startQuantize } from './run.mjs';
+import { cancelRun, startConvert, startQuantize } from './run.mjs';
 import { removeStaleOutputs } from './save.mjs';
 import { modelBridge, state } from './state.mjs';
 import { initChoice } from './views/choice.mjs';
@@ -58,6 +58,7 @@ function init() {
     initImatrix();
     initQualityView();
     $('quantize-button').addEventListener('click', startQuantize);
+    $('convert-button').addEventListener('click', startConvert);
     $('cancel-button').addEventListener('click', cancelRun);
     removeStaleOutputs();
     document.documentElement.dataset.ready = 'true';

@@ -269,6 +269,22 @@ export class QuantizeBridge {
         }
     }
 
+    // The 16-bit GGUF of a checkpoint folder (worker.mjs convert): `files` is the model's
+    // [{checkpoint}]; resolves as quantize() does, plus convertedName.
+    async convert({ files, token = '', outName, signal, onProgress }) {
+        let completed = false;
+        try {
+            const result = await this.bridge.call('convert', { files, token, outName, stallMs: urlStallMs() }, {
+                signal,
+                onMessage: (m) => { if (m.type === 'progress') onProgress?.(m); },
+            });
+            completed = true;
+            return result;
+        } finally {
+            if (!completed || signal?.aborted) await removeOpfsFile(outName);
+        }
+    }
+
     dispose() {
         this.bridge.terminate();
     }

@@ -2,7 +2,8 @@
 // the page's controls in step with it, and cancels it.
 import { poolSize } from './bridge.mjs';
 import { $, clearError, showError } from './dom.mjs';
-import { tempOutputName } from './save.mjs';
+import { formatBytes } from './units.mjs';
+import { saveOutput, tempOutputName } from './save.mjs';
 import { quantizeBridge, state } from './state.mjs';
 import { createTimeEstimate, progressFromCurve, workCurve } from './time_estimate.mjs';
 import { quantizeArgs, setOptionsDisabled } from './views/options.mjs';
@@ -18,6 +19,8 @@ export function setRunning(running) {
     $('type-select').disabled = running;
     $('bar-type').disabled = running;
     $('file-input').disabled = running;
+    $('folder-input').disabled = running;
+    $('convert-button').disabled = running;
     $('imatrix-input').disabled = running;
     for (const id of ['url-input', 'url-open', 'token-input']) if ($(id)) $(id).disabled = running;
     setOptionsDisabled(running);
@@ -36,7 +39,9 @@ export async function startQuantize() {
     // starts from the calibration's estimate for this type.
     run.priorSeconds = state.timePrior?.type === type ? state.timePrior.seconds : null;
     // First-use costs as the prior counted them (none for what a one-worker run finds warm).
-    run.inits = runInits(Object.keys(row.converted ?? {}), poolSize());
+    // A checkpoint is converted and quantized by one worker (worker.mjs).
+    const workers = model.checkpoint ? 1 : poolSize();
+    run.inits = runInits(Object.keys(row.converted ?? {}), workers);
     // Progress as a share of the predicted work, once the job's plan arrives (time_estimate.mjs).
     let progressOf = null;
     if (!model.urls) run.timeEstimate = createTimeEstimate({ priorSeconds: run.priorSeconds ?? NaN, progressOf: (d, t) => progressOf ? progressOf(d) : d / t });
@@ -68,7 +73,7 @@ export async function startQuantize() {
                 const elements = new Map(model.info.tensors.map((t) => [t.name, t.shape.reduce((a, b) => a * b, 1)]));
                 const types = Object.keys(row.converted ?? {});
                 run.workCurve = workCurve(m.plan, { rates: Object.fromEntries(types.map((t) => [t, kernelRate(t)])),
-                                                    inits: run.inits, workers: poolSize(),
+                                                    inits: run.inits, workers,
                                                     elementsOf: (n) => elements.get(n) ?? 0, ioBytesPerSecond: model.readCost?.bytesPerSecond,
                                                     secondsPerRead: model.readCost?.secondsPerRead ?? 0 });
                 progressOf = progressFromCurve(run.workCurve);
@@ -98,5 +103,36 @@ export async function startQuantize() {
         updateTypeInfo();
         // After Cancel, the keyboard is back where it was: on Quantize.
         if (controller.signal.aborted) $('quantize-button').focus();
+    }
+}
+
+// "Save 16-bit GGUF" for a checkpoint folder: the file `convert --outtype auto` writes (the one
+// the page shows and quantizes), converted in the quantize worker to OPFS, then saved under the
+// converter's name. Cancel stops it; nothing is left behind.
+export async function startConvert() {
+    const model = state.model;
+    if (!model?.checkpoint || state.run) return;
+    clearError();
+    const controller = new AbortController();
+    state.run = { controller, started: performance.now(), converting: true };
+    setRunning(true);
+    const status = $('convert-status');
+    status.textContent = 'Converting…';
+    delete status.dataset.result;
+    const name = model.checkpoint.convertedName;
+    try {
+        const result = await quantizeBridge.convert({
+            files: model.files, token: model.token, outName: tempOutputName(), signal: controller.signal,
+            onProgress: (p) => { status.textContent = `Converting… ${formatBytes(p.done)} of ${formatBytes(p.total)}`; },
+        });
+        const how = await saveOutput(result, name);
+        status.dataset.result = how;
+        status.textContent = how === 'picker' ? `Saved ${name}.` : how === 'download' ? `Downloading ${name}…` : 'Not saved: the save dialog was closed.';
+    } catch (e) {
+        status.textContent = controller.signal.aborted ? 'Cancelled. Nothing was saved.' : '';
+        if (!controller.signal.aborted) showError(`Converting ${model.names[0]} failed`, e);
+    } finally {
+        state.run = null;
+        setRunning(false);
     }
 }

@@ -27,12 +27,32 @@ const kChunkBytes = 4 << 20;
 const kOverviewSuffixes = ['context_length', 'block_count', 'embedding_length', 'attention.head_count',
                            'attention.head_count_kv', 'expert_count', 'expert_used_count', 'vocab_size'];
 
+// A checkpoint folder as the page describes it ({checkpoint: {folderName, outtype, entries}},
+// each entry {name, file} for a dropped File or {name, url, size} for a Hub file; names relative
+// to the folder) as the virtual GGUF convert_hf_to_gguf.py would write (wasm/checkpoint_source.mjs):
+// the files are read when the core asks, by Blob slices or Range requests.
+async function openCheckpointSource(desc, { token = '', signal = null, onBytes = null, stallMs } = {}) {
+    const c = await core();
+    const entries = desc.entries.map((e) => {
+        if (e.file) {
+            return { name: e.name, size: e.file.size,
+                     read: async (offset, length) => new Uint8Array(await e.file.slice(offset, offset + length).arrayBuffer()) };
+        }
+        const src = new UrlSource(e.url, { token, signal, onBytes, stallMs });
+        src.size = e.size;
+        return { name: e.name, size: e.size, read: (offset, length) => src.fetchRange(offset, length) };
+    });
+    return c.openCheckpoint(entries, { folderName: desc.folderName, displayPath: desc.folderName, outtype: desc.outtype ?? 'auto', signal });
+}
+
 // A model source as the page describes it: a File (or Blob), or {url} with the token for its
-// origin; or, for the quantize worker, {url, state} with what the model worker already read.
+// origin; or, for the quantize worker, {url, state} with what the model worker already read; or
+// a checkpoint folder ({checkpoint}: openCheckpointSource).
 // stallMs: the URL reader's stall timeout (undefined: its default, 30 s; the page's ?stall=MS).
 async function openSources(files, { token = '', signal = null, onBytes = null, stallMs } = {}) {
     return Promise.all(files.map((f) => {
         if (typeof Blob !== 'undefined' && f instanceof Blob) return f;
+        if (f?.checkpoint) return openCheckpointSource(f.checkpoint, { token, signal, onBytes, stallMs });
         if (f?.state) return UrlSource.fromState(f.state, { token, signal, onBytes, stallMs });
         return UrlSource.open(f.url, { token, signal, onBytes, stallMs });
     }));
@@ -65,7 +85,7 @@ async function openModelWithShards(c, files, options) {
 const isUrlSource = (s) => s instanceof UrlSource;
 
 // What the page shows of an open model (and keeps to quantize it).
-function describeModel(c, model, ms) {
+function describeModel(c, model, ms, folderName = '') {
     const info = model.info;
     const full = (key) => {
         const e = info.metadata[key];
@@ -81,9 +101,13 @@ function describeModel(c, model, ms) {
     const first = model.files[0];
     const name = first.name ?? 'model.gguf';
     const split = c.splitPrefix(name, 0, model.files.length);
+    // A checkpoint folder: shown by its folder; the output is named after the converted file.
+    const checkpoint = model.checkpoint ? { folder: folderName, convertedName: model.checkpoint.defaultName,
+                                            shards: model.checkpoint.shards.map((e) => e.name) } : null;
     return {
         info,
-        names: model.files.map((f) => f.name),
+        checkpoint,
+        names: checkpoint ? [checkpoint.folder] : model.files.map((f) => f.name),
         fileSize: model.fileSize,
         nParams: model.nParams,
         tensorBytes: model.tensorBytes,
@@ -238,7 +262,7 @@ const methods = {
         closeModel();
         open.id = modelId;
         open.model = model;
-        return describeModel(c, model, performance.now() - t0);
+        return describeModel(c, model, performance.now() - t0, files[0]?.checkpoint?.folderName);
     },
 
     close() {
@@ -417,6 +441,37 @@ const methods = {
         return { bytesPerSecond, secondsPerRead };
     },
 
+    // The 16-bit GGUF of a checkpoint folder (`convert --outtype OUTTYPE`): the virtual GGUF
+    // copied in file order to OPFS (or memory), converted on the way. Progress {type: 'progress',
+    // done, total}; resolves as quantize does.
+    async convert({ files, token = '', outName, stallMs }, post) {
+        const [src] = await openSources(files, { token, stallMs });
+        let sink = null;
+        try {
+            if (!src?.isCheckpoint) throw new GgufError('invalid_argument', 'only a checkpoint folder is converted');
+            sink = (await openOpfsSink(outName)) ?? memorySink();
+            let last = 0;
+            for (let offset = 0; offset < src.size;) {
+                const bytes = await src.read(offset, kChunkBytes);
+                if (!bytes.length) throw new GgufError('internal', `${src.name}: the planned file ended early`);
+                sink.write(bytes);
+                offset += bytes.length;
+                const now = performance.now();
+                if (now - last >= kProgressIntervalMs || offset >= src.size) {
+                    last = now;
+                    post({ type: 'progress', done: offset, total: src.size });
+                }
+            }
+            const result = sink.close();
+            sink = null;
+            result.convertedName = src.defaultName;
+            return result;
+        } finally {
+            if (sink) await sink.abandon();
+            src?.close?.();
+        }
+    },
+
     async quantize({ files, token = '', args, type, imatrix, imatrixName, inputName, outName, workers = 1, stallMs }, post) {
         const c = await core();
         let downloaded = 0;
@@ -431,8 +486,9 @@ const methods = {
             job = c.createJob(model, argv, { imatrix, maxBufferBytes: kMaxBufferBytes });
             sink = (await openOpfsSink(outName)) ?? memorySink();
             post({ type: 'plan', plan: job.plan, sink: sink.kind, variant: c.variant });
-            // A pool pays off even for small models: a worker's instantiation is ~0.1 s.
-            const usePool = workers > 1 && typeof Worker === 'function';
+            // A pool pays off even for small models: a worker's instantiation is ~0.1 s. A
+            // checkpoint's tensors are converted by this worker's core as the job reads them.
+            const usePool = workers > 1 && typeof Worker === 'function' && !model.checkpoint;
             post({ type: 'mode', workers: usePool ? workers : 1 });
             // Progress at most every kProgressIntervalMs (the tensor shown is the one at that moment).
             let last = 0;
@@ -467,8 +523,10 @@ const methods = {
                 } finally {
                     pool.terminate();
                 }
-            } else if (fromUrl) {
-                await job.run({ write, chunkSize: kChunkBytes, onProgress });  // streams in the job's order
+            } else if (fromUrl || model.checkpoint) {
+                // A URL streams in the job's order; a checkpoint's virtual GGUF is read at the
+                // job's offsets (run() reads {size, read} sources itself).
+                await job.run({ write, chunkSize: kChunkBytes, onProgress });
             } else {
                 const read = blobReader(model.files);  // a split model's shards, in order
                 await job.run({ read, write, chunkSize: kChunkBytes, onProgress });

@@ -46,3 +46,22 @@ test('a repo listing: a split model is one entry with its shards in order; imatr
     assert.deepEqual(models[0].shards.map((s) => s.url), [1, 2, 3].map((k) => `${hub}/o/r/resolve/main/big/m-0000${k}-of-00003.gguf`));
     assert.deepEqual(imatrices.map((f) => f.name), ['imatrix.dat', 'm.imatrix']);
 });
+
+test('a repo listing with config.json and *.safetensors at its top is a checkpoint: its top files and additional_chat_templates/', () => {
+    const file = (path, size) => ({ type: 'file', path, size, lfs: { size } });
+    const tree = [
+        file('config.json', 1), file('model-00001-of-00002.safetensors', 10), file('model-00002-of-00002.safetensors', 20),
+        file('tokenizer.json', 3), { type: 'directory', path: 'additional_chat_templates' }, file('additional_chat_templates/tool.jinja', 4),
+        { type: 'directory', path: 'onnx' }, file('onnx/model.onnx', 5),
+    ];
+    const { models, checkpoint } = groupRepoFiles(tree, hub, 'o/r');
+    assert.deepEqual(models, []);
+    assert.equal(checkpoint.folderName, 'r');
+    assert.deepEqual(checkpoint.entries.map((e) => [e.name, e.size]),
+                     [['config.json', 1], ['model-00001-of-00002.safetensors', 10], ['model-00002-of-00002.safetensors', 20],
+                      ['tokenizer.json', 3], ['additional_chat_templates/tool.jinja', 4]]);
+    assert.equal(checkpoint.entries[1].url, `${hub}/o/r/resolve/main/model-00001-of-00002.safetensors`);
+    // Weights without config.json, or nested only, are no checkpoint.
+    assert.equal(groupRepoFiles([file('model.safetensors', 1)], hub, 'o/r').checkpoint, null);
+    assert.equal(groupRepoFiles([file('sub/config.json', 1), file('sub/model.safetensors', 1)], hub, 'o/r').checkpoint, null);
+});

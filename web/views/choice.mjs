@@ -124,10 +124,15 @@ export function shellQuote(word) {
     return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-export function commandLines({ args, imatrixName, input, output, type }) {
+// `convertedName`: the input is a checkpoint folder, which llama.cpp converts first (its
+// converter writes FOLDER/convertedName) and gguf-squash quantizes in one pass.
+export function commandLines({ args, imatrixName, input, output, type, convertedName = null }) {
     const options = [...(imatrixName ? ['--imatrix', imatrixName] : []), ...args];
-    const tail = [...options, input, output, type].map(shellQuote).join(' ');
-    return { llama: `llama-quantize ${tail}`, squash: `gguf-squash quantize ${tail}` };
+    const line = (inp) => [...options, inp, output, type].map(shellQuote).join(' ');
+    const llama = convertedName
+        ? `python convert_hf_to_gguf.py ${shellQuote(input)} --outtype auto && llama-quantize ${line(`${input}/${convertedName}`)}`
+        : `llama-quantize ${line(input)}`;
+    return { llama, squash: `gguf-squash quantize ${line(input)}` };
 }
 
 export function renderCommand() {
@@ -139,7 +144,7 @@ export function renderCommand() {
         return;
     }
     const lines = commandLines({ args: quantizeArgs(), imatrixName: state.imatrix?.name, input: model.names[0],
-                                 output: `${model.outputBase}-${type}.gguf`, type });
+                                 output: `${model.outputBase}-${type}.gguf`, type, convertedName: model.checkpoint?.convertedName });
     $('command').textContent = lines.llama;
     $('command-squash').textContent = lines.squash;
 }

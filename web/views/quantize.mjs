@@ -81,7 +81,8 @@ async function estimateTime(row) {
         return;  // no estimate is better than a wrong one
     }
     if (token !== timeToken || state.run) return;
-    const workers = poolSize();
+    // A checkpoint is converted and quantized by one worker (worker.mjs).
+    const workers = model?.checkpoint ? 1 : poolSize();
     // The inputs of the prior, kept on the element (tools/record_quantize_times.mjs records them
     // with the run's real time, and tests/js/time_estimate.test.mjs replays them).
     const inputs = { type: row.name, converted: row.converted ?? {}, rates: Object.fromEntries(types.map((t) => [t, kernelRates.get(rateKey(t))])),

@@ -49,6 +49,10 @@ export function parseModelInput(text, hub = hubBase()) {
     return null;
 }
 
+// Files that make a Hugging Face checkpoint (its weights and its config): a drop or pick that
+// holds one opens as the GGUF convert_hf_to_gguf.py would write for it.
+export const isCheckpointFile = (name) => /\.safetensors$/i.test(name) || name === 'config.json';
+
 const fileUrl = (hub, repo, path) => `${hub}/${repo}/resolve/main/${path.split('/').map(encodeURIComponent).join('/')}`;
 
 // A repo's files from the Hub's tree API, grouped: models (a split model is one entry, its shards
@@ -73,7 +77,13 @@ export function groupRepoFiles(tree, hub, repo) {
     const list = [...models.values()].map((m) => ({ ...m, complete: m.shards.filter(Boolean).length === m.count }));
     list.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     imatrices.sort((a, b) => a.name.localeCompare(b.name));
-    return { models: list, imatrices };
+    // A safetensors checkpoint at the repo's top: its files there (and additional_chat_templates/,
+    // which the converter only looks for), read by Range requests when the core asks.
+    const files = tree.filter((f) => f.type === 'file' && (!f.path.includes('/') || f.path.startsWith('additional_chat_templates/')));
+    const checkpoint = files.some((f) => /\.safetensors$/i.test(f.path)) && files.some((f) => f.path === 'config.json')
+        ? { folderName: repo.split('/').pop(), entries: files.map((f) => ({ name: f.path, url: fileUrl(hub, repo, f.path), size: Number(f.lfs?.size ?? f.size ?? 0) })) }
+        : null;
+    return { models: list, imatrices, checkpoint };
 }
 
 // The access token, sent only to the origin of the URL (or the Hub) the user named.
@@ -114,9 +124,15 @@ function renderRepoPicker(repo, groups) {
         () => openUrlModel(m.shards.filter(Boolean).map((s) => s.url)), { kind: 'model', name: m.name, shards: String(m.count) }));
     const imatrices = groups.imatrices.map((f) => item(f.name, formatBytes(f.size), () => openUrlImatrix(f.url),
                                                        { kind: 'imatrix', name: f.name }));
-    box.replaceChildren(el('h3', { text: `${repo}: ${formatInt(groups.models.length)} model${groups.models.length === 1 ? '' : 's'}` }),
-        groups.models.length ? el('ul', { class: 'repo-list', 'data-testid': 'repo-models' }, ...models)
-            : el('p', { class: 'muted', text: 'No .gguf files in this repository.' }),
+    if (groups.checkpoint) {
+        const weights = groups.checkpoint.entries.filter((e) => /\.safetensors$/i.test(e.name));
+        models.push(item(`${repo} (safetensors checkpoint)`,
+            `${formatBytes(weights.reduce((a, e) => a + e.size, 0))} · converted as convert_hf_to_gguf.py converts it`,
+            () => openCheckpoint(groups.checkpoint), { kind: 'checkpoint', name: repo }));
+    }
+    box.replaceChildren(el('h3', { text: `${repo}: ${formatInt(models.length)} model${models.length === 1 ? '' : 's'}` }),
+        models.length ? el('ul', { class: 'repo-list', 'data-testid': 'repo-models' }, ...models)
+            : el('p', { class: 'muted', text: 'No .gguf files or safetensors checkpoint in this repository.' }),
         ...(imatrices.length ? [el('h3', { text: 'Importance matrices' }), el('ul', { class: 'repo-list', 'data-testid': 'repo-imatrices' }, ...imatrices)] : []));
     box.hidden = false;
 }
@@ -135,7 +151,9 @@ export async function openFromInput(text) {
         try {
             const groups = await listRepo(parsed.repo);
             $('file-summary').textContent = '';
-            renderRepoPicker(parsed.repo, groups);
+            // A repo of safetensors only: its checkpoint opens at once.
+            if (!groups.models.length && groups.checkpoint) await openCheckpoint(groups.checkpoint);
+            else renderRepoPicker(parsed.repo, groups);
         } catch (e) {
             if (e?.name === 'AbortError') return;
             $('file-summary').textContent = '';
@@ -148,9 +166,28 @@ export async function openFromInput(text) {
     else await openUrlModel([parsed.url]);
 }
 
+// A checkpoint folder ({folderName, entries: [{name, file} | {name, url, size}]}, names relative
+// to the folder): opened as the GGUF convert --outtype auto would write (worker.mjs).
+export function openCheckpoint({ folderName, entries }) {
+    return openModel([{ checkpoint: { folderName, entries } }], { token: token(), names: [folderName] });
+}
+
+// Picked or dropped files of a checkpoint: from a folder pick (webkitRelativePath FOLDER/NAME) or
+// loose files (no folder: the model is named as a folder called "model" would name it).
+function checkpointOfFiles(files) {
+    const rel = files.map((f) => f.webkitRelativePath || f.name);
+    const folders = new Set(rel.map((p) => (p.includes('/') ? p.split('/')[0] : '')));
+    const folderName = folders.size === 1 && !folders.has('') ? [...folders][0] : 'model';
+    return { folderName, entries: files.map((file, i) => ({ name: folderName === 'model' && !rel[i].includes('/') ? rel[i] : rel[i].split('/').slice(1).join('/'), file })) };
+}
+
 export async function openFiles(fileList) {
     const files = [...fileList];
     if (!files.length) return;
+    if (files.some((f) => isCheckpointFile(f.name))) {
+        await openCheckpoint(checkpointOfFiles(files));
+        return;
+    }
     const imatrixFiles = files.filter((f) => isImatrixName(f.name));
     const modelFiles = files.filter((f) => !isImatrixName(f.name));
     if (modelFiles.length) await openModel(modelFiles, { names: modelFiles.map((f) => f.name) });
@@ -184,9 +221,11 @@ async function openModel(files, { token: t = '', names }) {
         const shown = model.names.join(', ');
         const summary = $('file-summary');
         summary.dataset.headerBytes = String(model.headerBytes);
-        summary.dataset.source = model.urls ? 'url' : 'file';
-        summary.textContent =
-            `${shown} · ${formatBytes(model.fileSize)} · only its ${formatBytes(model.headerBytes)} header read, in ${model.ms.toFixed(0)} ms`;
+        summary.dataset.source = model.urls ? 'url' : model.checkpoint ? 'checkpoint' : 'file';
+        const ck = model.checkpoint;
+        summary.textContent = ck
+            ? `${shown} · safetensors checkpoint (${formatInt(ck.shards.length)} shard${ck.shards.length === 1 ? '' : 's'}), read as ${ck.convertedName}, ${formatBytes(model.fileSize)} · only its small files and safetensors headers read, in ${model.ms.toFixed(0)} ms`
+            : `${shown} · ${formatBytes(model.fileSize)} · only its ${formatBytes(model.headerBytes)} header read, in ${model.ms.toFixed(0)} ms`;
         $('intro').hidden = true;
         $('repo-picker').hidden = true;
         showLoadedBar(model);
@@ -206,7 +245,7 @@ async function openModel(files, { token: t = '', names }) {
     } catch (e) {
         if (generation !== state.generation || e?.name === 'AbortError') return;
         $('file-summary').textContent = state.model ? summaryBefore : '';
-        if (files.length === 1) await explainOpenError(label, files[0], e);
+        if (files.length === 1 && !files[0]?.checkpoint) await explainOpenError(label, files[0], e);
         else showError(`Cannot read ${label}`, e);
     }
 }
@@ -219,6 +258,8 @@ function showLoadedBar(model) {
     const names = model.names;
     $('loaded-name').textContent = names.length > 1 ? `${names[0]} (+${names.length - 1} shards)` : names[0];
     $('loaded-bar').hidden = false;
+    $('convert-box').hidden = !model.checkpoint;
+    $('convert-status').textContent = '';
     setDropZoneOpen(false);
 }
 
@@ -251,8 +292,32 @@ function initDropZone() {
         depth = 0;
         zone.classList.remove('dragging');
         if (state.run) return;
+        // A dropped folder is a checkpoint: its entries, taken now (the drop's data goes with
+        // the event), read after.
+        const dirs = [...(ev.dataTransfer.items ?? [])].map((i) => i.webkitGetAsEntry?.()).filter((e) => e?.isDirectory);
+        if (dirs.length) {
+            readFolder(dirs[0]).then((entries) => openCheckpoint({ folderName: dirs[0].name, entries }),
+                                     (e) => showError(`Cannot read the folder ${dirs[0].name}`, e));
+            return;
+        }
         openFiles(ev.dataTransfer.files);
     });
+}
+
+// A dropped folder's files: [{name, file}], names relative to it; of its subfolders only
+// additional_chat_templates/ (which the converter looks for) is listed.
+async function readFolder(dir, prefix = '') {
+    const out = [];
+    const reader = dir.createReader();
+    for (;;) {
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (!batch.length) break;
+        for (const e of batch) {
+            if (e.isFile) out.push({ name: prefix + e.name, file: await new Promise((resolve, reject) => e.file(resolve, reject)) });
+            else if (!prefix && e.name === 'additional_chat_templates') out.push(...await readFolder(e, `${e.name}/`));
+        }
+    }
+    return out;
 }
 
 export function initSources() {
@@ -266,6 +331,11 @@ export function initSources() {
         const files = [...ev.target.files];
         ev.target.value = '';  // picking the same file again still fires
         await openFiles(files);
+    });
+    $('folder-input').addEventListener('change', async (ev) => {
+        const files = [...ev.target.files];
+        ev.target.value = '';
+        if (files.length) await openCheckpoint(checkpointOfFiles(files));
     });
     $('imatrix-input').addEventListener('change', async (ev) => {
         const file = ev.target.files[0];

@@ -211,10 +211,13 @@ TEST_P(KernelIq2Simd, matches_scalar_on_edge_rows) {
     EXPECT_EQ(compared, 5u * 4 + 2);  // IQ2_S and IQ1_M also run without importance weights
 }
 
-// IQ1_S / IQ1_M's split search skips a vector of splits only when none of its lanes beats the
-// running best, and replays it in order otherwise: many random blocks (Gaussian, heavy-tailed,
-// few distinct values), with random importance weights (and IQ1_M without), exercise both.
-TEST_P(KernelIq2Simd, iq1_random_rows_match_scalar) {
+// Many random blocks (Gaussian, heavy-tailed, few distinct values, scaled by a random factor),
+// with random importance weights (and without, where the type allows it), against the scalar
+// reference. IQ2: the trial scales are searched several at a time (one per lane) and the
+// sequential choice replayed; make_qp_quants' trials likewise; these rows make that choice and
+// its ties vary. IQ1_S / IQ1_M: the split search skips a vector of splits only when none of its
+// lanes beats the running best, and replays it in order otherwise; these rows exercise both.
+TEST_P(KernelIq2Simd, random_rows_match_scalar) {
     const kernel_isa isa = GetParam();
     const int64_t n = 1024, nrows = 48;
     std::mt19937 rng(17);
@@ -244,10 +247,10 @@ TEST_P(KernelIq2Simd, iq1_random_rows_match_scalar) {
     std::vector<float> im(static_cast<size_t>(n));
     for (float& w : im) w = std::exp(2.f * gauss(rng));
     size_t compared = 0;
-    for (ggml_type type : {ggml_type::iq1_s, ggml_type::iq1_m}) {
+    for (ggml_type type : kTypes) {
         const float* const importance[] = {im.data(), nullptr};
         for (const float* qw : importance) {
-            if (!qw && quantize_requires_imatrix(type)) continue;  // IQ1_S
+            if (!qw && quantize_requires_imatrix(type)) continue;  // all but IQ2_S and IQ1_M
             const size_t bytes = size_t(row_size(type, uint64_t(n)) * uint64_t(nrows));
             ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
             std::vector<uint8_t> want(bytes);
@@ -260,7 +263,7 @@ TEST_P(KernelIq2Simd, iq1_random_rows_match_scalar) {
             ++compared;
         }
     }
-    EXPECT_EQ(compared, 3u);  // IQ1_S with, IQ1_M with and without importance weights
+    EXPECT_EQ(compared, 7u);  // every type with importance weights, IQ2_S and IQ1_M without
 }
 
 GS_INSTANTIATE_EVERY_SIMD_ISA(KernelIq2Simd);

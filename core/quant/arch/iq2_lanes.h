@@ -151,33 +151,57 @@ struct iq2_lanes {
     using I = typename V::I;
     static constexpr int N = V::lanes;
 
-    // The first of `count` candidates (packed levels at `levels`) strictly closer than *best,
-    // updating *best; -1 when none is. term[3 * i + l]: coordinate i's term at level l.
+    // Per lane, the score of the candidate whose packed levels are in `lv`: the 8 coordinates'
+    // terms added in order (0 + t0 + ... + t7), as the reference sums them.
+    static F score(const F* table, I lv) {
+        F d2 = V::zero();
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) d2 = V::add(d2, V::lookup4(table[i], V::ishr(lv, 2 * i)));
+        return d2;
+    }
+
+    // The first of `count` candidates (packed levels at `levels`, readable up to 2 * N - 1
+    // entries past the list's end) strictly closer than *best, updating *best; -1 when none is.
+    // term[3 * i + l]: coordinate i's term at level l.
     static int nearest(const float* term, int count, const uint32_t* levels, float* best) {
         F table[8];
         for (int i = 0; i < 8; ++i)
             table[i] = V::set4(term[3 * i], term[3 * i + 1], term[3 * i + 2], term[3 * i + 2]);
         // Per lane, the smallest score below *best so far and the first candidate reaching it;
         // the overall winner is then the smallest of these, the lowest candidate on ties: the
-        // first strict minimum of the sequential scan.
+        // first strict minimum of the sequential scan. Two vectors of candidates per step: each
+        // score is a chain of 8 dependent adds, and two independent chains keep the adder busy.
         const F start = V::set1(*best);
         F lane_best = start;
         I lane_index = V::isplat(0);
         I index = V::iota();
         const I step = V::isplat(uint32_t(N));
         const F inf = V::set1(__builtin_inff());
-        for (int j0 = 0; j0 < count; j0 += N) {
-            const I lv = V::iload(levels + j0);
-            F d2 = V::zero();
-            for (int i = 0; i < 8; ++i) d2 = V::add(d2, V::lookup4(table[i], V::ishr(lv, 2 * i)));
-            if (count - j0 < N) {  // lanes past the list's end never win
-                const F in_range = V::from_bits(V::igt(V::isplat(uint32_t(count - j0)), V::iota()));
-                d2 = V::select(in_range, d2, inf);
-            }
+        auto take = [&](F d2) {
             const F better = V::lt(d2, lane_best);  // false for NaN
             lane_best = V::select(better, d2, lane_best);
             lane_index = V::iselect(V::bits(better), index, lane_index);
             index = V::iadd(index, step);
+        };
+        // Lanes past the list's end never win.
+        auto clip = [&](F d2, int left) {
+            const F in_range = V::from_bits(V::igt(V::isplat(uint32_t(left)), V::iota()));
+            return V::select(in_range, d2, inf);
+        };
+        int j0 = 0;
+        for (; j0 + 2 * N <= count; j0 += 2 * N) {
+            const F a = score(table, V::iload(levels + j0));
+            const F b = score(table, V::iload(levels + j0 + N));
+            take(a);
+            take(b);
+        }
+        if (count - j0 > N) {
+            const F a = score(table, V::iload(levels + j0));
+            const F b = score(table, V::iload(levels + j0 + N));
+            take(a);
+            take(clip(b, count - j0 - N));
+        } else if (count - j0 > 0) {
+            take(clip(score(table, V::iload(levels + j0)), count - j0));
         }
         const float smallest = V::hmin(lane_best);
         if (!(smallest < *best)) return -1;
@@ -197,6 +221,15 @@ struct iq2_lanes {
     // levels to L and returns its grid index.
     static int best_neighbour(const iq2_detail::iq2_lane_tables& lt, int map_value,
                               const float* xval, const float* weight, float scale, int8_t* L) {
+        const int grid_index = best_neighbour_index(lt, map_value, xval, weight, scale);
+        const uint16_t levels = lt.t->levels[grid_index];
+        for (int i = 0; i < 8; ++i) L[i] = int8_t((levels >> 2 * i) & 3);
+        return grid_index;
+    }
+
+    // best_neighbour without writing the levels: the winner's grid index.
+    static int best_neighbour_index(const iq2_detail::iq2_lane_tables& lt, int map_value,
+                                    const float* xval, const float* weight, float scale) {
         const iq2_search_tables& t = *lt.t;
         const int offset = -map_value - 1;
         const uint16_t* neighbours = t.neighbours.data() + offset;
@@ -211,10 +244,7 @@ struct iq2_lanes {
         const int count = neighbours[0];
         float best_d2 = FLT_MAX;
         const int j = nearest(term, count, lt.neighbour_levels.data() + offset + 1, &best_d2);
-        const int grid_index = j >= 0 ? int(neighbours[1 + j]) : (count > 0 ? neighbours[1] : 0);
-        const uint16_t levels = t.levels[grid_index];
-        for (int i = 0; i < 8; ++i) L[i] = int8_t((levels >> 2 * i) & 3);
-        return grid_index;
+        return j >= 0 ? int(neighbours[1 + j]) : (count > 0 ? neighbours[1] : 0);
     }
 
     // Levels of a group of 8 at inverse scale id, put on the grid. Returns whether the rounded
@@ -229,34 +259,152 @@ struct iq2_lanes {
         return false;
     }
 
-    // The levels clamp(nearest_int(0.5 (id x - 1)), 0, 2) of n (a multiple of 16) values, as
-    // the reference's levels_on_grid computes them one at a time.
+    // ggml's make_qp_quants (ref/quant_search.cpp) for n values: the 8 trial scales
+    // is = -4..-1, 1..4 V::lanes at a time, each lane summing its mse in element order, then
+    // the reference's sequential choice over them and its refinement.
     template <int n>
-    static void trial_levels(const float* xval, float id, int8_t* L) {
-        static_assert(n % 16 == 0, "levels are packed 16 at a time");
-        const F vid = V::set1(id);
-        const F half = V::set1(0.5f);
-        const F one = V::set1(1.f);
-        for (int c0 = 0; c0 < n; c0 += 16) {
-            I l[16 / N];
-            for (int c = 0; c < 16 / N; ++c) {
-                const F x = V::load(xval + c0 + c * N);
-                l[c] = V::round_clamp_i(V::mul(half, V::sub(V::mul(vid, x), one)), 0, 2);
-            }
-            V::store_i8_16(L + c0, l);
+    static float make_qp_quants(int nmax, const float* x, uint8_t* L, const float* weight) {
+        float max = 0;
+        for (int i = 0; i < n; ++i) max = max > x[i] ? max : x[i];
+        if (max < kGroupMaxEps) {
+            std::memset(L, 0, n);
+            return 0.f;
         }
+        const float iscale0 = float(nmax) / max;
+        const float scale0 = 1 / iscale0;
+        float best_mse = 0;
+        for (int i = 0; i < n; ++i) {  // the first levels are stored as uint8_t, unclamped
+            const float diff = x[i] - scale0 * float(uint8_t(nearest_int(iscale0 * x[i])));
+            best_mse += weight[i] * diff * diff;
+        }
+        constexpr int kTrials = 8;
+        alignas(32) static constexpr float kIs[kTrials] = {-4, -3, -2, -1, 1, 2, 3, 4};
+        alignas(32) float mse[kTrials], iscales[kTrials];
+        const F vmax = V::set1(max);
+        for (int t0 = 0; t0 < kTrials; t0 += N) {
+            const F iscale = V::div(
+                V::add(V::mul(V::set1(0.1f), V::load(kIs + t0)), V::set1(float(nmax))), vmax);
+            const F scale = V::div(V::set1(1.f), iscale);
+            F m = V::zero();
+            for (int i = 0; i < n; ++i) {
+                const F xi = V::set1(x[i]);
+                // Only the top is clamped; -2^22 is below anything nearest_int's trick returns.
+                const F l = V::round_clamp(V::mul(iscale, xi), -(1 << 22), nmax);
+                const F diff = V::sub(xi, V::mul(scale, l));
+                m = V::add(m, V::mul(V::mul(V::set1(weight[i]), diff), diff));
+            }
+            V::store(mse + t0, m);
+            V::store(iscales + t0, iscale);
+        }
+        float iscale = iscale0;
+        for (int t = 0; t < kTrials; ++t) {
+            if (mse[t] < best_mse) {
+                best_mse = mse[t];
+                iscale = iscales[t];
+            }
+        }
+        return make_qp_quants_refine(n, nmax, x, L, weight, iscale);
     }
 
-    // The rest of levels_on_grid for levels already computed: puts a group of 8 on the grid.
-    static bool group_on_grid(const iq2_detail::iq2_lane_tables& lt, const float* xval,
-                              const float* waux, float scale, int8_t* L) {
-        uint32_t u = 0;
-        for (int i = 0; i < 8; ++i) u |= uint32_t(L[i]) << 2 * i;  // levels are in [0, 2]
-        const int m = lt.t->map[u];
-        if (m >= 0) return true;
-        best_neighbour(lt, m, xval, waux, scale, L);
-        return false;
-    }
+    // The trial-scale search of a group of n values (IQ2_XXS: 32, IQ2_XS/S: 16), written as
+    // ggml's loop over trials `is` keeping the best so far. A trial's levels and sums do not
+    // depend on the trials before it, so they are computed for all trials first, V::lanes trials
+    // at a time (lane = trial; every lane repeats the reference's float operations, and each
+    // trial's two sums run in element order), and ggml's sequential choice is then replayed over
+    // them in trial order: the same choice, so the same bytes.
+    template <int n, int kTrials>
+    struct trial_search {
+        static constexpr int kGroups = n / 8;
+        static constexpr int kPad = (kTrials + N - 1) / N * N;
+        alignas(32) int32_t level[n][kPad];  // level of element i in trial s
+        alignas(32) float scale[kPad];       // 1 / id of trial s
+        bool on_grid[kTrials][kGroups];
+
+        // Trial s uses the inverse scale (numerator + (first + s) * 0.1f) / denominator. Puts
+        // every trial's groups on the grid; returns the best trial, or -1 when none passes
+        // ggml's test (sumq2 > 0 && sumqx^2 > best * sumq2), and that trial's sums.
+        int run(const iq2_detail::iq2_lane_tables& lt, int first, float numerator,
+                float denominator, const float* xval, const float* weight, const float* waux,
+                float* best_sumqx, float* best_sumq2) {
+            alignas(32) int32_t u[kGroups][kPad];
+            const F half = V::set1(0.5f);
+            const F one = V::set1(1.f);
+            const F vden = V::set1(denominator);
+            for (int s0 = 0; s0 < kPad; s0 += N) {
+                // Padding trials past kTrials repeat valid scales; their results are never read.
+                const F is = V::to_float(V::iadd(V::iota(), V::isplat(uint32_t(first + s0))));
+                const F id = V::div(V::add(V::set1(numerator), V::mul(is, V::set1(0.1f))), vden);
+                V::store(scale + s0, V::div(one, id));
+                for (int k = 0; k < kGroups; ++k) {
+                    I packed = V::isplat(0);
+                    for (int i = 0; i < 8; ++i) {
+                        const F x = V::set1(xval[8 * k + i]);
+                        const I l =
+                            V::round_clamp_i(V::mul(half, V::sub(V::mul(id, x), one)), 0, 2);
+                        V::istore(&level[8 * k + i][s0], l);
+                        packed = V::ior(packed, V::ishl(l, 2 * i));
+                    }
+                    V::istore(&u[k][s0], packed);
+                }
+            }
+            // The neighbour lists are megabytes (mostly outside the caches) and each search
+            // starts with a dependent load of its list: look every group up first and fetch the
+            // lists of the off-grid ones, so that the misses overlap.
+            int map_of[kTrials][kGroups];
+            for (int s = 0; s < kTrials; ++s) {
+                for (int k = 0; k < kGroups; ++k) {
+                    const int m = lt.t->map[u[k][s]];
+                    map_of[s][k] = m;
+                    on_grid[s][k] = m >= 0;
+                    if (m < 0) {
+                        __builtin_prefetch(lt.t->neighbours.data() + (-m - 1));
+                        __builtin_prefetch(lt.neighbour_levels.data() + (-m - 1));
+                    }
+                }
+            }
+            for (int s = 0; s < kTrials; ++s) {
+                for (int k = 0; k < kGroups; ++k) {
+                    if (on_grid[s][k]) continue;
+                    const int g = best_neighbour_index(lt, map_of[s][k], xval + 8 * k, waux + 8 * k,
+                                                       scale[s]);
+                    const uint32_t levels = lt.t->levels[g];
+                    for (int i = 0; i < 8; ++i)
+                        level[8 * k + i][s] = int32_t((levels >> 2 * i) & 3);
+                }
+            }
+            alignas(32) float sumqx[kPad], sumq2[kPad];
+            const I one_i = V::isplat(1);
+            for (int s0 = 0; s0 < kPad; s0 += N) {
+                F qx = V::zero(), q2 = V::zero();
+                for (int i = 0; i < n; ++i) {
+                    const I l = V::iload(&level[i][s0]);
+                    const F q = V::to_float(V::iadd(V::iadd(l, l), one_i));
+                    const F w = V::set1(weight[i]);
+                    qx = V::add(qx, V::mul(V::set1(weight[i] * xval[i]), q));
+                    q2 = V::add(q2, V::mul(V::mul(w, q), q));
+                }
+                V::store(sumqx + s0, qx);
+                V::store(sumq2 + s0, q2);
+            }
+            float best = 0;
+            int chosen = -1;
+            for (int s = 0; s < kTrials; ++s) {
+                if (sumq2[s] > 0 && sumqx[s] * sumqx[s] > best * sumq2[s]) {
+                    best = (sumqx[s] / sumq2[s]) * sumqx[s];
+                    chosen = s;
+                }
+            }
+            if (chosen >= 0) {
+                *best_sumqx = sumqx[chosen];
+                *best_sumq2 = sumq2[chosen];
+            }
+            return chosen;
+        }
+
+        void levels_of(int s, int8_t* L) const {
+            for (int i = 0; i < n; ++i) L[i] = int8_t(level[i][s]);
+        }
+    };
 
     static void quantize_row_iq2_xxs(const float* x, uint8_t* y, int64_t n,
                                      const float* quant_weights) {
@@ -266,9 +414,10 @@ struct iq2_lanes {
         constexpr int kMaxQ = 3;
         float scales[kQK / 32];
         float weight[32], xval[32], waux[32];
-        int8_t L[32], Laux[32];
+        int8_t L[32];
         uint8_t block_signs[4];
         uint32_t q2[2 * (kQK / 32)];
+        trial_search<32, 13> trials;
 
         for (int64_t ibl = 0; ibl < n / kQK; ++ibl, y += 66) {
             std::memset(y, 0, 66);
@@ -293,26 +442,18 @@ struct iq2_lanes {
                     continue;
                 }
                 float scale =
-                    make_qp_quants(32, kMaxQ + 1, xval, reinterpret_cast<uint8_t*>(L), weight);
+                    make_qp_quants<32>(kMaxQ + 1, xval, reinterpret_cast<uint8_t*>(L), weight);
                 const float eff_max = scale * kMaxQ;
                 if (eff_max <= 0) {
                     scales[ib] = 0;
                     continue;
                 }
-                float best = 0;
-                for (int is = -6; is <= 6; ++is) {
-                    const float id = (2 * kMaxQ - 1 + is * 0.1f) / eff_max;
-                    const float this_scale = 1 / id;
-                    trial_levels<32>(xval, id, Laux);
-                    for (int k = 0; k < 4; ++k)
-                        group_on_grid(lt, xval + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
-                    float sumq2;
-                    const float sumqx = weighted_sum_qx(32, weight, xval, Laux, &sumq2);
-                    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-                        scale = sumqx / sumq2;
-                        best = scale * sumqx;
-                        std::memcpy(L, Laux, 32);
-                    }
+                float sumqx, sumq2;
+                const int chosen =
+                    trials.run(lt, -6, 2 * kMaxQ - 1, eff_max, xval, weight, waux, &sumqx, &sumq2);
+                if (chosen >= 0) {
+                    scale = sumqx / sumq2;
+                    trials.levels_of(chosen, L);
                 }
                 if (scale > 0) {
                     const float id = 1 / scale;
@@ -359,8 +500,9 @@ struct iq2_lanes {
         constexpr int kBlockBytes = kIsIq2S ? 82 : 74;
         float scales[kQK / 16];
         float weight[16], xval[16], waux[16];
-        int8_t L[16], Laux[16];
-        bool is_on_grid[2], is_on_grid_aux[2];
+        int8_t L[16];
+        bool is_on_grid[2];
+        trial_search<16, 19> trials;
         uint8_t block_signs[2];
         uint16_t q2[kQK / 16 * 2];
 
@@ -397,25 +539,16 @@ struct iq2_lanes {
                     scales[ib] = 0;
                     continue;
                 }
-                float best = 0;
                 float scale = max / (2 * kMaxQ - 1);
                 is_on_grid[0] = is_on_grid[1] = true;
-                for (int is = -9; is <= 9; ++is) {
-                    const float id = (2 * kMaxQ - 1 + is * 0.1f) / max;
-                    const float this_scale = 1 / id;
-                    trial_levels<16>(xval, id, Laux);
-                    for (int k = 0; k < 2; ++k)
-                        is_on_grid_aux[k] =
-                            group_on_grid(lt, xval + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
-                    float sumq2;
-                    const float sumqx = weighted_sum_qx(16, weight, xval, Laux, &sumq2);
-                    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-                        scale = sumqx / sumq2;
-                        best = scale * sumqx;
-                        std::memcpy(L, Laux, 16);
-                        is_on_grid[0] = is_on_grid_aux[0];
-                        is_on_grid[1] = is_on_grid_aux[1];
-                    }
+                float sumqx, sumq2;
+                const int chosen =
+                    trials.run(lt, -9, 2 * kMaxQ - 1, max, xval, weight, waux, &sumqx, &sumq2);
+                if (chosen >= 0) {
+                    scale = sumqx / sumq2;
+                    trials.levels_of(chosen, L);
+                    is_on_grid[0] = trials.on_grid[chosen][0];
+                    is_on_grid[1] = trials.on_grid[chosen][1];
                 }
                 if ((!is_on_grid[0] || !is_on_grid[1]) && scale > 0) {
                     const float id = 1 / scale;

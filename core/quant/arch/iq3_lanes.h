@@ -1,10 +1,10 @@
 // The IQ3_XXS / IQ3_S SIMD search policy (the `Search` of ref/iq3_quantize_impl.h), written once
 // over an ISA's lane type V (sse4_lanes.h, avx2_lanes.h, wasm128_lanes.h). The scalar algorithm
-// stays as it is; its three inner loops are vectorised so that each lane repeats the reference's
-// float operations in order:
+// stays as it is; its loops are vectorised so that each lane repeats the reference's float
+// operations in order:
 // - the neighbour search: one candidate grid point per lane, then the first strict minimum;
-// - the levels of a trial scale: element-wise (nearest_int is exact in SIMD);
-// - the trial sums: one trial scale per lane, each summed in element order.
+// - the group search's levels, points and sums: one trial scale per lane (nearest_int is exact in
+//   SIMD), each trial's sums in element order.
 //
 // Internal linkage (anonymous namespace), as in iq3_quantize_impl.h: each ISA's translation unit
 // gets its own copy compiled with its own target flags.
@@ -77,36 +77,79 @@ struct iq3_lanes_search {
         return iq3_scalar_search::take_grid_point(t, t.neighbours[list + 1 + best], L);
     }
 
-    // The 32 levels clamp(nearest_int(0.5 (id x - 1)), 0, 7) of one trial scale, and the 8
-    // points l0 + 8 l1 + 64 l2 + 512 l3 of its groups of 4.
-    static void group_levels(float id, const float* xval, int8_t* L, int* points) {
-        constexpr int kVectors = 32 / N;
-        const F vid = V::set1(id);
+    // iq3_detail::search_group (the reference) with its phases A and B V::lanes trial scales
+    // at a time, one trial per lane: each lane computes its trial's levels and points with the
+    // reference's float operations, the off-grid groups are moved to their best neighbour one
+    // by one, and each lane sums its trial's two sums in element order. Phase C (the sequential
+    // choice) and the refinement are the reference's.
+    static float search_group(const iq3_search_tables& t, const iq3_detail::search_variant& v,
+                              const float* xval, const float* weight, const float* waux, float max,
+                              int8_t* L) {
+        using namespace iq3_detail;
+        const int nsteps = v.last_step - v.first_step + 1;  // at most kMaxSteps
+        static_assert(kMaxSteps % N == 0, "trials are padded to whole vectors");
+        alignas(32) int32_t level[32][kMaxSteps];  // level of element i in trial s
+        alignas(32) int32_t point[8][kMaxSteps];   // point of group k in trial s
+        alignas(32) float scale_of[kMaxSteps];
+        bool on_grid_aux[kMaxSteps][8];
+
+        // Phase A. Trials past nsteps in the last vector get valid scales; they are never read.
         const F half = V::set1(0.5f);
         const F one = V::set1(1.f);
-        const I weights = V::irepeat4(1, 8, 64, 512);
-        I l[kVectors], m[kVectors];
-        for (int c = 0; c < kVectors; ++c) {
-            const F x = V::load(xval + N * c);
-            l[c] = V::round_clamp_i(V::mul(half, V::sub(V::mul(vid, x), one)), 0, 7);
-            m[c] = V::imul(l[c], weights);
+        const F vmax = V::set1(max);
+        for (int s0 = 0; s0 < nsteps; s0 += N) {
+            const F step = V::to_float(V::iadd(V::iota(), V::isplat(uint32_t(v.first_step + s0))));
+            const F id =
+                V::div(V::add(V::set1(float(2 * kMaxQ - 1)), V::mul(step, V::set1(0.2f))), vmax);
+            V::store(scale_of + s0, V::div(one, id));
+            for (int k = 0; k < 8; ++k) {
+                I packed = V::isplat(0);
+                for (int i = 0; i < 4; ++i) {
+                    const F x = V::set1(xval[4 * k + i]);
+                    const I l =
+                        V::round_clamp_i(V::mul(half, V::sub(V::mul(id, x), one)), 0, kMaxQ - 1);
+                    V::istore(&level[4 * k + i][s0], l);
+                    packed = V::ior(packed, V::ishl(l, 3 * i));
+                }
+                V::istore(&point[k][s0], packed);
+            }
         }
-        for (int c = 0; c < kVectors; c += 16 / N) V::store_i8_16(L + N * c, l + c);
-        for (int c = 0; c < kVectors; c += 4) V::istore(points + c * N / 4, V::group4_sums(m + c));
-    }
+        for (int s = 0; s < nsteps; ++s) {
+            for (int k = 0; k < 8; ++k) {
+                const int32_t grid_index = t.map[point[k][s]];
+                on_grid_aux[s][k] = grid_index >= 0;
+                if (grid_index >= 0) continue;
+                int8_t Lg[4];
+                best_neighbour(t, -grid_index - 1, xval + 4 * k, waux + 4 * k, scale_of[s], Lg);
+                for (int i = 0; i < 4; ++i) level[4 * k + i][s] = Lg[i];
+            }
+        }
 
-    static void trial_sums(int nsteps, const float* q, const float* weight, const float* wx,
-                           float* sumqx, float* sumq2) {
+        // Phase B: sum_i (w x) q and sum_i (w q) q per trial, in element order.
+        alignas(32) float sumqx[kMaxSteps], sumq2[kMaxSteps];
+        const I one_i = V::isplat(1);
         for (int s0 = 0; s0 < nsteps; s0 += N) {
             F qx = V::zero(), q2 = V::zero();
             for (int i = 0; i < 32; ++i) {
-                const F qi = V::load(q + i * iq3_detail::kMaxSteps + s0);
-                qx = V::add(qx, V::mul(V::set1(wx[i]), qi));
-                q2 = V::add(q2, V::mul(V::mul(V::set1(weight[i]), qi), qi));
+                const I l = V::iload(&level[i][s0]);
+                const F q = V::to_float(V::iadd(V::iadd(l, l), one_i));
+                qx = V::add(qx, V::mul(V::set1(weight[i] * xval[i]), q));
+                q2 = V::add(q2, V::mul(V::mul(V::set1(weight[i]), q), q));
             }
             V::store(sumqx + s0, qx);
             V::store(sumq2 + s0, q2);
         }
+
+        // Phase C and the refinement, as the reference.
+        float scale = max / (2 * kMaxQ - 1);
+        const int chosen = choose_trial(nsteps, sumqx, sumq2, &scale);
+        bool on_grid[8];
+        for (int k = 0; k < 8; ++k)
+            on_grid[k] = chosen >= 0 ? on_grid_aux[chosen][k] : v.assume_on_grid;
+        if (chosen >= 0) {
+            for (int i = 0; i < 32; ++i) L[i] = int8_t(level[i][chosen]);
+        }
+        return refine_group<iq3_lanes_search>(t, v, xval, weight, waux, on_grid, scale, L);
     }
 };
 

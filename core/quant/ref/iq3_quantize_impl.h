@@ -33,10 +33,21 @@ inline int point_of(const int8_t* L) {
     return u;
 }
 
+// How the two types' scale searches differ.
+struct search_variant {
+    int first_step, last_step;  // trial scales (15 + step * 0.2) / max
+    bool assume_on_grid;        // the initial "best" levels count as on the grid (IQ3_XXS)
+    bool refine_off_grid_only;  // the final refinement re-quantizes only off-grid groups (IQ3_XXS)
+};
+constexpr search_variant kXxsVariant{-15, 15, true, true};
+constexpr search_variant kSVariant{-9, 9, false, false};
+
 }  // namespace iq3_detail
 
-// A Search policy supplies the three inner loops of the group search. iq3_scalar_search is
-// the reference; SIMD policies (core/quant/arch/) must return exactly the same values.
+// A Search policy supplies the group search (search_group below, the reference, or a SIMD
+// policy's own that returns exactly the same values) and, for the reference's search_group, its
+// three inner loops. iq3_scalar_search is the reference; SIMD policies (core/quant/arch/) must
+// return exactly the same values.
 //
 // ggml's iq3_find_best_neighbour: among the `neighbours[0]` grid points listed after it, the one
 // minimising sum_i weight_i * (scale * q_i - xval_i)^2; the first one wins ties. Writes its levels
@@ -101,18 +112,14 @@ struct iq3_scalar_search {
         for (int i = 0; i < 4; ++i) L[i] = int8_t((pg[i] - 1) / 2);
         return index;
     }
+
+    // iq3_detail::search_group with this policy (defined below it).
+    static float search_group(const iq3_search_tables& t, const iq3_detail::search_variant& v,
+                              const float* xval, const float* weight, const float* waux, float max,
+                              int8_t* L);
 };
 
 namespace iq3_detail {
-
-// How the two types' scale searches differ.
-struct search_variant {
-    int first_step, last_step;  // trial scales (15 + step * 0.2) / max
-    bool assume_on_grid;        // the initial "best" levels count as on the grid (IQ3_XXS)
-    bool refine_off_grid_only;  // the final refinement re-quantizes only off-grid groups (IQ3_XXS)
-};
-constexpr search_variant kXxsVariant{-15, 15, true, true};
-constexpr search_variant kSVariant{-9, 9, false, false};
 
 // Magnitudes of eight elements into xval, their signs as a bit mask (bit i set where x[i] >= 0
 // fails, as in ggml's loops); returns how many bits are set.
@@ -136,65 +143,29 @@ inline float max_of(float a, float b) {
     return a > b ? a : b;
 }  // ggml's MAX macro
 
-// Searches the scale and levels of one group of 32 magnitudes `xval` (L: 32 levels in [0, 7],
-// every 4 of which form a grid point). Returns the scale, which may be negative.
-//
-// ggml runs one loop over the trial scales, keeping the best so far. The levels and the two sums
-// of a trial do not depend on earlier trials, so we compute them for all trials first (phases A
-// and B, which a SIMD Search may evaluate several trials at a time) and then replay ggml's
-// sequential choice over them in trial order (phase C). Every float operation is ggml's, in its
-// order, so the choice and the bytes are the same.
-template <class Search>
-float search_group(const iq3_search_tables& t, const search_variant& v, const float* xval,
-                   const float* weight, const float* waux, float max, int8_t* L) {
-    const int nsteps = v.last_step - v.first_step + 1;  // at most kMaxSteps
-    alignas(32) int8_t Laux[kMaxSteps][32];
-    alignas(32) float q_by_element[32][kMaxSteps];  // 2l+1 of element i in trial s at [i][s]
-    bool on_grid_aux[kMaxSteps][8];
-    alignas(32) float wx[32];
-    for (int i = 0; i < 32; ++i) wx[i] = weight[i] * xval[i];
-
-    // Phase A: each trial's levels, off-grid groups moved to their best neighbour.
-    for (int s = 0; s < nsteps; ++s) {
-        const int step = v.first_step + s;
-        const float id = (2 * kMaxQ - 1 + step * 0.2f) / max;
-        const float this_scale = 1 / id;
-        int points[8];
-        Search::group_levels(id, xval, Laux[s], points);
-        for (int k = 0; k < 8; ++k) {
-            const int32_t grid_index = t.map[points[k]];
-            on_grid_aux[s][k] = grid_index >= 0;
-            if (grid_index < 0) {
-                Search::best_neighbour(t, -grid_index - 1, xval + 4 * k, waux + 4 * k, this_scale,
-                                       Laux[s] + 4 * k);
-            }
-        }
-        for (int i = 0; i < 32; ++i) q_by_element[i][s] = float(2 * Laux[s][i] + 1);
-    }
-
-    // SIMD policies sum 8 trials at a time: give the unused trial columns defined values.
-    for (int i = 0; i < 32; ++i) {
-        for (int s = nsteps; s < kMaxSteps; ++s) q_by_element[i][s] = 1;
-    }
-
-    // Phase B: sum_i w x q and sum_i w q^2 of every trial, each summed in element order.
-    alignas(32) float sumqx[kMaxSteps], sumq2[kMaxSteps];
-    Search::trial_sums(nsteps, &q_by_element[0][0], weight, wx, sumqx, sumq2);
-
-    // Phase C: ggml's sequential choice of the best trial.
-    bool on_grid[8];
+// Phase C of search_group: ggml's sequential choice over the trials' sums (keeping the best
+// sumqx^2 / sumq2 so far). Returns the last trial it takes, -1 for none, and sets *scale to that
+// trial's sumqx / sumq2 (unchanged for none).
+inline int choose_trial(int nsteps, const float* sumqx, const float* sumq2, float* scale) {
     float best = 0;
-    float scale = max / (2 * kMaxQ - 1);
-    for (int k = 0; k < 8; ++k) on_grid[k] = v.assume_on_grid;
+    int chosen = -1;
     for (int s = 0; s < nsteps; ++s) {
         if (sumq2[s] > 0 && sumqx[s] * sumqx[s] > best * sumq2[s]) {
-            scale = sumqx[s] / sumq2[s];
-            best = scale * sumqx[s];
-            std::memcpy(L, Laux[s], 32);
-            for (int k = 0; k < 8; ++k) on_grid[k] = on_grid_aux[s][k];
+            *scale = sumqx[s] / sumq2[s];
+            best = *scale * sumqx[s];
+            chosen = s;
         }
     }
+    return chosen;
+}
 
+// The end of search_group: with the chosen levels L and `scale`, ggml re-quantizes the off-grid
+// groups (IQ3_S: every group once one is off the grid) at that scale and takes the least-squares
+// scale of the result. Returns the scale.
+template <class Search>
+float refine_group(const iq3_search_tables& t, const search_variant& v, const float* xval,
+                   const float* weight, const float* waux, const bool* on_grid, float scale,
+                   int8_t* L) {
     int n_off_grid = 0;
     for (int k = 0; k < 8; ++k) n_off_grid += on_grid[k] ? 0 : 1;
     if (n_off_grid > 0 && scale > 0) {
@@ -227,6 +198,56 @@ float search_group(const iq3_search_tables& t, const search_variant& v, const fl
     return scale;
 }
 
+// Searches the scale and levels of one group of 32 magnitudes `xval` (L: 32 levels in [0, 7],
+// every 4 of which form a grid point). Returns the scale, which may be negative.
+//
+// ggml runs one loop over the trial scales, keeping the best so far. The levels and the two sums
+// of a trial do not depend on earlier trials, so we compute them for all trials first (phases A
+// and B; iq3_lanes.h's search_group evaluates several trials at a time) and then replay ggml's
+// sequential choice over them in trial order (phase C). Every float operation is ggml's, in its
+// order, so the choice and the bytes are the same.
+template <class Search>
+float search_group(const iq3_search_tables& t, const search_variant& v, const float* xval,
+                   const float* weight, const float* waux, float max, int8_t* L) {
+    const int nsteps = v.last_step - v.first_step + 1;  // at most kMaxSteps
+    alignas(32) int8_t Laux[kMaxSteps][32];
+    alignas(32) float q_by_element[32][kMaxSteps];  // 2l+1 of element i in trial s at [i][s]
+    bool on_grid_aux[kMaxSteps][8];
+    alignas(32) float wx[32];
+    for (int i = 0; i < 32; ++i) wx[i] = weight[i] * xval[i];
+
+    // Phase A: each trial's levels, off-grid groups moved to their best neighbour.
+    for (int s = 0; s < nsteps; ++s) {
+        const int step = v.first_step + s;
+        const float id = (2 * kMaxQ - 1 + step * 0.2f) / max;
+        const float this_scale = 1 / id;
+        int points[8];
+        Search::group_levels(id, xval, Laux[s], points);
+        for (int k = 0; k < 8; ++k) {
+            const int32_t grid_index = t.map[points[k]];
+            on_grid_aux[s][k] = grid_index >= 0;
+            if (grid_index < 0) {
+                Search::best_neighbour(t, -grid_index - 1, xval + 4 * k, waux + 4 * k, this_scale,
+                                       Laux[s] + 4 * k);
+            }
+        }
+        for (int i = 0; i < 32; ++i) q_by_element[i][s] = float(2 * Laux[s][i] + 1);
+    }
+
+    // Phase B: sum_i w x q and sum_i w q^2 of every trial, each summed in element order.
+    alignas(32) float sumqx[kMaxSteps], sumq2[kMaxSteps];
+    Search::trial_sums(nsteps, &q_by_element[0][0], weight, wx, sumqx, sumq2);
+
+    // Phase C: ggml's sequential choice of the best trial.
+    bool on_grid[8];
+    float scale = max / (2 * kMaxQ - 1);
+    const int chosen = choose_trial(nsteps, sumqx, sumq2, &scale);
+    if (chosen >= 0) std::memcpy(L, Laux[chosen], 32);
+    for (int k = 0; k < 8; ++k)
+        on_grid[k] = chosen >= 0 ? on_grid_aux[chosen][k] : v.assume_on_grid;
+    return refine_group<Search>(t, v, xval, weight, waux, on_grid, scale, L);
+}
+
 // Grid index of the 4 levels at L; levels from search_group are always on the grid (a miss could
 // only come from NaN input, where ggml aborts; we write index 0 instead).
 inline int grid_index_of(const iq3_search_tables& t, const int8_t* L) {
@@ -252,6 +273,13 @@ inline float super_block_sigma2(const float* xbl) {
 }
 
 }  // namespace iq3_detail
+
+inline float iq3_scalar_search::search_group(const iq3_search_tables& t,
+                                             const iq3_detail::search_variant& v, const float* xval,
+                                             const float* weight, const float* waux, float max,
+                                             int8_t* L) {
+    return iq3_detail::search_group<iq3_scalar_search>(t, v, xval, weight, waux, max, L);
+}
 
 // IQ3_XXS block (98 bytes): fp16 d, 64 grid indices, then per group of 32 a little-endian u32 of
 // four 7-bit sign masks (the 8th sign is the parity) and a 4-bit scale on top.
@@ -305,7 +333,7 @@ void quantize_iq3_xxs_rows(const float* src, void* dst, int64_t nrows, int64_t n
                     scales[ib] = 0;
                     continue;
                 }
-                float scale = search_group<Search>(t, kXxsVariant, xval, weight, waux, max, L);
+                float scale = Search::search_group(t, kXxsVariant, xval, weight, waux, max, L);
                 if (scale < 0) {  // ggml's guard: keep the scale unsigned by flipping the signs
                     scale = -scale;
                     for (int k = 0; k < 4; ++k) block_signs[k] = uint8_t(~block_signs[k]) & 127;
@@ -382,7 +410,7 @@ void quantize_iq3_s_rows(const float* src, void* dst, int64_t nrows, int64_t n_p
                     scales[ib] = 0;
                     continue;
                 }
-                float scale = search_group<Search>(t, kSVariant, xval, weight, waux, max, L);
+                float scale = Search::search_group(t, kSVariant, xval, weight, waux, max, L);
                 if (scale < 0) {
                     scale = -scale;
                     for (int k = 0; k < 4; ++k) block_signs[k] = uint8_t(~block_signs[k]);

@@ -274,6 +274,11 @@ float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* q
             iscale = iscale_is;
         }
     }
+    return make_qp_quants_refine(n, nmax, x, L, quant_weights, iscale);
+}
+
+float make_qp_quants_refine(int n, int nmax, const float* x, uint8_t* L, const float* quant_weights,
+                            float iscale) {
     float sumlx = 0;
     float suml2 = 0;
     for (int i = 0; i < n; ++i) {

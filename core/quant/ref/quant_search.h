@@ -39,4 +39,10 @@ float make_qkx3_quants(int n, int nmax, const float* x, const float* weights, ui
 // quant_weights: best of 9 trial scales, then iterative per-element improvement.
 float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* quant_weights);
 
+// The part of make_qp_quants after the trial scales (which SIMD callers may search their own
+// way, with the same floats): the levels at the chosen inverse scale `iscale`, then the
+// iterative per-element improvement. Returns the scale.
+float make_qp_quants_refine(int n, int nmax, const float* x, uint8_t* L, const float* quant_weights,
+                            float iscale);
+
 }  // namespace gguf_squash

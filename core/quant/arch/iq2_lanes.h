@@ -350,27 +350,29 @@ struct iq2_lanes {
             // The neighbour lists are megabytes (mostly outside the caches) and each search
             // starts with a dependent load of its list: look every group up first and fetch the
             // lists of the off-grid ones, so that the misses overlap.
-            int map_of[kTrials][kGroups];
+            // The off-grid groups are listed without branching (whether a group is on the grid
+            // is unpredictable), then searched in trial order.
+            int off_map[kTrials * kGroups];        // the map value of each off-grid group
+            uint8_t off_group[kTrials * kGroups];  // its trial * kGroups + group
+            int n_off = 0;
             for (int s = 0; s < kTrials; ++s) {
                 for (int k = 0; k < kGroups; ++k) {
                     const int m = lt.t->map[u[k][s]];
-                    map_of[s][k] = m;
                     on_grid[s][k] = m >= 0;
-                    if (m < 0) {
-                        __builtin_prefetch(lt.t->neighbours.data() + (-m - 1));
-                        __builtin_prefetch(lt.neighbour_levels.data() + (-m - 1));
-                    }
+                    off_map[n_off] = m;
+                    off_group[n_off] = uint8_t(kGroups * s + k);
+                    n_off += m < 0;
+                    const int offset = m < 0 ? -m - 1 : 0;
+                    __builtin_prefetch(lt.t->neighbours.data() + offset);
+                    __builtin_prefetch(lt.neighbour_levels.data() + offset);
                 }
             }
-            for (int s = 0; s < kTrials; ++s) {
-                for (int k = 0; k < kGroups; ++k) {
-                    if (on_grid[s][k]) continue;
-                    const int g = best_neighbour_index(lt, map_of[s][k], xval + 8 * k, waux + 8 * k,
-                                                       scale[s]);
-                    const uint32_t levels = lt.t->levels[g];
-                    for (int i = 0; i < 8; ++i)
-                        level[8 * k + i][s] = int32_t((levels >> 2 * i) & 3);
-                }
+            for (int j = 0; j < n_off; ++j) {
+                const int s = off_group[j] / kGroups, k = off_group[j] % kGroups;
+                const int g =
+                    best_neighbour_index(lt, off_map[j], xval + 8 * k, waux + 8 * k, scale[s]);
+                const uint32_t levels = lt.t->levels[g];
+                for (int i = 0; i < 8; ++i) level[8 * k + i][s] = int32_t((levels >> 2 * i) & 3);
             }
             alignas(32) float sumqx[kPad], sumq2[kPad];
             const I one_i = V::isplat(1);

@@ -39,19 +39,28 @@ struct iq3_lanes_search {
     // Index of the first lane holding the smallest value among the first `n` lanes, ignoring
     // NaNs, if that value is below `bound`; else -1. This is what the reference's scan
     // `if (d2 < best) { best = d2; ... }` picks, starting from best = bound.
-    static int first_min_below(F d2, int n, float bound) {
+    // On success *bound becomes that value.
+    static int first_min_below(F d2, int n, float* bound) {
         const F in_range = V::from_bits(V::igt(V::isplat(uint32_t(n)), V::iota()));
         const F usable = V::mask_and(in_range, V::eq(d2, d2));
         const F v = V::select(usable, d2, V::set1(__builtin_inff()));
         const float smallest = V::hmin(v);
-        if (!(smallest < bound)) return -1;
+        if (!(smallest < *bound)) return -1;
+        *bound = smallest;
         return __builtin_ctz(V::bitmask(V::eq(v, V::set1(smallest))));
     }
 
-    __attribute__((always_inline)) static int best_neighbour(const iq3_search_tables& t,
-                                                             int32_t list, const float* xval,
-                                                             const float* weight, float scale,
-                                                             int8_t* L) {
+    static int best_neighbour(const iq3_search_tables& t, int32_t list, const float* xval,
+                              const float* weight, float scale, int8_t* L) {
+        return iq3_scalar_search::take_grid_point(
+            t, best_neighbour_index(t, list, xval, weight, scale), L);
+    }
+
+    // best_neighbour without writing the levels: the winner's grid index.
+    __attribute__((always_inline)) static int best_neighbour_index(const iq3_search_tables& t,
+                                                                   int32_t list, const float* xval,
+                                                                   const float* weight,
+                                                                   float scale) {
         const int count = t.neighbours[list];
         const uint32_t* points = t.neighbour_points + list + 1;
         const F vscale = V::set1(scale);
@@ -65,16 +74,11 @@ struct iq3_lanes_search {
             d2 = add_term<2>(d2, p, vscale, xval, weight);
             d2 = add_term<3>(d2, p, vscale, xval, weight);
             const int n = count - j0 < N ? count - j0 : N;
-            const int lane = first_min_below(d2, n, best_d2);
-            if (lane >= 0) {
-                alignas(32) float lanes[N];
-                V::store(lanes, d2);
-                best_d2 = lanes[lane];
-                best = j0 + lane;
-            }
+            const int lane = first_min_below(d2, n, &best_d2);
+            if (lane >= 0) best = j0 + lane;
         }
         if (best < 0) best = 0;  // NaN input only; the scalar search also takes the first
-        return iq3_scalar_search::take_grid_point(t, t.neighbours[list + 1 + best], L);
+        return t.neighbours[list + 1 + best];
     }
 
     // iq3_detail::search_group (the reference) with its phases A and B V::lanes trial scales
@@ -114,15 +118,31 @@ struct iq3_lanes_search {
                 V::istore(&point[k][s0], packed);
             }
         }
+        // Every group looked up first and the off-grid ones' lists fetched, so that the
+        // searches' first loads overlap; then the searches.
+        // The off-grid groups are listed without branching (whether a group is on the grid is
+        // unpredictable), then searched in trial order.
+        int32_t off_list[kMaxSteps * 8];   // the neighbour-list offset of each off-grid group
+        uint8_t off_group[kMaxSteps * 8];  // its trial * 8 + group
+        int n_off = 0;
         for (int s = 0; s < nsteps; ++s) {
             for (int k = 0; k < 8; ++k) {
-                const int32_t grid_index = t.map[point[k][s]];
-                on_grid_aux[s][k] = grid_index >= 0;
-                if (grid_index >= 0) continue;
-                int8_t Lg[4];
-                best_neighbour(t, -grid_index - 1, xval + 4 * k, waux + 4 * k, scale_of[s], Lg);
-                for (int i = 0; i < 4; ++i) level[4 * k + i][s] = Lg[i];
+                const int32_t m = t.map[point[k][s]];
+                on_grid_aux[s][k] = m >= 0;
+                off_list[n_off] = -m - 1;
+                off_group[n_off] = uint8_t(8 * s + k);
+                n_off += m < 0;
+                __builtin_prefetch(t.neighbours + (m < 0 ? -m - 1 : 0));
+                __builtin_prefetch(t.neighbour_points + (m < 0 ? -m - 1 : 0));
             }
+        }
+        for (int j = 0; j < n_off; ++j) {
+            const int s = off_group[j] / 8, k = off_group[j] % 8;
+            const int g =
+                best_neighbour_index(t, off_list[j], xval + 4 * k, waux + 4 * k, scale_of[s]);
+            // The levels (q - 1) / 2 of the grid point's bytes q, as take_grid_point.
+            const uint32_t q = t.grid[g];
+            for (int i = 0; i < 4; ++i) level[4 * k + i][s] = (int32_t(int8_t(q >> 8 * i)) - 1) / 2;
         }
 
         // Phase B: sum_i (w x) q and sum_i (w q) q per trial, in element order.

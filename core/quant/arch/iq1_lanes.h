@@ -82,20 +82,20 @@ struct iq1_lanes {
         const iq2_search_tables& t = *lt.t;
         const int offset = -map_value - 1;
         const uint16_t* neighbours = t.neighbours.data() + offset;
-        float term[24];
-        for (int i = 0; i < 8; ++i) {
-            for (int l = 0; l < 3; ++l) {
-                const float q = xg[l];
-                const float w = weight[i];
-                const float diff = scale * q - xval[i];
-                term[3 * i + l] = w * diff * diff;
-            }
-        }
+        typename V::F table[8];
+        K2::level_tables(xval, weight, scale, xg, table);
         const int count = neighbours[0];
         float best = FLT_MAX;
-        const int j = K2::nearest(term, count, lt.neighbour_levels.data() + offset + 1, &best);
+        const int j = K2::nearest(table, count, lt.neighbour_levels.data() + offset + 1, &best);
         int grid_index = j >= 0 ? int(neighbours[1 + j]) : -1;
         if (grid_index < 0) {
+            float term[24];
+            for (int i = 0; i < 8; ++i) {
+                for (int l = 0; l < 3; ++l) {
+                    const float diff = scale * xg[l] - xval[i];
+                    term[3 * i + l] = weight[i] * diff * diff;
+                }
+            }
             // Sums in the reference's order (its head table gives the same sums and winner).
             for (int g = 0; g < t.grid_size; ++g) {
                 float d2 = 0;

@@ -160,13 +160,28 @@ struct iq2_lanes {
         return d2;
     }
 
+    // The per-coordinate tables of the neighbour search: table[i] holds coordinate i's terms
+    // weight[i] * diff * diff, diff = scale * q[l] - xval[i], at levels l = 0, 1, 2 (and 2
+    // again), each computed as the reference computes it, N coordinates at a time.
+    static void level_tables(const float* xval, const float* weight, float scale, const float* q,
+                             F* table) {
+        alignas(32) float term[3][8];
+        for (int c = 0; c < 8; c += N) {
+            const F x = V::load(xval + c);
+            const F w = V::load(weight + c);
+            for (int l = 0; l < 3; ++l) {
+                const F diff = V::sub(V::set1(scale * q[l]), x);
+                V::store(term[l] + c, V::mul(V::mul(w, diff), diff));
+            }
+        }
+        for (int i = 0; i < 8; ++i)
+            table[i] = V::set4(term[0][i], term[1][i], term[2][i], term[2][i]);
+    }
+
     // The first of `count` candidates (packed levels at `levels`, readable up to 2 * N - 1
     // entries past the list's end) strictly closer than *best, updating *best; -1 when none is.
-    // term[3 * i + l]: coordinate i's term at level l.
-    static int nearest(const float* term, int count, const uint32_t* levels, float* best) {
-        F table[8];
-        for (int i = 0; i < 8; ++i)
-            table[i] = V::set4(term[3 * i], term[3 * i + 1], term[3 * i + 2], term[3 * i + 2]);
+    // table: level_tables'.
+    static int nearest(const F* table, int count, const uint32_t* levels, float* best) {
         // Per lane, the smallest score below *best so far and the first candidate reaching it;
         // the overall winner is then the smallest of these, the lowest candidate on ties: the
         // first strict minimum of the sequential scan. Two vectors of candidates per step: each
@@ -227,24 +242,34 @@ struct iq2_lanes {
         return grid_index;
     }
 
+    // The winner's position in the list at `offset`, -1 when no candidate is closer than
+    // FLT_MAX (NaN or huge inputs).
+    static int best_neighbour_position(const iq2_detail::iq2_lane_tables& lt, int offset,
+                                       const float* xval, const float* weight, float scale) {
+        static constexpr float kQ[3] = {1, 3, 5};
+        F table[8];
+        level_tables(xval, weight, scale, kQ, table);
+        float best_d2 = FLT_MAX;
+        return nearest(table, lt.t->neighbours[offset], lt.neighbour_levels.data() + offset + 1,
+                       &best_d2);
+    }
+
     // best_neighbour without writing the levels: the winner's grid index.
     static int best_neighbour_index(const iq2_detail::iq2_lane_tables& lt, int map_value,
                                     const float* xval, const float* weight, float scale) {
-        const iq2_search_tables& t = *lt.t;
         const int offset = -map_value - 1;
-        const uint16_t* neighbours = t.neighbours.data() + offset;
-        float term[24];
-        for (int i = 0; i < 8; ++i) {
-            for (int l = 0; l < 3; ++l) {
-                const float q = float(2 * l + 1);
-                const float diff = scale * q - xval[i];
-                term[3 * i + l] = weight[i] * diff * diff;
-            }
-        }
-        const int count = neighbours[0];
-        float best_d2 = FLT_MAX;
-        const int j = nearest(term, count, lt.neighbour_levels.data() + offset + 1, &best_d2);
-        return j >= 0 ? int(neighbours[1 + j]) : (count > 0 ? neighbours[1] : 0);
+        const uint16_t* neighbours = lt.t->neighbours.data() + offset;
+        const int j = best_neighbour_position(lt, offset, xval, weight, scale);
+        return j >= 0 ? int(neighbours[1 + j]) : (neighbours[0] > 0 ? neighbours[1] : 0);
+    }
+
+    // best_neighbour's winner as packed levels (read beside the candidates the search read).
+    static uint32_t best_neighbour_levels(const iq2_detail::iq2_lane_tables& lt, int map_value,
+                                          const float* xval, const float* weight, float scale) {
+        const int offset = -map_value - 1;
+        const int j = best_neighbour_position(lt, offset, xval, weight, scale);
+        if (j >= 0) return lt.neighbour_levels[size_t(offset + 1 + j)];
+        return lt.t->levels[lt.t->neighbours[offset] > 0 ? lt.t->neighbours[offset + 1] : 0];
     }
 
     // Levels of a group of 8 at inverse scale id, put on the grid. Returns whether the rounded
@@ -369,9 +394,8 @@ struct iq2_lanes {
             }
             for (int j = 0; j < n_off; ++j) {
                 const int s = off_group[j] / kGroups, k = off_group[j] % kGroups;
-                const int g =
-                    best_neighbour_index(lt, off_map[j], xval + 8 * k, waux + 8 * k, scale[s]);
-                const uint32_t levels = lt.t->levels[g];
+                const uint32_t levels =
+                    best_neighbour_levels(lt, off_map[j], xval + 8 * k, waux + 8 * k, scale[s]);
                 for (int i = 0; i < 8; ++i) level[8 * k + i][s] = int32_t((levels >> 2 * i) & 3);
             }
             alignas(32) float sumqx[kPad], sumq2[kPad];

@@ -95,20 +95,11 @@ inline int on_grid_index(const iq2_search_tables& t, const int8_t* L) {
     return t.map[u];
 }
 
-// As the reference's take_signs.
-inline uint8_t take_signs(const float* xb, const float* weight, bool even_parity, float* xval) {
-    int nflip = 0;
-    uint8_t s = 0;
-    for (int i = 0; i < 8; ++i) {
-        if (xb[i] >= 0) {
-            xval[i] = xb[i];
-        } else {
-            xval[i] = -xb[i];
-            ++nflip;
-            s |= uint8_t(1 << i);
-        }
-    }
-    if (even_parity && nflip % 2) {
+// The reference's take_signs once the magnitudes and the sign mask s are known: with an odd
+// number of negative signs and even_parity, the least important value's sign is flipped instead.
+inline uint8_t finish_signs(const float* xb, const float* weight, bool even_parity, float* xval,
+                            uint8_t s) {
+    if (even_parity && __builtin_popcount(s) % 2) {
         int imin = 0;
         float min = weight[0] * xb[0] * xb[0];
         for (int i = 1; i < 8; ++i) {
@@ -158,6 +149,33 @@ struct iq2_lanes {
 #pragma GCC unroll 8
         for (int i = 0; i < 8; ++i) d2 = V::add(d2, V::lookup4(table[i], V::ishr(lv, 2 * i)));
         return d2;
+    }
+
+    // The reference's take_signs: the magnitudes of 8 values (negated where x >= 0 fails, NaN
+    // included) and their sign mask, N values at a time; then its parity rule.
+    static uint8_t take_signs(const float* xb, const float* weight, bool even_parity, float* xval) {
+        uint32_t s = 0;
+        for (int c = 0; c < 8; c += N) {
+            const F x = V::load(xb + c);
+            const F nonneg = V::ge(x, V::zero());  // false for NaN
+            V::store(xval + c, V::select(nonneg, x, V::neg(x)));
+            s |= (~V::bitmask(nonneg) & ((1u << N) - 1)) << c;
+        }
+        return iq2_detail::finish_signs(xb, weight, even_parity, xval, uint8_t(s));
+    }
+
+    // weight[i] = qw[i] * sqrt(sigma2 + x[i]^2) (qw null: 1 * ...) and waux[i] = sqrt(weight[i])
+    // for n values, N at a time (IEEE square roots, as the reference's).
+    template <int n>
+    static void sqrt_weights(const float* xb, const float* qw, float sigma2, float* weight,
+                             float* waux) {
+        for (int i = 0; i < n; i += N) {
+            const F x = V::load(xb + i);
+            const F q = qw ? V::load(qw + i) : V::set1(1.f);
+            const F w = V::mul(q, V::sqrt(V::add(V::set1(sigma2), V::mul(x, x))));
+            V::store(weight + i, w);
+            V::store(waux + i, V::sqrt(w));
+        }
     }
 
     // The per-coordinate tables of the neighbour search: table[i] holds coordinate i's terms
@@ -454,11 +472,8 @@ struct iq2_lanes {
 
             for (int ib = 0; ib < kQK / 32; ++ib) {
                 const float* xb = xbl + 32 * ib;
-                for (int i = 0; i < 32; ++i) {
-                    const float qw = quant_weights ? quant_weights[kQK * ibl + 32 * ib + i] : 1.f;
-                    weight[i] = qw * std::sqrt(sigma2 + xb[i] * xb[i]);
-                }
-                for (int i = 0; i < 32; ++i) waux[i] = std::sqrt(weight[i]);
+                sqrt_weights<32>(xb, quant_weights ? quant_weights + kQK * ibl + 32 * ib : nullptr,
+                                 sigma2, weight, waux);
                 for (int k = 0; k < 4; ++k)
                     block_signs[k] = take_signs(xb + 8 * k, weight + 8 * k, true, xval + 8 * k);
                 float max = xval[0];
@@ -545,17 +560,14 @@ struct iq2_lanes {
 
             for (int ib = 0; ib < kQK / 16; ++ib) {
                 const float* xb = xbl + 16 * ib;
-                if (quant_weights) {
-                    const float* qw = quant_weights + kQK * ibl + 16 * ib;
-                    for (int i = 0; i < 16; ++i)
-                        weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
-                } else if (kIsIq2S) {
-                    for (int i = 0; i < 16; ++i) weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
+                if (quant_weights || !kIsIq2S) {
+                    sqrt_weights<16>(xb,
+                                     quant_weights ? quant_weights + kQK * ibl + 16 * ib : nullptr,
+                                     sigma2, weight, waux);
                 } else {
-                    for (int i = 0; i < 16; ++i)
-                        weight[i] = 1.f * std::sqrt(sigma2 + xb[i] * xb[i]);
+                    for (int i = 0; i < 16; ++i) weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
+                    for (int i = 0; i < 16; ++i) waux[i] = std::sqrt(weight[i]);
                 }
-                for (int i = 0; i < 16; ++i) waux[i] = std::sqrt(weight[i]);
                 for (int k = 0; k < 2; ++k)
                     block_signs[k] = take_signs(xb + 8 * k, weight + 8 * k, !kIsIq2S, xval + 8 * k);
                 float max = xval[0];

@@ -118,31 +118,33 @@ struct iq3_lanes_search {
                 V::istore(&point[k][s0], packed);
             }
         }
-        // Every group looked up first and the off-grid ones' lists fetched, so that the
-        // searches' first loads overlap; then the searches.
         // The off-grid groups are listed without branching (whether a group is on the grid is
-        // unpredictable), then searched in trial order.
-        int32_t off_list[kMaxSteps * 8];   // the neighbour-list offset of each off-grid group
-        uint8_t off_group[kMaxSteps * 8];  // its trial * 8 + group
-        int n_off = 0;
-        for (int s = 0; s < nsteps; ++s) {
-            for (int k = 0; k < 8; ++k) {
+        // unpredictable), group by group so that a group's values stay in registers, and their
+        // lists fetched so that the searches' first loads overlap; then the searches.
+        for (int k = 0; k < 8; ++k) {
+            int32_t off_list[kMaxSteps];  // the neighbour-list offset of each off-grid trial
+            uint8_t off_trial[kMaxSteps];
+            int n_off = 0;
+            for (int s = 0; s < nsteps; ++s) {
                 const int32_t m = t.map[point[k][s]];
                 on_grid_aux[s][k] = m >= 0;
                 off_list[n_off] = -m - 1;
-                off_group[n_off] = uint8_t(8 * s + k);
+                off_trial[n_off] = uint8_t(s);
                 n_off += m < 0;
-                __builtin_prefetch(t.neighbours + (m < 0 ? -m - 1 : 0));
                 __builtin_prefetch(t.neighbour_points + (m < 0 ? -m - 1 : 0));
             }
-        }
-        for (int j = 0; j < n_off; ++j) {
-            const int s = off_group[j] / 8, k = off_group[j] % 8;
-            const int g =
-                best_neighbour_index(t, off_list[j], xval + 4 * k, waux + 4 * k, scale_of[s]);
-            // The levels (q - 1) / 2 of the grid point's bytes q, as take_grid_point.
-            const uint32_t q = t.grid[g];
-            for (int i = 0; i < 4; ++i) level[4 * k + i][s] = (int32_t(int8_t(q >> 8 * i)) - 1) / 2;
+            for (int j = 0; j < n_off; ++j) {
+                const int s = off_trial[j];
+                const int g =
+                    best_neighbour_index(t, off_list[j], xval + 4 * k, waux + 4 * k, scale_of[s]);
+                // The levels (q - 1) / 2 of the grid point's bytes q (odd, 1..15), as
+                // take_grid_point computes them.
+                const uint32_t q = t.grid[g];
+                level[4 * k + 0][s] = int32_t((q >> 1) & 0x7f);
+                level[4 * k + 1][s] = int32_t((q >> 9) & 0x7f);
+                level[4 * k + 2][s] = int32_t((q >> 17) & 0x7f);
+                level[4 * k + 3][s] = int32_t((q >> 25) & 0x7f);
+            }
         }
 
         // Phase B: sum_i (w x) q and sum_i (w q) q per trial, in element order.

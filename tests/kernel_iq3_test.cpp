@@ -216,47 +216,12 @@ TEST_P(KernelIq3Simd, matches_scalar_on_edge_rows) {
 // a random factor), with random importance weights and without, make that choice, its ties and
 // the neighbour searches vary.
 TEST_P(KernelIq3Simd, random_rows_match_scalar) {
-    const kernel_isa isa = GetParam();
     const int64_t n = 1024, nrows = 48;
-    std::mt19937 rng(23);
-    std::normal_distribution<float> gauss(0.f, 1.f);
-    std::student_t_distribution<float> heavy(2.f);
-    std::vector<float> x(size_t(n * nrows));
-    for (int64_t r = 0; r < nrows; ++r) {
-        for (int64_t i = 0; i < n; ++i) {
-            float v = 0;
-            switch (r % 4) {
-                case 0:
-                    v = gauss(rng);
-                    break;
-                case 1:
-                    v = heavy(rng);
-                    break;
-                case 2:
-                    v = float(int(rng() % 9) - 4) * 0.25f;  // ties between trials
-                    break;
-                default:
-                    v = gauss(rng) * std::exp(gauss(rng));
-                    break;
-            }
-            x[size_t(r * n + i)] = v;
-        }
-    }
-    std::vector<float> im(static_cast<size_t>(n));
-    for (float& w : im) w = std::exp(2.f * gauss(rng));
+    const varied_rows rows = make_varied_rows(n, nrows, 23, 9);
     size_t compared = 0;
     for (ggml_type type : {ggml_type::iq3_xxs, ggml_type::iq3_s}) {
-        for (const float* qw :
-             {static_cast<const float*>(im.data()), static_cast<const float*>(nullptr)}) {
-            const size_t bytes = size_t(row_size(type, uint64_t(n)) * uint64_t(nrows));
-            ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
-            std::vector<uint8_t> want(bytes);
-            ASSERT_TRUE(quantize_rows(type, x.data(), want.data(), nrows, n, qw).ok());
-            ASSERT_TRUE(set_kernel_isa(isa).ok());
-            std::vector<uint8_t> got(bytes, 0xEE);
-            ASSERT_TRUE(quantize_rows(type, x.data(), got.data(), nrows, n, qw).ok());
-            EXPECT_EQ(got, want) << type_name(type) << " on " << kernel_isa_name(isa)
-                                 << (qw ? ", with imatrix" : ", no imatrix");
+        for (const float* qw : {rows.importance.data(), static_cast<const float*>(nullptr)}) {
+            expect_isa_matches_scalar(GetParam(), type, rows.x.data(), nrows, n, qw);
             ++compared;
         }
     }

@@ -13,6 +13,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -74,6 +77,59 @@ class every_simd_isa : public ::testing::TestWithParam<kernel_isa> {
   private:
     kernel_isa_guard guard_;
 };
+
+// Rows for comparing a SIMD search with the scalar reference: row r is, by r % 4, Gaussian,
+// heavy-tailed (Student's t, 2 degrees of freedom), `distinct` evenly spaced values (ties
+// between the search's candidates), or Gaussian times a log-normal factor; and one row of
+// random importance weights (log-normal, spanning orders of magnitude).
+struct varied_rows {
+    std::vector<float> x, importance;
+};
+inline varied_rows make_varied_rows(int64_t n, int64_t nrows, uint32_t seed, int distinct) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> gauss(0.f, 1.f);
+    std::student_t_distribution<float> heavy(2.f);
+    varied_rows out;
+    out.x.resize(size_t(n * nrows));
+    for (int64_t r = 0; r < nrows; ++r) {
+        for (int64_t i = 0; i < n; ++i) {
+            float v = 0;
+            switch (r % 4) {
+                case 0:
+                    v = gauss(rng);
+                    break;
+                case 1:
+                    v = heavy(rng);
+                    break;
+                case 2:
+                    v = float(int(rng() % uint32_t(distinct)) - distinct / 2) * 0.25f;
+                    break;
+                default:
+                    v = gauss(rng) * std::exp(gauss(rng));
+                    break;
+            }
+            out.x[size_t(r * n + i)] = v;
+        }
+    }
+    out.importance.resize(size_t(n));
+    for (float& w : out.importance) w = std::exp(2.f * gauss(rng));
+    return out;
+}
+
+// Quantizes `nrows` rows with the scalar reference and with `isa` (left active) and expects
+// the same bytes.
+inline void expect_isa_matches_scalar(kernel_isa isa, ggml_type type, const float* x, int64_t nrows,
+                                      int64_t n, const float* importance) {
+    const size_t bytes = size_t(row_size(type, uint64_t(n)) * uint64_t(nrows));
+    ASSERT_TRUE(set_kernel_isa(kernel_isa::scalar).ok());
+    std::vector<uint8_t> want(bytes);
+    ASSERT_TRUE(quantize_rows(type, x, want.data(), nrows, n, importance).ok());
+    ASSERT_TRUE(set_kernel_isa(isa).ok());
+    std::vector<uint8_t> got(bytes, 0xEE);
+    ASSERT_TRUE(quantize_rows(type, x, got.data(), nrows, n, importance).ok());
+    EXPECT_EQ(got, want) << type_name(type) << " on " << kernel_isa_name(isa)
+                         << (importance ? ", with importance weights" : ", no importance weights");
+}
 
 inline std::vector<kernel_isa> simd_kernel_isas_or_scalar() {
     std::vector<kernel_isa> out = simd_kernel_isas();

@@ -365,10 +365,11 @@ struct iq2_lanes {
 
         // Trial s uses the inverse scale (numerator + (first + s) * 0.1f) / denominator. Puts
         // every trial's groups on the grid; returns the best trial, or -1 when none passes
-        // ggml's test (sumq2 > 0 && sumqx^2 > best * sumq2), and that trial's sums.
+        // ggml's test (sumq2 > 0 && sumqx^2 > best * sumq2). For a best trial, *scale becomes
+        // its sumqx / sumq2 and L its levels; otherwise both are left as they are.
         int run(const iq2_detail::iq2_lane_tables& lt, int first, float numerator,
                 float denominator, const float* xval, const float* weight, const float* waux,
-                float* best_sumqx, float* best_sumq2) {
+                float* scale_out, int8_t* L) {
             alignas(32) int32_t u[kGroups][kPad];
             const F half = V::set1(0.5f);
             const F one = V::set1(1.f);
@@ -439,14 +440,10 @@ struct iq2_lanes {
                 }
             }
             if (chosen >= 0) {
-                *best_sumqx = sumqx[chosen];
-                *best_sumq2 = sumq2[chosen];
+                *scale_out = sumqx[chosen] / sumq2[chosen];
+                for (int i = 0; i < n; ++i) L[i] = int8_t(level[i][chosen]);
             }
             return chosen;
-        }
-
-        void levels_of(int s, int8_t* L) const {
-            for (int i = 0; i < n; ++i) L[i] = int8_t(level[i][s]);
         }
     };
 
@@ -489,13 +486,7 @@ struct iq2_lanes {
                     scales[ib] = 0;
                     continue;
                 }
-                float sumqx, sumq2;
-                const int chosen =
-                    trials.run(lt, -6, 2 * kMaxQ - 1, eff_max, xval, weight, waux, &sumqx, &sumq2);
-                if (chosen >= 0) {
-                    scale = sumqx / sumq2;
-                    trials.levels_of(chosen, L);
-                }
+                trials.run(lt, -6, 2 * kMaxQ - 1, eff_max, xval, weight, waux, &scale, L);
                 if (scale > 0) {
                     const float id = 1 / scale;
                     for (int k = 0; k < 4; ++k)
@@ -579,12 +570,9 @@ struct iq2_lanes {
                 }
                 float scale = max / (2 * kMaxQ - 1);
                 is_on_grid[0] = is_on_grid[1] = true;
-                float sumqx, sumq2;
                 const int chosen =
-                    trials.run(lt, -9, 2 * kMaxQ - 1, max, xval, weight, waux, &sumqx, &sumq2);
+                    trials.run(lt, -9, 2 * kMaxQ - 1, max, xval, weight, waux, &scale, L);
                 if (chosen >= 0) {
-                    scale = sumqx / sumq2;
-                    trials.levels_of(chosen, L);
                     is_on_grid[0] = trials.on_grid[chosen][0];
                     is_on_grid[1] = trials.on_grid[chosen][1];
                 }

@@ -82,15 +82,14 @@ struct wasm128_lanes {
     static I imin(I a, I b) { return wasm_i32x4_min(a, b); }
     static I imax(I a, I b) { return wasm_i32x4_max(a, b); }
     static I imul(I a, I b) { return wasm_i32x4_mul(a, b); }  // low 32 bits
-    // Lane k: element (index_k & 3) of `table` (selects on the index's two low bits).
+    // Lane k: element (index_k & 3) of `table`, as one byte shuffle taking bytes
+    // 4 (index_k & 3) + {0, 1, 2, 3} (fewer instructions in node than selects on the index's two
+    // low bits: V8 lowers each bitselect to three).
     static F lookup4(F table, I index) {
-        const v128_t b0 = wasm_i32x4_shr(wasm_i32x4_shl(index, 31), 31);
-        const v128_t b1 = wasm_i32x4_shr(wasm_i32x4_shl(index, 30), 31);
-        const v128_t lo = wasm_v128_bitselect(wasm_i32x4_shuffle(table, table, 1, 1, 1, 1),
-                                              wasm_i32x4_shuffle(table, table, 0, 0, 0, 0), b0);
-        const v128_t hi = wasm_v128_bitselect(wasm_i32x4_shuffle(table, table, 3, 3, 3, 3),
-                                              wasm_i32x4_shuffle(table, table, 2, 2, 2, 2), b0);
-        return wasm_v128_bitselect(hi, lo, b1);
+        const v128_t element = wasm_v128_and(index, wasm_i32x4_splat(3));
+        const v128_t bytes = wasm_i32x4_add(wasm_i32x4_mul(element, wasm_i32x4_splat(0x04040404)),
+                                            wasm_i32x4_splat(0x03020100));
+        return wasm_i8x16_swizzle(table, bytes);
     }
     static F set4(float a, float b, float c, float d) { return wasm_f32x4_make(a, b, c, d); }
     static I iota() { return wasm_i32x4_make(0, 1, 2, 3); }

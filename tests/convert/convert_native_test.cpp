@@ -536,6 +536,39 @@ TEST(ConvertCli, BrokenTokenizerModelNamesTheFile) {
     EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors", "tokenizer.model"}));
 }
 
+// SentencePiece-style BPE tokenizer.json files the converter would read differently from what is
+// implemented are refused with the field: byte_fallback under a byte-level decoder (Gemma 3's
+// BPE path), a special token LlamaHfVocab would have transformers add (Llama).
+TEST(ConvertCli, UnhandledSentencePieceStyleTokenizersAreRefused) {
+    test_support::temp_dir d;
+    write_shard(d.path / "model.safetensors", "model.embed_tokens.weight", "BF16", 2);
+    const std::string tj =
+        R"({"model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",
+                      "vocab": {"<unk>": 0, "a": 1}, "merges": []},
+            "decoder": {"type": "ByteLevel"}, "added_tokens": []})";
+    write_file(d.path / "tokenizer.json", tj);
+    write_file(d.path / "config.json", kTinyGemma3Config);
+    auto r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("tokenizer.json: model.byte_fallback: true is supported only with a "
+                         "Replace('\xE2\x96\x81', ' ') + ByteFallback + Fuse decoder"),
+              std::string::npos)
+        << r.err;
+    std::string seq = tj;
+    seq.replace(seq.find(R"({"type": "ByteLevel"})"), 21,
+                R"({"type": "Sequence", "decoders": []})");
+    write_file(d.path / "tokenizer.json", seq);
+    write_file(d.path / "tokenizer_config.json", R"({"bos_token": "<s>"})");
+    write_file(d.path / "config.json", kTinyLlamaConfig);
+    r = convert_cli(shell_quote(d.path.string()));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("tokenizer_config.json: special token '<s>' is not in tokenizer.json"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(d.files(), (names{"config.json", "model.safetensors", "tokenizer.json",
+                                "tokenizer_config.json"}));
+}
+
 TEST(ConvertCli, BadOuttypeIsAUsageError) {
     test_support::temp_dir d;
     const auto r = convert_cli("--outtype q4_0 " + shell_quote(d.path.string()));

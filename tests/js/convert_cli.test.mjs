@@ -228,3 +228,33 @@ test('OWNER/REPO on the Hub: convert and one-pass quantize read it by Range requ
         await emu.close();
     }
 });
+
+// The JS API: a folder's Model measures as the converted file does (the page's quality view).
+test('core.openModelFolder: quality() on the folder is quality() on the converted file', async () => {
+    const { loadGgufSquash } = await import('../../wasm/gguf_squash.mjs');
+    const core = await loadGgufSquash();
+    const dir = checkpoint('qwen3');
+    const files = fs.readdirSync(dir).map((name) => {
+        const bytes = fs.readFileSync(path.join(dir, name));
+        return { name, size: bytes.length, read: async (offset, length) => bytes.subarray(offset, offset + length) };
+    });
+    const options = { types: ['Q4_K_M', 'Q8_0'], rows: 4 };
+    const folder = await core.openModelFolder(files, { folderName: 'qwen3' });
+    const src = await core.openCheckpoint(files, { folderName: 'qwen3' });
+    try {
+        const converted = await src.read(0, src.size);
+        assert.equal(crypto.createHash('sha256').update(converted).digest('hex'), run('qwen3', 'auto').file_sha256);
+        const file = await core.openModel([{ size: converted.length, read: async (offset, length) => converted.subarray(offset, offset + length) }]);
+        try {
+            const a = await core.quality(folder, options);
+            const b = await core.quality(file, options);
+            assert.equal(a.ftypes.length, 2);
+            assert.deepEqual(a, b);
+        } finally {
+            file.free();
+        }
+    } finally {
+        folder.free();
+        src.close();
+    }
+});

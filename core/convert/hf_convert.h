@@ -5,13 +5,15 @@
 // shard (convert_rows), in the order the GGUF needs them. That makes the conversion a *virtual
 // GGUF source*: the quantize pipeline can later read it as if it were the F16/BF16 file.
 //
-// What is reproduced here (from conversion/base.py, conversion/llama.py, conversion/qwen.py and
-// gguf-py): the tensor order (shards in name order, tensors by name within a shard, generated
-// tensors such as Llama 3.1's rope_freqs first), the name map, Llama's Q/K permutation, the dtype
+// What is reproduced here (from conversion/base.py, conversion/llama.py, conversion/qwen.py,
+// conversion/gemma.py and gguf-py): the tensor order (shards in name order, tensors by name
+// within a shard, generated tensors such as Llama 3.1's rope_freqs first), the name map, Llama's
+// Q/K permutation, Gemma 3's norms + 1 and token_embd cut (limit_token_embd_rows), the dtype
 // rule (1-D tensors and norms F32; --outtype for the rest; auto = the first 2-D tensor's
 // BF16/F16, else F16; Q8_0 falls back to F16 for rows that are not whole blocks), gguf-py's
 // layout (n_dims as written, every tensor padded to 32) and the hyperparameter keys of
-// LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM.
+// LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM /
+// Gemma3ForCausalLM.
 // The general.* keys come from hf_metadata.h, the tokenizer keys from hf_tokenizer.h;
 // assemble_header puts the three together in the converter's order.
 #pragma once
@@ -60,7 +62,7 @@ struct planned_tensor {
 
 struct hf_plan {
     std::string hf_architecture;    // "LlamaForCausalLM", ...
-    std::string gguf_architecture;  // "llama", "qwen2", "qwen3"
+    std::string gguf_architecture;  // "llama", "qwen2", "qwen3", "gemma3"
     outtype requested = outtype::auto_type;
     uint32_t file_type = 0;        // general.file_type (llama_ftype)
     uint32_t vocab_size = 0;       // config.json's vocab_size (0: absent)

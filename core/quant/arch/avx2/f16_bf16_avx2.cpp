@@ -4,6 +4,7 @@
 // rest of the payload (tests/kernel_simd_test.cpp compares all 65536 patterns on every ISA). It is
 // the first step of every F16 model's quantization, and one instruction per 8 values instead of
 // the lanes' integer emulation.
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include "../f16_bf16_lanes.h"
@@ -29,13 +30,20 @@ __attribute__((target("avx2,f16c"))) void halves_to_floats_f16c(const void* src,
     for (; i < n; ++i) dst[i] = fp16_to_fp32(in[i]);
 }
 
+// CPUID leaf 1, ECX bit 29. Not __builtin_cpu_supports("f16c"): clang 14 (the fuzz build)
+// does not know that feature name.
+bool cpu_has_f16c() {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    return (ecx & bit_F16C) != 0;
+}
+
 }  // namespace
 
 template <>
 void isa_kernels<avx2_isa>::register_f16_bf16(kernel_table& table) {
     register_f16_bf16_lanes<avx2_lanes>(table);
-    if (__builtin_cpu_supports("f16c"))
-        table.dequantize[uint32_t(ggml_type::f16)] = halves_to_floats_f16c;
+    if (cpu_has_f16c()) table.dequantize[uint32_t(ggml_type::f16)] = halves_to_floats_f16c;
 }
 
 }  // namespace gguf_squash
